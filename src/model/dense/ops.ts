@@ -1,0 +1,244 @@
+/**
+ * Dense (conventional) kernels for every IR op: the reference the EvNet is compared
+ * with, the baseline it is timed against, and the evaluator of constant offsets.
+ * Tensors are flat NCHW Float32Arrays.
+ */
+import { avgDivisor, spatialOf } from '../geometry.js';
+import { numel, stridesOf, type AvgPoolOp, type ConvOp, type DenseOp, type MaxPoolOp, type Op, type PadOp, type ResizeOp, type SoftmaxOp, type TransposeOp, type UnaryOp } from '../ir.js';
+import { sgemm } from './gemm.js';
+
+let colBuf: Float32Array = new Float32Array(0);
+
+/** Conv as im2col + packed GEMM per group. `out` is overwritten. */
+export function convDense(op: ConvOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {
+  const { h, w } = spatialOf(inShape);
+  const { h: oh, w: ow } = spatialOf(outShape);
+  const cinG = op.cin / op.group;
+  const coutG = op.cout / op.group;
+  const kArea = op.kh * op.kw;
+  const K = cinG * kArea;
+  const P = oh * ow;
+  for (let co = 0; co < op.cout; co++) out.fill(op.bias ? op.bias[co]! : 0, co * P, (co + 1) * P);
+  const pointwise = op.kh === 1 && op.kw === 1 && op.strideH === 1 && op.strideW === 1 && op.padT === 0 && op.padL === 0 && op.padB === 0 && op.padR === 0;
+  for (let g = 0; g < op.group; g++) {
+    let col: Float32Array;
+    let colOff = 0;
+    if (pointwise) {
+      col = x;
+      colOff = g * cinG * h * w;
+    } else {
+      if (colBuf.length < K * P) colBuf = new Float32Array(K * P);
+      col = colBuf;
+      for (let ci = 0; ci < cinG; ci++) {
+        const xBase = (g * cinG + ci) * h * w;
+        for (let ky = 0; ky < op.kh; ky++) {
+          for (let kx = 0; kx < op.kw; kx++) {
+            const row = ((ci * op.kh + ky) * op.kw + kx) * P;
+            for (let oy = 0; oy < oh; oy++) {
+              const iy = oy * op.strideH - op.padT + ky * op.dilH;
+              const rowOut = row + oy * ow;
+              if (iy < 0 || iy >= h) {
+                col.fill(0, rowOut, rowOut + ow);
+                continue;
+              }
+              const xRow = xBase + iy * w;
+              for (let ox = 0; ox < ow; ox++) {
+                const ix = ox * op.strideW - op.padL + kx * op.dilW;
+                col[rowOut + ox] = ix >= 0 && ix < w ? x[xRow + ix]! : 0;
+              }
+            }
+          }
+        }
+      }
+    }
+    sgemm(coutG, P, K, op.weight, g * coutG * K, col, colOff, out, g * coutG * P);
+  }
+}
+
+/** y = x·W (+ bias) with x viewed [M, K] (or [K, M] with transA). */
+export function denseDense(op: DenseOp, x: Float32Array, out: Float32Array): void {
+  const { m, k, n } = op;
+  if (op.bias) out.set(op.bias);
+  else out.fill(0);
+  let xs = x;
+  if (op.transA) {
+    xs = new Float32Array(m * k);
+    for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) xs[i * k + j] = x[j * m + i]!;
+  }
+  if (m === 1) {
+    // One row: a blocked GEMV (the GEMM packing would only add copies).
+    const acc = new Float64Array(n);
+    for (let kk = 0; kk < k; kk++) {
+      const v = xs[kk]!;
+      const base = kk * n;
+      for (let j = 0; j < n; j++) acc[j] += v * op.weight[base + j]!;
+    }
+    for (let j = 0; j < n; j++) out[j] = out[j]! + acc[j]!;
+    return;
+  }
+  sgemm(m, n, k, xs, 0, op.weight, 0, out, 0);
+}
+
+export function avgPoolDense(op: AvgPoolOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {
+  const { c, h, w } = spatialOf(inShape);
+  const { h: oh, w: ow } = spatialOf(outShape);
+  for (let ch = 0; ch < c; ch++) {
+    const xb = ch * h * w;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let s = 0;
+        const y0 = oy * op.strideH - op.padT;
+        const x0 = ox * op.strideW - op.padL;
+        for (let ky = 0; ky < op.kh; ky++) {
+          const iy = y0 + ky * op.dilH;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < op.kw; kx++) {
+            const ix = x0 + kx * op.dilW;
+            if (ix >= 0 && ix < w) s += x[xb + iy * w + ix]!;
+          }
+        }
+        out[(ch * oh + oy) * ow + ox] = s / avgDivisor(op, h, w, oy, ox, op.countIncludePad);
+      }
+    }
+  }
+}
+
+/** Max over one output window; shared with the incremental EvNet kernel. */
+export function maxWindow(op: MaxPoolOp, x: Float32Array, xb: number, h: number, w: number, oy: number, ox: number): number {
+  let m = -Infinity;
+  const y0 = oy * op.strideH - op.padT;
+  const x0 = ox * op.strideW - op.padL;
+  for (let ky = 0; ky < op.kh; ky++) {
+    const iy = y0 + ky * op.dilH;
+    if (iy < 0 || iy >= h) continue;
+    for (let kx = 0; kx < op.kw; kx++) {
+      const ix = x0 + kx * op.dilW;
+      if (ix >= 0 && ix < w) {
+        const v = x[xb + iy * w + ix]!;
+        if (v > m) m = v;
+      }
+    }
+  }
+  return m;
+}
+
+export function maxPoolDense(op: MaxPoolOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {
+  const { c, h, w } = spatialOf(inShape);
+  const { h: oh, w: ow } = spatialOf(outShape);
+  for (let ch = 0; ch < c; ch++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) out[(ch * oh + oy) * ow + ox] = maxWindow(op, x, ch * h * w, h, w, oy, ox);
+    }
+  }
+}
+
+/** The scalar function of a unary op, in float64 (the store rounds to float32). */
+export function unaryFn(op: UnaryOp): (v: number) => number {
+  const { a, b } = op;
+  switch (op.fn) {
+    case 'relu': return (v) => (v > 0 ? v : 0);
+    case 'leakyrelu': return (v) => (v >= 0 ? v : a * v);
+    case 'clip': return (v) => (v < a ? a : v > b ? b : v);
+    case 'sigmoid': return (v) => 1 / (1 + Math.exp(-v));
+    case 'tanh': return Math.tanh;
+    case 'hardsigmoid': return (v) => Math.max(0, Math.min(1, a * v + b));
+    case 'hardswish': return (v) => v * Math.max(0, Math.min(1, a * v + b));
+  }
+}
+
+/** Softmax of one row (outer o, inner i) of a [outer, len, inner] view. */
+export function softmaxRow(op: SoftmaxOp, x: Float32Array, out: Float32Array, o: number, i: number): void {
+  const base = o * op.len * op.inner + i;
+  let mx = -Infinity;
+  for (let j = 0; j < op.len; j++) mx = Math.max(mx, x[base + j * op.inner]!);
+  let s = 0;
+  for (let j = 0; j < op.len; j++) s += Math.exp(x[base + j * op.inner]! - mx);
+  for (let j = 0; j < op.len; j++) out[base + j * op.inner] = Math.exp(x[base + j * op.inner]! - mx) / s;
+}
+
+/** For every output element of a Transpose, the input element it reads. */
+export function transposeMap(op: TransposeOp, inShape: readonly number[]): Int32Array {
+  const outShape = op.perm.map((p) => inShape[p]!);
+  const inStrides = stridesOf(inShape);
+  const outStrides = stridesOf(outShape);
+  const n = numel(inShape);
+  const map = new Int32Array(n);
+  for (let o = 0; o < n; o++) {
+    let rem = o;
+    let src = 0;
+    for (let d = 0; d < outShape.length; d++) {
+      const c = Math.floor(rem / outStrides[d]!);
+      rem -= c * outStrides[d]!;
+      src += c * inStrides[op.perm[d]!]!;
+    }
+    map[o] = src;
+  }
+  return map;
+}
+
+/** For every input element of a Pad, the output element it lands on. */
+export function padMap(op: PadOp, inShape: readonly number[]): Int32Array {
+  const r = inShape.length;
+  const outShape = inShape.map((d, i) => d + op.pads[i]! + op.pads[i + r]!);
+  const inStrides = stridesOf(inShape);
+  const outStrides = stridesOf(outShape);
+  const n = numel(inShape);
+  const map = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let dst = 0;
+    for (let d = 0; d < r; d++) {
+      const c = Math.floor(rem / inStrides[d]!);
+      rem -= c * inStrides[d]!;
+      dst += (c + op.pads[d]!) * outStrides[d]!;
+    }
+    map[i] = dst;
+  }
+  return map;
+}
+
+/** For every output element of a nearest Resize, the input element it copies. */
+export function resizeMap(op: ResizeOp, inShape: readonly number[]): Int32Array {
+  const outShape = op.maps.map((m) => m.length);
+  const inStrides = stridesOf(inShape);
+  const outStrides = stridesOf(outShape);
+  const n = numel(outShape);
+  const map = new Int32Array(n);
+  for (let o = 0; o < n; o++) {
+    let rem = o;
+    let src = 0;
+    for (let d = 0; d < outShape.length; d++) {
+      const c = Math.floor(rem / outStrides[d]!);
+      rem -= c * outStrides[d]!;
+      src += op.maps[d]![c]! * inStrides[d]!;
+    }
+    map[o] = src;
+  }
+  return map;
+}
+
+/** For every element of Concat input `which`, its output index. */
+export function concatMap(axis: number, shapes: readonly (readonly number[])[], which: number): Int32Array {
+  const s = shapes[which]!;
+  const outer = numel(s.slice(0, axis));
+  const block = numel(s.slice(axis));
+  const total = shapes.reduce((a, t) => a + numel(t.slice(axis)), 0);
+  let before = 0;
+  for (let i = 0; i < which; i++) before += numel(shapes[i]!.slice(axis));
+  const map = new Int32Array(outer * block);
+  for (let o = 0; o < outer; o++) for (let b = 0; b < block; b++) map[o * block + b] = o * total + before + b;
+  return map;
+}
+
+/** Index maps an op needs, built once per node. */
+export type NodeMaps = { gather?: Int32Array; scatter?: Int32Array[] };
+
+export function buildMaps(op: Op, inShapes: readonly (readonly number[])[]): NodeMaps {
+  switch (op.kind) {
+    case 'transpose': return { gather: transposeMap(op, inShapes[0]!) };
+    case 'resize': return { gather: resizeMap(op, inShapes[0]!) };
+    case 'pad': return { scatter: [padMap(op, inShapes[0]!)] };
+    case 'concat': return { scatter: inShapes.map((_, i) => concatMap(op.axis, inShapes, i)) };
+    default: return {};
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Window geometry shared by Conv, MaxPool and AveragePool (output sizes, ONNX
+ * auto_pad, ceil_mode) and the per-axis "which outputs does input i reach" tables the
+ * sparse kernels and the MAC counter use.
+ */
+import type { PoolGeometry } from './ir.js';
+
+/** Output length along one axis (ONNX/PyTorch rule, including the ceil_mode correction). */
+export function outLength(inLen: number, k: number, stride: number, padBegin: number, padEnd: number, dil: number, ceil: boolean): number {
+  const span = (k - 1) * dil + 1;
+  const num = inLen + padBegin + padEnd - span;
+  let out = (ceil ? Math.ceil(num / stride) : Math.floor(num / stride)) + 1;
+  // PyTorch/ONNX: the last window must start inside the input or the left padding.
+  if (ceil && (out - 1) * stride >= inLen + padBegin) out--;
+  return out;
+}
+
+/** Begin/end padding for ONNX auto_pad SAME_UPPER / SAME_LOWER. */
+export function samePads(inLen: number, k: number, stride: number, dil: number, upper: boolean): [number, number] {
+  const out = Math.ceil(inLen / stride);
+  const total = Math.max((out - 1) * stride + (k - 1) * dil + 1 - inLen, 0);
+  const small = Math.floor(total / 2);
+  return upper ? [small, total - small] : [total - small, small];
+}
+
+/**
+ * For input coordinate i along one axis: the (kernel tap, output coordinate) pairs
+ * it reaches, as a CSR table. Taps are listed in ascending order.
+ */
+export interface ReachTable {
+  /** offsets[i]..offsets[i+1] index into tap/out. */
+  offsets: Int32Array;
+  tap: Int32Array;
+  out: Int32Array;
+}
+
+export function reachTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number): ReachTable {
+  const offsets = new Int32Array(inLen + 1);
+  const taps: number[] = [];
+  const outs: number[] = [];
+  for (let i = 0; i < inLen; i++) {
+    offsets[i] = taps.length;
+    for (let t = 0; t < k; t++) {
+      const num = i + padBegin - t * dil;
+      if (num < 0 || num % stride !== 0) continue;
+      const o = num / stride;
+      if (o >= outLen) continue;
+      taps.push(t);
+      outs.push(o);
+    }
+  }
+  offsets[inLen] = taps.length;
+  return { offsets, tap: Int32Array.from(taps), out: Int32Array.from(outs) };
+}
+
+/** Spatial sizes of a rank-4 (NCHW) or rank-3 (NCL, treated as H = 1) tensor. */
+export function spatialOf(shape: readonly number[]): { c: number; h: number; w: number } {
+  if (shape.length === 4) return { c: shape[1]!, h: shape[2]!, w: shape[3]! };
+  return { c: shape[1]!, h: 1, w: shape[2]! };
+}
+
+/**
+ * PyTorch/ONNX average-pool divisor for the window of output (oh, ow): the clipped
+ * window size, counting padding or not.
+ */
+export function avgDivisor(g: PoolGeometry, h: number, w: number, oh: number, ow: number, countIncludePad: boolean): number {
+  let hs = oh * g.strideH - g.padT;
+  let ws = ow * g.strideW - g.padL;
+  let he = Math.min(hs + g.kh, h + g.padB);
+  let we = Math.min(ws + g.kw, w + g.padR);
+  const poolSize = (he - hs) * (we - ws);
+  if (countIncludePad) return poolSize;
+  hs = Math.max(hs, 0);
+  ws = Math.max(ws, 0);
+  he = Math.min(he, h);
+  we = Math.min(we, w);
+  return (he - hs) * (we - ws);
+}

@@ -1,0 +1,262 @@
+/**
+ * Graph IR: a conventional network after ONNX import and constant folding.
+ *
+ * Every tensor keeps its full ONNX shape with the batch dimension fixed to 1 and is
+ * stored flat in C (NCHW) order; a flat index is the canonical "source index" of
+ * DESIGN §3. Operators are normalised: BatchNorm after a Conv/Gemm is already folded,
+ * constant arithmetic is an `affine` node, Identity/Dropout are gone.
+ */
+
+export type Shape = readonly number[];
+
+export interface ConvOp {
+  kind: 'conv';
+  cin: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padT: number;
+  padL: number;
+  padB: number;
+  padR: number;
+  dilH: number;
+  dilW: number;
+  group: number;
+  /** OIHW, as in ONNX: [cout][cin/group][kh][kw]. */
+  weight: Float32Array;
+  /** [cout] or null. Carries folded BN shift and folded constant Adds. */
+  bias: Float32Array | null;
+  /** γ of a BatchNorm folded into this node, for the `bn_gamma` threshold option. */
+  bnGamma: Float32Array | null;
+}
+
+/**
+ * y[m, n] = Σ_k x[m, k] · W[k, n] (+ bias[m, n]); Gemm and MatMul with a constant
+ * right operand. With `transA` the activation is stored [K, M].
+ */
+export interface DenseOp {
+  kind: 'dense';
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  /** [K][N] row-major (alpha already applied). */
+  weight: Float32Array;
+  /** Full [M][N] bias (beta already applied), or null. */
+  bias: Float32Array | null;
+  bnGamma: Float32Array | null;
+}
+
+/** Sum (or difference, sign −1) of two activations of the same shape. */
+export interface AddOp {
+  kind: 'add';
+  sign: 1 | -1;
+}
+
+/**
+ * y = x · scale + shift with the constants expanded to the output size. Covers
+ * Mul/Div/Add/Sub by a constant, Neg, and a BatchNorm that could not be folded.
+ * On deltas only the scale acts; the shift is an offset applied at the flush.
+ */
+export interface AffineOp {
+  kind: 'affine';
+  scale: Float32Array;
+  shift: Float32Array;
+  bnGamma: Float32Array | null;
+  /** What the node was in ONNX, for display. */
+  source: string;
+}
+
+export interface PoolGeometry {
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padT: number;
+  padL: number;
+  padB: number;
+  padR: number;
+  dilH: number;
+  dilW: number;
+}
+
+export interface AvgPoolOp extends PoolGeometry {
+  kind: 'avgpool';
+  countIncludePad: boolean;
+  global: boolean;
+}
+
+export interface MaxPoolOp extends PoolGeometry {
+  kind: 'maxpool';
+}
+
+export interface ConcatOp {
+  kind: 'concat';
+  axis: number;
+}
+
+/** Flatten, Reshape, Squeeze, Unsqueeze: the flat index is unchanged. */
+export interface ReshapeOp {
+  kind: 'reshape';
+  source: string;
+}
+
+export interface TransposeOp {
+  kind: 'transpose';
+  perm: number[];
+}
+
+/** Constant-mode Pad; `pads` is ONNX order [x1_begin, x2_begin, ..., x1_end, ...]. */
+export interface PadOp {
+  kind: 'pad';
+  pads: number[];
+  value: number;
+}
+
+/** Nearest-neighbour resize: for each output axis, the input coordinate it copies. */
+export interface ResizeOp {
+  kind: 'resize';
+  /** Per axis, Int32Array of length outShape[axis] → input coordinate. */
+  maps: Int32Array[];
+}
+
+export type UnaryKind = 'relu' | 'leakyrelu' | 'clip' | 'sigmoid' | 'tanh' | 'hardsigmoid' | 'hardswish';
+
+export interface UnaryOp {
+  kind: 'unary';
+  fn: UnaryKind;
+  /** LeakyRelu slope / HardSigmoid alpha / Clip min. */
+  a: number;
+  /** HardSigmoid beta / Clip max. */
+  b: number;
+}
+
+export interface SoftmaxOp {
+  kind: 'softmax';
+  /** The tensor is viewed as [outer, len, inner]; softmax runs along len. */
+  outer: number;
+  len: number;
+  inner: number;
+}
+
+/** Elementwise product of two activations of the same shape. */
+export interface MulOp {
+  kind: 'mul';
+}
+
+export type Op =
+  | ConvOp
+  | DenseOp
+  | AddOp
+  | AffineOp
+  | AvgPoolOp
+  | MaxPoolOp
+  | ConcatOp
+  | ReshapeOp
+  | TransposeOp
+  | PadOp
+  | ResizeOp
+  | UnaryOp
+  | SoftmaxOp
+  | MulOp;
+
+export type OpKind = Op['kind'];
+
+export interface TensorInfo {
+  name: string;
+  shape: number[];
+  size: number;
+}
+
+export interface GraphNode {
+  id: number;
+  /** ONNX node name (or op_index when the exporter left it empty). */
+  name: string;
+  /** The ONNX op type it came from. */
+  onnxOp: string;
+  op: Op;
+  /** Input tensor ids (activations only; constants are inside `op`). */
+  inputs: number[];
+  output: number;
+}
+
+export interface Graph {
+  name: string;
+  tensors: TensorInfo[];
+  /** Topologically ordered. */
+  nodes: GraphNode[];
+  input: number;
+  output: number;
+  opset: number;
+}
+
+/** DESIGN §3: synaptic nodes carry weights; they and the linear nodes run on deltas. */
+export type OpClass = 'synaptic' | 'linear' | 'nonlinear';
+
+export function opClass(op: Op): OpClass {
+  switch (op.kind) {
+    case 'conv':
+    case 'dense':
+      return 'synaptic';
+    case 'add':
+    case 'affine':
+    case 'avgpool':
+    case 'concat':
+    case 'reshape':
+    case 'transpose':
+    case 'pad':
+    case 'resize':
+      return 'linear';
+    case 'maxpool':
+    case 'unary':
+    case 'softmax':
+    case 'mul':
+      return 'nonlinear';
+  }
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Number of weights of a synaptic node ("fan_in" × outputs is its dense MAC count). */
+export function fanIn(op: ConvOp | DenseOp): number {
+  return op.kind === 'conv' ? (op.cin / op.group) * op.kh * op.kw : op.k;
+}
+
+/** Conventional MACs per frame of a node: outputs × fan_in (DESIGN §4). */
+export function denseMacsOf(node: GraphNode, g: Graph): number {
+  const op = node.op;
+  if (op.kind !== 'conv' && op.kind !== 'dense') return 0;
+  return g.tensors[node.output]!.size * fanIn(op);
+}
+
+/** Bytes of constant parameters (float32) held by a node. */
+export function weightBytesOf(op: Op): number {
+  switch (op.kind) {
+    case 'conv':
+    case 'dense':
+      return 4 * (op.weight.length + (op.bias ? op.bias.length : 0));
+    default:
+      return 0;
+  }
+}
+
+export function describeShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}

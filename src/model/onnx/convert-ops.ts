@@ -1,0 +1,429 @@
+/**
+ * Conversion of one ONNX node with activation inputs into a graph-IR op, with shape
+ * inference. Constants reaching the node have already been folded.
+ */
+import { EvsimError } from '../../errors.js';
+import { numel, type Op, type PoolGeometry, type UnaryKind } from '../ir.js';
+import { outLength, samePads } from '../geometry.js';
+import { broadcastIndex, broadcastShapes, reshapeTarget, type Attrs } from './const-fold.js';
+import type { ConstTensor } from './proto.js';
+
+/** An input as the converter sees it: an activation (shape) or a folded constant. */
+export type Operand = { kind: 'act'; id: number; shape: number[] } | { kind: 'const'; t: ConstTensor } | { kind: 'none' };
+
+export interface Converted {
+  op: Op;
+  /** Activation tensor ids feeding the op, in order. */
+  inputs: number[];
+  shape: number[];
+}
+
+export const SUPPORTED_OPS = [
+  'Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Neg',
+  'AveragePool', 'GlobalAveragePool', 'MaxPool', 'Concat', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze',
+  'Transpose', 'Pad', 'Resize', 'Upsample', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'Softmax',
+  'HardSigmoid', 'HardSwish', 'Identity', 'Dropout',
+];
+
+function bad(where: string, msg: string): EvsimError {
+  return new EvsimError('BAD_MODEL', `${where}: ${msg}`);
+}
+
+function unsupported(where: string, msg: string): EvsimError {
+  return new EvsimError('UNSUPPORTED_OP', `${where}: ${msg}`);
+}
+
+function act(o: Operand | undefined, where: string, what = 'input'): { id: number; shape: number[] } {
+  if (!o || o.kind !== 'act') throw unsupported(where, `${what} must be an activation (the network input or a node output)`);
+  return o;
+}
+
+function konst(o: Operand | undefined, where: string, what: string): ConstTensor {
+  if (!o || o.kind !== 'const') throw unsupported(where, `${what} must be a constant (an initializer or a foldable subgraph)`);
+  return o.t;
+}
+
+function optConst(o: Operand | undefined): ConstTensor | null {
+  return o && o.kind === 'const' ? o.t : null;
+}
+
+const f32 = (d: ArrayLike<number>): Float32Array => Float32Array.from(d as ArrayLike<number>);
+
+/** Expands a constant to the output shape (broadcast), as float32. */
+function expandTo(t: ConstTensor, shape: number[], where: string): Float32Array {
+  const b = broadcastShapes(t.shape, shape);
+  if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
+    throw unsupported(where, `constant of shape [${t.shape}] would broadcast the activation [${shape}] to a new shape`);
+  }
+  const idx = broadcastIndex(t.shape, shape);
+  const out = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = t.data[idx[i]!]!;
+  return out;
+}
+
+function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: boolean, kernel?: number[]): { g: PoolGeometry; oh: number; ow: number } {
+  const rank = inShape.length;
+  if (rank !== 3 && rank !== 4) throw unsupported(where, `only 1-D and 2-D windows are supported (input rank ${rank})`);
+  const nsp = rank - 2;
+  const ks = kernel ?? (a.get('kernel_shape') as number[] | undefined);
+  if (!ks || ks.length !== nsp) throw bad(where, `kernel_shape must have ${nsp} entries`);
+  const strides = (a.get('strides') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
+  const dil = (a.get('dilations') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
+  const autoPad = (a.get('auto_pad') as string | undefined) ?? 'NOTSET';
+  const ceil = ((a.get('ceil_mode') as number | undefined) ?? 0) === 1;
+  if (ceil && isConv) throw bad(where, 'ceil_mode is not a Conv attribute');
+  const spatial = inShape.slice(2);
+  let pads = (a.get('pads') as number[] | undefined) ?? new Array<number>(2 * nsp).fill(0);
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const pr = spatial.map((len, i) => samePads(len, ks[i]!, strides[i]!, dil[i]!, autoPad === 'SAME_UPPER'));
+    pads = [...pr.map((p) => p[0]), ...pr.map((p) => p[1])];
+  } else if (autoPad === 'VALID') {
+    pads = new Array<number>(2 * nsp).fill(0);
+  } else if (autoPad !== 'NOTSET') {
+    throw bad(where, `auto_pad '${autoPad}' is not valid`);
+  }
+  if (pads.some((p) => p < 0)) throw unsupported(where, 'negative pads are not supported');
+  // Normalise 1-D to 2-D with H = 1.
+  const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
+  const [kh, kw] = two(ks, 1);
+  const [strideH, strideW] = two(strides, 1);
+  const [dilH, dilW] = two(dil, 1);
+  const [padT, padL] = two(pads.slice(0, nsp), 0);
+  const [padB, padR] = two(pads.slice(nsp), 0);
+  const [h, w] = two(spatial, 1);
+  const g: PoolGeometry = { kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW };
+  const oh = outLength(h, kh, strideH, padT, padB, dilH, ceil);
+  const ow = outLength(w, kw, strideW, padL, padR, dilW, ceil);
+  if (oh <= 0 || ow <= 0) throw bad(where, `the window does not fit the input [${inShape}]`);
+  return { g, oh, ow };
+}
+
+function outShapeOf(inShape: number[], c: number, oh: number, ow: number): number[] {
+  return inShape.length === 4 ? [inShape[0]!, c, oh, ow] : [inShape[0]!, c, ow];
+}
+
+function normAxis(axis: number, rank: number, where: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw bad(where, `axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+function convertConv(ins: Operand[], a: Attrs, where: string): Converted {
+  const x = act(ins[0], where);
+  const w = konst(ins[1], where, 'the weight (input 1)');
+  const b = optConst(ins[2]);
+  const group = (a.get('group') as number | undefined) ?? 1;
+  const cin = x.shape[1]!;
+  const cout = w.shape[0]!;
+  if (w.shape.length !== x.shape.length) throw unsupported(where, `weight rank ${w.shape.length} does not match input rank ${x.shape.length}`);
+  if (cin % group !== 0 || cout % group !== 0 || w.shape[1]! * group !== cin) {
+    throw bad(where, `weight [${w.shape}] does not match ${cin} input channels with group=${group}`);
+  }
+  const { g, oh, ow } = windowGeometry(a, x.shape, where, true, w.shape.slice(2));
+  const op: Op = {
+    kind: 'conv', cin, cout, group, ...g,
+    weight: f32(w.data),
+    bias: b ? f32(b.data) : null,
+    bnGamma: null,
+  };
+  return { op, inputs: [x.id], shape: outShapeOf(x.shape, cout, oh, ow) };
+}
+
+function convertGemm(ins: Operand[], a: Attrs, where: string): Converted {
+  const x = act(ins[0], where, 'input A');
+  const bT = konst(ins[1], where, 'input B (the weight)');
+  const c = optConst(ins[2]);
+  const transA = ((a.get('transA') as number | undefined) ?? 0) === 1;
+  const transB = ((a.get('transB') as number | undefined) ?? 0) === 1;
+  const alpha = (a.get('alpha') as number | undefined) ?? 1;
+  const beta = (a.get('beta') as number | undefined) ?? 1;
+  if (x.shape.length !== 2 || bT.shape.length !== 2) throw bad(where, `Gemm needs rank-2 A and B, got [${x.shape}] and [${bT.shape}]`);
+  const [m, k] = transA ? [x.shape[1]!, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
+  const [kb, n] = transB ? [bT.shape[1]!, bT.shape[0]!] : [bT.shape[0]!, bT.shape[1]!];
+  if (k !== kb) throw bad(where, `A [${x.shape}] and B [${bT.shape}] have different inner sizes`);
+  const weight = new Float32Array(k * n);
+  for (let kk = 0; kk < k; kk++) {
+    for (let nn = 0; nn < n; nn++) weight[kk * n + nn] = alpha * bT.data[transB ? nn * k + kk : kk * n + nn]!;
+  }
+  let bias: Float32Array | null = null;
+  if (c) {
+    bias = expandTo(c, [m, n], where);
+    for (let i = 0; i < bias.length; i++) bias[i] = beta * bias[i]!;
+  }
+  return { op: { kind: 'dense', m, k, n, transA, weight, bias, bnGamma: null }, inputs: [x.id], shape: [m, n] };
+}
+
+function convertMatMul(ins: Operand[], where: string): Converted {
+  const x = act(ins[0], where, 'input A');
+  const w = konst(ins[1], where, 'input B (the weight)');
+  if (w.shape.length < 1 || w.shape.length > 2) throw unsupported(where, `MatMul weight must be rank 1 or 2, got [${w.shape}]`);
+  const k = w.shape[0]!;
+  const n = w.shape.length === 2 ? w.shape[1]! : 1;
+  if (x.shape[x.shape.length - 1] !== k) throw bad(where, `A [${x.shape}] and B [${w.shape}] have different inner sizes`);
+  const m = numel(x.shape) / k;
+  const shape = w.shape.length === 2 ? [...x.shape.slice(0, -1), n] : x.shape.slice(0, -1);
+  return { op: { kind: 'dense', m, k, n, transA: false, weight: f32(w.data), bias: null, bnGamma: null }, inputs: [x.id], shape };
+}
+
+/** BatchNormalization as scale/shift per channel (axis 1). */
+export function bnScaleShift(ins: Operand[], a: Attrs, where: string): { scale: Float64Array; shift: Float64Array; gamma: Float32Array } {
+  const [g, b, mean, v] = [1, 2, 3, 4].map((i) => konst(ins[i], where, `input ${i}`));
+  const eps = (a.get('epsilon') as number | undefined) ?? 1e-5;
+  const c = g!.data.length;
+  const scale = new Float64Array(c);
+  const shift = new Float64Array(c);
+  for (let i = 0; i < c; i++) {
+    scale[i] = g!.data[i]! / Math.sqrt(v!.data[i]! + eps);
+    shift[i] = b!.data[i]! - mean!.data[i]! * scale[i]!;
+  }
+  return { scale, shift, gamma: f32(g!.data) };
+}
+
+function affineFromChannels(shape: number[], scale: ArrayLike<number>, shift: ArrayLike<number>, where: string): { scale: Float32Array; shift: Float32Array } {
+  const c = shape[1]!;
+  if (scale.length !== c) throw bad(where, `per-channel parameters have ${scale.length} entries for ${c} channels`);
+  const inner = numel(shape.slice(2));
+  const n = numel(shape);
+  const s = new Float32Array(n);
+  const t = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const ch = Math.floor(i / inner) % c;
+    s[i] = scale[ch]!;
+    t[i] = shift[ch]!;
+  }
+  return { scale: s, shift: t };
+}
+
+function convertArith(op: string, ins: Operand[], where: string): Converted {
+  const [p, q] = [ins[0], ins[1]];
+  if (p?.kind === 'act' && q?.kind === 'act') {
+    if (op === 'Div') throw unsupported(where, 'division of two activations is not supported');
+    if (p.shape.length !== q.shape.length || p.shape.some((d, i) => d !== q.shape[i])) {
+      throw unsupported(where, `${op} of activations with different shapes [${p.shape}] and [${q.shape}] (broadcasting) is not supported`);
+    }
+    const irOp: Op = op === 'Mul' ? { kind: 'mul' } : { kind: 'add', sign: op === 'Sub' ? -1 : 1 };
+    return { op: irOp, inputs: [p.id, q.id], shape: [...p.shape] };
+  }
+  const x = p?.kind === 'act' ? p : act(q, where);
+  const c = konst(p?.kind === 'act' ? q : p, where, 'the other operand');
+  const cFirst = p?.kind !== 'act';
+  const shape = [...x.shape];
+  const cv = expandTo(c, shape, where);
+  const ones = new Float32Array(cv.length).fill(1);
+  const zeros = new Float32Array(cv.length);
+  let scale: Float32Array = ones;
+  let shift: Float32Array = zeros;
+  switch (op) {
+    case 'Add': shift = cv; break;
+    case 'Sub':
+      if (cFirst) { scale = ones.map(() => -1); shift = cv; } else shift = cv.map((v) => -v);
+      break;
+    case 'Mul': scale = cv; break;
+    case 'Div':
+      if (cFirst) throw unsupported(where, 'dividing a constant by an activation is not supported (not linear)');
+      scale = cv.map((v) => 1 / v);
+      break;
+  }
+  return { op: { kind: 'affine', scale, shift, bnGamma: null, source: op }, inputs: [x.id], shape };
+}
+
+function resizeMaps(inShape: number[], outShape: number[], coordMode: string, nearestMode: string, scales: number[], where: string): Int32Array[] {
+  return outShape.map((outLen, ax) => {
+    const inLen = inShape[ax]!;
+    const s = scales[ax]!;
+    const m = new Int32Array(outLen);
+    for (let o = 0; o < outLen; o++) {
+      let x: number;
+      switch (coordMode) {
+        case 'half_pixel': x = (o + 0.5) / s - 0.5; break;
+        case 'pytorch_half_pixel': x = outLen > 1 ? (o + 0.5) / s - 0.5 : 0; break;
+        case 'align_corners': x = outLen > 1 ? (o * (inLen - 1)) / (outLen - 1) : 0; break;
+        case 'asymmetric': x = o / s; break;
+        case 'tf_half_pixel_for_nn': x = (o + 0.5) / s; break;
+        default: throw unsupported(where, `coordinate_transformation_mode '${coordMode}' is not supported`);
+      }
+      let r: number;
+      switch (nearestMode) {
+        case 'round_prefer_floor': r = x - Math.floor(x) === 0.5 ? Math.floor(x) : Math.round(x); break;
+        case 'round_prefer_ceil': r = Math.round(x); break;
+        case 'floor': r = Math.floor(x); break;
+        case 'ceil': r = Math.ceil(x); break;
+        default: throw unsupported(where, `nearest_mode '${nearestMode}' is not supported`);
+      }
+      m[o] = Math.min(Math.max(r, 0), inLen - 1);
+    }
+    return m;
+  });
+}
+
+function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
+  const x = act(ins[0], where);
+  const mode = (a.get('mode') as string | undefined) ?? 'nearest';
+  if (mode !== 'nearest') throw unsupported(where, `${op} mode '${mode}' is not supported; only 'nearest' is linear in the delta domain`);
+  let scales: number[] | null = null;
+  let sizes: number[] | null = null;
+  let coord = 'asymmetric';
+  let nearest = 'floor';
+  if (op === 'Upsample') {
+    scales = opset >= 9 ? Array.from(konst(ins[1], where, 'scales').data) : (a.get('scales') as number[]);
+  } else if (opset < 11) {
+    scales = Array.from(konst(ins[1], where, 'scales').data);
+  } else {
+    coord = (a.get('coordinate_transformation_mode') as string | undefined) ?? 'half_pixel';
+    nearest = (a.get('nearest_mode') as string | undefined) ?? 'round_prefer_floor';
+    const sc = optConst(ins[2]);
+    const sz = optConst(ins[3]);
+    if (sc && sc.data.length > 0) scales = Array.from(sc.data);
+    else if (sz && sz.data.length > 0) sizes = Array.from(sz.data);
+    else throw bad(where, 'Resize needs constant scales or sizes');
+  }
+  let shape: number[];
+  if (sizes) {
+    shape = sizes;
+    scales = sizes.map((s, i) => s / x.shape[i]!);
+  } else {
+    shape = x.shape.map((d, i) => Math.floor(d * scales![i]!));
+  }
+  if (shape.length !== x.shape.length) throw bad(where, `scales/sizes have ${shape.length} entries for rank ${x.shape.length}`);
+  return { op: { kind: 'resize', maps: resizeMaps(x.shape, shape, coord, nearest, scales!, where) }, inputs: [x.id], shape };
+}
+
+function unaryOp(fn: UnaryKind, a = 0, b = 0): Op {
+  return { kind: 'unary', fn, a, b };
+}
+
+/** Converts one ONNX node with at least one activation input. */
+export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
+  const x0 = (): { id: number; shape: number[] } => act(ins[0], where);
+  const same = (op: Op): Converted => ({ op, inputs: [x0().id], shape: [...x0().shape] });
+  switch (opType) {
+    case 'Conv': return convertConv(ins, a, where);
+    case 'Gemm': return convertGemm(ins, a, where);
+    case 'MatMul': return convertMatMul(ins, where);
+    case 'Add': case 'Sub': case 'Mul': case 'Div': return convertArith(opType, ins, where);
+    case 'Sum':
+      if (ins.length === 1) return same({ kind: 'reshape', source: 'Sum' });
+      if (ins.length !== 2) throw unsupported(where, 'Sum of more than two inputs is not supported');
+      return convertArith('Add', ins, where);
+    case 'Neg': {
+      const x = x0();
+      const n = numel(x.shape);
+      return same({ kind: 'affine', scale: new Float32Array(n).fill(-1), shift: new Float32Array(n), bnGamma: null, source: 'Neg' });
+    }
+    case 'BatchNormalization': {
+      const x = x0();
+      if (((a.get('training_mode') as number | undefined) ?? 0) === 1) throw unsupported(where, 'training_mode=1 is not supported; export the model in eval mode');
+      const { scale, shift, gamma } = bnScaleShift(ins, a, where);
+      const st = affineFromChannels(x.shape, scale, shift, where);
+      return same({ kind: 'affine', ...st, bnGamma: gamma, source: 'BatchNormalization' });
+    }
+    case 'AveragePool': case 'MaxPool': {
+      const x = x0();
+      if (opType === 'MaxPool' && ((a.get('storage_order') as number | undefined) ?? 0) !== 0) throw unsupported(where, 'storage_order=1 is not supported');
+      const { g, oh, ow } = windowGeometry(a, x.shape, where, false);
+      const op: Op = opType === 'MaxPool'
+        ? { kind: 'maxpool', ...g }
+        : { kind: 'avgpool', ...g, countIncludePad: ((a.get('count_include_pad') as number | undefined) ?? 0) === 1, global: false };
+      return { op, inputs: [x.id], shape: outShapeOf(x.shape, x.shape[1]!, oh, ow) };
+    }
+    case 'GlobalAveragePool': {
+      const x = x0();
+      const sp = x.shape.slice(2);
+      const kh = sp.length === 2 ? sp[0]! : 1;
+      const kw = sp[sp.length - 1]!;
+      const g: PoolGeometry = { kh, kw, strideH: 1, strideW: 1, padT: 0, padL: 0, padB: 0, padR: 0, dilH: 1, dilW: 1 };
+      return { op: { kind: 'avgpool', ...g, countIncludePad: false, global: true }, inputs: [x.id], shape: [...x.shape.slice(0, 2), ...sp.map(() => 1)] };
+    }
+    case 'Concat': {
+      const acts = ins.map((o, i) => act(o, where, `input ${i}`));
+      const rank = acts[0]!.shape.length;
+      const axis = normAxis(a.get('axis') as number, rank, where);
+      const shape = [...acts[0]!.shape];
+      shape[axis] = 0;
+      for (const t of acts) {
+        if (t.shape.length !== rank || t.shape.some((d, i) => i !== axis && d !== acts[0]!.shape[i])) {
+          throw bad(where, `Concat inputs [${acts[0]!.shape}] and [${t.shape}] differ outside axis ${axis}`);
+        }
+        shape[axis] += t.shape[axis]!;
+      }
+      return { op: { kind: 'concat', axis }, inputs: acts.map((t) => t.id), shape };
+    }
+    case 'Flatten': {
+      const x = x0();
+      const ax = (a.get('axis') as number | undefined) ?? 1;
+      const axis = ax < 0 ? ax + x.shape.length : ax;
+      return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape: [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))] };
+    }
+    case 'Reshape': {
+      const x = x0();
+      const spec = opset >= 5 ? Array.from(konst(ins[1], where, 'the shape (input 1)').data) : (a.get('shape') as number[]);
+      const shape = reshapeTarget(x.shape, spec, ((a.get('allowzero') as number | undefined) ?? 0) === 1, where);
+      return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape };
+    }
+    case 'Squeeze': case 'Unsqueeze': {
+      const x = x0();
+      const axesIn = opset >= 13 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('axes') as number[] | undefined) ?? null);
+      let shape: number[];
+      if (opType === 'Squeeze') {
+        const axes = axesIn ? axesIn.map((v) => normAxis(v, x.shape.length, where)) : x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+        if (axes.some((ax) => x.shape[ax] !== 1)) throw bad(where, `cannot squeeze a dimension that is not 1 in [${x.shape}]`);
+        shape = x.shape.filter((_, i) => !axes.includes(i));
+      } else {
+        if (!axesIn) throw bad(where, 'Unsqueeze needs axes');
+        const r = x.shape.length + axesIn.length;
+        shape = [...x.shape];
+        for (const ax of axesIn.map((v) => normAxis(v, r, where)).sort((p, q) => p - q)) shape.splice(ax, 0, 1);
+      }
+      return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape };
+    }
+    case 'Transpose': {
+      const x = x0();
+      const perm = (a.get('perm') as number[] | undefined) ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+      if (perm.length !== x.shape.length) throw bad(where, `perm [${perm}] does not match rank ${x.shape.length}`);
+      return { op: { kind: 'transpose', perm }, inputs: [x.id], shape: perm.map((p) => x.shape[p]!) };
+    }
+    case 'Pad': {
+      const x = x0();
+      const mode = (a.get('mode') as string | undefined) ?? 'constant';
+      if (mode !== 'constant') throw unsupported(where, `Pad mode '${mode}' is not supported; use constant padding`);
+      if (opset >= 18 && ins[3] && ins[3].kind !== 'none') throw unsupported(where, 'Pad with an axes input is not supported');
+      const pads = opset >= 11 ? Array.from(konst(ins[1], where, 'pads').data) : (a.get('pads') as number[]);
+      const value = opset >= 11 ? (optConst(ins[2])?.data[0] ?? 0) : ((a.get('value') as number | undefined) ?? 0);
+      const r = x.shape.length;
+      if (pads.length !== 2 * r) throw bad(where, `pads has ${pads.length} entries for rank ${r}`);
+      if (pads.some((p) => p < 0)) throw unsupported(where, 'negative pads (cropping) are not supported');
+      return { op: { kind: 'pad', pads, value }, inputs: [x.id], shape: x.shape.map((d, i) => d + pads[i]! + pads[i + r]!) };
+    }
+    case 'Resize': case 'Upsample': return convertResize(opType, ins, a, opset, where);
+    case 'Relu': return same(unaryOp('relu'));
+    case 'LeakyRelu': return same(unaryOp('leakyrelu', (a.get('alpha') as number | undefined) ?? 0.01));
+    case 'Sigmoid': return same(unaryOp('sigmoid'));
+    case 'Tanh': return same(unaryOp('tanh'));
+    case 'HardSigmoid': return same(unaryOp('hardsigmoid', (a.get('alpha') as number | undefined) ?? 0.2, (a.get('beta') as number | undefined) ?? 0.5));
+    case 'HardSwish': return same(unaryOp('hardswish', 1 / 6, 0.5));
+    case 'Clip': {
+      let lo = -Infinity;
+      let hi = Infinity;
+      if (opset < 11) {
+        lo = (a.get('min') as number | undefined) ?? -Infinity;
+        hi = (a.get('max') as number | undefined) ?? Infinity;
+      } else {
+        if (ins[1] && ins[1].kind !== 'none') lo = konst(ins[1], where, 'min').data[0]!;
+        if (ins[2] && ins[2].kind !== 'none') hi = konst(ins[2], where, 'max').data[0]!;
+      }
+      return same(unaryOp('clip', lo, hi));
+    }
+    case 'Softmax': {
+      const x = x0();
+      const r = x.shape.length;
+      const axis = normAxis((a.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1), r, where);
+      const outer = numel(x.shape.slice(0, axis));
+      // Before opset 13 Softmax coerces the input to 2-D at `axis`.
+      const len = opset >= 13 ? x.shape[axis]! : numel(x.shape.slice(axis));
+      const inner = opset >= 13 ? numel(x.shape.slice(axis + 1)) : 1;
+      return same({ kind: 'softmax', outer, len, inner });
+    }
+    default:
+      throw unsupported(where, `op '${opType}' is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);
+  }
+}

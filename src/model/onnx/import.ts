@@ -1,0 +1,242 @@
+/**
+ * ONNX → graph IR. Walks the nodes in topological order, folds every node whose
+ * inputs are constants (the shape arithmetic exporters emit), resolves Shape of
+ * activations from the static input shape, folds BatchNorm and constant bias Adds into
+ * the Conv/Gemm before them, and converts the rest with `convertNode`.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { EvsimError } from '../../errors.js';
+import { numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
+import { broadcastIndex, broadcastShapes, foldConstant } from './const-fold.js';
+import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
+import { attributesOf, decodeModel, tensorFromProto, toNum, valueInfoShape, type ConstTensor, type OnnxNode } from './proto.js';
+
+const MIN_OPSET = 7;
+const MAX_OPSET = 21;
+
+/** Loads an ONNX file into the graph IR. Bad files throw EvsimError('BAD_MODEL' | 'UNSUPPORTED_OP'). */
+export function loadOnnx(path: string): Graph {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new EvsimError('BAD_MODEL', `cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return importOnnx(bytes, basename(path));
+}
+
+function topoSort(nodes: OnnxNode[], available: Set<string>, file: string): OnnxNode[] {
+  const done = new Set(available);
+  const out: OnnxNode[] = [];
+  let pending = nodes;
+  while (pending.length > 0) {
+    const next: OnnxNode[] = [];
+    for (const n of pending) {
+      if ((n.input ?? []).every((i) => i === '' || done.has(i))) {
+        out.push(n);
+        for (const o of n.output ?? []) done.add(o);
+      } else {
+        next.push(n);
+      }
+    }
+    if (next.length === pending.length) {
+      const n = next[0]!;
+      const missing = (n.input ?? []).find((i) => i !== '' && !done.has(i));
+      throw new EvsimError('BAD_MODEL', `${file}: node '${n.name || n.opType}' reads '${missing}', which no node produces (or the graph has a cycle)`);
+    }
+    pending = next;
+  }
+  return out;
+}
+
+export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
+  const model = decodeModel(bytes, file);
+  const graph = model.graph!;
+  const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = opsetEntry ? toNum(opsetEntry.version as number) : 0;
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new EvsimError('BAD_MODEL', `${file}: ONNX opset ${opset} is not supported; export with opset_version between 11 and 17`);
+  }
+
+  const consts = new Map<string, ConstTensor>();
+  for (const init of graph.initializer ?? []) consts.set(init.name ?? '', tensorFromProto(init, `${file}: initializer '${init.name}'`));
+
+  const tensors: TensorInfo[] = [];
+  const nodes: GraphNode[] = [];
+  const acts = new Map<string, number>();
+  const producer = new Map<number, GraphNode>();
+  const newTensor = (name: string, shape: number[]): number => {
+    tensors.push({ name, shape, size: numel(shape) });
+    return tensors.length - 1;
+  };
+
+  const inputs = (graph.input ?? []).filter((v) => !consts.has(v.name ?? ''));
+  if (inputs.length !== 1) {
+    throw new EvsimError('BAD_MODEL', `${file}: the model has ${inputs.length} non-constant inputs (${inputs.map((v) => v.name).join(', ')}); evsim needs exactly one`);
+  }
+  const inVi = inputs[0]!;
+  const inShapeRaw = valueInfoShape(inVi);
+  if (!inShapeRaw || inShapeRaw.length === 0) throw new EvsimError('BAD_MODEL', `${file}: input '${inVi.name}' has no static shape`);
+  const inShape = inShapeRaw.map((d, i) => (i === 0 && d === -1 ? 1 : d));
+  if (inShape[0] !== 1) throw new EvsimError('BAD_MODEL', `${file}: input '${inVi.name}' has batch size ${inShape[0]}; export with batch size 1 or a dynamic batch`);
+  if (inShape.some((d) => d <= 0)) {
+    throw new EvsimError('BAD_MODEL', `${file}: input '${inVi.name}' has a dynamic dimension in [${inShapeRaw.map((d) => (d < 0 ? '?' : d))}]; export with a fixed input size`);
+  }
+  const inputId = newTensor(inVi.name ?? 'input', inShape);
+  acts.set(inVi.name ?? 'input', inputId);
+
+  const outNames = (graph.output ?? []).map((o) => o.name ?? '');
+  if (outNames.length !== 1) {
+    throw new EvsimError('BAD_MODEL', `${file}: the model has ${outNames.length} outputs; evsim supports networks with exactly one output`);
+  }
+
+  const sorted = topoSort(graph.node ?? [], new Set([...consts.keys(), inVi.name ?? '']), file);
+  // How many nodes (or the graph output) read each name: folding BN or a bias Add into
+  // the Conv before it is only valid when nothing else sees the unfolded tensor.
+  const readers = new Map<string, number>();
+  for (const n of sorted) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
+  for (const o of outNames) readers.set(o, (readers.get(o) ?? 0) + 1);
+
+  sorted.forEach((n, index) => {
+    const opType = n.opType ?? '';
+    const name = n.name || `${opType}_${index}`;
+    const where = `node '${name}' (${opType})`;
+    if (n.domain && n.domain !== 'ai.onnx') {
+      throw new EvsimError('UNSUPPORTED_OP', `${where}: custom op domain '${n.domain}' is not supported; use standard ONNX ops`);
+    }
+    const attrs = attributesOf(n, where);
+    const inNames = n.input ?? [];
+    const outs = n.output ?? [];
+    const operands: Operand[] = inNames.map((i) => {
+      if (i === '') return { kind: 'none' };
+      const c = consts.get(i);
+      if (c) return { kind: 'const', t: c };
+      const id = acts.get(i)!;
+      return { kind: 'act', id, shape: tensors[id]!.shape };
+    });
+    const anyAct = operands.some((o) => o.kind === 'act');
+
+    if (!anyAct || opType === 'Shape' || opType === 'Size') {
+      // Shape/Size of an activation: the shape is static, so the result is a constant.
+      const ins = operands.map((o) =>
+        o.kind === 'const' ? o.t : o.kind === 'act' ? { dtype: 'float' as const, shape: o.shape, data: new Float64Array(0) } : null,
+      );
+      const folded = foldConstant(opType, ins, attrs, opset, where);
+      if (!folded) {
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: op '${opType}' on constant inputs cannot be folded; it is not supported`);
+      }
+      consts.set(outs[0]!, folded);
+      return;
+    }
+    if (outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers.has(o))) {
+      throw new EvsimError('UNSUPPORTED_OP', `${where}: only the first output of ${opType} may be used`);
+    }
+    if (opType === 'Identity' || opType === 'Dropout') {
+      acts.set(outs[0]!, (operands[0] as { id: number }).id);
+      return;
+    }
+    if (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0)) {
+      // Exporters emit all-zero Pads (AvgPool2d, F.pad(x, 0)): nothing to do.
+      acts.set(outs[0]!, (operands[0] as { id: number }).id);
+      return;
+    }
+    const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
+    const prev = x0 >= 0 ? producer.get(x0) : undefined;
+    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers.get(tensors[x0]!.name) === 1;
+    if (foldable && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
+      foldBatchNorm(prev, bnScaleShift(operands, attrs, where));
+      acts.set(outs[0]!, x0);
+      tensors[x0]!.name = outs[0]!;
+      return;
+    }
+    if (foldable && (opType === 'Add' || opType === 'Sub') && operands[1]?.kind === 'const') {
+      if (foldBias(prev, tensors[x0]!.shape, operands[1].t, opType === 'Sub' ? -1 : 1)) {
+        acts.set(outs[0]!, x0);
+        tensors[x0]!.name = outs[0]!;
+        return;
+      }
+    }
+    const conv = convertNode(opType, operands, attrs, opset, where);
+    const out = newTensor(outs[0]!, conv.shape);
+    const node: GraphNode = { id: nodes.length, name, onnxOp: opType, op: conv.op, inputs: conv.inputs, output: out };
+    nodes.push(node);
+    producer.set(out, node);
+    acts.set(outs[0]!, out);
+  });
+
+  const outName = outNames[0]!;
+  const output = acts.get(outName);
+  if (output === undefined) throw new EvsimError('BAD_MODEL', `${file}: the output '${outName}' is a constant; nothing to simulate`);
+  if (output === inputId) throw new EvsimError('BAD_MODEL', `${file}: the output is the input; nothing to simulate`);
+  return prune({ name: graph.name || basename(file, '.onnx'), tensors, nodes, input: inputId, output, opset });
+}
+
+/** BN after a Conv/Gemm: W' = W·s, b' = b·s + t, per output channel. */
+function foldBatchNorm(node: GraphNode, bn: { scale: Float64Array; shift: Float64Array; gamma: Float32Array }): void {
+  const op = node.op as Extract<Op, { kind: 'conv' | 'dense' }>;
+  const channels = op.kind === 'conv' ? op.cout : op.n;
+  if (bn.scale.length !== channels) throw new EvsimError('BAD_MODEL', `node '${node.name}': BatchNormalization has ${bn.scale.length} channels, expected ${channels}`);
+  if (op.kind === 'conv') {
+    const per = op.weight.length / op.cout;
+    for (let c = 0; c < op.cout; c++) for (let i = 0; i < per; i++) op.weight[c * per + i] = op.weight[c * per + i]! * bn.scale[c]!;
+    const bias = new Float32Array(op.cout);
+    for (let c = 0; c < op.cout; c++) bias[c] = (op.bias ? op.bias[c]! : 0) * bn.scale[c]! + bn.shift[c]!;
+    op.bias = bias;
+  } else {
+    for (let k = 0; k < op.k; k++) for (let j = 0; j < op.n; j++) op.weight[k * op.n + j] = op.weight[k * op.n + j]! * bn.scale[j]!;
+    const bias = new Float32Array(op.m * op.n);
+    for (let i = 0; i < bias.length; i++) bias[i] = (op.bias ? op.bias[i]! : 0) * bn.scale[i % op.n]! + bn.shift[i % op.n]!;
+    op.bias = bias;
+  }
+  op.bnGamma = bn.gamma;
+}
+
+/** Adds a constant into a Conv/Gemm bias when it is per output channel; false otherwise. */
+function foldBias(node: GraphNode, shape: number[], c: ConstTensor, sign: 1 | -1): boolean {
+  const op = node.op as Extract<Op, { kind: 'conv' | 'dense' }>;
+  const b = broadcastShapes(c.shape, shape);
+  if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i])) return false;
+  const idx = broadcastIndex(c.shape, shape);
+  if (op.kind === 'conv') {
+    // Per-channel only: every position of a channel must read the same constant.
+    const inner = numel(shape.slice(2));
+    for (let ch = 0; ch < op.cout; ch++) for (let i = 1; i < inner; i++) if (idx[ch * inner + i] !== idx[ch * inner]) return false;
+    const bias = op.bias ?? new Float32Array(op.cout);
+    for (let ch = 0; ch < op.cout; ch++) bias[ch] = bias[ch]! + sign * c.data[idx[ch * inner]!]!;
+    op.bias = bias;
+  } else {
+    if (numel(shape) !== op.m * op.n) return false;
+    const bias = op.bias ?? new Float32Array(op.m * op.n);
+    for (let i = 0; i < bias.length; i++) bias[i] = bias[i]! + sign * c.data[idx[i]!]!;
+    op.bias = bias;
+  }
+  return true;
+}
+
+/** Drops nodes that do not reach the output and renumbers tensors and nodes. */
+function prune(g: Graph): Graph {
+  const live = new Set<number>([g.output]);
+  const keep: GraphNode[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!live.has(n.output)) continue;
+    keep.unshift(n);
+    for (const t of n.inputs) live.add(t);
+  }
+  if (!live.has(g.input)) throw new EvsimError('BAD_MODEL', `${g.name}: the output does not depend on the input`);
+  const remap = new Map<number, number>();
+  const tensors: TensorInfo[] = [];
+  const map = (t: number): number => {
+    let r = remap.get(t);
+    if (r === undefined) {
+      r = tensors.length;
+      remap.set(t, r);
+      tensors.push(g.tensors[t]!);
+    }
+    return r;
+  };
+  map(g.input);
+  const nodes = keep.map((n, id) => ({ ...n, id, inputs: n.inputs.map(map), output: map(n.output) }));
+  return { ...g, tensors, nodes, input: map(g.input), output: map(g.output) };
+}

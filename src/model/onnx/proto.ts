@@ -1,0 +1,183 @@
+/**
+ * ONNX protobuf decoding (via the generated `onnx-proto` module) and conversion of
+ * TensorProto / AttributeProto into plain numbers. The only file that knows the
+ * protobuf classes.
+ */
+import onnxProto from 'onnx-proto';
+import { EvsimError } from '../../errors.js';
+
+const { onnx } = onnxProto;
+
+export type OnnxModel = onnxProto.onnx.ModelProto;
+export type OnnxNode = onnxProto.onnx.INodeProto;
+export type OnnxTensor = onnxProto.onnx.ITensorProto;
+export type OnnxAttribute = onnxProto.onnx.IAttributeProto;
+export type OnnxValueInfo = onnxProto.onnx.IValueInfoProto;
+
+/**
+ * A constant tensor. Every element is held as a float64 number: exact for float32
+ * weights and for the int64 shape arithmetic that exporters emit.
+ */
+export interface ConstTensor {
+  dtype: 'float' | 'int' | 'bool';
+  shape: number[];
+  data: Float64Array;
+}
+
+type LongLike = number | { toNumber(): number } | null | undefined;
+
+export function toNum(v: LongLike): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : v.toNumber();
+}
+
+export function decodeModel(bytes: Uint8Array, file: string): OnnxModel {
+  let model: OnnxModel;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new EvsimError(
+      'BAD_MODEL',
+      `${file}: not a valid ONNX model (${(e as Error).message}); export it with torch.onnx.export or check the file is complete`,
+    );
+  }
+  if (!model.graph || !model.graph.node || model.graph.node.length === 0) {
+    throw new EvsimError('BAD_MODEL', `${file}: the ONNX model has no graph nodes; is this an ONNX file?`);
+  }
+  return model;
+}
+
+const DT = onnx.TensorProto.DataType;
+
+function dtypeClass(dt: number, where: string): ConstTensor['dtype'] {
+  switch (dt) {
+    case DT.FLOAT:
+    case DT.DOUBLE:
+      return 'float';
+    case DT.INT8:
+    case DT.INT16:
+    case DT.INT32:
+    case DT.INT64:
+    case DT.UINT8:
+    case DT.UINT16:
+    case DT.UINT32:
+    case DT.UINT64:
+      return 'int';
+    case DT.BOOL:
+      return 'bool';
+    default:
+      throw new EvsimError(
+        'BAD_MODEL',
+        `${where}: tensor data type ${onnx.TensorProto.DataType[dt] ?? dt} is not supported; use float32 weights`,
+      );
+  }
+}
+
+/** Element size in bytes of raw_data for a data type. */
+function rawSize(dt: number): number {
+  switch (dt) {
+    case DT.DOUBLE:
+    case DT.INT64:
+    case DT.UINT64:
+      return 8;
+    case DT.FLOAT:
+    case DT.INT32:
+    case DT.UINT32:
+      return 4;
+    case DT.INT16:
+    case DT.UINT16:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
+  const dt = t.dataType ?? DT.UNDEFINED;
+  const dtype = dtypeClass(dt, where);
+  const shape = (t.dims ?? []).map(toNum);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    throw new EvsimError(
+      'BAD_MODEL',
+      `${where}: weights stored as external data are not supported; re-export with the weights inside the .onnx file`,
+    );
+  }
+  const data = new Float64Array(n);
+  const raw = t.rawData;
+  if (raw && raw.length > 0) {
+    const size = rawSize(dt);
+    if (raw.length !== n * size) {
+      throw new EvsimError(
+        'BAD_MODEL',
+        `${where}: raw data holds ${raw.length} bytes but shape [${shape.join(', ')}] needs ${n * size}; the file is corrupt`,
+      );
+    }
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let i = 0; i < n; i++) {
+      const o = i * size;
+      switch (dt) {
+        case DT.FLOAT: data[i] = dv.getFloat32(o, true); break;
+        case DT.DOUBLE: data[i] = dv.getFloat64(o, true); break;
+        case DT.INT64: data[i] = Number(dv.getBigInt64(o, true)); break;
+        case DT.UINT64: data[i] = Number(dv.getBigUint64(o, true)); break;
+        case DT.INT32: data[i] = dv.getInt32(o, true); break;
+        case DT.UINT32: data[i] = dv.getUint32(o, true); break;
+        case DT.INT16: data[i] = dv.getInt16(o, true); break;
+        case DT.UINT16: data[i] = dv.getUint16(o, true); break;
+        case DT.INT8: data[i] = dv.getInt8(o); break;
+        default: data[i] = dv.getUint8(o); break;
+      }
+    }
+    return { dtype, shape, data };
+  }
+  let src: ArrayLike<LongLike> | undefined;
+  if (dt === DT.FLOAT) src = t.floatData ?? undefined;
+  else if (dt === DT.DOUBLE) src = t.doubleData ?? undefined;
+  else if (dt === DT.INT64) src = t.int64Data ?? undefined;
+  else if (dt === DT.UINT32 || dt === DT.UINT64) src = t.uint64Data ?? undefined;
+  else src = t.int32Data ?? undefined;
+  const len = src ? src.length : 0;
+  if (len !== n) {
+    throw new EvsimError(
+      'BAD_MODEL',
+      `${where}: tensor holds ${len} values but shape [${shape.join(', ')}] needs ${n}; the file is corrupt`,
+    );
+  }
+  for (let i = 0; i < n; i++) data[i] = toNum(src![i]);
+  return { dtype, shape, data };
+}
+
+export type AttrValue = number | number[] | string | ConstTensor;
+
+/** Attributes of a node as plain values, keyed by name. */
+export function attributesOf(node: OnnxNode, where: string): Map<string, AttrValue> {
+  const out = new Map<string, AttrValue>();
+  const AT = onnx.AttributeProto.AttributeType;
+  for (const a of node.attribute ?? []) {
+    const name = a.name ?? '';
+    switch (a.type) {
+      case AT.FLOAT: out.set(name, a.f ?? 0); break;
+      case AT.INT: out.set(name, toNum(a.i)); break;
+      case AT.STRING: out.set(name, new TextDecoder().decode(a.s ?? new Uint8Array())); break;
+      case AT.FLOATS: out.set(name, Array.from(a.floats ?? [])); break;
+      case AT.INTS: out.set(name, (a.ints ?? []).map(toNum)); break;
+      case AT.TENSOR: out.set(name, tensorFromProto(a.t ?? {}, `${where} attribute '${name}'`)); break;
+      default:
+        // Graph, sparse and string-list attributes belong to ops we do not support;
+        // the op check reports those nodes by name.
+        break;
+    }
+  }
+  return out;
+}
+
+/** Static shape of a graph input/output; symbolic dims come back as -1. */
+export function valueInfoShape(v: OnnxValueInfo): number[] | null {
+  const dims = v.type?.tensorType?.shape?.dim;
+  if (!dims) return null;
+  return dims.map((d) => {
+    const val = toNum(d.dimValue as LongLike);
+    return d.dimParam || val <= 0 ? -1 : val;
+  });
+}
