@@ -1,0 +1,360 @@
+/**
+ * Delta-domain kernels: synaptic nodes scatter each nonzero input delta over exactly
+ * the (output, weight) pairs it reaches; other linear nodes remap or sum deltas. Inputs
+ * are processed in ascending source index, so every output receives its contributions
+ * in that order (DESIGN §3) whatever the sparsity pattern.
+ */
+import { avgDivisor, reachTable, spatialOf, type ReachTable } from '../geometry.js';
+import type { AffineOp, AvgPoolOp, ConvOp, DenseOp, Graph, GraphNode } from '../ir.js';
+import { concatMap, padMap, resizeMap, transposeMap } from '../dense/ops.js';
+import { DeltaBuilder, StampSet, type DeltaList } from './sparse.js';
+
+export interface DeltaKernel {
+  /** MACs (synaptic) or adds (other linear nodes) done by the last `run`. */
+  macs: number;
+  adds: number;
+  run(ins: DeltaList[], out: DeltaList): void;
+}
+
+/** Conv scatter over a channels-last scratch so the innermost loop runs over output channels. */
+export class ConvScatter implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  private readonly wt: Float32Array;
+  private readonly ry: ReachTable;
+  private readonly rx: ReachTable;
+  private readonly scratch: Float32Array;
+  private readonly touched: StampSet[];
+  private readonly h: number;
+  private readonly w: number;
+  private readonly ohw: number;
+  private readonly ow: number;
+  private readonly coutG: number;
+  private readonly cinG: number;
+
+  constructor(private readonly op: ConvOp, inShape: readonly number[], outShape: readonly number[]) {
+    const { h, w } = spatialOf(inShape);
+    const { h: oh, w: ow } = spatialOf(outShape);
+    this.h = h;
+    this.w = w;
+    this.ow = ow;
+    this.ohw = oh * ow;
+    this.coutG = op.cout / op.group;
+    this.cinG = op.cin / op.group;
+    this.ry = reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
+    this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
+    // [cin][kh][kw][coutG]: the weights one input element needs are contiguous.
+    const { kh, kw } = op;
+    const coutG = this.coutG;
+    const cinG = this.cinG;
+    this.wt = new Float32Array(op.weight.length);
+    for (let co = 0; co < op.cout; co++) {
+      const g = Math.floor(co / coutG);
+      for (let cl = 0; cl < cinG; cl++) {
+        const ci = g * cinG + cl;
+        for (let ky = 0; ky < kh; ky++) {
+          for (let kx = 0; kx < kw; kx++) {
+            this.wt[((ci * kh + ky) * kw + kx) * coutG + (co - g * coutG)] = op.weight[((co * cinG + cl) * kh + ky) * kw + kx]!;
+          }
+        }
+      }
+    }
+    this.scratch = new Float32Array(this.ohw * op.cout);
+    this.touched = Array.from({ length: op.group }, () => new StampSet(this.ohw));
+  }
+
+  run(ins: DeltaList[], out: DeltaList): void {
+    const inp = ins[0]!;
+    const { wt, scratch, ry, rx, coutG, cinG } = this;
+    const { kh, kw, cout } = this.op;
+    const hw = this.h * this.w;
+    const w = this.w;
+    const ow = this.ow;
+    let macs = 0;
+    for (let e = 0; e < inp.n; e++) {
+      const s = inp.idx[e]!;
+      const v = inp.val[e]!;
+      const ci = (s / hw) | 0;
+      const rem = s - ci * hw;
+      const iy = (rem / w) | 0;
+      const ix = rem - iy * w;
+      const g = (ci / cinG) | 0;
+      const touched = this.touched[g]!;
+      const coBase = g * coutG;
+      const y0 = ry.offsets[iy]!, y1 = ry.offsets[iy + 1]!;
+      const x0 = rx.offsets[ix]!, x1 = rx.offsets[ix + 1]!;
+      for (let a = y0; a < y1; a++) {
+        const ky = ry.tap[a]!;
+        const oy = ry.out[a]!;
+        for (let b = x0; b < x1; b++) {
+          const kx = rx.tap[b]!;
+          const pos = oy * ow + rx.out[b]!;
+          touched.add(pos);
+          let wi = ((ci * kh + ky) * kw + kx) * coutG;
+          let oi = pos * cout + coBase;
+          const end = oi + coutG;
+          const end4 = oi + (coutG & ~3);
+          while (oi < end4) {
+            scratch[oi] += wt[wi]! * v;
+            scratch[oi + 1] += wt[wi + 1]! * v;
+            scratch[oi + 2] += wt[wi + 2]! * v;
+            scratch[oi + 3] += wt[wi + 3]! * v;
+            oi += 4;
+            wi += 4;
+          }
+          while (oi < end) scratch[oi++] += wt[wi++]! * v;
+          macs += coutG;
+        }
+      }
+    }
+    this.macs = macs;
+    // Emit in ascending NCHW index: group, channel, then position.
+    out.n = 0;
+    const ohw = this.ohw;
+    for (let g = 0; g < this.op.group; g++) {
+      const t = this.touched[g]!;
+      if (t.n === 0) continue;
+      const pos = t.sorted();
+      for (let cl = 0; cl < coutG; cl++) {
+        const co = g * coutG + cl;
+        for (let k = 0; k < pos.length; k++) {
+          const si = pos[k]! * cout + co;
+          const val = scratch[si]!;
+          if (val !== 0) {
+            scratch[si] = 0;
+            out.push(co * ohw + pos[k]!, val);
+          }
+        }
+      }
+      t.clear();
+    }
+  }
+}
+
+/** Gemm/MatMul scatter: input element (m, k) adds x·W[k, :] to output row m. */
+export class DenseScatter implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  private readonly scratch: Float32Array;
+  private readonly rows: StampSet;
+  constructor(private readonly op: DenseOp) {
+    this.scratch = new Float32Array(op.m * op.n);
+    this.rows = new StampSet(op.m);
+  }
+  run(ins: DeltaList[], out: DeltaList): void {
+    const inp = ins[0]!;
+    const { m, k, n, transA, weight } = this.op;
+    const scratch = this.scratch;
+    for (let e = 0; e < inp.n; e++) {
+      const s = inp.idx[e]!;
+      const v = inp.val[e]!;
+      let row: number;
+      let kk: number;
+      if (transA) {
+        kk = (s / m) | 0;
+        row = s - kk * m;
+      } else {
+        row = (s / k) | 0;
+        kk = s - row * k;
+      }
+      this.rows.add(row);
+      let wi = kk * n;
+      let oi = row * n;
+      const end = oi + n;
+      const end4 = oi + (n & ~3);
+      while (oi < end4) {
+        scratch[oi] += weight[wi]! * v;
+        scratch[oi + 1] += weight[wi + 1]! * v;
+        scratch[oi + 2] += weight[wi + 2]! * v;
+        scratch[oi + 3] += weight[wi + 3]! * v;
+        oi += 4;
+        wi += 4;
+      }
+      while (oi < end) scratch[oi++] += weight[wi++]! * v;
+    }
+    this.macs = inp.n * n;
+    out.n = 0;
+    const rows = this.rows.sorted();
+    for (let r = 0; r < rows.length; r++) {
+      const base = rows[r]! * n;
+      for (let j = 0; j < n; j++) {
+        const val = scratch[base + j]!;
+        if (val !== 0) {
+          scratch[base + j] = 0;
+          out.push(base + j, val);
+        }
+      }
+    }
+    this.rows.clear();
+  }
+}
+
+/** Sum or difference of two delta streams: a merge of two ascending lists. */
+export class AddMerge implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  constructor(private readonly sign: number) {}
+  run(ins: DeltaList[], out: DeltaList): void {
+    const [a, b] = [ins[0]!, ins[1]!];
+    const sign = this.sign;
+    let i = 0;
+    let j = 0;
+    out.n = 0;
+    while (i < a.n || j < b.n) {
+      const x = i < a.n ? a.idx[i]! : 0x7fffffff;
+      const y = j < b.n ? b.idx[j]! : 0x7fffffff;
+      let v: number;
+      let at: number;
+      if (x === y) {
+        at = x;
+        v = a.val[i++]! + sign * b.val[j++]!;
+      } else if (x < y) {
+        at = x;
+        v = a.val[i++]!;
+      } else {
+        at = y;
+        v = sign * b.val[j++]!;
+      }
+      const f = Math.fround(v);
+      if (f !== 0) out.push(at, f);
+    }
+    this.adds = a.n + b.n;
+  }
+}
+
+/** x·scale on deltas; the shift is an offset and only enters at the flush. */
+export class AffineScale implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  constructor(private readonly op: AffineOp) {}
+  run(ins: DeltaList[], out: DeltaList): void {
+    const inp = ins[0]!;
+    const scale = this.op.scale;
+    out.n = 0;
+    for (let e = 0; e < inp.n; e++) {
+      const i = inp.idx[e]!;
+      const v = Math.fround(inp.val[e]! * scale[i]!);
+      if (v !== 0) out.push(i, v);
+    }
+    this.adds = inp.n;
+  }
+}
+
+/** Average pooling as a scatter of v / divisor into every window holding the input. */
+export class AvgPoolScatter implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  private readonly ry: ReachTable;
+  private readonly rx: ReachTable;
+  private readonly inv: Float32Array;
+  private readonly builder: DeltaBuilder;
+  private readonly h: number;
+  private readonly w: number;
+  private readonly oh: number;
+  private readonly ow: number;
+  constructor(op: AvgPoolOp, inShape: readonly number[], outShape: readonly number[]) {
+    const { h, w } = spatialOf(inShape);
+    const { c, h: oh, w: ow } = spatialOf(outShape);
+    this.h = h;
+    this.w = w;
+    this.oh = oh;
+    this.ow = ow;
+    this.ry = reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
+    this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
+    this.inv = new Float32Array(oh * ow);
+    for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) this.inv[y * ow + x] = 1 / avgDivisor(op, h, w, y, x, op.countIncludePad);
+    this.builder = new DeltaBuilder(c * oh * ow);
+  }
+  run(ins: DeltaList[], out: DeltaList): void {
+    const inp = ins[0]!;
+    const { ry, rx, inv, builder, w, ow } = this;
+    const hw = this.h * w;
+    const ohw = this.oh * ow;
+    for (let e = 0; e < inp.n; e++) {
+      const s = inp.idx[e]!;
+      const v = inp.val[e]!;
+      const c = (s / hw) | 0;
+      const rem = s - c * hw;
+      const iy = (rem / w) | 0;
+      const ix = rem - iy * w;
+      for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
+        const oy = ry.out[a]!;
+        for (let b = rx.offsets[ix]!; b < rx.offsets[ix + 1]!; b++) {
+          const p = oy * ow + rx.out[b]!;
+          builder.add(c * ohw + p, v * inv[p]!);
+        }
+      }
+    }
+    builder.emit(out);
+    this.adds = inp.n;
+  }
+}
+
+/** Index remaps (Transpose, Pad, Concat, nearest Resize): each input delta lands on fixed outputs. */
+export class RemapScatter implements DeltaKernel {
+  macs = 0;
+  adds = 0;
+  private readonly builder: DeltaBuilder;
+  /** Per input: CSR of input element → output elements. */
+  private readonly offsets: Int32Array[];
+  private readonly targets: Int32Array[];
+  constructor(outSize: number, maps: { offsets: Int32Array; targets: Int32Array }[]) {
+    this.builder = new DeltaBuilder(outSize);
+    this.offsets = maps.map((m) => m.offsets);
+    this.targets = maps.map((m) => m.targets);
+  }
+  run(ins: DeltaList[], out: DeltaList): void {
+    const b = this.builder;
+    ins.forEach((inp, k) => {
+      const off = this.offsets[k]!;
+      const tg = this.targets[k]!;
+      for (let e = 0; e < inp.n; e++) {
+        const s = inp.idx[e]!;
+        const v = inp.val[e]!;
+        for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v);
+      }
+    });
+    b.emit(out);
+  }
+}
+
+/** CSR from a one-to-one input→output map. */
+function oneToOne(map: Int32Array): { offsets: Int32Array; targets: Int32Array } {
+  const offsets = new Int32Array(map.length + 1);
+  for (let i = 0; i <= map.length; i++) offsets[i] = i;
+  return { offsets, targets: map };
+}
+
+/** CSR inverse of an output→input gather map. */
+function invertGather(gather: Int32Array, inSize: number): { offsets: Int32Array; targets: Int32Array } {
+  const counts = new Int32Array(inSize + 1);
+  for (let o = 0; o < gather.length; o++) counts[gather[o]! + 1]++;
+  for (let i = 0; i < inSize; i++) counts[i + 1] += counts[i]!;
+  const fill = counts.slice(0, inSize);
+  const targets = new Int32Array(gather.length);
+  for (let o = 0; o < gather.length; o++) targets[fill[gather[o]!]!++] = o;
+  return { offsets: counts, targets };
+}
+
+/** Builds the delta kernel of a linear or synaptic node (reshape is a pass-through: null). */
+export function makeDeltaKernel(g: Graph, node: GraphNode): DeltaKernel | null {
+  const op = node.op;
+  const inShapes = node.inputs.map((t) => g.tensors[t]!.shape);
+  const inSizes = node.inputs.map((t) => g.tensors[t]!.size);
+  const outShape = g.tensors[node.output]!.shape;
+  const outSize = g.tensors[node.output]!.size;
+  switch (op.kind) {
+    case 'conv': return new ConvScatter(op, inShapes[0]!, outShape);
+    case 'dense': return new DenseScatter(op);
+    case 'add': return new AddMerge(op.sign);
+    case 'affine': return new AffineScale(op);
+    case 'avgpool': return new AvgPoolScatter(op, inShapes[0]!, outShape);
+    case 'reshape': return null;
+    case 'transpose': return new RemapScatter(outSize, [invertGather(transposeMap(op, inShapes[0]!), inSizes[0]!)]);
+    case 'resize': return new RemapScatter(outSize, [invertGather(resizeMap(op, inShapes[0]!), inSizes[0]!)]);
+    case 'pad': return new RemapScatter(outSize, [oneToOne(padMap(op, inShapes[0]!))]);
+    case 'concat': return new RemapScatter(outSize, inShapes.map((_, i) => oneToOne(concatMap(op.axis, inShapes, i))));
+    default:
+      throw new Error(`internal: ${op.kind} is not a delta-domain op`);
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The functional EvNet: runs a converted network frame by frame on the sparse
+ * kernels and counts every operation of DESIGN §4 per layer and per frame.
+ */
+import { EvsimError } from '../../errors.js';
+import { denseMacsOf, weightBytesOf } from '../ir.js';
+import { makeDeltaKernel, type DeltaKernel } from './delta-kernels.js';
+import { Gate } from './gate.js';
+import { accumulatorOffsets, bnGammaForGate, buildPlan, type EvPlan, type GateStep, type PlanStep } from './plan.js';
+import { formatPolicy, parsePolicy, type Policy, type PolicySpec } from './policy.js';
+import { DeltaList, IndexList } from './sparse.js';
+import { makeValueKernel, type ValueKernel } from './value-kernels.js';
+
+/** Per-gate overrides from the config, keyed by gate name (see `evsim inspect`). */
+export interface LayerOverride {
+  threshold?: number;
+  /** A policy without `reset:N` (reset is network-wide). */
+  policy?: string;
+  /** One threshold per channel; replaces `threshold` for this gate. */
+  channelThresholds?: number[];
+}
+
+export interface EvnetOptions {
+  threshold: number;
+  policy: PolicySpec;
+  bnGamma?: boolean;
+  layers?: Record<string, LayerOverride>;
+}
+
+export type LayerKind = 'input' | 'gate' | 'acc' | 'node';
+
+/** A row of the layer table: every gate, accumulator and node of the EvNet. */
+export interface LayerInfo {
+  id: number;
+  name: string;
+  kind: LayerKind;
+  /** IR op kind for nodes, 'gate'/'accumulator' otherwise. */
+  op: string;
+  onnxOp: string;
+  domain: 'value' | 'delta';
+  shape: number[];
+  denseMacs: number;
+  weightBytes: number;
+  stateBytes: number;
+  /** Gates: threshold summary and policy. */
+  threshold: number | null;
+  policy: string | null;
+}
+
+/** Counts of one frame, summed over layers (DESIGN §4). */
+export interface FrameCounts {
+  frame: number;
+  flush: boolean;
+  macs: number;
+  denseMacs: number;
+  adds: number;
+  transmissions: number;
+  gateUpdates: number;
+  accUpdates: number;
+  overheadAdds: number;
+  overheadCompares: number;
+  overheadLoadStore: number;
+}
+
+/** Per-layer counts of the last frame, indexed by layer id. */
+export interface LayerCounts {
+  macs: Float64Array;
+  adds: Float64Array;
+  updates: Float64Array;
+  transmissions: Float64Array;
+}
+
+type Runner =
+  | { kind: 'gate'; gate: Gate; step: GateStep; layer: number }
+  | { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number }
+  | { kind: 'delta'; kernel: DeltaKernel; ins: number[]; out: number; layer: number }
+  | { kind: 'alias'; layer: number }
+  | { kind: 'value'; kernel: ValueKernel; ins: number[]; out: number; layer: number };
+
+function gateGeometry(shape: number[]): { channels: number; inner: number } {
+  if (shape.length <= 1) return { channels: shape[0] ?? 1, inner: 1 };
+  return { channels: shape[1]!, inner: shape.slice(2).reduce((a, b) => a * b, 1) };
+}
+
+export class EvnetEngine {
+  readonly plan: EvPlan;
+  readonly layers: LayerInfo[] = [];
+  readonly counts: LayerCounts;
+  readonly gates: Gate[] = [];
+  private readonly values: Float32Array[] = [];
+  private readonly changed: IndexList[] = [];
+  private readonly deltas: DeltaList[] = [];
+  private readonly runners: Runner[] = [];
+  private readonly resetEvery: number;
+  private readonly denseMacsPerFrame: number;
+  private frameIndex = 0;
+
+  constructor(plan: EvPlan, opts: EvnetOptions) {
+    this.plan = plan;
+    const g = plan.graph;
+    this.resetEvery = opts.policy.resetEvery;
+    for (const t of plan.tensors) {
+      if (t.domain === 'value') {
+        this.values[t.id] = new Float32Array(t.size);
+        this.changed[t.id] = new IndexList(t.size);
+      } else {
+        this.deltas[t.id] = new DeltaList(t.size);
+      }
+    }
+    const offsets = accumulatorOffsets(plan);
+    const overrides = opts.layers ?? {};
+    const used = new Set<string>();
+    const inputT = plan.tensors[plan.input]!;
+    this.layers.push(this.layerRow(inputT.name, 'input', 'input', '', 'value', inputT.shape));
+
+    for (const step of plan.steps) {
+      const id = this.layers.length;
+      if (step.kind === 'gate') {
+        const t = plan.tensors[step.in]!;
+        const ov = overrides[step.name] ?? overrides[t.name];
+        if (ov) used.add(overrides[step.name] ? step.name : t.name);
+        const gate = this.makeGate(step, t.shape, t.size, opts, ov);
+        this.gates.push(gate);
+        const row = this.layerRow(step.name, 'gate', 'gate', '', 'delta', t.shape);
+        row.stateBytes = 8 * t.size;
+        row.threshold = ov?.threshold ?? opts.threshold;
+        row.policy = formatPolicy({ ...gate.policy, resetEvery: opts.policy.resetEvery });
+        this.layers.push(row);
+        this.runners.push({ kind: 'gate', gate, step, layer: id });
+      } else if (step.kind === 'acc') {
+        const t = plan.tensors[step.in]!;
+        const row = this.layerRow(step.name, 'acc', 'accumulator', '', 'value', t.shape);
+        row.stateBytes = 4 * t.size;
+        this.layers.push(row);
+        this.runners.push({ kind: 'acc', in: step.in, out: step.out, offset: offsets.get(step.out)!, layer: id });
+      } else {
+        const node = step.node;
+        const t = plan.tensors[step.out]!;
+        const row = this.layerRow(node.name, 'node', node.op.kind, node.onnxOp, t.domain, t.shape);
+        row.denseMacs = denseMacsOf(node, g);
+        row.weightBytes = weightBytesOf(node.op);
+        this.layers.push(row);
+        if (step.cls === 'nonlinear') {
+          this.runners.push({ kind: 'value', kernel: makeValueKernel(g, node), ins: step.ins, out: step.out, layer: id });
+        } else {
+          const kernel = makeDeltaKernel(g, node);
+          if (kernel) {
+            this.runners.push({ kind: 'delta', kernel, ins: step.ins, out: step.out, layer: id });
+          } else {
+            // Reshape: same flat indices, so the output shares the input's list.
+            this.deltas[step.out] = this.deltas[step.ins[0]!]!;
+            this.runners.push({ kind: 'alias', layer: id });
+          }
+        }
+      }
+    }
+    const unknown = Object.keys(overrides).filter((k) => !used.has(k));
+    if (unknown.length > 0) {
+      const names = plan.steps.filter((s): s is GateStep => s.kind === 'gate').map((s) => s.name);
+      throw new EvsimError('BAD_CONFIG', `layers.${unknown[0]}: no gate of that name; gates are: ${names.join(', ')}`);
+    }
+    const n = this.layers.length;
+    this.counts = { macs: new Float64Array(n), adds: new Float64Array(n), updates: new Float64Array(n), transmissions: new Float64Array(n) };
+    this.denseMacsPerFrame = this.layers.reduce((s, l) => s + l.denseMacs, 0);
+  }
+
+  private layerRow(name: string, kind: LayerKind, op: string, onnxOp: string, domain: 'value' | 'delta', shape: number[]): LayerInfo {
+    return { id: this.layers.length, name, kind, op, onnxOp, domain, shape: [...shape], denseMacs: 0, weightBytes: 0, stateBytes: 0, threshold: null, policy: null };
+  }
+
+  private makeGate(step: GateStep, shape: number[], size: number, opts: EvnetOptions, ov: LayerOverride | undefined): Gate {
+    const where = `layers.${step.name}`;
+    const base = ov?.threshold ?? opts.threshold;
+    if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
+    const spec = ov?.policy ? parsePolicy(ov.policy) : opts.policy;
+    if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
+    const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk };
+    const geo = gateGeometry(shape);
+    const perChannel = new Float64Array(geo.channels).fill(base);
+    if (ov?.channelThresholds) {
+      if (ov.channelThresholds.length !== geo.channels) {
+        throw new EvsimError('BAD_CONFIG', `${where}.channel_thresholds has ${ov.channelThresholds.length} entries; the gate has ${geo.channels} channels`);
+      }
+      ov.channelThresholds.forEach((v, c) => {
+        if (!(v >= 0)) throw new EvsimError('BAD_POLICY', `${where}.channel_thresholds[${c}] must be ≥ 0, got ${v}`);
+        perChannel[c] = v;
+      });
+    }
+    if (opts.bnGamma) {
+      const gamma = bnGammaForGate(this.plan, step);
+      if (gamma && gamma.length === geo.channels) for (let c = 0; c < geo.channels; c++) perChannel[c] = perChannel[c]! * Math.abs(gamma[c]!);
+    }
+    if (policy.mode === 'rounding' && perChannel.some((v) => v <= 0)) {
+      throw new EvsimError('BAD_POLICY', `${where}: the rounding policy needs a threshold > 0 (it rounds to multiples of h)`);
+    }
+    const h = new Float32Array(size);
+    for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
+    return new Gate(size, h, policy, geo);
+  }
+
+  get output(): Float32Array {
+    return this.values[this.plan.output]!;
+  }
+
+  get frame(): number {
+    return this.frameIndex;
+  }
+
+  /** Runs the next frame and returns its counts. */
+  step(frame: Float32Array): FrameCounts {
+    const t = this.frameIndex++;
+    const flush = t === 0 || (this.resetEvery > 0 && t % this.resetEvery === 0);
+    const c = this.counts;
+    c.macs.fill(0);
+    c.adds.fill(0);
+    c.updates.fill(0);
+    c.transmissions.fill(0);
+    const x = this.values[this.plan.input]!;
+    const xc = this.changed[this.plan.input]!;
+    if (flush) {
+      x.set(frame);
+      xc.fillAll();
+    } else {
+      xc.n = 0;
+      for (let i = 0; i < x.length; i++) {
+        const v = frame[i]!;
+        if (v !== x[i]) {
+          x[i] = v;
+          xc.push(i);
+        }
+      }
+    }
+    c.updates[0] = xc.n;
+    const fc: FrameCounts = {
+      frame: t, flush, macs: 0, denseMacs: this.denseMacsPerFrame, adds: 0, transmissions: 0,
+      gateUpdates: 0, accUpdates: 0, overheadAdds: 0, overheadCompares: 0, overheadLoadStore: 0,
+    };
+    for (const r of this.runners) {
+      switch (r.kind) {
+        case 'gate': {
+          const { gate, step } = r;
+          const out = this.deltas[step.out]!;
+          if (flush) gate.flush(this.values[step.in]!, out);
+          else gate.run(this.values[step.in]!, this.changed[step.in]!, out);
+          c.updates[r.layer] = gate.updates;
+          c.transmissions[r.layer] = gate.transmissions;
+          fc.gateUpdates += gate.updates;
+          fc.transmissions += gate.transmissions;
+          break;
+        }
+        case 'acc': {
+          const n = this.accumulate(r.in, r.out, r.offset, flush);
+          c.updates[r.layer] = n;
+          fc.accUpdates += n;
+          break;
+        }
+        case 'delta': {
+          r.kernel.run(r.ins.map((i) => this.deltas[i]!), this.deltas[r.out]!);
+          c.macs[r.layer] = r.kernel.macs;
+          c.adds[r.layer] = r.kernel.adds;
+          fc.macs += r.kernel.macs;
+          fc.adds += r.kernel.adds;
+          break;
+        }
+        case 'value': {
+          r.kernel.run(r.ins.map((i) => this.values[i]!), r.ins.map((i) => this.changed[i]!), this.values[r.out]!, this.changed[r.out]!, flush);
+          c.updates[r.layer] = this.changed[r.out]!.n;
+          break;
+        }
+        case 'alias':
+          break;
+      }
+    }
+    // DESIGN §4 overhead convention (the EvNet authors'): accumulator 1 add + 2 load/store
+    // per updated neuron; gate 2u + t adds, u compares, 4u + 2t load/store.
+    fc.overheadAdds = fc.accUpdates + 2 * fc.gateUpdates + fc.transmissions;
+    fc.overheadCompares = fc.gateUpdates;
+    fc.overheadLoadStore = 2 * fc.accUpdates + 4 * fc.gateUpdates + 2 * fc.transmissions;
+    return fc;
+  }
+
+  /** a += Δ (a = offset + Δ at a flush); returns the number of updated neurons. */
+  private accumulate(inT: number, outT: number, offset: Float32Array, flush: boolean): number {
+    const delta = this.deltas[inT]!;
+    const a = this.values[outT]!;
+    const ch = this.changed[outT]!;
+    if (flush) {
+      a.set(offset);
+      for (let e = 0; e < delta.n; e++) a[delta.idx[e]!] += delta.val[e]!;
+      ch.fillAll();
+      return a.length;
+    }
+    ch.n = 0;
+    for (let e = 0; e < delta.n; e++) {
+      const i = delta.idx[e]!;
+      const old = a[i]!;
+      a[i] = old + delta.val[e]!;
+      if (a[i] !== old) ch.push(i);
+    }
+    return delta.n;
+  }
+
+  /** Largest |d| − h over every gate neuron (≤ 0 means error retention holds). */
+  retentionExcess(): number {
+    let worst = -Infinity;
+    for (const g of this.gates) {
+      for (let i = 0; i < g.d.length; i++) worst = Math.max(worst, Math.abs(g.d[i]!) - g.h[i]!);
+    }
+    return worst;
+  }
+
+  /** Weight and state memory (DESIGN §4). */
+  memory(): { weightBytes: number; stateBytes: number } {
+    return {
+      weightBytes: this.layers.reduce((s, l) => s + l.weightBytes, 0),
+      stateBytes: this.layers.reduce((s, l) => s + l.stateBytes, 0),
+    };
+  }
+}
+
+export function createEngine(graph: EvPlan['graph'], opts: EvnetOptions): EvnetEngine {
+  return new EvnetEngine(buildPlan(graph), opts);
+}
+
+export type { PlanStep };

@@ -1,0 +1,146 @@
+/**
+ * The EvNet gate (DESIGN §3): per neuron, b (last value seen) and d (change not yet
+ * sent), float32. Later frames: c = x − b; d += c; b = x; p = d·[|d| > h]; d −= p
+ * (or d = 0 under memory loss). Only positions whose value changed are visited.
+ */
+import { roundHalfEven, type Policy } from './policy.js';
+import { StampSet, type DeltaList, type IndexList } from './sparse.js';
+
+export interface GateGeometry {
+  /** Channels (dim 1, or the feature dim of a [1, F] tensor) and elements per channel. */
+  channels: number;
+  inner: number;
+}
+
+export class Gate {
+  readonly b: Float32Array;
+  readonly d: Float32Array;
+  /** Threshold per element (per-channel thresholds and bn_gamma already applied). */
+  readonly h: Float32Array;
+  /** Counts of the last `run`. */
+  updates = 0;
+  transmissions = 0;
+  private readonly chunks: StampSet | null;
+  private readonly pending: StampSet | null;
+
+  constructor(size: number, h: Float32Array, readonly policy: Policy, private readonly geo: GateGeometry) {
+    this.b = new Float32Array(size);
+    this.d = new Float32Array(size);
+    this.h = h;
+    if (policy.chunk > 1) {
+      const outer = size / (geo.channels * geo.inner);
+      const nChunks = outer * Math.ceil(geo.channels / policy.chunk) * geo.inner;
+      this.chunks = new StampSet(nChunks);
+      this.pending = new StampSet(size);
+    } else {
+      this.chunks = null;
+      this.pending = null;
+    }
+  }
+
+  /** Frame 0 (and every reset): b = x, d = 0, the full value is sent. */
+  flush(x: Float32Array, out: DeltaList): void {
+    const { b, d } = this;
+    out.n = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      b[i] = v;
+      d[i] = 0;
+      if (v !== 0) out.push(i, v);
+    }
+    this.updates = x.length;
+    this.transmissions = out.n;
+  }
+
+  run(x: Float32Array, changed: IndexList, out: DeltaList): void {
+    this.updates = changed.n;
+    if (this.policy.mode === 'rounding') this.runRounding(x, changed, out);
+    else if (this.chunks) this.runChunked(x, changed, out);
+    else this.runThreshold(x, changed, out);
+    this.transmissions = out.n;
+  }
+
+  private runThreshold(x: Float32Array, changed: IndexList, out: DeltaList): void {
+    const { b, d, h } = this;
+    const loss = this.policy.memoryLoss;
+    out.n = 0;
+    for (let k = 0; k < changed.n; k++) {
+      const i = changed.idx[k]!;
+      const xi = x[i]!;
+      const c = Math.fround(xi - b[i]!);
+      const di = Math.fround(d[i]! + c);
+      b[i] = xi;
+      if (Math.abs(di) > h[i]!) {
+        out.push(i, di);
+        d[i] = 0; // d − p with p = d
+      } else {
+        d[i] = loss ? 0 : di;
+      }
+    }
+  }
+
+  /** Sigma-Delta: send (round(k·x_t) − round(k·x_{t−1}))/k with k = 1/h. */
+  private runRounding(x: Float32Array, changed: IndexList, out: DeltaList): void {
+    const { b, h } = this;
+    out.n = 0;
+    for (let k = 0; k < changed.n; k++) {
+      const i = changed.idx[k]!;
+      const q = 1 / h[i]!;
+      const p = Math.fround((roundHalfEven(q * x[i]!) - roundHalfEven(q * b[i]!)) / q);
+      b[i] = x[i]!;
+      if (p !== 0) out.push(i, p);
+    }
+  }
+
+  /** Chunks of C consecutive channels at one position fire when mean |d| > mean h. */
+  private runChunked(x: Float32Array, changed: IndexList, out: DeltaList): void {
+    const { b, d, h } = this;
+    const C = this.policy.chunk;
+    const { channels, inner } = this.geo;
+    const perC = Math.ceil(channels / C);
+    const chunks = this.chunks!;
+    const pending = this.pending!;
+    for (let k = 0; k < changed.n; k++) {
+      const i = changed.idx[k]!;
+      const c = Math.fround(x[i]! - b[i]!);
+      d[i] = d[i]! + c;
+      b[i] = x[i]!;
+      const row = (i / inner) | 0;
+      const o = (row / channels) | 0;
+      const ch = row - o * channels;
+      chunks.add((o * perC + ((ch / C) | 0)) * inner + (i - row * inner));
+    }
+    const list = chunks.sorted();
+    for (let k = 0; k < list.length; k++) {
+      const id = list[k]!;
+      const q = (id / inner) | 0;
+      const pos = id - q * inner;
+      const o = (q / perC) | 0;
+      const c0 = (q - o * perC) * C;
+      const c1 = Math.min(c0 + C, channels);
+      const base = o * channels * inner + pos;
+      let sumD = 0;
+      let sumH = 0;
+      for (let c = c0; c < c1; c++) {
+        const i = base + c * inner;
+        sumD += Math.abs(d[i]!);
+        sumH += h[i]!;
+      }
+      const fire = sumD > sumH; // mean |d| > mean h over the same chunk
+      for (let c = c0; c < c1; c++) {
+        const i = base + c * inner;
+        if (fire && d[i] !== 0) pending.add(i);
+        else if (!fire && this.policy.memoryLoss) d[i] = 0;
+      }
+    }
+    chunks.clear();
+    out.n = 0;
+    const fired = pending.sorted();
+    for (let k = 0; k < fired.length; k++) {
+      const i = fired[k]!;
+      out.push(i, d[i]!);
+      d[i] = 0;
+    }
+    pending.clear();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Transmission policies of DESIGN §3, parsed from strings such as `threshold`,
+ * `memory-loss`, `memory-loss,reset:8`, `rounding`, `chunk:4`.
+ */
+import { EvsimError } from '../../errors.js';
+
+export interface Policy {
+  /** `threshold` (EvNet gate) or `rounding` (Sigma-Delta). */
+  mode: 'threshold' | 'rounding';
+  /** d = 0 after every frame (Skip-Conv) instead of d −= p. */
+  memoryLoss: boolean;
+  /** Channels that fire together (1 = every neuron on its own). */
+  chunk: number;
+}
+
+export interface PolicySpec extends Policy {
+  /** Re-flush the whole network every N frames (0 = never). Network-wide. */
+  resetEvery: number;
+}
+
+export const POLICY_HELP = "threshold | memory-loss | rounding | chunk:C, optionally with ',reset:N' (e.g. memory-loss,reset:8)";
+
+function positiveInt(s: string, what: string, text: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || !Number.isInteger(n) || n < 1) {
+    throw new EvsimError('BAD_POLICY', `policy '${text}': ${what} must be a positive integer, got '${s}'`);
+  }
+  return n;
+}
+
+export function parsePolicy(text: string): PolicySpec {
+  const spec: PolicySpec = { mode: 'threshold', memoryLoss: false, chunk: 1, resetEvery: 0 };
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (parts.length === 0) throw new EvsimError('BAD_POLICY', `policy is empty; use ${POLICY_HELP}`);
+  let base = 0;
+  for (const p of parts) {
+    if (p === 'threshold') base++;
+    else if (p === 'memory-loss') { spec.memoryLoss = true; base++; }
+    else if (p === 'rounding') { spec.mode = 'rounding'; base++; }
+    else if (p.startsWith('chunk:')) spec.chunk = positiveInt(p.slice(6), 'the chunk size C', text);
+    else if (p.startsWith('reset:')) spec.resetEvery = positiveInt(p.slice(6), 'the reset period N', text);
+    else throw new EvsimError('BAD_POLICY', `policy '${text}': unknown part '${p}'; use ${POLICY_HELP}`);
+  }
+  if (base > 1) throw new EvsimError('BAD_POLICY', `policy '${text}' names more than one of threshold, memory-loss, rounding`);
+  if (spec.mode === 'rounding' && spec.chunk > 1) throw new EvsimError('BAD_POLICY', `policy '${text}': rounding cannot be combined with chunk:C`);
+  return spec;
+}
+
+export function formatPolicy(p: PolicySpec): string {
+  const parts = [p.mode === 'rounding' ? 'rounding' : p.memoryLoss ? 'memory-loss' : 'threshold'];
+  if (p.chunk > 1) parts.push(`chunk:${p.chunk}`);
+  if (p.resetEvery > 0) parts.push(`reset:${p.resetEvery}`);
+  return parts.join(',');
+}
+
+/** Round half to even (banker's rounding), as the Sigma-Delta policy requires. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  // Math.round sends x.5 up; step back to the even neighbour on an exact tie.
+  if (r - v === 0.5 && r % 2 !== 0) return r - 1;
+  return r;
+}

@@ -1,0 +1,123 @@
+/**
+ * Sparse containers of the EvNet path. Every list is kept in ascending index order,
+ * the order in which DESIGN §3 applies contributions, and every structure is reused
+ * across frames so the work per frame is linear in the number of changes.
+ */
+
+/** Nonzero deltas of a tensor: (idx[i], val[i]) for i < n, idx ascending. */
+export class DeltaList {
+  readonly idx: Int32Array;
+  readonly val: Float32Array;
+  n = 0;
+  constructor(readonly capacity: number) {
+    this.idx = new Int32Array(capacity);
+    this.val = new Float32Array(capacity);
+  }
+  push(i: number, v: number): void {
+    this.idx[this.n] = i;
+    this.val[this.n++] = v;
+  }
+}
+
+/** Positions of a value tensor that changed this frame, ascending. */
+export class IndexList {
+  readonly idx: Int32Array;
+  n = 0;
+  constructor(readonly capacity: number) {
+    this.idx = new Int32Array(capacity);
+  }
+  push(i: number): void {
+    this.idx[this.n++] = i;
+  }
+  /** Marks every position changed (a flush). */
+  fillAll(): void {
+    for (let i = 0; i < this.capacity; i++) this.idx[i] = i;
+    this.n = this.capacity;
+  }
+}
+
+/**
+ * A set of indices with O(1) insert and O(1) clear (generation stamps instead of
+ * zeroing a bitmap), listing its members in ascending order on demand.
+ */
+export class StampSet {
+  private readonly stamp: Uint32Array;
+  private gen = 1;
+  readonly members: Int32Array;
+  n = 0;
+  constructor(readonly capacity: number) {
+    this.stamp = new Uint32Array(capacity);
+    this.members = new Int32Array(capacity);
+  }
+  add(i: number): void {
+    if (this.stamp[i] !== this.gen) {
+      this.stamp[i] = this.gen;
+      this.members[this.n++] = i;
+    }
+  }
+  has(i: number): boolean {
+    return this.stamp[i] === this.gen;
+  }
+  /** Sorts the members ascending and returns them (valid until the next clear). */
+  sorted(): Int32Array {
+    const view = this.members.subarray(0, this.n);
+    view.sort();
+    return view;
+  }
+  clear(): void {
+    this.n = 0;
+    this.gen++;
+    if (this.gen === 0xffffffff) {
+      this.stamp.fill(0);
+      this.gen = 1;
+    }
+  }
+}
+
+/**
+ * Accumulates scattered contributions into a dense scratch buffer, then emits the
+ * nonzero sums in ascending index order and zeroes what it touched.
+ */
+export class DeltaBuilder {
+  readonly scratch: Float32Array;
+  readonly touched: StampSet;
+  constructor(readonly capacity: number) {
+    this.scratch = new Float32Array(capacity);
+    this.touched = new StampSet(capacity);
+  }
+  add(i: number, v: number): void {
+    this.scratch[i] += v;
+    this.touched.add(i);
+  }
+  emit(out: DeltaList): void {
+    out.n = 0;
+    const s = this.scratch;
+    const members = this.touched.sorted();
+    for (let k = 0; k < members.length; k++) {
+      const i = members[k]!;
+      const v = s[i]!;
+      s[i] = 0;
+      if (v !== 0) out.push(i, v);
+    }
+    this.touched.clear();
+  }
+}
+
+/** Merges two ascending index lists into `out` (union, ascending). */
+export function mergeIndexLists(a: IndexList, b: IndexList, out: IndexList): void {
+  let i = 0;
+  let j = 0;
+  out.n = 0;
+  while (i < a.n || j < b.n) {
+    const x = i < a.n ? a.idx[i]! : 0x7fffffff;
+    const y = j < b.n ? b.idx[j]! : 0x7fffffff;
+    if (x <= y) {
+      out.push(x);
+      i++;
+      if (x === y) j++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+}
