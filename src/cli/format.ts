@@ -1,0 +1,36 @@
+/** Plain-text formatting for the CLI: numbers, bytes and aligned tables. */
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** 3 significant digits with an SI suffix: 1.23 M, 45.6 k. */
+export function fmtSi(n: number): string {
+  const a = Math.abs(n);
+  if (a >= 1e12) return `${(n / 1e12).toPrecision(3)} T`;
+  if (a >= 1e9) return `${(n / 1e9).toPrecision(3)} G`;
+  if (a >= 1e6) return `${(n / 1e6).toPrecision(3)} M`;
+  if (a >= 1e3) return `${(n / 1e3).toPrecision(3)} k`;
+  return n === Math.round(n) ? String(n) : n.toPrecision(3);
+}
+
+export function fmtBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(2)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function fmtPct(x: number): string {
+  return `${(100 * x).toFixed(2)} %`;
+}
+
+/** Renders rows as an aligned text table; numeric-looking cells are right-aligned. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => /^[-+\d.,e%× GMkTKiB]*$/.test(String(r[c] ?? ''))));
+  const line = (r: string[]): string =>
+    r.map((v, c) => (numeric[c] ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}

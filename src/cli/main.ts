@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `evsim` command. Handlers only parse and call the library; every EvsimError
+ * becomes a one-line message and its exit code (2 bad input, 1 failure, 130 interrupted).
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EvsimError, isEvsimError } from '../errors.js';
+import { POLICY_HELP } from '../model/evnet/policy.js';
+import { inspectModel } from './inspect.js';
+import { runCommand, type RunArgs } from './run.js';
+
+function runOptions(y: Argv): Argv<RunArgs> {
+  return y
+    .positional('config', { type: 'string', describe: 'YAML run config (flags override it)' })
+    .option('model', { type: 'string', describe: 'ONNX model (opset 11–17)' })
+    .option('frames', { type: 'string', describe: 'float32 .npy video [T, ...input shape]' })
+    .option('labels', { type: 'string', describe: 'int .npy [T]: adds accuracy' })
+    .option('max-frames', { type: 'number', describe: 'simulate at most N frames' })
+    .option('threshold', { type: 'number', describe: 'global gate threshold h (default 0.05)' })
+    .option('policy', { type: 'string', describe: POLICY_HELP })
+    .option('memory-loss', { type: 'boolean', describe: 'short for --policy memory-loss (Skip-Conv)' })
+    .option('chip', { type: 'string', describe: 'chip preset or YAML file (this version: ideal)' })
+    .option('mesh', { type: 'string', describe: 'auto | WxH' })
+    .option('dense', { type: 'boolean', describe: 'charge the chip as the conventional network' })
+    .option('compare-dense', { type: 'boolean', describe: 'also run the dense network and report output error' })
+    .option('workers', { type: 'number', describe: 'worker threads (default min(2, cores))' })
+    .option('trace', { type: 'string', describe: 'SQLite trace path (default traces/<model>.sqlite)' })
+    .option('trace-level', { choices: ['summary', 'cores', 'events'] as const, describe: 'what the trace records' })
+    .option('outputs', { type: 'string', describe: 'write outputs as float32 .npy [T, ...output shape]' })
+    .option('json', { type: 'boolean', describe: 'print one JSON object on stdout' })
+    .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }) as unknown as Argv<RunArgs>;
+}
+
+function checkNumbers(a: Record<string, unknown>): void {
+  for (const k of ['threshold', 'max-frames', 'workers'] as const) {
+    const v = a[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new EvsimError('BAD_USAGE', `--${k} needs a number, got '${String(v)}'`);
+  }
+  if (typeof a.threshold === 'number' && a.threshold < 0) throw new EvsimError('BAD_USAGE', `--threshold must be ≥ 0, got ${a.threshold}`);
+  if (typeof a['max-frames'] === 'number' && (!Number.isInteger(a['max-frames']) || a['max-frames'] < 1)) {
+    throw new EvsimError('BAD_USAGE', `--max-frames must be a positive integer, got ${a['max-frames']}`);
+  }
+  if (typeof a.workers === 'number' && (!Number.isInteger(a.workers) || a.workers < 1)) {
+    throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
+  }
+}
+
+function fail(err: unknown): never {
+  if (isEvsimError(err)) {
+    process.stderr.write(`evsim: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  const e = err as Error;
+  process.stderr.write(`evsim: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.EVSIM_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  process.exit(1);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let exitCode = 0;
+  const cli = yargs(argv)
+    .scriptName('evsim')
+    .usage('$0 <command> [options]\n\nSimulate Event Neural Networks on a virtual neuromorphic chip.')
+    .command(
+      'run [config]',
+      'simulate an EvNet over a video',
+      (y) => runOptions(y),
+      async (a) => {
+        checkNumbers(a as unknown as Record<string, unknown>);
+        const args = a as unknown as RunArgs & { trace?: string | boolean };
+        // yargs turns --no-trace into trace: false.
+        exitCode = await runCommand({ ...args, trace: args.trace === false ? false : (args.trace as string | undefined) });
+      },
+    )
+    .command(
+      'inspect <model>',
+      'show the graph, domains, inserted gates/accumulators, MACs and memory',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model' })
+          .option('chip', { type: 'string', describe: 'chip preset or YAML file (mapping arrives with the chip)' })
+          .option('json', { type: 'boolean', describe: 'print JSON' }),
+      (a) => {
+        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json })}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run or inspect')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new EvsimError('BAD_USAGE', `${msg} (see evsim --help)`);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    fail(e);
+  }
+  process.exitCode = exitCode;
+}
+
+main(hideBin(process.argv)).catch(fail);

@@ -1,0 +1,104 @@
+/** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
+import { basename, join } from 'node:path';
+import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
+import { simulate, type SimulateResult } from '../runtime/simulate.js';
+import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
+
+export interface RunArgs {
+  config?: string;
+  model?: string;
+  frames?: string;
+  labels?: string;
+  maxFrames?: number;
+  threshold?: number;
+  policy?: string;
+  memoryLoss?: boolean;
+  chip?: string;
+  mesh?: string;
+  dense?: boolean;
+  compareDense?: boolean;
+  workers?: number;
+  trace?: string | false;
+  traceLevel?: 'summary' | 'cores' | 'events';
+  outputs?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Flags in the config file's vocabulary (undefined = not given). */
+function flagsAsConfig(a: RunArgs): RunConfigFile {
+  return {
+    model: a.model, frames: a.frames, labels: a.labels, max_frames: a.maxFrames, threshold: a.threshold,
+    policy: a.policy, memory_loss: a.memoryLoss || undefined, chip: a.chip, mesh: a.mesh, dense: a.dense || undefined,
+    compare_dense: a.compareDense || undefined, workers: a.workers, trace: a.trace, trace_level: a.traceLevel, outputs: a.outputs,
+  };
+}
+
+export function summary(r: SimulateResult, wallMs: number): string {
+  const f = Math.max(r.frames, 1);
+  const lines = [
+    `evsim run — ${r.model} on chip ${r.chip}, policy ${r.policy}, h = ${r.threshold}${r.interrupted ? '  (interrupted)' : ''}`,
+    `  frames           ${r.frames}`,
+    `  MACs / frame     ${fmtSi(r.totals.macs / f)}   dense ${fmtSi(r.totals.dense_macs / f)}   → ${r.ops_reduction.toFixed(2)}× fewer`,
+    `  transmissions    ${fmtSi(r.totals.transmissions / f)} / frame   adds ${fmtSi(r.totals.adds / f)} / frame`,
+    `  overhead / frame ${fmtSi(r.totals.overhead_adds / f)} adds, ${fmtSi(r.totals.overhead_compares / f)} compares, ${fmtSi(r.totals.overhead_load_store / f)} load/store`,
+    `  memory           weights ${fmtBytes(r.memory.weight_bytes)}, EvNet state ${fmtBytes(r.memory.state_bytes)}`,
+  ];
+  if (r.accuracy !== null) lines.push(`  accuracy         ${fmtPct(r.accuracy)}`);
+  if (r.error_vs_dense) {
+    const e = r.error_vs_dense;
+    lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
+  }
+  lines.push(`  wall time        ${(wallMs / 1000).toFixed(2)} s (${fmtInt((r.frames / wallMs) * 1000)} frames/s)`);
+  lines.push(r.trace ? `  trace            ${r.trace}` : '  trace            none');
+  return lines.join('\n');
+}
+
+/** Runs and returns the process exit code (0, or 130 when interrupted). */
+export async function runCommand(a: RunArgs): Promise<number> {
+  const file = a.config ? loadRunConfig(a.config) : {};
+  const s = resolveSettings(file, flagsAsConfig(a), (m) => join('traces', `${basename(m, '.onnx')}.sqlite`));
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  const showProgress = !a.quiet && !a.json && process.stderr.isTTY;
+  const started = performance.now();
+  let lastDraw = 0;
+  try {
+    const r = await simulate({
+      model: s.model,
+      frames: s.frames ?? '',
+      labels: s.labels,
+      maxFrames: s.maxFrames,
+      threshold: s.threshold,
+      policy: s.policy,
+      bnGamma: s.bnGamma,
+      layers: s.layers,
+      chip: s.chip,
+      compareDense: s.compareDense,
+      outputs: s.outputs,
+      signal: ac.signal,
+      onFrame: showProgress
+        ? (done, total) => {
+            const now = performance.now();
+            if (now - lastDraw < 100 && done < total) return;
+            lastDraw = now;
+            const width = 30;
+            const filled = Math.round((done / total) * width);
+            process.stderr.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} frames`);
+            if (done === total) process.stderr.write('\n');
+          }
+        : undefined,
+    });
+    const wall = performance.now() - started;
+    if (a.json) {
+      const { outputs: _o, outputShape: _s, interrupted: _i, ...json } = r;
+      process.stdout.write(`${JSON.stringify({ ...json, interrupted: r.interrupted, wall_ms: wall })}\n`);
+    } else if (!a.quiet) {
+      process.stdout.write(`${summary(r, wall)}\n`);
+    }
+    return r.interrupted ? 130 : 0;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The run configuration: one typed schema (zod), one validator that reports every
+ * problem with its path, then defaults. CLI flags override file values; bad input
+ * never reaches the simulator.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { EvsimError } from '../errors.js';
+
+const layerOverride = z
+  .object({
+    threshold: z.number().min(0).optional(),
+    policy: z.string().optional(),
+    channel_thresholds: z.array(z.number().min(0)).optional(),
+  })
+  .strict();
+
+export const runConfigSchema = z
+  .object({
+    model: z.string().min(1).optional(),
+    frames: z.string().min(1).optional(),
+    labels: z.string().min(1).optional(),
+    max_frames: z.number().int().positive().optional(),
+    threshold: z.number().min(0).optional(),
+    policy: z.string().optional(),
+    memory_loss: z.boolean().optional(),
+    bn_gamma: z.boolean().optional(),
+    layers: z.record(layerOverride).optional(),
+    chip: z.string().optional(),
+    mesh: z.string().regex(/^(auto|\d+x\d+)$/, "must be 'auto' or WxH, e.g. 8x4").optional(),
+    dense: z.boolean().optional(),
+    compare_dense: z.boolean().optional(),
+    workers: z.number().int().positive().optional(),
+    trace: z.union([z.string().min(1), z.literal(false)]).optional(),
+    trace_level: z.enum(['summary', 'cores', 'events']).optional(),
+    outputs: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type RunConfigFile = z.infer<typeof runConfigSchema>;
+
+/** Fully resolved run settings (defaults of DESIGN §8 applied). */
+export interface RunSettings {
+  model: string;
+  frames: string | null;
+  labels: string | null;
+  maxFrames: number | null;
+  threshold: number;
+  policy: string;
+  bnGamma: boolean;
+  layers: Record<string, { threshold?: number; policy?: string; channelThresholds?: number[] }>;
+  chip: string;
+  mesh: string;
+  dense: boolean;
+  compareDense: boolean;
+  workers: number;
+  trace: string | null;
+  traceLevel: 'summary' | 'cores' | 'events';
+  outputs: string | null;
+}
+
+export const DEFAULT_THRESHOLD = 0.05;
+
+/** Formats zod issues as one line: `where: path message; path message`. */
+export function formatIssues(where: string, issues: z.ZodIssue[]): string {
+  const parts = issues.map((i) => {
+    const path = i.path.join('.');
+    if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
+    return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
+  });
+  return `${where}: ${parts.join('; ')}`;
+}
+
+/** Reads and validates a YAML run config; relative paths resolve against its folder. */
+export function loadRunConfig(path: string): RunConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EvsimError('BAD_CONFIG', `cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    throw new EvsimError('BAD_CONFIG', `${path}: invalid YAML: ${msg}`);
+  }
+  const parsed = runConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(path, parsed.error.issues));
+  const cfg = parsed.data;
+  const base = dirname(path);
+  const abs = (p: string | undefined): string | undefined => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...cfg,
+    model: abs(cfg.model),
+    frames: abs(cfg.frames),
+    labels: abs(cfg.labels),
+    outputs: abs(cfg.outputs),
+    trace: typeof cfg.trace === 'string' ? abs(cfg.trace) : cfg.trace,
+  };
+}
+
+/** Merges file values and flag overrides (flags win) and applies the defaults. */
+export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { trace?: string | false }, defaultTrace: (model: string) => string): RunSettings {
+  const pick = <K extends keyof RunConfigFile>(k: K): RunConfigFile[K] => (flags[k] !== undefined ? flags[k] : file[k]);
+  const model = pick('model');
+  if (!model) throw new EvsimError('BAD_USAGE', 'no model given: pass --model M.onnx or set model: in the config file');
+  let policy = pick('policy') ?? 'threshold';
+  if (pick('memory_loss')) {
+    // --memory-loss is short for --policy memory-loss; it keeps chunk:C / reset:N parts.
+    const parts = policy.split(',').map((p) => p.trim()).filter((p) => p !== '' && p !== 'threshold');
+    if (parts.includes('rounding')) throw new EvsimError('BAD_USAGE', `--memory-loss conflicts with --policy ${policy}`);
+    if (!parts.includes('memory-loss')) parts.unshift('memory-loss');
+    policy = parts.join(',');
+  }
+  const trace = pick('trace');
+  const layers: RunSettings['layers'] = {};
+  for (const [name, o] of Object.entries(pick('layers') ?? {})) {
+    layers[name] = { threshold: o.threshold, policy: o.policy, channelThresholds: o.channel_thresholds };
+  }
+  return {
+    model,
+    frames: pick('frames') ?? null,
+    labels: pick('labels') ?? null,
+    maxFrames: pick('max_frames') ?? null,
+    threshold: pick('threshold') ?? DEFAULT_THRESHOLD,
+    policy,
+    bnGamma: pick('bn_gamma') ?? false,
+    layers,
+    chip: pick('chip') ?? 'ideal',
+    mesh: pick('mesh') ?? 'auto',
+    dense: pick('dense') ?? false,
+    compareDense: pick('compare_dense') ?? false,
+    workers: pick('workers') ?? 2,
+    trace: trace === false ? null : trace ?? defaultTrace(model),
+    traceLevel: pick('trace_level') ?? 'cores',
+    outputs: pick('outputs') ?? null,
+  };
+}

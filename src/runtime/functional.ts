@@ -1,0 +1,108 @@
+/**
+ * The functional run (`--chip ideal`): the EvNet engine frame by frame, with the
+ * dense network alongside when asked (`--compare-dense`), producing the §8 result.
+ */
+import { DenseExecutor } from '../model/dense/executor.js';
+import { createEngine, type EvnetOptions } from '../model/evnet/engine.js';
+import { formatPolicy } from '../model/evnet/policy.js';
+import type { Graph } from '../model/ir.js';
+import type { Frames } from './inputs.js';
+import { argmax, emptyTotals, ErrorMeter, type FrameRecord, type RunResult } from './result.js';
+
+export interface FunctionalOptions extends EvnetOptions {
+  compareDense?: boolean;
+  labels?: Int32Array | null;
+  /** Keep every frame's output (for --outputs). */
+  keepOutputs?: boolean;
+  /** Called after every frame (progress). */
+  onFrame?: (done: number, total: number) => void;
+  /** Checked between frames; a true value stops the run (SIGINT). */
+  shouldStop?: () => boolean;
+}
+
+export interface FunctionalRun {
+  result: RunResult;
+  outputs: Float32Array | null;
+  outputShape: number[];
+  interrupted: boolean;
+}
+
+/** Yields to the event loop so signals and progress get a chance between frames. */
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export async function runFunctional(graph: Graph, frames: Frames, count: number, opts: FunctionalOptions): Promise<FunctionalRun> {
+  const engine = createEngine(graph, opts);
+  const dense = opts.compareDense ? new DenseExecutor(graph) : null;
+  const outT = graph.tensors[graph.output]!;
+  const outSize = outT.size;
+  const outputs = opts.keepOutputs ? new Float32Array(count * outSize) : null;
+  const totals = emptyTotals();
+  const perFrame: FrameRecord[] = [];
+  const meter = new ErrorMeter();
+  const nLayers = engine.layers.length;
+  const layerSums = { macs: new Float64Array(nLayers), adds: new Float64Array(nLayers), updates: new Float64Array(nLayers), transmissions: new Float64Array(nLayers) };
+  let correct = 0;
+  let done = 0;
+  let interrupted = false;
+  let lastYield = performance.now();
+  for (let t = 0; t < count; t++) {
+    if (opts.shouldStop?.()) {
+      interrupted = true;
+      break;
+    }
+    const frame = frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize);
+    const fc = engine.step(frame);
+    const y = engine.output;
+    if (outputs) outputs.set(y, t * outSize);
+    if (dense) meter.add(y, dense.run(frame));
+    if (opts.labels && argmax(y) === opts.labels[t]) correct++;
+    perFrame.push({
+      frame: t, macs: fc.macs, dense_macs: fc.denseMacs, adds: fc.adds, transmissions: fc.transmissions,
+      synops: fc.macs, messages: 0, hops: 0, energy_pj: 0, latency_ns: 0,
+    });
+    totals.macs += fc.macs;
+    totals.dense_macs += fc.denseMacs;
+    totals.adds += fc.adds;
+    totals.transmissions += fc.transmissions;
+    totals.synops += fc.macs;
+    totals.gate_updates += fc.gateUpdates;
+    totals.acc_updates += fc.accUpdates;
+    totals.overhead_adds += fc.overheadAdds;
+    totals.overhead_compares += fc.overheadCompares;
+    totals.overhead_load_store += fc.overheadLoadStore;
+    const c = engine.counts;
+    for (let l = 0; l < nLayers; l++) {
+      layerSums.macs[l] += c.macs[l]!;
+      layerSums.adds[l] += c.adds[l]!;
+      layerSums.updates[l] += c.updates[l]!;
+      layerSums.transmissions[l] += c.transmissions[l]!;
+    }
+    done++;
+    opts.onFrame?.(done, count);
+    if (performance.now() - lastYield > 50) {
+      await tick();
+      lastYield = performance.now();
+    }
+  }
+  const mem = engine.memory();
+  const result: RunResult = {
+    frames: done,
+    totals,
+    per_frame: perFrame,
+    accuracy: opts.labels && done > 0 ? correct / done : null,
+    error_vs_dense: dense && done > 0 ? meter.result() : null,
+    trace: null,
+    model: graph.name,
+    chip: 'ideal',
+    policy: formatPolicy(opts.policy),
+    threshold: opts.threshold,
+    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
+    memory: { weight_bytes: mem.weightBytes, state_bytes: mem.stateBytes },
+    layers: engine.layers.map((l) => ({
+      layer_id: l.id, name: l.name, kind: l.kind, op: l.op,
+      macs: layerSums.macs[l.id]!, dense_macs: l.denseMacs * done, adds: layerSums.adds[l.id]!,
+      updates: layerSums.updates[l.id]!, transmissions: layerSums.transmissions[l.id]!,
+    })),
+  };
+  return { result, outputs: outputs ? outputs.subarray(0, done * outSize) : null, outputShape: [done, ...outT.shape.slice(1)], interrupted };
+}

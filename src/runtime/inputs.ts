@@ -1,0 +1,56 @@
+/**
+ * Frames and labels for a run, checked against the model before anything is
+ * simulated (DESIGN §8: float32 `[T, ...input shape without batch]`, `[T, 1, ...]`
+ * accepted; int labels `[T]`).
+ */
+import { EvsimError } from '../errors.js';
+import type { Graph } from '../model/ir.js';
+import { readFloat32Npy, readLabelsNpy } from '../workloads/npy.js';
+
+export interface Frames {
+  data: Float32Array;
+  count: number;
+  frameSize: number;
+  /** Where they came from, for messages. */
+  source: string;
+}
+
+/** The model input shape without its batch dimension. */
+export function frameShapeOf(g: Graph): number[] {
+  return g.tensors[g.input]!.shape.slice(1);
+}
+
+/** Validates a [T, ...] array against the model input. */
+export function checkFrames(g: Graph, shape: readonly number[], data: Float32Array, source: string): Frames {
+  const want = frameShapeOf(g);
+  const got = shape.slice(1);
+  const squeeze = (s: readonly number[]): string => s.filter((d) => d !== 1).join('x');
+  if (shape.length < 1 || squeeze(got) !== squeeze(want)) {
+    throw new EvsimError(
+      'BAD_FRAMES',
+      `${source}: frames have shape [${shape.join(', ')}] but the model input '${g.tensors[g.input]!.name}' needs [T, ${want.join(', ')}]; save the video as float32 [T, ${want.join(', ')}]`,
+    );
+  }
+  const count = shape[0]!;
+  if (count === 0) throw new EvsimError('BAD_FRAMES', `${source}: the video has no frames`);
+  const frameSize = want.reduce((a, b) => a * b, 1);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      throw new EvsimError('BAD_FRAMES', `${source}: frame ${Math.floor(i / frameSize)} holds a non-finite value (NaN or ±Inf) at element ${i % frameSize}`);
+    }
+  }
+  return { data, count, frameSize, source };
+}
+
+export function loadFrames(g: Graph, path: string): Frames {
+  const arr = readFloat32Npy(path, 'frames');
+  return checkFrames(g, arr.shape, arr.data, path);
+}
+
+export function loadLabels(path: string, frames: number): Int32Array {
+  const labels = readLabelsNpy(path);
+  if (labels.length < frames) {
+    throw new EvsimError('BAD_FRAMES', `${path}: ${labels.length} labels for ${frames} frames; give one label per frame`);
+  }
+  return labels;
+}
