@@ -1,0 +1,98 @@
+/**
+ * Deterministic synthetic video: a smooth textured scene, a few moving objects, camera
+ * motion (`none`, `minor`, `major`) and faint sensor noise. Seeded, so the same
+ * arguments always give the same bytes.
+ */
+import { EvsimError } from '../errors.js';
+
+export type Motion = 'none' | 'minor' | 'major';
+
+export interface VideoOptions {
+  frames: number;
+  channels?: number;
+  height: number;
+  width: number;
+  motion?: Motion;
+  seed?: number;
+  /** Standard deviation of the per-pixel sensor noise (default 0.004). */
+  noise?: number;
+}
+
+/** mulberry32: small, fast, seedable 32-bit PRNG. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Camera offset (pixels) at frame t: none is still, minor pans slowly, major pans fast and shakes. */
+function cameraAt(motion: Motion, t: number, rand: () => number): [number, number] {
+  switch (motion) {
+    case 'none': return [0, 0];
+    case 'minor': return [Math.floor(t / 4), 0];
+    case 'major': return [2 * t + Math.floor(rand() * 3) - 1, Math.floor(t / 2) + Math.floor(rand() * 3) - 1];
+  }
+}
+
+/** Returns frames as float32 [T, C, H, W], values roughly in [−1, 1]. */
+export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float32Array } {
+  const { frames: T, height: H, width: W } = o;
+  const C = o.channels ?? 3;
+  const motion = o.motion ?? 'minor';
+  if (!(T > 0 && H > 0 && W > 0 && C > 0)) throw new EvsimError('BAD_USAGE', 'video frames, height, width and channels must be positive');
+  const rand = mulberry32(o.seed ?? 1);
+  const noise = o.noise ?? 0.004;
+  // The scene is larger than the view so the camera can pan across it.
+  const SH = H + T + 8;
+  const SW = W + 2 * T + 8;
+  const scene = new Float32Array(C * SH * SW);
+  const waves = Array.from({ length: 6 }, () => ({
+    fy: (rand() * 6 + 1) / SH, fx: (rand() * 6 + 1) / SW, ph: rand() * 6.283, amp: 0.15 + 0.2 * rand(), ch: Array.from({ length: C }, () => rand()),
+  }));
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < SH; y++) {
+      for (let x = 0; x < SW; x++) {
+        let v = 0;
+        for (const w of waves) v += w.amp * w.ch[c]! * Math.sin(6.283 * (w.fy * y + w.fx * x) + w.ph);
+        scene[(c * SH + y) * SW + x] = v;
+      }
+    }
+  }
+  const objects = Array.from({ length: 3 }, () => ({
+    y: rand() * H, x: rand() * W, vy: (rand() - 0.5) * 1.2, vx: (rand() - 0.5) * 1.2,
+    r: 0.08 * Math.min(H, W) + rand() * 0.1 * Math.min(H, W), color: Array.from({ length: C }, () => rand() * 1.6 - 0.8),
+  }));
+  const data = new Float32Array(T * C * H * W);
+  const gauss = (): number => {
+    // Box-Muller from the seeded stream.
+    const u = Math.max(rand(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(6.283185307 * rand());
+  };
+  for (let t = 0; t < T; t++) {
+    const [cx, cy] = cameraAt(motion, t, rand);
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < H; y++) {
+        const sy = Math.min(Math.max(y + cy, 0), SH - 1);
+        for (let x = 0; x < W; x++) {
+          const sx = Math.min(Math.max(x + cx, 0), SW - 1);
+          let v = scene[(c * SH + sy) * SW + sx]!;
+          for (const ob of objects) {
+            const oy = ob.y + ob.vy * t;
+            const ox = ob.x + ob.vx * t;
+            const d = Math.hypot(y - oy, x - ox);
+            // One-pixel soft edge: sub-pixel motion changes only the rim.
+            const cover = Math.min(Math.max(ob.r - d + 0.5, 0), 1);
+            if (cover > 0) v = v * (1 - cover) + ob.color[c]! * cover;
+          }
+          data[((t * C + c) * H + y) * W + x] = v + noise * gauss();
+        }
+      }
+    }
+  }
+  return { shape: [T, C, H, W], data };
+}
