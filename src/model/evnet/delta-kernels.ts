@@ -16,6 +16,67 @@ export interface DeltaKernel {
   run(ins: DeltaList[], out: DeltaList): void;
 }
 
+/** Positions per emission tile: TILE × cout floats of scratch stay in L1. */
+const EMIT_TILE = 16;
+
+/** Members count left by the last scatterConvGroup call (avoids allocating a tuple). */
+let scatterTouched = 0;
+
+/**
+ * The conv scatter inner loops for the input channels [ciLo, ciHi) of one group, as a
+ * plain function over typed arrays (no property loads in the loops: measured 2.5×
+ * faster than the same loops as a method). Returns the MACs done.
+ */
+function scatterConvGroup(
+  idx: Int32Array, val: Float32Array, n: number, ciLo: number, ciHi: number, wt: Float32Array, scratch: Float32Array,
+  yOff: Int32Array, yTap: Int32Array, yOut: Int32Array, xOff: Int32Array, xTap: Int32Array, xOut: Int32Array,
+  stamp: Uint32Array, gen: number, members: Int32Array, nMembers: number,
+  hw: number, w: number, ow: number, cout: number, coutG: number, coBase: number, kh: number, kw: number,
+): number {
+  let macs = 0;
+  let nm = nMembers;
+  const vec4 = coutG & ~3;
+  for (let e = 0; e < n; e++) {
+    const s = idx[e]!;
+    const ci = Math.floor(s / hw);
+    if (ci < ciLo || ci >= ciHi) continue;
+    const v = val[e]!;
+    const rem = s - ci * hw;
+    const iy = Math.floor(rem / w);
+    const ix = rem - iy * w;
+    const y1 = yOff[iy + 1]!;
+    const x0 = xOff[ix]!;
+    const x1 = xOff[ix + 1]!;
+    for (let a = yOff[iy]!; a < y1; a++) {
+      const wRow = (ci * kh + yTap[a]!) * kw;
+      const pRow = yOut[a]! * ow;
+      for (let b = x0; b < x1; b++) {
+        const pos = pRow + xOut[b]!;
+        if (stamp[pos] !== gen) {
+          stamp[pos] = gen;
+          members[nm++] = pos;
+        }
+        let wi = (wRow + xTap[b]!) * coutG;
+        let oi = pos * cout + coBase;
+        const end4 = oi + vec4;
+        const end = oi + coutG;
+        while (oi < end4) {
+          scratch[oi] += wt[wi]! * v;
+          scratch[oi + 1] += wt[wi + 1]! * v;
+          scratch[oi + 2] += wt[wi + 2]! * v;
+          scratch[oi + 3] += wt[wi + 3]! * v;
+          oi += 4;
+          wi += 4;
+        }
+        while (oi < end) scratch[oi++] += wt[wi++]! * v;
+        macs += coutG;
+      }
+    }
+  }
+  scatterTouched = nm;
+  return macs;
+}
+
 /** Conv scatter over a channels-last scratch so the innermost loop runs over output channels. */
 export class ConvScatter implements DeltaKernel {
   macs = 0;
@@ -65,69 +126,76 @@ export class ConvScatter implements DeltaKernel {
 
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
-    const { wt, scratch, ry, rx, coutG, cinG } = this;
-    const { kh, kw, cout } = this.op;
-    const hw = this.h * this.w;
-    const w = this.w;
-    const ow = this.ow;
+    const { ry, rx } = this;
+    const op = this.op;
     let macs = 0;
-    for (let e = 0; e < inp.n; e++) {
-      const s = inp.idx[e]!;
-      const v = inp.val[e]!;
-      const ci = (s / hw) | 0;
-      const rem = s - ci * hw;
-      const iy = (rem / w) | 0;
-      const ix = rem - iy * w;
-      const g = (ci / cinG) | 0;
-      const touched = this.touched[g]!;
-      const coBase = g * coutG;
-      const y0 = ry.offsets[iy]!, y1 = ry.offsets[iy + 1]!;
-      const x0 = rx.offsets[ix]!, x1 = rx.offsets[ix + 1]!;
-      for (let a = y0; a < y1; a++) {
-        const ky = ry.tap[a]!;
-        const oy = ry.out[a]!;
-        for (let b = x0; b < x1; b++) {
-          const kx = rx.tap[b]!;
-          const pos = oy * ow + rx.out[b]!;
-          touched.add(pos);
-          let wi = ((ci * kh + ky) * kw + kx) * coutG;
-          let oi = pos * cout + coBase;
-          const end = oi + coutG;
-          const end4 = oi + (coutG & ~3);
-          while (oi < end4) {
-            scratch[oi] += wt[wi]! * v;
-            scratch[oi + 1] += wt[wi + 1]! * v;
-            scratch[oi + 2] += wt[wi + 2]! * v;
-            scratch[oi + 3] += wt[wi + 3]! * v;
-            oi += 4;
-            wi += 4;
-          }
-          while (oi < end) scratch[oi++] += wt[wi++]! * v;
-          macs += coutG;
-        }
-      }
+    for (let g = 0; g < op.group; g++) {
+      const t = this.touched[g]!;
+      macs += scatterConvGroup(
+        inp.idx, inp.val, inp.n, g * this.cinG, (g + 1) * this.cinG, this.wt, this.scratch,
+        ry.offsets, ry.tap, ry.out, rx.offsets, rx.tap, rx.out,
+        t.stampArray, t.generation, t.members, t.n,
+        this.h * this.w, this.w, this.ow, op.cout, this.coutG, g * this.coutG, op.kh, op.kw,
+      );
+      t.n = scatterTouched;
     }
     this.macs = macs;
-    // Emit in ascending NCHW index: group, channel, then position.
-    out.n = 0;
+    this.emit(out);
+  }
+
+  /**
+   * Emits in ascending NCHW index (group, channel, position). The scratch is
+   * channels-last, so it is read in tiles of positions that stay in L1 while each
+   * channel's slice of the tile is written contiguously into the output list; zero
+   * sums are compacted away afterwards.
+   */
+  private emit(out: DeltaList): void {
+    const { scratch, coutG } = this;
+    const cout = this.op.cout;
     const ohw = this.ohw;
+    const idx = out.idx;
+    const val = out.val;
+    let base = 0;
+    let zeros = false;
     for (let g = 0; g < this.op.group; g++) {
       const t = this.touched[g]!;
-      if (t.n === 0) continue;
+      const np = t.n;
+      if (np === 0) continue;
       const pos = t.sorted();
-      for (let cl = 0; cl < coutG; cl++) {
-        const co = g * coutG + cl;
-        for (let k = 0; k < pos.length; k++) {
-          const si = pos[k]! * cout + co;
-          const val = scratch[si]!;
-          if (val !== 0) {
+      const coBase = g * coutG;
+      for (let k0 = 0; k0 < np; k0 += EMIT_TILE) {
+        const k1 = Math.min(k0 + EMIT_TILE, np);
+        for (let cl = 0; cl < coutG; cl++) {
+          const co = coBase + cl;
+          let slot = base + cl * np + k0;
+          const chanBase = co * ohw;
+          for (let k = k0; k < k1; k++) {
+            const p = pos[k]!;
+            const si = p * cout + co;
+            const v = scratch[si]!;
             scratch[si] = 0;
-            out.push(co * ohw + pos[k]!, val);
+            if (v === 0) zeros = true;
+            idx[slot] = chanBase + p;
+            val[slot++] = v;
           }
         }
       }
+      base += np * coutG;
       t.clear();
     }
+    let n = base;
+    if (zeros) {
+      // Compact out exact zeros (contributions that cancelled).
+      n = 0;
+      for (let i = 0; i < base; i++) {
+        const v = val[i]!;
+        if (v !== 0) {
+          idx[n] = idx[i]!;
+          val[n++] = v;
+        }
+      }
+    }
+    out.n = n;
   }
 }
 

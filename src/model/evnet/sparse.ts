@@ -43,6 +43,13 @@ export class IndexList {
 export class StampSet {
   private readonly stamp: Uint32Array;
   private gen = 1;
+  /** Raw stamps and generation, for hot loops that inline `add`. */
+  get stampArray(): Uint32Array {
+    return this.stamp;
+  }
+  get generation(): number {
+    return this.gen;
+  }
   readonly members: Int32Array;
   n = 0;
   constructor(readonly capacity: number) {
@@ -58,10 +65,21 @@ export class StampSet {
   has(i: number): boolean {
     return this.stamp[i] === this.gen;
   }
-  /** Sorts the members ascending and returns them (valid until the next clear). */
+  /**
+   * Members in ascending order (valid until the next clear). A dense set is listed by
+   * scanning the stamps, which beats sorting once n·log n outgrows the capacity.
+   */
   sorted(): Int32Array {
-    const view = this.members.subarray(0, this.n);
-    view.sort();
+    const n = this.n;
+    const view = this.members.subarray(0, n);
+    if (n * Math.log2(n + 1) * 4 > this.capacity) {
+      const st = this.stamp;
+      const gen = this.gen;
+      let k = 0;
+      for (let i = 0; i < this.capacity && k < n; i++) if (st[i] === gen) view[k++] = i;
+    } else {
+      view.sort();
+    }
     return view;
   }
   clear(): void {
