@@ -9,6 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
+import { workloadCommand } from './workload.js';
 
 function runOptions(y: Argv): Argv<RunArgs> {
   return y
@@ -86,7 +87,23 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json })}\n`);
       },
     )
-    .demandCommand(1, 'name a command: run or inspect')
+    .command(
+      'workload <kind>',
+      'write a workload as .npy (frames.npy [T, C, H, W])',
+      (y) =>
+        y
+          .positional('kind', { choices: ['video'] as const, demandOption: true, describe: 'workload (temporal-mnist comes with the MNIST milestone)' })
+          .option('motion', { choices: ['none', 'minor', 'major'] as const, default: 'minor' as const, describe: 'camera motion' })
+          .option('frames', { type: 'number', default: 100, describe: 'number of frames' })
+          .option('size', { type: 'string', default: '128x128', describe: 'HxW' })
+          .option('channels', { type: 'number', default: 3 })
+          .option('seed', { type: 'number', default: 1 })
+          .option('out', { type: 'string', demandOption: true, describe: 'output folder' }),
+      (a) => {
+        process.stdout.write(`${workloadCommand(a as unknown as Parameters<typeof workloadCommand>[0])}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, inspect or workload')
     .strict()
     .recommendCommands()
     .help()

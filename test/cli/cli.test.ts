@@ -1,0 +1,146 @@
+/**
+ * The `evsim` command end to end (built JS in dist/, as `npm test` builds first):
+ * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { encodeNpy, parseNpy } from '../../src/workloads/npy.js';
+
+const { onnx } = onnxProto;
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-cli-'));
+
+function evsim(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** A bad-input run: exit 2, exactly one line on stderr, no stack trace. */
+function expectBadInput(r: { code: number; err: string }, pattern: RegExp): void {
+  expect(r.code).toBe(2);
+  const lines = r.err.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.err).not.toMatch(/\bat .*\.(js|ts):\d+/);
+}
+
+/** A one-node ONNX model with an op evsim does not support. */
+function modelWithOp(op: string): Uint8Array {
+  const vi = (name: string, dims: number[]) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [{ name: 'weird_node', opType: op, input: ['x'], output: ['y'] }],
+      input: [vi('x', [1, 4])],
+      output: [vi('y', [1, 4])],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+describe('evsim run: bad input exits 2 with one line', () => {
+  const mlp = join(FIX, 'mlp.onnx');
+  const frames = join(FIX, 'mlp.input.npy');
+
+  it('malformed ONNX', () => {
+    const bad = join(tmp, 'bad.onnx');
+    writeFileSync(bad, readFileSync(mlp).subarray(0, 700));
+    expectBadInput(evsim('run', '--model', bad, '--frames', frames), /bad\.onnx: not a valid ONNX model/);
+  });
+
+  it('unknown op names the node and the op', () => {
+    const p = join(tmp, 'erf.onnx');
+    writeFileSync(p, modelWithOp('Erf'));
+    expectBadInput(evsim('run', '--model', p, '--frames', frames), /node 'weird_node' \(Erf\).*not supported.*supported ops: Conv/);
+    expectBadInput(evsim('inspect', p), /weird_node/);
+  });
+
+  it('truncated .npy', () => {
+    const p = join(tmp, 'short.npy');
+    writeFileSync(p, readFileSync(frames).subarray(0, 300));
+    expectBadInput(evsim('run', '--model', mlp, '--frames', p), /short\.npy.*truncated/);
+  });
+
+  it('wrong input shape names the expected shape', () => {
+    expectBadInput(evsim('run', '--model', mlp, '--frames', join(FIX, 'cnn_basic.input.npy')), /needs \[T, 784\]/);
+  });
+
+  it('float64 frames are refused with the fix', () => {
+    const p = join(tmp, 'f64.npy');
+    writeFileSync(p, encodeNpy({ shape: [2, 784], data: new Float64Array(2 * 784) }));
+    expectBadInput(evsim('run', '--model', mlp, '--frames', p), /float32/);
+  });
+
+  it('negative threshold, bad policy, unknown flag, non-ideal chip', () => {
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '-1'), /threshold/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'sometimes'), /unknown part 'sometimes'/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frobnicate'), /Unknown argument/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi'), /chip 'loihi'/);
+  });
+
+  it('config errors name the key', () => {
+    const cfg = join(tmp, 'bad.yaml');
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`);
+    expectBadInput(evsim('run', cfg), /unknown key 'threshhold'/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshold: -0.5\n`);
+    expectBadInput(evsim('run', cfg), /threshold must be greater than or equal to 0/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  no_such_gate: { threshold: 0.1 }\n`);
+    expectBadInput(evsim('run', cfg), /layers\.no_such_gate: no gate of that name/);
+  });
+});
+
+describe('evsim run --json', () => {
+  it('prints every §8 field, and outputs/labels agree with an independent argmax', () => {
+    const out = join(tmp, 'out.npy');
+    const frames = parseNpy(readFileSync(join(FIX, 'cnn_basic.input.npy')));
+    // Labels: frame 0 labelled with the torch output's argmax, the rest with class 99 (never right).
+    const ref = parseNpy(readFileSync(join(FIX, 'cnn_basic.output.npy')));
+    const t = frames.shape[0]!;
+    const k = ref.shape[1]!;
+    const refData = ref.data as Float32Array;
+    let best = 0;
+    for (let j = 1; j < k; j++) if (refData[j]! > refData[best]!) best = j;
+    const labels = new Int32Array(t).fill(99);
+    labels[0] = best;
+    const lp = join(tmp, 'labels.npy');
+    writeFileSync(lp, encodeNpy({ shape: [t], data: labels }));
+    const r = evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', join(FIX, 'cnn_basic.input.npy'),
+      '--labels', lp, '--threshold', '0', '--compare-dense', '--outputs', out, '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.frames).toBe(t);
+    for (const key of ['macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns']) {
+      expect(typeof j.totals[key]).toBe('number');
+    }
+    expect(j.per_frame).toHaveLength(t);
+    for (const key of ['frame', 'macs', 'dense_macs', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns']) {
+      expect(typeof j.per_frame[0][key]).toBe('number');
+    }
+    // Frame 0 is right (h = 0 equals the dense network), the others carry label 99.
+    expect(j.accuracy).toBeCloseTo(1 / t, 12);
+    expect(j.error_vs_dense.max_abs).toBeLessThan(1e-4);
+    expect(j.trace).toBeNull();
+    const o = parseNpy(readFileSync(out));
+    expect(o.shape).toEqual([t, k]);
+    const od = o.data as Float32Array;
+    for (let i = 0; i < od.length; i++) expect(Math.abs(od[i]! - refData[i]!)).toBeLessThan(1e-4 * 2);
+  });
+
+  it('--memory-loss is short for --policy memory-loss', () => {
+    const a = JSON.parse(evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--memory-loss', '--json').out);
+    const b = JSON.parse(evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--policy', 'memory-loss', '--json').out);
+    expect(a.policy).toBe('memory-loss');
+    expect(a.totals).toEqual(b.totals);
+  });
+});
