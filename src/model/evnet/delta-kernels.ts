@@ -16,68 +16,16 @@ export interface DeltaKernel {
   run(ins: DeltaList[], out: DeltaList): void;
 }
 
-/** Positions per emission tile: TILE × cout floats of scratch stay in L1. */
-const EMIT_TILE = 16;
-
-/** Members count left by the last scatterConvGroup call (avoids allocating a tuple). */
-let scatterTouched = 0;
+/** Scratch floats one row tile may hold: 128 KiB, so a tile stays in L2 while it is scattered and emitted. */
+const TILE_FLOATS = 32 * 1024;
 
 /**
- * The conv scatter inner loops for the input channels [ciLo, ciHi) of one group, as a
- * plain function over typed arrays (no property loads in the loops: measured 2.5×
- * faster than the same loops as a method). Returns the MACs done.
+ * Conv scatter, tiled by output rows. Pass 1 marks the touched output positions and
+ * buckets the input deltas by the row tiles they reach; pass 2 scatters each tile's
+ * sources (ascending, so every output still receives its contributions in ascending
+ * source order) into a tile-sized channels-last scratch and emits the tile while it
+ * is cache-resident, straight into its final slot of the ascending NCHW output list.
  */
-function scatterConvGroup(
-  idx: Int32Array, val: Float32Array, n: number, ciLo: number, ciHi: number, wt: Float32Array, scratch: Float32Array,
-  yOff: Int32Array, yTap: Int32Array, yOut: Int32Array, xOff: Int32Array, xTap: Int32Array, xOut: Int32Array,
-  stamp: Uint32Array, gen: number, members: Int32Array, nMembers: number,
-  hw: number, w: number, ow: number, cout: number, coutG: number, coBase: number, kh: number, kw: number,
-): number {
-  let macs = 0;
-  let nm = nMembers;
-  const vec4 = coutG & ~3;
-  for (let e = 0; e < n; e++) {
-    const s = idx[e]!;
-    const ci = Math.floor(s / hw);
-    if (ci < ciLo || ci >= ciHi) continue;
-    const v = val[e]!;
-    const rem = s - ci * hw;
-    const iy = Math.floor(rem / w);
-    const ix = rem - iy * w;
-    const y1 = yOff[iy + 1]!;
-    const x0 = xOff[ix]!;
-    const x1 = xOff[ix + 1]!;
-    for (let a = yOff[iy]!; a < y1; a++) {
-      const wRow = (ci * kh + yTap[a]!) * kw;
-      const pRow = yOut[a]! * ow;
-      for (let b = x0; b < x1; b++) {
-        const pos = pRow + xOut[b]!;
-        if (stamp[pos] !== gen) {
-          stamp[pos] = gen;
-          members[nm++] = pos;
-        }
-        let wi = (wRow + xTap[b]!) * coutG;
-        let oi = pos * cout + coBase;
-        const end4 = oi + vec4;
-        const end = oi + coutG;
-        while (oi < end4) {
-          scratch[oi] += wt[wi]! * v;
-          scratch[oi + 1] += wt[wi + 1]! * v;
-          scratch[oi + 2] += wt[wi + 2]! * v;
-          scratch[oi + 3] += wt[wi + 3]! * v;
-          oi += 4;
-          wi += 4;
-        }
-        while (oi < end) scratch[oi++] += wt[wi++]! * v;
-        macs += coutG;
-      }
-    }
-  }
-  scatterTouched = nm;
-  return macs;
-}
-
-/** Conv scatter over a channels-last scratch so the innermost loop runs over output channels. */
 export class ConvScatter implements DeltaKernel {
   macs = 0;
   adds = 0;
@@ -88,20 +36,28 @@ export class ConvScatter implements DeltaKernel {
   private readonly touched: StampSet[];
   private readonly h: number;
   private readonly w: number;
-  private readonly ohw: number;
+  private readonly oh: number;
   private readonly ow: number;
   private readonly coutG: number;
   private readonly cinG: number;
+  private readonly tileRows: number;
+  private readonly nTiles: number;
+  /** Per input row: first and last tile its taps reach (−1 when none). */
+  private readonly tileLo: Int32Array;
+  private readonly tileHi: Int32Array;
+  private readonly bucketStart: Int32Array;
+  private readonly bucketFill: Int32Array;
+  private bucket: Int32Array;
 
   constructor(private readonly op: ConvOp, inShape: readonly number[], outShape: readonly number[]) {
     const { h, w } = spatialOf(inShape);
     const { h: oh, w: ow } = spatialOf(outShape);
     this.h = h;
     this.w = w;
+    this.oh = oh;
     this.ow = ow;
-    this.ohw = oh * ow;
-    this.coutG = op.cout / op.group;
-    this.cinG = op.cin / op.group;
+    this.coutG = (op.cout / op.group) | 0;
+    this.cinG = (op.cin / op.group) | 0;
     this.ry = reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
     this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
     // [cin][kh][kw][coutG]: the weights one input element needs are contiguous.
@@ -120,83 +76,186 @@ export class ConvScatter implements DeltaKernel {
         }
       }
     }
-    this.scratch = new Float32Array(this.ohw * op.cout);
-    this.touched = Array.from({ length: op.group }, () => new StampSet(this.ohw));
+    this.tileRows = Math.min(oh, Math.max(1, Math.floor(TILE_FLOATS / (ow * op.cout))));
+    this.nTiles = Math.ceil(oh / this.tileRows);
+    this.scratch = new Float32Array(this.tileRows * ow * op.cout);
+    this.touched = Array.from({ length: op.group }, () => new StampSet(oh * ow));
+    this.tileLo = new Int32Array(h).fill(-1);
+    this.tileHi = new Int32Array(h).fill(-1);
+    for (let iy = 0; iy < h; iy++) {
+      for (let a = this.ry.offsets[iy]!; a < this.ry.offsets[iy + 1]!; a++) {
+        const t = Math.floor(this.ry.out[a]! / this.tileRows);
+        if (this.tileLo[iy] === -1 || t < this.tileLo[iy]!) this.tileLo[iy] = t;
+        if (t > this.tileHi[iy]!) this.tileHi[iy] = t;
+      }
+    }
+    this.bucketStart = new Int32Array(this.nTiles + 1);
+    this.bucketFill = new Int32Array(this.nTiles);
+    this.bucket = new Int32Array(0);
   }
 
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
-    const { ry, rx } = this;
-    const op = this.op;
-    let macs = 0;
-    for (let g = 0; g < op.group; g++) {
-      const t = this.touched[g]!;
-      macs += scatterConvGroup(
-        inp.idx, inp.val, inp.n, g * this.cinG, (g + 1) * this.cinG, this.wt, this.scratch,
-        ry.offsets, ry.tap, ry.out, rx.offsets, rx.tap, rx.out,
-        t.stampArray, t.generation, t.members, t.n,
-        this.h * this.w, this.w, this.ow, op.cout, this.coutG, g * this.coutG, op.kh, op.kw,
-      );
-      t.n = scatterTouched;
+    const { ry, rx, tileLo, tileHi, cinG } = this;
+    const hw = this.h * this.w;
+    const w = this.w;
+    const ow = this.ow;
+    const nT = this.nTiles;
+    const start = this.bucketStart;
+    // Pass 1: touched positions per group, and bucket sizes per tile.
+    start.fill(0);
+    let entries = 0;
+    for (let e = 0; e < inp.n; e++) {
+      const s = inp.idx[e]!;
+      const ci = Math.floor(s / hw);
+      const rem = s - ci * hw;
+      const iy = Math.floor(rem / w);
+      const ix = rem - iy * w;
+      const lo = tileLo[iy]!;
+      if (lo < 0 || rx.offsets[ix] === rx.offsets[ix + 1]) continue;
+      for (let t = lo; t <= tileHi[iy]!; t++) start[t + 1]++;
+      entries += tileHi[iy]! - lo + 1;
+      const ts = this.touched[Math.floor(ci / cinG)]!;
+      for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
+        const row = ry.out[a]! * ow;
+        for (let b = rx.offsets[ix]!; b < rx.offsets[ix + 1]!; b++) ts.add(row + rx.out[b]!);
+      }
     }
-    this.macs = macs;
-    this.emit(out);
-  }
-
-  /**
-   * Emits in ascending NCHW index (group, channel, position). The scratch is
-   * channels-last, so it is read in tiles of positions that stay in L1 while each
-   * channel's slice of the tile is written contiguously into the output list; zero
-   * sums are compacted away afterwards.
-   */
-  private emit(out: DeltaList): void {
-    const { scratch, coutG } = this;
-    const cout = this.op.cout;
-    const ohw = this.ohw;
-    const idx = out.idx;
-    const val = out.val;
-    let base = 0;
-    let zeros = false;
+    for (let t = 0; t < nT; t++) start[t + 1] += start[t]!;
+    if (this.bucket.length < entries) this.bucket = new Int32Array(Math.max(entries, 2 * this.bucket.length));
+    const bucket = this.bucket;
+    const fill = this.bucketFill;
+    for (let t = 0; t < nT; t++) fill[t] = start[t]!;
+    for (let e = 0; e < inp.n; e++) {
+      const s = inp.idx[e]!;
+      const rem = s % hw;
+      const iy = Math.floor(rem / w);
+      const lo = tileLo[iy]!;
+      if (lo < 0 || rx.offsets[rem - iy * w] === rx.offsets[rem - iy * w + 1]) continue;
+      for (let t = lo; t <= tileHi[iy]!; t++) bucket[fill[t]!++] = e;
+    }
+    // Output slots: group g, channel cl, k-th touched position → base_g + cl·n_g + k.
+    const sortedPos: Int32Array[] = [];
+    const base: number[] = [];
+    let total = 0;
     for (let g = 0; g < this.op.group; g++) {
-      const t = this.touched[g]!;
-      const np = t.n;
-      if (np === 0) continue;
-      const pos = t.sorted();
-      const coBase = g * coutG;
-      for (let k0 = 0; k0 < np; k0 += EMIT_TILE) {
-        const k1 = Math.min(k0 + EMIT_TILE, np);
-        for (let cl = 0; cl < coutG; cl++) {
-          const co = coBase + cl;
-          let slot = base + cl * np + k0;
-          const chanBase = co * ohw;
-          for (let k = k0; k < k1; k++) {
-            const p = pos[k]!;
-            const si = p * cout + co;
-            const v = scratch[si]!;
-            scratch[si] = 0;
-            if (v === 0) zeros = true;
-            idx[slot] = chanBase + p;
-            val[slot++] = v;
-          }
-        }
-      }
-      base += np * coutG;
-      t.clear();
+      const sp = this.touched[g]!.sorted();
+      sortedPos.push(sp);
+      base.push(total);
+      total += sp.length * this.coutG;
     }
-    let n = base;
-    if (zeros) {
-      // Compact out exact zeros (contributions that cancelled).
-      n = 0;
-      for (let i = 0; i < base; i++) {
-        const v = val[i]!;
-        if (v !== 0) {
-          idx[n] = idx[i]!;
-          val[n++] = v;
-        }
+    // Pass 2: scatter and emit tile by tile.
+    const next = new Int32Array(this.op.group);
+    let macs = 0;
+    let zeros = false;
+    for (let t = 0; t < nT; t++) {
+      const r0 = t * this.tileRows;
+      const r1 = Math.min(r0 + this.tileRows, this.oh);
+      macs += scatterConvTile(
+        inp.idx, inp.val, bucket, start[t]!, start[t + 1]!, this.wt, this.scratch,
+        ry.offsets, ry.tap, ry.out, rx.offsets, rx.tap, rx.out,
+        hw, w, ow, this.op.cout, this.coutG, cinG, this.op.kh, this.op.kw, r0, r1,
+      );
+      for (let g = 0; g < this.op.group; g++) {
+        const sp = sortedPos[g]!;
+        const k0 = next[g]!;
+        let k1 = k0;
+        const endPos = r1 * ow;
+        while (k1 < sp.length && sp[k1]! < endPos) k1++;
+        next[g] = k1;
+        if (k1 > k0 && emitTile(this.scratch, sp, k0, k1, r0 * ow, this.op.cout, this.coutG, g * this.coutG, this.oh * ow, base[g]!, sp.length, out.idx, out.val)) zeros = true;
       }
     }
-    out.n = n;
+    for (const ts of this.touched) ts.clear();
+    this.macs = macs;
+    out.n = zeros ? compactZeros(out.idx, out.val, total) : total;
   }
+}
+
+/** Scatters the bucketed sources of one row tile [r0, r1); returns the MACs done. */
+function scatterConvTile(
+  idx: Int32Array, val: Float32Array, bucket: Int32Array, b0: number, b1: number, wt: Float32Array, scratch: Float32Array,
+  yOff: Int32Array, yTap: Int32Array, yOut: Int32Array, xOff: Int32Array, xTap: Int32Array, xOut: Int32Array,
+  hw: number, w: number, ow: number, cout: number, coutG: number, cinG: number, kh: number, kw: number, r0: number, r1: number,
+): number {
+  let macs = 0;
+  const vec4 = coutG & ~3;
+  const p0 = r0 * ow;
+  for (let q = b0; q < b1; q++) {
+    const e = bucket[q]!;
+    const s = idx[e]!;
+    const v = val[e]!;
+    const ci = Math.floor(s / hw);
+    const rem = s - ci * hw;
+    const iy = Math.floor(rem / w);
+    const ix = rem - iy * w;
+    const coBase = Math.floor(ci / cinG) * coutG;
+    const y1 = yOff[iy + 1]!;
+    const x0 = xOff[ix]!;
+    const x1 = xOff[ix + 1]!;
+    for (let a = yOff[iy]!; a < y1; a++) {
+      const oy = yOut[a]!;
+      if (oy < r0 || oy >= r1) continue;
+      const wRow = (ci * kh + yTap[a]!) * kw;
+      const pRow = oy * ow - p0;
+      for (let b = x0; b < x1; b++) {
+        let wi = (wRow + xTap[b]!) * coutG;
+        let oi = (pRow + xOut[b]!) * cout + coBase;
+        const end4 = oi + vec4;
+        const end = oi + coutG;
+        while (oi < end4) {
+          scratch[oi] += wt[wi]! * v;
+          scratch[oi + 1] += wt[wi + 1]! * v;
+          scratch[oi + 2] += wt[wi + 2]! * v;
+          scratch[oi + 3] += wt[wi + 3]! * v;
+          oi += 4;
+          wi += 4;
+        }
+        while (oi < end) scratch[oi++] += wt[wi++]! * v;
+        macs += coutG;
+      }
+    }
+  }
+  return macs;
+}
+
+/**
+ * Moves one tile's sums (touched positions sp[k0..k1) of one group) from the scratch
+ * into their output slots and zeroes the scratch. Returns true when a sum was 0.
+ */
+function emitTile(
+  scratch: Float32Array, sp: Int32Array, k0: number, k1: number, p0: number, cout: number, coutG: number, coBase: number,
+  ohw: number, slotBase: number, np: number, outIdx: Int32Array, outVal: Float32Array,
+): boolean {
+  let zeros = false;
+  for (let cl = 0; cl < coutG; cl++) {
+    const co = coBase + cl;
+    const chan = co * ohw;
+    let slot = slotBase + cl * np + k0;
+    for (let k = k0; k < k1; k++) {
+      const p = sp[k]!;
+      const si = (p - p0) * cout + co;
+      const v = scratch[si]!;
+      scratch[si] = 0;
+      if (v === 0) zeros = true;
+      outIdx[slot] = chan + p;
+      outVal[slot++] = v;
+    }
+  }
+  return zeros;
+}
+
+/** Removes exact zeros (contributions that cancelled) from the first n entries; returns the new length. */
+function compactZeros(idx: Int32Array, val: Float32Array, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = val[i]!;
+    if (v !== 0) {
+      idx[m] = idx[i]!;
+      val[m++] = v;
+    }
+  }
+  return m;
 }
 
 /** Gemm/MatMul scatter: input element (m, k) adds x·W[k, :] to output row m. */

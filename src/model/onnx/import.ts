@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EvsimError } from '../../errors.js';
-import { numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
+import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
 import { broadcastIndex, broadcastShapes, foldConstant } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
 import { attributesOf, decodeModel, tensorFromProto, toNum, valueInfoShape, type ConstTensor, type OnnxNode } from './proto.js';
@@ -67,7 +67,8 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const acts = new Map<string, number>();
   const producer = new Map<number, GraphNode>();
   const newTensor = (name: string, shape: number[]): number => {
-    tensors.push({ name, shape, size: numel(shape) });
+    const dims = shape.map((d) => d | 0);
+    tensors.push({ name, shape: dims, size: numel(dims) });
     return tensors.length - 1;
   };
 
@@ -159,7 +160,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
     }
     const conv = convertNode(opType, operands, attrs, opset, where);
     const out = newTensor(outs[0]!, conv.shape);
-    const node: GraphNode = { id: nodes.length, name, onnxOp: opType, op: conv.op, inputs: conv.inputs, output: out };
+    const node: GraphNode = { id: nodes.length, name, onnxOp: opType, op: normalizeInts(conv.op), inputs: conv.inputs, output: out };
     nodes.push(node);
     producer.set(out, node);
     acts.set(outs[0]!, out);
