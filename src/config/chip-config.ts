@@ -1,0 +1,97 @@
+/**
+ * Chip descriptions from YAML: a preset name (sim-configs/chips/<name>.yaml) or a file.
+ * One schema, every problem reported with its path, then defaults.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { COST_KEYS, type ChipSpec, type CostKey } from '../chip/spec.js';
+import { EvsimError } from '../errors.js';
+import { formatIssues } from './run-config.js';
+
+/** sim-configs/chips, found from the compiled file (dist/src/config) or the source (src/config). */
+export function presetDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of [['..', '..'], ['..', '..', '..']]) {
+    const dir = join(here, ...up, 'sim-configs', 'chips');
+    if (existsSync(dir)) return dir;
+  }
+  return join(here, '..', '..', 'sim-configs', 'chips');
+}
+
+const capacity = z.union([z.number().int().positive(), z.literal('unlimited')]);
+const cost = z.object({ energy_pj: z.number().min(0), latency_ns: z.number().min(0) }).strict();
+
+export const chipSchema = z
+  .object({
+    name: z.string().min(1),
+    mesh: z.union([z.literal('auto'), z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).strict()]),
+    cores_per_tile: z.number().int().positive(),
+    core: z
+      .object({
+        neurons: capacity,
+        synapse_bytes: capacity,
+        fan_in: capacity.optional(),
+        weight_bits: z.number().int().min(1).max(32),
+        queue_depth: capacity,
+      })
+      .strict(),
+    costs: z.object(Object.fromEntries(COST_KEYS.map((k) => [k, cost])) as Record<CostKey, typeof cost>).strict(),
+    static_mw: z.number().min(0).optional(),
+    frame_period_ns: z.number().min(0).optional(),
+  })
+  .strict();
+
+export type ChipFile = z.infer<typeof chipSchema>;
+
+const cap = (v: number | 'unlimited' | undefined): number => (v === undefined || v === 'unlimited' ? Infinity : v);
+
+export function chipFromObject(raw: unknown, where: string): ChipSpec {
+  const parsed = chipSchema.safeParse(raw);
+  if (!parsed.success) throw new EvsimError('BAD_CHIP', formatIssues(where, parsed.error.issues));
+  const c = parsed.data;
+  return {
+    name: c.name,
+    mesh: c.mesh === 'auto' ? null : { width: c.mesh.width, height: c.mesh.height },
+    coresPerTile: c.cores_per_tile,
+    core: {
+      neurons: cap(c.core.neurons),
+      synapseBytes: cap(c.core.synapse_bytes),
+      fanIn: cap(c.core.fan_in),
+      queueDepth: cap(c.core.queue_depth),
+      weightBits: c.core.weight_bits,
+    },
+    costs: Object.fromEntries(COST_KEYS.map((k) => [k, { energyPj: c.costs[k].energy_pj, latencyNs: c.costs[k].latency_ns }])) as ChipSpec['costs'],
+    staticMw: c.static_mw ?? 0,
+    framePeriodNs: c.frame_period_ns ?? 0,
+  };
+}
+
+export function presetNames(): string[] {
+  return ['loihi', 'loihi-fitted', 'truenorth', 'ideal'];
+}
+
+/** Loads `--chip PRESET|FILE.yaml`. */
+export function loadChip(nameOrPath: string): ChipSpec {
+  const isFile = nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
+  const path = isFile ? nameOrPath : join(presetDir(), `${nameOrPath}.yaml`);
+  if (!isFile && !existsSync(path)) {
+    throw new EvsimError('BAD_CHIP', `unknown chip '${nameOrPath}'; use a preset (${presetNames().join(', ')}) or a YAML file`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EvsimError('BAD_CHIP', `cannot read chip ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    throw new EvsimError('BAD_CHIP', `${path}: invalid YAML: ${msg}`);
+  }
+  return chipFromObject(raw, isFile ? path : `chip '${nameOrPath}'`);
+}
