@@ -1,5 +1,9 @@
 /** `evsim inspect M.onnx`: graph with domains, inserted gates/accumulators, MACs, memory. */
+import { mapNetwork, type PlacementStrategy } from '../chip/mapper.js';
+import { loadChip } from '../config/chip-config.js';
+import { EvsimError } from '../errors.js';
 import { createEngine } from '../model/evnet/engine.js';
+import type { EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { fmtBytes, fmtInt, table } from './format.js';
@@ -7,11 +11,54 @@ import { fmtBytes, fmtInt, table } from './format.js';
 export interface InspectArgs {
   model: string;
   json?: boolean;
+  chip?: string;
+  mesh?: string;
+  placement?: PlacementStrategy;
 }
 
-export function inspectModel(args: InspectArgs): string {
+/** The mapping section of `inspect --chip`: cores per layer, utilisation, synapse memory. */
+function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unknown } {
+  const chip = loadChip(a.chip!);
+  const mesh = parseMesh(a.mesh);
+  const m = mapNetwork(plan, chip, { mesh, strategy: a.placement });
+  const rows = m.segments.map((seg) => {
+    const parts = m.partitions.filter((p) => p.segment === seg.id);
+    const neurons = parts.reduce((s, p) => s + p.neurons, 0);
+    const syn = parts.reduce((s, p) => s + p.synapseBytes, 0);
+    const maxSyn = Math.max(...parts.map((p) => p.synapseBytes));
+    return {
+      layer: seg.synaptic.map((x) => x.node.name).join(' + ') || seg.acc.name,
+      cores: parts.length,
+      neurons,
+      utilisation: neurons / (parts.length * chip.core.neurons),
+      synapse_bytes: syn,
+      max_synapse_fill: maxSyn / chip.core.synapseBytes,
+      gates: seg.gates.map((g) => g.name),
+    };
+  });
+  const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
+  const text = [
+    `mapping on ${chip.name}: ${m.cores.length} cores on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
+    table(
+      ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill'],
+      rows.map((r) => [r.layer, r.cores, fmtInt(r.neurons), pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill)]),
+    ),
+  ].join('\n');
+  return { text, json: { chip: chip.name, cores: m.cores.length, mesh: { width: m.width, height: m.height }, placement: m.strategy, layers: rows } };
+}
+
+export function parseMesh(mesh: string | undefined): 'auto' | { width: number; height: number } | undefined {
+  if (mesh === undefined || mesh === 'auto') return mesh;
+  const mm = /^(\d+)x(\d+)$/.exec(mesh);
+  if (!mm || Number(mm[1]) < 1 || Number(mm[2]) < 1) throw new EvsimError('BAD_USAGE', `--mesh must be 'auto' or WxH (e.g. 8x4), got '${mesh}'`);
+  return { width: Number(mm[1]), height: Number(mm[2]) };
+}
+
+export function inspectModel(a: InspectArgs): string {
+  const args = a;
   const graph = loadOnnx(args.model);
   const engine = createEngine(graph, { threshold: 0.05, policy: parsePolicy('threshold') });
+  const mapping = a.chip && a.chip !== 'ideal' ? mappingReport(engine.plan, a) : null;
   const mem = engine.memory();
   const denseMacs = engine.layers.reduce((s, l) => s + l.denseMacs, 0);
   if (args.json) {
@@ -22,6 +69,7 @@ export function inspectModel(args: InspectArgs): string {
       output: { name: graph.tensors[graph.output]!.name, shape: graph.tensors[graph.output]!.shape },
       dense_macs_per_frame: denseMacs,
       memory: { weight_bytes: mem.weightBytes, state_bytes: mem.stateBytes },
+      mapping: mapping?.json ?? null,
       layers: engine.layers.map((l) => ({
         id: l.id, name: l.name, kind: l.kind, op: l.op, onnx_op: l.onnxOp, domain: l.domain, shape: l.shape,
         dense_macs: l.denseMacs, weight_bytes: l.weightBytes, state_bytes: l.stateBytes,
@@ -48,5 +96,6 @@ export function inspectModel(args: InspectArgs): string {
     `${gates} gates and ${accs} accumulators inserted (» rows); gates feed delta-domain nodes, accumulators feed value-domain nodes.`,
     `dense MACs per frame ${fmtInt(denseMacs)}; weights ${fmtBytes(mem.weightBytes)}; EvNet state ${fmtBytes(mem.stateBytes)} (4 B × (accumulators + 2 × gates))`,
     'Per-gate thresholds and policies can be set in a run config under layers.<gate name>.',
+    ...(mapping ? ['', mapping.text] : []),
   ].join('\n');
 }

@@ -81,10 +81,12 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model' })
-          .option('chip', { type: 'string', describe: 'chip preset or YAML file (mapping arrives with the chip)' })
+          .option('chip', { type: 'string', describe: 'also map onto this chip (preset or YAML file)' })
+          .option('mesh', { type: 'string', describe: 'auto | WxH (default: grow to fit)' })
+          .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement strategy' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json })}\n`);
+        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement })}\n`);
       },
     )
     .command(

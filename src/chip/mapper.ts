@@ -1,0 +1,181 @@
+/**
+ * The mapper (DESIGN §5): splits every segment's neurons into partitions that fit a
+ * core — by output rows (aligned to any following pooling window), then by channel
+ * groups — checks synapse memory and fan-in, and places one partition per core on the
+ * tile mesh (snake order, or along a Hilbert curve so that consecutive partitions,
+ * which talk most, stay close).
+ */
+import { EvsimError } from '../errors.js';
+import type { EvPlan } from '../model/evnet/plan.js';
+import { buildSegments, type Segment } from './segments.js';
+import type { ChipSpec } from './spec.js';
+
+export type PlacementStrategy = 'snake' | 'hilbert';
+
+export interface Partition {
+  id: number;
+  segment: number;
+  core: number;
+  /** Channel range [c0, c1) and row range [r0, r1) of the segment's neuron grid. */
+  c0: number;
+  c1: number;
+  r0: number;
+  r1: number;
+  neurons: number;
+  synapseBytes: number;
+}
+
+export interface CoreInfo {
+  id: number;
+  tileX: number;
+  tileY: number;
+  partition: number;
+}
+
+export interface Mapping {
+  chip: ChipSpec;
+  width: number;
+  height: number;
+  strategy: PlacementStrategy;
+  segments: Segment[];
+  partitions: Partition[];
+  cores: CoreInfo[];
+}
+
+export interface MapOptions {
+  /** 'auto' grows the mesh to fit; otherwise a fixed W×H. Defaults to the chip's mesh, else auto. */
+  mesh?: 'auto' | { width: number; height: number };
+  strategy?: PlacementStrategy;
+}
+
+function noFit(msg: string): EvsimError {
+  return new EvsimError('DOES_NOT_FIT', msg);
+}
+
+/** Weights one output channel holds, summed over the segment's synaptic nodes. */
+function weightsPerChannel(seg: Segment): number {
+  let w = 0;
+  for (const s of seg.synaptic) {
+    const op = s.node.op;
+    if (op.kind === 'conv') w += (op.cin / op.group) * op.kh * op.kw;
+    else if (op.kind === 'dense') w += op.k;
+  }
+  return w;
+}
+
+function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: number } {
+  const N = chip.core.neurons;
+  const name = seg.synaptic[0]?.node.name ?? seg.acc.name;
+  if (seg.fanIn > chip.core.fanIn) {
+    throw noFit(`layer '${name}': each neuron reads ${seg.fanIn} inputs but a ${chip.name} core allows a fan-in of ${chip.core.fanIn}`);
+  }
+  const { rows, cols, channels, rowAlign } = seg;
+  let R: number;
+  let G: number;
+  const fullRows = Math.floor(N / (cols * channels));
+  if (seg.rowsWhole) {
+    R = rows;
+    G = Math.min(channels, Math.floor(N / (rows * cols)));
+  } else if (fullRows >= Math.min(rowAlign, rows)) {
+    R = Math.min(rows, Math.max(rowAlign, Math.floor(fullRows / rowAlign) * rowAlign));
+    G = channels;
+  } else {
+    R = Math.min(rows, rowAlign);
+    G = Math.floor(N / (R * cols));
+  }
+  if (G < 1) {
+    throw noFit(`layer '${name}': a ${R}-row strip of one channel holds ${R * cols} neurons but a ${chip.name} core holds ${N}`);
+  }
+  const wpc = weightsPerChannel(seg);
+  const bytesFor = (g: number): number => Math.ceil((g * wpc * chip.core.weightBits) / 8);
+  if (bytesFor(G) > chip.core.synapseBytes) {
+    G = Math.floor((chip.core.synapseBytes * 8) / (wpc * chip.core.weightBits));
+    if (G < 1) {
+      throw noFit(`layer '${name}': one output channel needs ${bytesFor(1)} bytes of synapses but a ${chip.name} core has ${chip.core.synapseBytes}`);
+    }
+  }
+  if (seg.channelsWhole && G < channels) {
+    throw noFit(`layer '${name}': its ${channels} channels must share a core (softmax) but a core fits ${G}`);
+  }
+  return { rows: R, chans: Math.min(G, channels) };
+}
+
+/** d2xy of a Hilbert curve of side n (a power of two). */
+function hilbert(n: number, d: number): [number, number] {
+  let x = 0;
+  let y = 0;
+  let t = d;
+  for (let s = 1; s < n; s *= 2) {
+    const rx = 1 & (t / 2);
+    const ry = 1 & (t ^ rx);
+    if (ry === 0) {
+      if (rx === 1) {
+        x = s - 1 - x;
+        y = s - 1 - y;
+      }
+      [x, y] = [y, x];
+    }
+    x += s * rx;
+    y += s * ry;
+    t = Math.floor(t / 4);
+  }
+  return [x, y];
+}
+
+/** Tile coordinates in placement order for a W×H mesh. */
+export function tileOrder(width: number, height: number, strategy: PlacementStrategy): [number, number][] {
+  const out: [number, number][] = [];
+  if (strategy === 'snake') {
+    for (let y = 0; y < height; y++) for (let i = 0; i < width; i++) out.push([y % 2 === 0 ? i : width - 1 - i, y]);
+    return out;
+  }
+  let n = 1;
+  while (n < Math.max(width, height)) n *= 2;
+  for (let d = 0; d < n * n; d++) {
+    const [x, y] = hilbert(n, d);
+    if (x < width && y < height) out.push([x, y]);
+  }
+  return out;
+}
+
+export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}): Mapping {
+  const segments = buildSegments(plan);
+  const partitions: Partition[] = [];
+  for (const seg of segments) {
+    const { rows: R, chans: G } = partitionSegment(seg, chip);
+    const wpc = weightsPerChannel(seg);
+    for (let r0 = 0; r0 < seg.rows; r0 += R) {
+      for (let c0 = 0; c0 < seg.channels; c0 += G) {
+        const r1 = Math.min(r0 + R, seg.rows);
+        const c1 = Math.min(c0 + G, seg.channels);
+        partitions.push({
+          id: partitions.length, segment: seg.id, core: partitions.length, c0, c1, r0, r1,
+          neurons: (r1 - r0) * seg.cols * (c1 - c0),
+          synapseBytes: Math.ceil(((c1 - c0) * wpc * chip.core.weightBits) / 8),
+        });
+      }
+    }
+  }
+  const needed = partitions.length;
+  const tilesNeeded = Math.ceil(needed / chip.coresPerTile);
+  const mesh = opts.mesh ?? chip.mesh ?? 'auto';
+  let width: number;
+  let height: number;
+  if (mesh === 'auto') {
+    width = Math.max(1, Math.ceil(Math.sqrt(tilesNeeded)));
+    height = Math.max(1, Math.ceil(tilesNeeded / width));
+  } else {
+    ({ width, height } = mesh);
+    const have = width * height * chip.coresPerTile;
+    if (have < needed) {
+      throw noFit(`the network needs ${needed} cores but the ${width}×${height} mesh of ${chip.name} has ${have}; use --mesh auto or a larger mesh`);
+    }
+  }
+  const strategy = opts.strategy ?? 'snake';
+  const tiles = tileOrder(width, height, strategy);
+  const cores: CoreInfo[] = partitions.map((p, i) => {
+    const [tileX, tileY] = tiles[Math.floor(i / chip.coresPerTile)]!;
+    return { id: i, tileX, tileY, partition: p.id };
+  });
+  return { chip, width, height, strategy, segments, partitions, cores };
+}

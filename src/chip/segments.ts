@@ -1,0 +1,152 @@
+/**
+ * Cuts an EvNet plan into segments, the unit the mapper places (DESIGN §5): the
+ * neurons of one synaptic node (or, with none, the elements of an accumulator), the
+ * accumulator they feed, the value-domain nodes that follow it and the gates that end
+ * that chain. Delta-domain linear nodes in front of the synapses are dendritic work of
+ * the consuming cores.
+ */
+import { EvsimError } from '../errors.js';
+import { spatialOf } from '../model/geometry.js';
+import type { AccStep, EvPlan, GateStep, NodeStep, PlanStep } from '../model/evnet/plan.js';
+
+export interface Segment {
+  id: number;
+  /** Synaptic nodes whose (same-shaped) outputs sum into the neurons; empty = accumulator-only. */
+  synaptic: NodeStep[];
+  /** Delta-domain linear nodes before the synapses (dendritic adds in the consuming cores). */
+  pre: NodeStep[];
+  /** Elementwise delta nodes between the synapses and the accumulator (e.g. a residual Add). */
+  post: NodeStep[];
+  acc: AccStep;
+  /** Value-domain nodes owned by the neurons, in plan order. */
+  values: NodeStep[];
+  gates: GateStep[];
+  /** Gate streams read (delta tensor ids produced by gates). */
+  inputs: number[];
+  /** Neuron grid: channels × rows × cols (dense layers: n × m × 1). */
+  channels: number;
+  rows: number;
+  cols: number;
+  /** Partition rows must start at multiples of this (a following pooling window). */
+  rowAlign: number;
+  /** Rows cannot be split (a value node mixes rows, e.g. an overlapping pool or a softmax). */
+  rowsWhole: boolean;
+  /** Channels cannot be split (a value node mixes channels, e.g. a softmax over them). */
+  channelsWhole: boolean;
+  /** Inputs one neuron reads: the sum of its synaptic nodes' fan-ins. */
+  fanIn: number;
+}
+
+function unsupported(msg: string): EvsimError {
+  return new EvsimError('BAD_MODEL', `${msg}; this network cannot be mapped onto a chip yet (use --chip ideal)`);
+}
+
+export function buildSegments(plan: EvPlan): Segment[] {
+  const byOut = new Map<number, PlanStep>();
+  const readers = new Map<number, PlanStep[]>();
+  for (const s of plan.steps) {
+    byOut.set(s.out, s);
+    const ins = s.kind === 'node' ? s.ins : [s.in];
+    for (const t of ins) readers.set(t, [...(readers.get(t) ?? []), s]);
+  }
+  const segments: Segment[] = [];
+  for (const acc of plan.steps.filter((s): s is AccStep => s.kind === 'acc')) {
+    // Walk back from the accumulator through delta-domain nodes to the gates. A node
+    // with a synapse beneath it is post-synaptic (it must be elementwise, so neurons and
+    // accumulator elements stay one to one); the others are dendritic work on streams.
+    const synaptic: NodeStep[] = [];
+    const pre: NodeStep[] = [];
+    const post: NodeStep[] = [];
+    const inputs = new Set<number>();
+    const visit = (t: number): boolean => {
+      const s = byOut.get(t);
+      if (!s || s.kind === 'gate') {
+        inputs.add(t);
+        return false;
+      }
+      if (s.kind !== 'node') throw unsupported(`tensor ${plan.tensors[t]!.name} feeds an accumulator from another accumulator`);
+      if (s.cls === 'synaptic') {
+        if (!synaptic.includes(s)) synaptic.push(s);
+        for (const i of s.ins) visit(i);
+        return true;
+      }
+      let below = false;
+      for (const i of s.ins) below = visit(i) || below;
+      const list = below ? post : pre;
+      if (!list.includes(s)) list.push(s);
+      return below;
+    };
+    visit(acc.in);
+    const order = (a: PlanStep, b: PlanStep): number => plan.steps.indexOf(a) - plan.steps.indexOf(b);
+    synaptic.sort(order);
+    pre.sort(order);
+    post.sort(order);
+    const accSize = plan.tensors[acc.in]!.size;
+    for (const p of post) {
+      const k = p.node.op.kind;
+      if (k !== 'add' && k !== 'affine' && k !== 'reshape') throw unsupported(`'${p.node.name}' (${k}) between synapses and accumulator '${acc.name}'`);
+    }
+    for (const sy of synaptic) {
+      if (plan.tensors[sy.out]!.size !== accSize) throw unsupported(`synaptic node '${sy.node.name}' and accumulator '${acc.name}' differ in size`);
+    }
+    // Forward from the accumulator through value nodes to the gates.
+    const values: NodeStep[] = [];
+    const gates: GateStep[] = [];
+    const frontier = [acc.out];
+    const seen = new Set<number>();
+    while (frontier.length > 0) {
+      const t = frontier.pop()!;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (const r of readers.get(t) ?? []) {
+        if (r.kind === 'gate') gates.push(r);
+        else if (r.kind === 'node' && r.cls === 'nonlinear') {
+          if (!values.includes(r)) values.push(r);
+          frontier.push(r.out);
+        }
+      }
+    }
+    values.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
+    gates.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
+    const shape = plan.tensors[acc.in]!.shape;
+    let channels: number;
+    let rows: number;
+    let cols: number;
+    if (shape.length >= 3) {
+      const sp = spatialOf(shape);
+      channels = sp.c;
+      rows = sp.h;
+      cols = sp.w;
+    } else {
+      channels = shape[shape.length - 1] ?? 1;
+      rows = shape.length === 2 ? shape[0]! : 1;
+      cols = 1;
+    }
+    let rowAlign = 1;
+    let rowsWhole = false;
+    let channelsWhole = false;
+    for (const v of values) {
+      const op = v.node.op;
+      if (op.kind === 'maxpool') {
+        if (op.kh <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
+        else rowsWhole = true;
+      } else if (op.kind === 'softmax') {
+        rowsWhole = true;
+        channelsWhole = true;
+      } else if (op.kind === 'mul') {
+        const other = v.ins.find((t) => !seen.has(t));
+        if (other !== undefined) throw unsupported(`'${v.node.name}' multiplies values of two different layers`);
+      }
+    }
+    let fanIn = 0;
+    for (const sy of synaptic) {
+      const op = sy.node.op;
+      fanIn += op.kind === 'conv' ? (op.cin / op.group) * op.kh * op.kw : op.kind === 'dense' ? op.k : 0;
+    }
+    segments.push({
+      id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
+      channels, rows, cols, rowAlign, rowsWhole, channelsWhole, fanIn,
+    });
+  }
+  return segments;
+}
