@@ -23,7 +23,8 @@ export interface Segment {
   gates: GateStep[];
   /** Gate streams read (delta tensor ids produced by gates). */
   inputs: number[];
-  /** Neuron grid: channels × rows × cols (dense layers: n × m × 1). */
+  /** Neuron grid: channels × rows × cols (dense layers: n × m × 1, `denseGrid`). */
+  denseGrid: boolean;
   channels: number;
   rows: number;
   cols: number;
@@ -145,7 +146,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
     segments.push({
       id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-      channels, rows, cols, rowAlign, rowsWhole, channelsWhole, fanIn,
+      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, fanIn,
     });
   }
   return segments;
