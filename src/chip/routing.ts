@@ -10,7 +10,7 @@ import { makeDeltaKernel, type DeltaKernel } from '../model/evnet/delta-kernels.
 import type { EvPlan, NodeStep } from '../model/evnet/plan.js';
 import { DeltaList } from '../model/evnet/sparse.js';
 import type { Mapping, Partition } from './mapper.js';
-import type { Segment } from './segments.js';
+import { isAggregated, type Segment } from './segments.js';
 
 /** Destinations of every neuron of one gate stream, CSR by neuron, cores ascending. */
 export interface StreamRoutes {
@@ -88,6 +88,9 @@ function partsByRow(seg: Segment, parts: Partition[]): Partition[][] {
 }
 
 /** Partition owning accumulator element i of a segment's neuron grid. */
+export { addSynapticReach, partsByRow, synapseGeometry };
+export type { SynapseGeometry };
+
 export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Partition | undefined {
   let ch: number;
   let row: number;
@@ -124,7 +127,10 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
       for (const sy of seg.synaptic) for (const t of [sy.out, ...sy.ins]) if (!lists.has(t)) lists.set(t, new DeltaList(plan.tensors[t]!.size));
       if (!lists.has(seg.acc.in)) lists.set(seg.acc.in, new DeltaList(plan.tensors[seg.acc.in]!.size));
       if (!lists.has(stream)) lists.set(stream, new DeltaList(size));
-      return { seg, kernels, lists, syn: seg.synaptic.map((sy) => synapseGeometry(plan, sy)), rowParts: partsByRow(seg, partsOf[seg.id]!) };
+      return {
+        seg, kernels, lists, syn: seg.synaptic.map((sy) => synapseGeometry(plan, sy)), rowParts: partsByRow(seg, partsOf[seg.id]!),
+        aggregated: new Set(seg.synaptic.filter((sy) => isAggregated(seg, sy))),
+      };
     });
     const offsets = new Int32Array(size + 1);
     const cores: number[] = [];
@@ -133,6 +139,7 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
     for (let s = 0; s < size; s++) {
       offsets[s] = cores.length;
       const perPart = new Map<number, number>();
+      const reachOnly = new Map<number, number>();
       const dendPart = new Map<number, number>();
       for (const c of consumers) {
         for (const l of c.lists.values()) l.n = 0;
@@ -146,8 +153,11 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
           if (isArithmetic(n)) dend += out.n;
         }
         for (const sg of c.syn) {
+          // Behind an aggregating dendrite the synapses act once per frame on the
+          // aggregated values (charged by the core then), so the message only routes.
+          const target = c.aggregated.has(sg.step) ? reachOnly : perPart;
           const inp = c.lists.get(sg.step.ins[0]!)!;
-          for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, perPart);
+          for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
         }
         // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
         let accHits: DeltaList | null = null;
@@ -160,7 +170,7 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
           accHits = out;
         }
         if (c.seg.synaptic.length === 0) accHits = c.lists.get(c.seg.acc.in) ?? accHits;
-        const touchedParts = new Set<number>(perPart.keys());
+        const touchedParts = new Set<number>([...perPart.keys(), ...reachOnly.keys()]);
         if (accHits) {
           for (let i = 0; i < accHits.n; i++) {
             const p = ownerOf(c.seg, c.rowParts, accHits.idx[i]!);
@@ -169,7 +179,7 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
         }
         for (const pid of touchedParts) dendPart.set(pid, (dendPart.get(pid) ?? 0) + dend);
       }
-      const pids = [...new Set([...perPart.keys(), ...dendPart.keys()])].sort((a, b) => coreOf(mapping.partitions[a]!) - coreOf(mapping.partitions[b]!));
+      const pids = [...new Set([...perPart.keys(), ...reachOnly.keys(), ...dendPart.keys()])].sort((a, b) => coreOf(mapping.partitions[a]!) - coreOf(mapping.partitions[b]!));
       for (const pid of pids) {
         cores.push(coreOf(mapping.partitions[pid]!));
         synops.push(perPart.get(pid) ?? 0);

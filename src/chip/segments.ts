@@ -151,3 +151,21 @@ export function buildSegments(plan: EvPlan): Segment[] {
   }
   return segments;
 }
+
+/**
+ * True when a synaptic node's input is aggregated by dendritic arithmetic first (an
+ * average pool or a sum of streams): its synapses then act on the aggregated values
+ * once per frame, not per incoming message.
+ */
+export function isAggregated(seg: Segment, syn: NodeStep): boolean {
+  const byOut = new Map(seg.pre.map((n) => [n.out, n] as const));
+  const stack = [...syn.ins];
+  while (stack.length > 0) {
+    const n = byOut.get(stack.pop()!);
+    if (!n) continue;
+    const k = n.node.op.kind;
+    if (k === 'avgpool' || k === 'add') return true;
+    stack.push(...n.ins);
+  }
+  return false;
+}

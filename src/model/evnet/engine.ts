@@ -70,6 +70,50 @@ export interface LayerCounts {
   transmissions: Float64Array;
 }
 
+/**
+ * Builds the gate of a plan step with its threshold per element (global or per-layer
+ * h, per-channel thresholds, bn_gamma) and policy. Shared by the functional engine and
+ * the chip actors so both gate identically.
+ */
+export function createGate(plan: EvPlan, step: GateStep, opts: EvnetOptions, ov: LayerOverride | undefined): Gate {
+const { shape, size } = plan.tensors[step.in]!;
+  const where = `layers.${step.name}`;
+  const base = ov?.threshold ?? opts.threshold;
+  if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
+  const spec = ov?.policy ? parsePolicy(ov.policy) : opts.policy;
+  if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
+  const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk };
+  const geo = gateGeometry(shape);
+  const perChannel = new Float64Array(geo.channels).fill(base);
+  if (ov?.channelThresholds) {
+    if (ov.channelThresholds.length !== geo.channels) {
+      throw new EvsimError('BAD_CONFIG', `${where}.channel_thresholds has ${ov.channelThresholds.length} entries; the gate has ${geo.channels} channels`);
+    }
+    ov.channelThresholds.forEach((v, c) => {
+      if (!(v >= 0)) throw new EvsimError('BAD_POLICY', `${where}.channel_thresholds[${c}] must be ≥ 0, got ${v}`);
+      perChannel[c] = v;
+    });
+  }
+  if (opts.bnGamma) {
+    const gamma = bnGammaForGate(plan, step);
+    if (gamma && gamma.length === geo.channels) for (let c = 0; c < geo.channels; c++) perChannel[c] = perChannel[c]! * Math.abs(gamma[c]!);
+  }
+  if (policy.mode === 'rounding' && perChannel.some((v) => v <= 0)) {
+    throw new EvsimError('BAD_POLICY', `${where}: the rounding policy needs a threshold > 0 (it rounds to multiples of h)`);
+  }
+  const h = new Float32Array(size);
+  for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
+  return new Gate(size, h, policy, geo);
+}
+
+/** Looks up the override of a gate by its name or its tensor's name. */
+export function gateOverride(plan: EvPlan, step: GateStep, layers: Record<string, LayerOverride> | undefined): { key: string; ov: LayerOverride } | null {
+  if (!layers) return null;
+  if (layers[step.name]) return { key: step.name, ov: layers[step.name]! };
+  const t = plan.tensors[step.in]!.name;
+  return layers[t] ? { key: t, ov: layers[t]! } : null;
+}
+
 type Runner =
   | { kind: 'gate'; gate: Gate; step: GateStep; layer: number }
   | { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number }
@@ -117,9 +161,10 @@ export class EvnetEngine {
       const id = this.layers.length;
       if (step.kind === 'gate') {
         const t = plan.tensors[step.in]!;
-        const ov = overrides[step.name] ?? overrides[t.name];
-        if (ov) used.add(overrides[step.name] ? step.name : t.name);
-        const gate = this.makeGate(step, t.shape, t.size, opts, ov);
+        const hit = gateOverride(plan, step, overrides);
+        if (hit) used.add(hit.key);
+        const ov = hit?.ov;
+        const gate = createGate(plan, step, opts, ov);
         this.gates.push(gate);
         const row = this.layerRow(step.name, 'gate', 'gate', '', 'delta', t.shape);
         row.stateBytes = 8 * t.size;
@@ -166,36 +211,6 @@ export class EvnetEngine {
 
   private layerRow(name: string, kind: LayerKind, op: string, onnxOp: string, domain: 'value' | 'delta', shape: number[]): LayerInfo {
     return { id: this.layers.length, name, kind, op, onnxOp, domain, shape: [...shape], denseMacs: 0, weightBytes: 0, stateBytes: 0, threshold: null, policy: null };
-  }
-
-  private makeGate(step: GateStep, shape: number[], size: number, opts: EvnetOptions, ov: LayerOverride | undefined): Gate {
-    const where = `layers.${step.name}`;
-    const base = ov?.threshold ?? opts.threshold;
-    if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
-    const spec = ov?.policy ? parsePolicy(ov.policy) : opts.policy;
-    if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
-    const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk };
-    const geo = gateGeometry(shape);
-    const perChannel = new Float64Array(geo.channels).fill(base);
-    if (ov?.channelThresholds) {
-      if (ov.channelThresholds.length !== geo.channels) {
-        throw new EvsimError('BAD_CONFIG', `${where}.channel_thresholds has ${ov.channelThresholds.length} entries; the gate has ${geo.channels} channels`);
-      }
-      ov.channelThresholds.forEach((v, c) => {
-        if (!(v >= 0)) throw new EvsimError('BAD_POLICY', `${where}.channel_thresholds[${c}] must be ≥ 0, got ${v}`);
-        perChannel[c] = v;
-      });
-    }
-    if (opts.bnGamma) {
-      const gamma = bnGammaForGate(this.plan, step);
-      if (gamma && gamma.length === geo.channels) for (let c = 0; c < geo.channels; c++) perChannel[c] = perChannel[c]! * Math.abs(gamma[c]!);
-    }
-    if (policy.mode === 'rounding' && perChannel.some((v) => v <= 0)) {
-      throw new EvsimError('BAD_POLICY', `${where}: the rounding policy needs a threshold > 0 (it rounds to multiples of h)`);
-    }
-    const h = new Float32Array(size);
-    for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
-    return new Gate(size, h, policy, geo);
   }
 
   get output(): Float32Array {

@@ -52,6 +52,21 @@ export class Gate {
     this.transmissions = out.n;
   }
 
+  /** The flush restricted to the neurons `owned` (ascending), as one chip core does it. */
+  flushOwned(x: Float32Array, owned: Int32Array, out: DeltaList): void {
+    const { b, d } = this;
+    out.n = 0;
+    for (let k = 0; k < owned.length; k++) {
+      const i = owned[k]!;
+      const v = x[i]!;
+      b[i] = v;
+      d[i] = 0;
+      if (v !== 0) out.push(i, v);
+    }
+    this.updates = owned.length;
+    this.transmissions = out.n;
+  }
+
   run(x: Float32Array, changed: IndexList, out: DeltaList): void {
     this.updates = changed.n;
     if (this.policy.mode === 'rounding') this.runRounding(x, changed, out);

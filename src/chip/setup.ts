@@ -1,0 +1,127 @@
+/**
+ * Everything static about one network on one chip, built identically by the
+ * coordinator and by every actor from (graph, chip, options): the mapping, routes,
+ * which core owns each element of each value tensor, the phase-2 trigger index of
+ * each gate neuron, and each core's upstream cores (whose frame.end tokens it awaits).
+ */
+import { EvsimError } from '../errors.js';
+import { spatialOf } from '../model/geometry.js';
+import type { Graph } from '../model/ir.js';
+import { buildPlan, type EvPlan, type GateStep } from '../model/evnet/plan.js';
+import { mapNetwork, type Mapping, type MapOptions } from './mapper.js';
+import { buildRoutes, ownerOf, partsByRow, type StreamRoutes } from './routing.js';
+import type { ChipSpec } from './spec.js';
+
+/** Core id used for the input sensor on tile (0, 0). */
+export const SENSOR = -1;
+
+export interface ChipSetup {
+  plan: EvPlan;
+  chip: ChipSpec;
+  mapping: Mapping;
+  routes: Map<number, StreamRoutes>;
+  /** Per value tensor (and gate stream): owning core of every element. */
+  owner: Map<number, Int32Array>;
+  /** Per gate stream: phase-2 trigger (accumulator index) of every neuron. */
+  trigger: Map<number, Int32Array>;
+  /** The gate reading the network input (run by the sensor). */
+  inputGate: GateStep;
+  /** Per core: upstream cores, ascending (SENSOR first when fed by the input). */
+  upstream: Int32Array[];
+  /** Cores owning elements of the network output. */
+  outputCores: Int32Array;
+  /** Cores fed by the sensor (their frame k−1 end admits frame k). */
+  inputCores: Int32Array;
+}
+
+export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = {}): ChipSetup {
+  const plan = buildPlan(graph);
+  const mapping = mapNetwork(plan, chip, opts);
+  const routes = buildRoutes(plan, mapping);
+  const owner = new Map<number, Int32Array>();
+  const trigger = new Map<number, Int32Array>();
+  const inputGate = plan.steps.find((s): s is GateStep => s.kind === 'gate' && s.in === plan.input);
+  if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input does not feed a linear node; it cannot enter the chip through the sensor`);
+
+  for (const seg of mapping.segments) {
+    const rowParts = partsByRow(seg, mapping.partitions.filter((p) => p.segment === seg.id));
+    const accT = plan.tensors[seg.acc.out]!;
+    const own = new Int32Array(accT.size);
+    const trig = new Int32Array(accT.size);
+    for (let i = 0; i < accT.size; i++) {
+      own[i] = ownerOf(seg, rowParts, i)?.core ?? SENSOR;
+      trig[i] = i;
+    }
+    owner.set(seg.acc.out, own);
+    owner.set(seg.acc.in, own);
+    trigger.set(seg.acc.out, trig);
+    for (const v of seg.values) {
+      const op = v.node.op;
+      const inOwn = owner.get(v.ins[0]!)!;
+      const inTrig = trigger.get(v.ins[0]!)!;
+      const size = plan.tensors[v.out]!.size;
+      const o = new Int32Array(size);
+      const t = new Int32Array(size);
+      if (op.kind === 'maxpool') {
+        const { h, w } = spatialOf(plan.tensors[v.ins[0]!]!.shape);
+        const { c, h: oh, w: ow } = spatialOf(plan.tensors[v.out]!.shape);
+        for (let ch = 0; ch < c; ch++) {
+          for (let oy = 0; oy < oh; oy++) {
+            for (let ox = 0; ox < ow; ox++) {
+              const oi = (ch * oh + oy) * ow + ox;
+              const y0 = Math.min(h - 1, Math.max(0, oy * op.strideH - op.padT));
+              const x0 = Math.min(w - 1, Math.max(0, ox * op.strideW - op.padL));
+              o[oi] = inOwn[(ch * h + y0) * w + x0]!;
+              let mx = -1;
+              for (let ky = 0; ky < op.kh; ky++) {
+                const iy = oy * op.strideH - op.padT + ky * op.dilH;
+                if (iy < 0 || iy >= h) continue;
+                for (let kx = 0; kx < op.kw; kx++) {
+                  const ix = ox * op.strideW - op.padL + kx * op.dilW;
+                  if (ix >= 0 && ix < w) mx = Math.max(mx, inTrig[(ch * h + iy) * w + ix]!);
+                }
+              }
+              t[oi] = mx;
+            }
+          }
+        }
+      } else if (op.kind === 'softmax') {
+        for (let r = 0; r < op.outer * op.inner; r++) {
+          const oo = Math.floor(r / op.inner);
+          const ii = r - oo * op.inner;
+          let mx = -1;
+          for (let j = 0; j < op.len; j++) mx = Math.max(mx, inTrig[(oo * op.len + j) * op.inner + ii]!);
+          for (let j = 0; j < op.len; j++) {
+            const e = (oo * op.len + j) * op.inner + ii;
+            o[e] = inOwn[e]!;
+            t[e] = mx;
+          }
+        }
+      } else {
+        o.set(inOwn);
+        t.set(inTrig);
+      }
+      owner.set(v.out, o);
+      trigger.set(v.out, t);
+    }
+    for (const gt of seg.gates) {
+      owner.set(gt.out, owner.get(gt.in)!);
+      trigger.set(gt.out, trigger.get(gt.in)!);
+    }
+  }
+  owner.set(inputGate.out, new Int32Array(plan.tensors[inputGate.out]!.size).fill(SENSOR));
+
+  const up: Set<number>[] = mapping.cores.map(() => new Set<number>());
+  for (const r of routes.values()) {
+    const own = owner.get(r.stream);
+    if (!own) throw new EvsimError('BAD_MODEL', `tensor ${plan.tensors[r.stream]!.name} is not produced by a mapped layer`);
+    for (let s = 0; s < own.length; s++) for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) up[r.core[k]!]!.add(own[s]!);
+  }
+  const upstream = up.map((set) => Int32Array.from([...set].sort((a, b) => a - b)));
+  const outOwn = owner.get(plan.output);
+  if (!outOwn) throw new EvsimError('BAD_MODEL', `${graph.name}: the network output is not computed by a mapped layer`);
+  const outputCores = Int32Array.from([...new Set(outOwn)].filter((c) => c >= 0).sort((a, b) => a - b));
+  const inputRoutes = routes.get(inputGate.out);
+  const inputCores = Int32Array.from([...new Set(inputRoutes ? inputRoutes.core : [])].sort((a, b) => a - b));
+  return { plan, chip, mapping, routes, owner, trigger, inputGate, upstream, outputCores, inputCores };
+}

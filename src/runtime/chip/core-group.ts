@@ -1,0 +1,440 @@
+/**
+ * A core-group actor (DESIGN §6): owns a fixed set of cores and, for each of them, the
+ * neurons of one partition. Per frame and segment it merges the delta batches of its
+ * input streams, runs the model's kernels (results are kept only for owned neurons, so
+ * they equal the functional run bit for bit), times every core with the §5 model, and
+ * emits delta batches to the actors holding the targets. Pure logic: no threads, no
+ * clocks; the worker shell and the in-process transport both drive it.
+ */
+import { arrivalNs, coreEnergyPj, runCoreFrame, type InMessage } from '../../chip/timing.js';
+import { addSynapticReach, partsByRow, synapseGeometry, type SynapseGeometry } from '../../chip/routing.js';
+import { isAggregated, type Segment } from '../../chip/segments.js';
+import { SENSOR, type ChipSetup } from '../../chip/setup.js';
+import { makeDeltaKernel, type DeltaKernel } from '../../model/evnet/delta-kernels.js';
+import { createGate, gateOverride, type EvnetOptions } from '../../model/evnet/engine.js';
+import type { Gate } from '../../model/evnet/gate.js';
+import { accumulatorOffsets, type NodeStep } from '../../model/evnet/plan.js';
+import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
+import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
+import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameReport } from '../messages.js';
+
+/** A batch and the actor it goes to. */
+export interface Outbound {
+  to: number;
+  batch: DeltaBatch;
+}
+
+interface SegRuntime {
+  seg: Segment;
+  /** My cores in this segment, ascending. */
+  cores: number[];
+  pre: { step: NodeStep; kernel: DeltaKernel | null }[];
+  syn: { step: NodeStep; kernel: DeltaKernel; geo: SynapseGeometry; aggregated: boolean }[];
+  post: { step: NodeStep; kernel: DeltaKernel | null }[];
+  values: { step: NodeStep; kernel: ValueKernel }[];
+  gates: { stream: number; valueTensor: number; gate: Gate; owned: Int32Array }[];
+  accOffset: Float32Array;
+  /** Owned accumulator elements, ascending. */
+  accOwned: Int32Array;
+  /** Per my core: rows → my partitions (for aggregated synops). */
+  rowParts: ReturnType<typeof partsByRow>;
+}
+
+function emptyStats(cores: Int32Array): CoreStats {
+  const z = (): Float64Array => new Float64Array(cores.length);
+  return {
+    cores, synops: z(), dendriteAdds: z(), neuronUpdates: z(), spikes: z(), messagesIn: z(), messagesOut: z(),
+    hopsEw: z(), hopsNs: z(), busyNs: z(), stallNs: z(), queueMax: z(), endNs: z(), energyPj: z(),
+  };
+}
+
+export class CoreGroup {
+  readonly cores: Int32Array;
+  private readonly isMine: Uint8Array;
+  private readonly slot: Int32Array;
+  private readonly segs: SegRuntime[] = [];
+  private readonly values = new Map<number, Float32Array>();
+  private readonly changed = new Map<number, IndexList>();
+  private readonly deltas = new Map<number, DeltaList>();
+  /** Source actors whose batch completes a stream for me, per stream. */
+  private readonly expected = new Map<number, Set<number>>();
+  /** Per produced stream: destination actor → my cores upstream of it. */
+  private readonly dests = new Map<number, Map<number, Int32Array>>();
+  private readonly inbox = new Map<string, DeltaBatch[]>();
+  private readonly tCore: Float64Array;
+  private frame = 0;
+  private nextSeg = 0;
+  private flush = false;
+  private started = false;
+  private stats: CoreStats;
+  private counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
+
+  constructor(
+    private readonly setup: ChipSetup,
+    readonly actor: number,
+    private readonly coreActor: Int32Array,
+    opts: EvnetOptions,
+  ) {
+    const { plan, mapping, routes, owner } = setup;
+    const g = plan.graph;
+    const nCores = mapping.cores.length;
+    this.isMine = new Uint8Array(nCores);
+    const mine: number[] = [];
+    for (let c = 0; c < nCores; c++) if (coreActor[c] === actor) { this.isMine[c] = 1; mine.push(c); }
+    this.cores = Int32Array.from(mine);
+    this.slot = new Int32Array(nCores).fill(-1);
+    mine.forEach((c, i) => (this.slot[c] = i));
+    this.tCore = new Float64Array(mine.length);
+    this.stats = emptyStats(this.cores);
+    const offsets = accumulatorOffsets(plan);
+    const list = (t: number): DeltaList => {
+      let l = this.deltas.get(t);
+      if (!l) { l = new DeltaList(plan.tensors[t]!.size); this.deltas.set(t, l); }
+      return l;
+    };
+    const value = (t: number): void => {
+      if (!this.values.has(t)) {
+        this.values.set(t, new Float32Array(plan.tensors[t]!.size));
+        this.changed.set(t, new IndexList(plan.tensors[t]!.size));
+      }
+    };
+    for (const seg of mapping.segments) {
+      const parts = mapping.partitions.filter((p) => p.segment === seg.id && this.isMine[p.core]);
+      if (parts.length === 0) continue;
+      for (const t of seg.inputs) list(t);
+      const accOwn = owner.get(seg.acc.out)!;
+      const accOwned: number[] = [];
+      for (let i = 0; i < accOwn.length; i++) if (accOwn[i]! >= 0 && this.isMine[accOwn[i]!]) accOwned.push(i);
+      value(seg.acc.out);
+      list(seg.acc.in);
+      const rt: SegRuntime = {
+        seg, cores: parts.map((p) => p.core).sort((a, b) => a - b),
+        pre: seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
+        syn: seg.synaptic.map((step) => {
+          list(step.out);
+          return { step, kernel: makeDeltaKernel(g, step.node)!, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
+        }),
+        post: seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
+        values: seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; }),
+        gates: seg.gates.map((gs) => {
+          const own = owner.get(gs.in)!;
+          const owned: number[] = [];
+          for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && this.isMine[own[i]!]) owned.push(i);
+          list(gs.out);
+          return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: Int32Array.from(owned) };
+        }),
+        accOffset: offsets.get(seg.acc.out)!,
+        accOwned: Int32Array.from(accOwned),
+        rowParts: partsByRow(seg, parts),
+      };
+      this.segs.push(rt);
+    }
+    // Who completes my input streams, and whom my gate streams feed.
+    for (const rt of this.segs) {
+      for (const stream of rt.seg.inputs) {
+        const r = routes.get(stream)!;
+        const own = owner.get(stream)!;
+        const src = new Set<number>();
+        for (let s = 0; s < own.length; s++) {
+          for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+            if (this.isMine[r.core[k]!]) src.add(own[s]! === SENSOR ? COORDINATOR : coreActor[own[s]!]!);
+          }
+        }
+        this.expected.set(stream, src);
+      }
+      for (const gt of rt.gates) {
+        const r = routes.get(gt.stream);
+        const own = owner.get(gt.stream)!;
+        const byActor = new Map<number, Set<number>>();
+        if (r) {
+          for (let s = 0; s < own.length; s++) {
+            if (own[s]! < 0 || !this.isMine[own[s]!]) continue;
+            for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+              const a = coreActor[r.core[k]!]!;
+              if (!byActor.has(a)) byActor.set(a, new Set());
+              byActor.get(a)!.add(own[s]!);
+            }
+          }
+        }
+        const m = new Map<number, Int32Array>();
+        for (const [a, cs] of [...byActor.entries()].sort((x, y) => x[0] - y[0])) m.set(a, Int32Array.from([...cs].sort((x, y) => x - y)));
+        this.dests.set(gt.stream, m);
+      }
+    }
+  }
+
+  /** Begins frame k (the coordinator says whether it is a flush). */
+  startFrame(frame: number, flush: boolean): void {
+    this.frame = frame;
+    this.flush = flush;
+    this.nextSeg = 0;
+    this.started = true;
+    this.stats = emptyStats(this.cores);
+    this.counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
+  }
+
+  receive(b: DeltaBatch): void {
+    const key = `${b.frame}:${b.stream}`;
+    const l = this.inbox.get(key);
+    if (l) l.push(b);
+    else this.inbox.set(key, [b]);
+  }
+
+  private ready(rt: SegRuntime): boolean {
+    for (const s of rt.seg.inputs) {
+      const got = this.inbox.get(`${this.frame}:${s}`) ?? [];
+      if (got.length < this.expected.get(s)!.size) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Runs every segment whose inputs are complete, in plan order. Returns the batches
+   * to send and, once the frame is finished, its report.
+   */
+  advance(): { out: Outbound[]; report: FrameReport | null } {
+    const out: Outbound[] = [];
+    if (!this.started) return { out, report: null };
+    while (this.nextSeg < this.segs.length && this.ready(this.segs[this.nextSeg]!)) {
+      this.runSegment(this.segs[this.nextSeg]!, out);
+      this.nextSeg++;
+    }
+    if (this.nextSeg < this.segs.length) return { out, report: null };
+    this.started = false;
+    // A stream may feed several of my segments: its batches live until the frame ends.
+    for (const key of [...this.inbox.keys()]) if (key.startsWith(`${this.frame}:`)) this.inbox.delete(key);
+    return { out, report: this.report() };
+  }
+
+  private report(): FrameReport {
+    const { plan, chip } = this.setup;
+    const st = this.stats;
+    for (let i = 0; i < this.cores.length; i++) {
+      st.endNs[i] = this.tCore[i]!;
+      st.energyPj[i] = coreEnergyPj(chip, {
+        synops: st.synops[i]!, dendriteAdds: st.dendriteAdds[i]!, neuronUpdates: st.neuronUpdates[i]!, spikes: st.spikes[i]!,
+        messagesOut: st.messagesOut[i]!, messagesIn: st.messagesIn[i]!, hopsEw: st.hopsEw[i]!, hopsNs: st.hopsNs[i]!, busyNs: st.busyNs[i]!,
+      });
+    }
+    const outOwn = this.setup.owner.get(plan.output)!;
+    const y = this.values.get(plan.output);
+    const oi: number[] = [];
+    const ov: number[] = [];
+    if (y) for (let i = 0; i < outOwn.length; i++) if (outOwn[i]! >= 0 && this.isMine[outOwn[i]!]) { oi.push(i); ov.push(y[i]!); }
+    return {
+      type: 'frame.report', frame: this.frame, actor: this.actor, stats: st, outIdx: Int32Array.from(oi), outVal: Float32Array.from(ov),
+      ...this.counts,
+    };
+  }
+
+  /** Merges the batches of one stream into its delta list (ascending neuron) plus per-entry metadata. */
+  private mergeStream(stream: number): { send: Float64Array; src: Int32Array; tokens: Map<number, number> } {
+    const batches = (this.inbox.get(`${this.frame}:${stream}`) ?? []).sort((a, b) => a.srcActor - b.srcActor);
+    let n = 0;
+    for (const b of batches) n += b.idx.length;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const idx = new Int32Array(n);
+    const val = new Float32Array(n);
+    const send = new Float64Array(n);
+    const src = new Int32Array(n);
+    let k = 0;
+    const tokens = new Map<number, number>();
+    for (const b of batches) {
+      idx.set(b.idx, k);
+      val.set(b.val, k);
+      send.set(b.sendNs, k);
+      src.set(b.srcCore, k);
+      k += b.idx.length;
+      for (let i = 0; i < b.tokenCore.length; i++) tokens.set(b.tokenCore[i]!, b.tokenNs[i]!);
+    }
+    if (batches.length > 1) order.sort((a, b) => idx[a]! - idx[b]!);
+    const l = this.deltas.get(stream)!;
+    l.n = 0;
+    const s2 = new Float64Array(n);
+    const c2 = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const j = order[i]!;
+      l.push(idx[j]!, val[j]!);
+      s2[i] = send[j]!;
+      c2[i] = src[j]!;
+    }
+    return { send: s2, src: c2, tokens };
+  }
+
+  private runSegment(rt: SegRuntime, out: Outbound[]): void {
+    const { chip, mapping, routes, owner, trigger, upstream } = this.setup;
+    const flush = this.flush;
+    const tile = (c: number): [number, number] => (c === SENSOR ? [0, 0] : [mapping.cores[c]!.tileX, mapping.cores[c]!.tileY]);
+    // 1. Inputs, and the messages each of my cores receives.
+    const msgs = new Map<number, InMessage[]>(rt.cores.map((c) => [c, []]));
+    const tokens = new Map<number, number>();
+    for (const stream of rt.seg.inputs) {
+      const m = this.mergeStream(stream);
+      for (const [c, t] of m.tokens) tokens.set(c, t);
+      const r = routes.get(stream)!;
+      const l = this.deltas.get(stream)!;
+      for (let e = 0; e < l.n; e++) {
+        const s = l.idx[e]!;
+        const [sx, sy] = tile(m.src[e]!);
+        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+          const c = r.core[k]!;
+          const list = msgs.get(c);
+          if (!list) continue;
+          const [dx, dy] = tile(c);
+          list.push({ arrivalNs: arrivalNs(chip, m.send[e]!, dx - sx, dy - sy), srcCore: m.src[e]!, seq: s, synops: r.synops[k]!, dendrites: r.dendrites[k]! });
+        }
+      }
+    }
+    // 2. Dendrites, synapses, post-synaptic adds.
+    for (const p of rt.pre) this.runDelta(p.step, p.kernel);
+    const extraSynops = new Map<number, number>();
+    for (const s of rt.syn) {
+      s.kernel.run(s.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(s.step.out)!);
+      if (s.aggregated) {
+        const perPart = new Map<number, number>();
+        const inp = this.deltas.get(s.step.ins[0]!)!;
+        for (let i = 0; i < inp.n; i++) addSynapticReach(s.geo, inp.idx[i]!, rt.rowParts, perPart);
+        for (const [pid, v] of perPart) {
+          const c = mapping.partitions[pid]!.core;
+          extraSynops.set(c, (extraSynops.get(c) ?? 0) + v);
+        }
+      }
+    }
+    for (const p of rt.post) this.runDelta(p.step, p.kernel);
+    // 3. Accumulate owned neurons only.
+    const acc = rt.seg.acc;
+    const a = this.values.get(acc.out)!;
+    const ach = this.changed.get(acc.out)!;
+    const delta = this.deltas.get(acc.in)!;
+    const accOwn = owner.get(acc.out)!;
+    const updates = new Map<number, number[]>(rt.cores.map((c) => [c, []]));
+    ach.n = 0;
+    if (flush) {
+      for (let k = 0; k < rt.accOwned.length; k++) {
+        const i = rt.accOwned[k]!;
+        a[i] = rt.accOffset[i]!;
+      }
+      for (let e = 0; e < delta.n; e++) {
+        const i = delta.idx[e]!;
+        const c = accOwn[i]!;
+        if (c >= 0 && this.isMine[c]) a[i] += delta.val[e]!;
+      }
+      for (let k = 0; k < rt.accOwned.length; k++) {
+        const i = rt.accOwned[k]!;
+        ach.push(i);
+        updates.get(accOwn[i]!)!.push(i);
+      }
+    } else {
+      for (let e = 0; e < delta.n; e++) {
+        const i = delta.idx[e]!;
+        const c = accOwn[i]!;
+        if (c < 0 || !this.isMine[c]) continue;
+        updates.get(c)!.push(i);
+        const old = a[i]!;
+        a[i] = old + delta.val[e]!;
+        if (a[i] !== old) ach.push(i);
+      }
+    }
+    let nUpd = 0;
+    for (const u of updates.values()) nUpd += u.length;
+    this.counts.accUpdates += nUpd;
+    // 4. Value nodes and gates (their changed lists hold owned neurons only).
+    for (const v of rt.values) {
+      v.kernel.run(
+        v.step.ins.map((t) => this.values.get(t)!), v.step.ins.map((t) => this.changed.get(t)!),
+        this.values.get(v.step.out)!, this.changed.get(v.step.out)!, flush,
+      );
+    }
+    const spikes = new Map<number, { trig: number; gate: number; e: number }[]>(rt.cores.map((c) => [c, []]));
+    rt.gates.forEach((gt, gi) => {
+      const x = this.values.get(gt.valueTensor)!;
+      const o = this.deltas.get(gt.stream)!;
+      if (flush) gt.gate.flushOwned(x, gt.owned, o);
+      else gt.gate.run(x, this.changed.get(gt.valueTensor)!, o);
+      this.counts.gateUpdates += gt.gate.updates;
+      this.counts.transmissions += gt.gate.transmissions;
+      const own = owner.get(gt.stream)!;
+      const trig = trigger.get(gt.stream)!;
+      for (let e = 0; e < o.n; e++) spikes.get(own[o.idx[e]!]!)!.push({ trig: trig[o.idx[e]!]!, gate: gi, e });
+    });
+    // 5. Time every core of the segment; spikes leave at their send times.
+    const sendTimes = rt.gates.map((gt) => new Float64Array(this.deltas.get(gt.stream)!.n));
+    const st = this.stats;
+    for (const c of rt.cores) {
+      const i = this.slot[c]!;
+      let lastToken = -Infinity;
+      const [cx, cy] = tile(c);
+      for (const u of upstream[c]!) {
+        const endU = tokens.get(u);
+        if (endU === undefined) continue;
+        const [ux, uy] = tile(u);
+        lastToken = Math.max(lastToken, arrivalNs(chip, endU, cx - ux, cy - uy));
+      }
+      const sp = spikes.get(c)!.sort((p, q) => p.trig - q.trig || p.gate - q.gate || p.e - q.e);
+      const upd = updates.get(c)!;
+      const list = msgs.get(c)!;
+      const res = runCoreFrame(chip, this.tCore[i]!, list, lastToken, extraSynops.get(c) ?? 0, {
+        updates: Int32Array.from(upd), nUpdates: upd.length, spikes: Int32Array.from(sp.map((p) => p.trig)), nSpikes: sp.length,
+      });
+      sp.forEach((p, k) => (sendTimes[p.gate]![p.e] = res.sendNs[k]!));
+      this.tCore[i] = res.endNs;
+      let syn = extraSynops.get(c) ?? 0;
+      let dend = 0;
+      for (const m of list) { syn += m.synops; dend += m.dendrites; }
+      st.synops[i] = syn;
+      st.dendriteAdds[i] = dend;
+      st.messagesIn[i] = list.length;
+      st.neuronUpdates[i] = upd.length;
+      st.spikes[i] = sp.length;
+      st.busyNs[i] = res.busyNs;
+      st.stallNs[i] = res.stallNs;
+      st.queueMax[i] = res.queueMax;
+    }
+    // 6. Batches per destination actor; messages and hops are charged to the sender.
+    rt.gates.forEach((gt, gi) => {
+      const o = this.deltas.get(gt.stream)!;
+      const r = routes.get(gt.stream);
+      const own = owner.get(gt.stream)!;
+      const dests = this.dests.get(gt.stream)!;
+      const perActor = new Map<number, number[]>([...dests.keys()].map((d) => [d, []]));
+      for (let e = 0; e < o.n; e++) {
+        const s = o.idx[e]!;
+        const c = own[s]!;
+        const i = this.slot[c]!;
+        const [sx, sy] = tile(c);
+        if (!r) continue;
+        let lastActor = -2;
+        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+          const d = r.core[k]!;
+          const [dx, dy] = tile(d);
+          st.messagesOut[i]++;
+          st.hopsEw[i] += Math.abs(dx - sx);
+          st.hopsNs[i] += Math.abs(dy - sy);
+          const act = this.coreActor[d]!;
+          if (act !== lastActor && perActor.get(act)!.at(-1) !== e) perActor.get(act)!.push(e);
+          lastActor = act;
+        }
+      }
+      for (const [act, tokenCores] of dests) {
+        const es = perActor.get(act)!;
+        out.push({ to: act, batch: {
+          type: 'delta.batch', frame: this.frame, stream: gt.stream, srcActor: this.actor,
+          idx: Int32Array.from(es, (e) => o.idx[e]!), val: Float32Array.from(es, (e) => o.val[e]!),
+          sendNs: Float64Array.from(es, (e) => sendTimes[gi]![e]!), srcCore: Int32Array.from(es, (e) => own[o.idx[e]!]!),
+          tokenCore: tokenCores, tokenNs: Float64Array.from(tokenCores, (c) => this.tCore[this.slot[c]!]!),
+        } });
+      }
+    });
+  }
+
+  private runDelta(step: NodeStep, kernel: DeltaKernel | null): void {
+    const outL = this.deltas.get(step.out)!;
+    if (kernel) {
+      kernel.run(step.ins.map((t) => this.deltas.get(t)!), outL);
+      return;
+    }
+    const src = this.deltas.get(step.ins[0]!)!;
+    outL.n = 0;
+    for (let i = 0; i < src.n; i++) outL.push(src.idx[i]!, src.val[i]!);
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The run coordinator for a chip simulation: feeds frames through the sensor, lets the
+ * core-group actors exchange delta batches (through an ActorPool: in-process here,
+ * worker threads in pool-workers.ts), and folds their reports into the §8 result.
+ * Energy is summed per core, then over cores in core-id order: bit-identical for any
+ * number of actors.
+ */
+import { buildChipSetup, type ChipSetup } from '../../chip/setup.js';
+import type { ChipSpec } from '../../chip/spec.js';
+import type { PlacementStrategy } from '../../chip/mapper.js';
+import type { EvnetOptions } from '../../model/evnet/engine.js';
+import { formatPolicy } from '../../model/evnet/policy.js';
+import { denseMacsOf, type Graph } from '../../model/ir.js';
+import type { Frames } from '../inputs.js';
+import type { DeltaBatch, FrameReport } from '../messages.js';
+import { argmax, emptyTotals, type FrameRecord, type RunResult } from '../result.js';
+import { CoreGroup, type Outbound } from './core-group.js';
+import { Sensor } from './sensor.js';
+
+/** How the coordinator talks to the actors; implemented in-process and over worker threads. */
+export interface ActorPool {
+  readonly size: number;
+  startFrame(frame: number, flush: boolean): void;
+  deliver(to: number, batch: DeltaBatch): void;
+  /** The reports of every actor for `frame`. */
+  reports(frame: number): Promise<FrameReport[]>;
+  close(): Promise<void>;
+}
+
+/** Splits cores (in id order) into `n` contiguous groups of about equal synapse work. */
+export function assignCores(setup: ChipSetup, n: number): Int32Array {
+  const { mapping } = setup;
+  const work = mapping.cores.map((c) => {
+    const p = mapping.partitions[c.partition]!;
+    return p.neurons * (mapping.segments[p.segment]!.fanIn + 1);
+  });
+  const total = work.reduce((a, b) => a + b, 0);
+  const out = new Int32Array(work.length);
+  let acc = 0;
+  for (let c = 0; c < work.length; c++) {
+    out[c] = Math.min(n - 1, Math.floor((acc * n) / Math.max(total, 1)));
+    acc += work[c]!;
+  }
+  return out;
+}
+
+/** All actors on the calling thread; batches are delivered in FIFO order. */
+export class InProcessPool implements ActorPool {
+  private readonly groups: CoreGroup[];
+  private readonly queue: Outbound[] = [];
+  private readonly done: FrameReport[] = [];
+  constructor(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions) {
+    this.groups = Array.from({ length: n }, (_, a) => new CoreGroup(setup, a, coreActor, opts));
+  }
+  get size(): number {
+    return this.groups.length;
+  }
+  startFrame(frame: number, flush: boolean): void {
+    for (const g of this.groups) g.startFrame(frame, flush);
+  }
+  deliver(to: number, batch: DeltaBatch): void {
+    this.queue.push({ to, batch });
+  }
+  async reports(frame: number): Promise<FrameReport[]> {
+    for (const g of this.groups) this.collect(g);
+    while (this.queue.length > 0) {
+      const { to, batch } = this.queue.shift()!;
+      const g = this.groups[to]!;
+      g.receive(batch);
+      this.collect(g);
+    }
+    const mine = this.done.filter((r) => r.frame === frame);
+    this.done.length = 0;
+    return mine;
+  }
+  private collect(g: CoreGroup): void {
+    const { out, report } = g.advance();
+    this.queue.push(...out);
+    if (report) this.done.push(report);
+  }
+  async close(): Promise<void> {}
+}
+
+export interface ChipRunOptions extends EvnetOptions {
+  chip: ChipSpec;
+  mesh?: 'auto' | { width: number; height: number };
+  placement?: PlacementStrategy;
+  workers: number;
+  labels?: Int32Array | null;
+  keepOutputs?: boolean;
+  onFrame?: (done: number, total: number) => void;
+  shouldStop?: () => boolean;
+  /** Builds the actor pool (defaults to in-process). */
+  pool?: (setup: ChipSetup, coreActor: Int32Array) => Promise<ActorPool>;
+}
+
+export interface ChipRun {
+  result: RunResult;
+  outputs: Float32Array | null;
+  outputShape: number[];
+  interrupted: boolean;
+  setup: ChipSetup;
+  /** Per frame, per core (id order): energy pJ and frame.end ns, for traces. */
+  coreEnergy: Float64Array[];
+}
+
+export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
+  const setup = buildChipSetup(graph, opts.chip, { mesh: opts.mesh, strategy: opts.placement });
+  const nCores = setup.mapping.cores.length;
+  const n = Math.max(1, Math.min(opts.workers, nCores));
+  const coreActor = assignCores(setup, n);
+  const pool = opts.pool ? await opts.pool(setup, coreActor) : new InProcessPool(setup, coreActor, n, opts);
+  const sensor = new Sensor(setup, coreActor, opts);
+  const outT = graph.tensors[graph.output]!;
+  const outputs = opts.keepOutputs ? new Float32Array(count * outT.size) : null;
+  const y = new Float32Array(outT.size);
+  const denseMacs = graph.nodes.reduce((s, nd) => s + denseMacsOf(nd, graph), 0);
+  const totals = emptyTotals();
+  const perFrame: FrameRecord[] = [];
+  const coreEnergy: Float64Array[] = [];
+  const endNs = new Float64Array(nCores);
+  const energy = new Float64Array(nCores);
+  let correct = 0;
+  let done = 0;
+  let interrupted = false;
+  let latencySum = 0;
+  let lastEnd = 0;
+  try {
+    for (let t = 0; t < count; t++) {
+      if (opts.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+      const flush = t === 0 || (opts.policy.resetEvery > 0 && t % opts.policy.resetEvery === 0);
+      let entry = 0;
+      if (opts.chip.framePeriodNs > 0) entry = t * opts.chip.framePeriodNs;
+      else if (t > 0) for (const c of setup.inputCores) entry = Math.max(entry, endNs[c]!);
+      pool.startFrame(t, flush);
+      const s = sensor.run(t, frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize), flush, entry);
+      for (const o of s.out) pool.deliver(o.to, o.batch);
+      const reports = await pool.reports(t);
+      const rec: FrameRecord = { frame: t, macs: 0, dense_macs: denseMacs, adds: 0, transmissions: s.transmissions, synops: 0, messages: s.messages, hops: s.hopsEw + s.hopsNs, energy_pj: 0, latency_ns: 0 };
+      let stall = 0;
+      let gateUpd = s.gateUpdates;
+      let accUpd = 0;
+      for (const r of reports) {
+        const st = r.stats;
+        for (let i = 0; i < st.cores.length; i++) {
+          const c = st.cores[i]!;
+          energy[c] = st.energyPj[i]!;
+          endNs[c] = st.endNs[i]!;
+          rec.synops += st.synops[i]!;
+          rec.adds += st.dendriteAdds[i]!;
+          rec.messages += st.messagesOut[i]!;
+          rec.hops += st.hopsEw[i]! + st.hopsNs[i]!;
+          stall += st.stallNs[i]!;
+        }
+        for (let i = 0; i < r.outIdx.length; i++) y[r.outIdx[i]!] = r.outVal[i]!;
+        rec.transmissions += r.transmissions;
+        gateUpd += r.gateUpdates;
+        accUpd += r.accUpdates;
+      }
+      let e = 0;
+      for (let c = 0; c < nCores; c++) e += energy[c]!;
+      rec.energy_pj = e + s.energyPj;
+      rec.macs = rec.synops;
+      let outEnd = 0;
+      for (const c of setup.outputCores) outEnd = Math.max(outEnd, endNs[c]!);
+      rec.latency_ns = outEnd - entry;
+      lastEnd = outEnd;
+      latencySum += rec.latency_ns;
+      coreEnergy.push(energy.slice());
+      perFrame.push(rec);
+      if (outputs) outputs.set(y, t * outT.size);
+      if (opts.labels && argmax(y) === opts.labels[t]) correct++;
+      totals.macs += rec.macs;
+      totals.dense_macs += rec.dense_macs;
+      totals.adds += rec.adds;
+      totals.transmissions += rec.transmissions;
+      totals.synops += rec.synops;
+      totals.messages += rec.messages;
+      totals.hops += rec.hops;
+      totals.energy_pj += rec.energy_pj;
+      totals.stall_ns += stall;
+      totals.gate_updates += gateUpd;
+      totals.acc_updates += accUpd;
+      done++;
+      opts.onFrame?.(done, count);
+    }
+  } finally {
+    await pool.close();
+  }
+  totals.latency_ns = lastEnd;
+  totals.mean_latency_ns = done > 0 ? latencySum / done : 0;
+  totals.overhead_adds = totals.acc_updates + 2 * totals.gate_updates + totals.transmissions;
+  totals.overhead_compares = totals.gate_updates;
+  totals.overhead_load_store = 2 * totals.acc_updates + 4 * totals.gate_updates + 2 * totals.transmissions;
+  const result: RunResult = {
+    frames: done, totals, per_frame: perFrame,
+    accuracy: opts.labels && done > 0 ? correct / done : null,
+    error_vs_dense: null, trace: null, model: graph.name, chip: opts.chip.name,
+    policy: formatPolicy(opts.policy), threshold: opts.threshold,
+    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
+    memory: { weight_bytes: 0, state_bytes: 0 }, layers: [],
+  };
+  return { result, outputs: outputs ? outputs.subarray(0, done * outT.size) : null, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
+}

@@ -1,0 +1,72 @@
+/**
+ * The one message vocabulary between the coordinator and the core-group actors.
+ * Batches carry typed arrays; the codec (codec.ts) is the only place that encodes them.
+ */
+
+/** The sensor (input gate) and the coordinator use actor id −1. */
+export const COORDINATOR = -1;
+
+/**
+ * Every transmission of one gate stream in one frame from the cores of `srcActor`
+ * that reach any core of the receiving actor, plus those cores' frame.end times.
+ */
+export interface DeltaBatch {
+  type: 'delta.batch';
+  frame: number;
+  stream: number;
+  srcActor: number;
+  /** Source neurons (gate element indices), ascending. */
+  idx: Int32Array;
+  val: Float32Array;
+  sendNs: Float64Array;
+  srcCore: Int32Array;
+  /** frame.end of each source core upstream of the receiver. */
+  tokenCore: Int32Array;
+  tokenNs: Float64Array;
+}
+
+/** Per-core statistics of one frame, parallel arrays indexed like `cores`. */
+export interface CoreStats {
+  cores: Int32Array;
+  synops: Float64Array;
+  dendriteAdds: Float64Array;
+  neuronUpdates: Float64Array;
+  spikes: Float64Array;
+  messagesIn: Float64Array;
+  messagesOut: Float64Array;
+  hopsEw: Float64Array;
+  hopsNs: Float64Array;
+  busyNs: Float64Array;
+  stallNs: Float64Array;
+  queueMax: Float64Array;
+  endNs: Float64Array;
+  energyPj: Float64Array;
+}
+
+/** An actor's account of one finished frame. */
+export interface FrameReport {
+  type: 'frame.report';
+  frame: number;
+  actor: number;
+  stats: CoreStats;
+  /** Owned elements of the network output. */
+  outIdx: Int32Array;
+  outVal: Float32Array;
+  gateUpdates: number;
+  accUpdates: number;
+  transmissions: number;
+}
+
+export interface FrameStart {
+  type: 'frame.start';
+  frame: number;
+  flush: boolean;
+}
+
+export interface CtlError {
+  type: 'ctl.error';
+  actor: number;
+  message: string;
+}
+
+export type ActorMessage = DeltaBatch | FrameReport | FrameStart | CtlError;
