@@ -2,6 +2,7 @@
 import { basename, join } from 'node:path';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
+import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
 
 export interface RunArgs {
@@ -49,6 +50,11 @@ export function summary(r: SimulateResult, wallMs: number): string {
     const e = r.error_vs_dense;
     lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
   }
+  if (r.chip !== 'ideal') {
+    lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
+    lines.push(`  latency          ${(r.totals.mean_latency_ns / 1000).toFixed(2)} µs / frame mean; ${(r.totals.latency_ns / 1000).toFixed(2)} µs first frame in → last frame done`);
+    lines.push(`  network          ${fmtSi(r.totals.messages / f)} messages, ${fmtSi(r.totals.hops / f)} hops, stall ${(r.totals.stall_ns / f / 1000).toFixed(2)} µs per frame`);
+  }
   lines.push(`  wall time        ${(wallMs / 1000).toFixed(2)} s (${fmtInt((r.frames / wallMs) * 1000)} frames/s)`);
   lines.push(r.trace ? `  trace            ${r.trace}` : '  trace            none');
   return lines.join('\n');
@@ -75,6 +81,9 @@ export async function runCommand(a: RunArgs): Promise<number> {
       bnGamma: s.bnGamma,
       layers: s.layers,
       chip: s.chip,
+      mesh: parseMesh(s.mesh),
+      workers: s.workers,
+      dense: s.dense,
       compareDense: s.compareDense,
       outputs: s.outputs,
       signal: ac.signal,

@@ -4,6 +4,7 @@
  * never reaches the simulator.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
@@ -130,11 +131,11 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
     policy,
     bnGamma: pick('bn_gamma') ?? false,
     layers,
-    chip: pick('chip') ?? 'ideal',
+    chip: pick('chip') ?? 'loihi',
     mesh: pick('mesh') ?? 'auto',
     dense: pick('dense') ?? false,
     compareDense: pick('compare_dense') ?? false,
-    workers: pick('workers') ?? 2,
+    workers: pick('workers') ?? Math.min(2, availableParallelism()),
     trace: trace === false ? null : trace ?? defaultTrace(model),
     traceLevel: pick('trace_level') ?? 'cores',
     outputs: pick('outputs') ?? null,

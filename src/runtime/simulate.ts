@@ -10,6 +10,11 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { writeNpy } from '../workloads/npy.js';
+import { availableParallelism } from 'node:os';
+import type { PlacementStrategy } from '../chip/mapper.js';
+import { isFree, type ChipSpec } from '../chip/spec.js';
+import { loadChip } from '../config/chip-config.js';
+import { runChip } from './chip/run-chip.js';
 import { runFunctional } from './functional.js';
 import { checkFrames, loadFrames, loadLabels, type Frames } from './inputs.js';
 import type { RunResult } from './result.js';
@@ -26,7 +31,15 @@ export interface SimulateOptions {
   policy?: string;
   bnGamma?: boolean;
   layers?: Record<string, LayerOverride>;
-  chip?: string;
+  /** A preset name, a chip YAML path, or a chip description (default 'loihi'). */
+  chip?: string | ChipSpec;
+  /** auto (grow to fit, default) or a fixed W×H mesh. */
+  mesh?: 'auto' | { width: number; height: number };
+  placement?: PlacementStrategy;
+  /** Worker threads for the chip's core-group actors (default min(2, cores)). */
+  workers?: number;
+  /** Charge the chip as the conventional network (re-flush every frame). */
+  dense?: boolean;
   compareDense?: boolean;
   /** Write [T, ...output shape] float32 .npy here. */
   outputs?: string | null;
@@ -40,8 +53,6 @@ export interface SimulateResult extends RunResult {
   outputShape: number[];
 }
 
-export const CHIPS_PENDING = ['loihi', 'loihi-fitted', 'truenorth'];
-
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const graph = typeof opts.model === 'string' ? loadOnnx(opts.model) : opts.model;
   const threshold = opts.threshold ?? 0.05;
@@ -49,10 +60,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     throw new EvsimError('BAD_POLICY', `threshold must be a number ≥ 0, got ${threshold}`);
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
-  const chip = opts.chip ?? 'ideal';
-  if (chip !== 'ideal') {
-    const known = CHIPS_PENDING.includes(chip) ? `chip '${chip}'` : `chip '${chip}' (not a preset)`;
-    throw new EvsimError('BAD_CHIP', `${known} is not available yet: only --chip ideal runs in this version (the virtual many-core chip is the next milestone)`);
+  const chip = typeof opts.chip === 'object' ? opts.chip : loadChip(opts.chip ?? 'loihi');
+  if (opts.dense) {
+    // The conventional network on the same chip: every frame re-flushes, so every
+    // neuron updates and every nonzero value is sent.
+    policy.resetEvery = 1;
   }
   if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config');
   const frames: Frames = typeof opts.frames === 'string'
@@ -62,10 +74,17 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const count = Math.min(frames.count, opts.maxFrames ?? Infinity);
   const labels = opts.labels == null ? null : typeof opts.labels === 'string' ? loadLabels(opts.labels, count) : opts.labels;
   if (labels && labels.length < count) throw new EvsimError('BAD_FRAMES', `${labels.length} labels for ${count} frames; give one label per frame`);
-  const run = await runFunctional(graph, frames, count, {
-    threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, compareDense: opts.compareDense, labels,
+  const common = {
+    threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,
     keepOutputs: !!opts.outputs, onFrame: opts.onFrame, shouldStop: opts.signal ? () => opts.signal!.aborted : undefined,
-  });
+  };
+  const run = isFree(chip)
+    ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense })
+    : await runChip(graph, frames, count, {
+        ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense,
+        workers: opts.workers ?? Math.min(2, availableParallelism()),
+      });
+  run.result.chip = chip.name;
   if (opts.outputs && run.outputs) writeNpy(opts.outputs, { shape: run.outputShape, data: run.outputs });
   if (typeof opts.model === 'string') run.result.model = basename(opts.model, '.onnx');
   return { ...run.result, interrupted: run.interrupted, outputs: run.outputs, outputShape: run.outputShape };

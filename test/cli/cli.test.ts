@@ -82,11 +82,14 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', p), /float32/);
   });
 
-  it('negative threshold, bad policy, unknown flag, non-ideal chip', () => {
+  it('negative threshold, bad policy, unknown flag, unknown chip, bad mesh', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '-1'), /threshold/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'sometimes'), /unknown part 'sometimes'/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frobnicate'), /Unknown argument/);
-    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi'), /chip 'loihi'/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi9000'), /unknown chip 'loihi9000'.*loihi, loihi-fitted, truenorth, ideal/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--mesh', '8by4'), /--mesh must be 'auto' or WxH/);
+    expectBadInput(evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', join(FIX, 'cnn_basic.input.npy'), '--mesh', '1x1'), /needs 5 cores but the 1×1 mesh of loihi has 4/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'truenorth'), /'\/fc1\/Gemm'.*fan-in of 256/);
   });
 
   it('config errors name the key', () => {

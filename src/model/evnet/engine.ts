@@ -153,7 +153,6 @@ export class EvnetEngine {
     }
     const offsets = accumulatorOffsets(plan);
     const overrides = opts.layers ?? {};
-    const used = new Set<string>();
     const inputT = plan.tensors[plan.input]!;
     this.layers.push(this.layerRow(inputT.name, 'input', 'input', '', 'value', inputT.shape));
 
@@ -162,7 +161,6 @@ export class EvnetEngine {
       if (step.kind === 'gate') {
         const t = plan.tensors[step.in]!;
         const hit = gateOverride(plan, step, overrides);
-        if (hit) used.add(hit.key);
         const ov = hit?.ov;
         const gate = createGate(plan, step, opts, ov);
         this.gates.push(gate);
@@ -199,11 +197,7 @@ export class EvnetEngine {
         }
       }
     }
-    const unknown = Object.keys(overrides).filter((k) => !used.has(k));
-    if (unknown.length > 0) {
-      const names = plan.steps.filter((s): s is GateStep => s.kind === 'gate').map((s) => s.name);
-      throw new EvsimError('BAD_CONFIG', `layers.${unknown[0]}: no gate of that name; gates are: ${names.join(', ')}`);
-    }
+    checkOverrides(plan, overrides);
     const n = this.layers.length;
     this.counts = { macs: new Float64Array(n), adds: new Float64Array(n), updates: new Float64Array(n), transmissions: new Float64Array(n) };
     this.denseMacsPerFrame = this.layers.reduce((s, l) => s + l.denseMacs, 0);
@@ -338,3 +332,26 @@ export function createEngine(graph: EvPlan['graph'], opts: EvnetOptions): EvnetE
 }
 
 export type { PlanStep };
+
+/** Weight and state memory of a converted network (DESIGN §4). */
+export function planMemory(plan: EvPlan): { weight_bytes: number; state_bytes: number } {
+  let weights = 0;
+  let state = 0;
+  for (const s of plan.steps) {
+    if (s.kind === 'node') weights += weightBytesOf(s.node.op);
+    else if (s.kind === 'gate') state += 8 * plan.tensors[s.in]!.size;
+    else state += 4 * plan.tensors[s.in]!.size;
+  }
+  return { weight_bytes: weights, state_bytes: state };
+}
+
+/** Every key of `layers` must name a gate (by gate or tensor name). */
+export function checkOverrides(plan: EvPlan, layers: Record<string, LayerOverride> | undefined): void {
+  if (!layers) return;
+  const gates = plan.steps.filter((s): s is GateStep => s.kind === 'gate');
+  const known = new Set(gates.flatMap((s) => [s.name, plan.tensors[s.in]!.name]));
+  const unknown = Object.keys(layers).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new EvsimError('BAD_CONFIG', `layers.${unknown[0]}: no gate of that name; gates are: ${gates.map((s) => s.name).join(', ')}`);
+  }
+}

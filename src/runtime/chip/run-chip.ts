@@ -13,7 +13,9 @@ import { formatPolicy } from '../../model/evnet/policy.js';
 import { denseMacsOf, type Graph } from '../../model/ir.js';
 import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
-import { argmax, emptyTotals, type FrameRecord, type RunResult } from '../result.js';
+import { argmax, emptyTotals, ErrorMeter, type FrameRecord, type RunResult } from '../result.js';
+import { DenseExecutor } from '../../model/dense/executor.js';
+import { checkOverrides, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
 import { Sensor } from './sensor.js';
 
@@ -88,6 +90,7 @@ export interface ChipRunOptions extends EvnetOptions {
   workers: number;
   labels?: Int32Array | null;
   keepOutputs?: boolean;
+  compareDense?: boolean;
   onFrame?: (done: number, total: number) => void;
   shouldStop?: () => boolean;
   /** Builds the actor pool (defaults to in-process). */
@@ -106,11 +109,14 @@ export interface ChipRun {
 
 export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
   const setup = buildChipSetup(graph, opts.chip, { mesh: opts.mesh, strategy: opts.placement });
+  checkOverrides(setup.plan, opts.layers);
   const nCores = setup.mapping.cores.length;
   const n = Math.max(1, Math.min(opts.workers, nCores));
   const coreActor = assignCores(setup, n);
   const pool = opts.pool ? await opts.pool(setup, coreActor) : new InProcessPool(setup, coreActor, n, opts);
   const sensor = new Sensor(setup, coreActor, opts);
+  const dense = opts.compareDense ? new DenseExecutor(graph) : null;
+  const meter = new ErrorMeter();
   const outT = graph.tensors[graph.output]!;
   const outputs = opts.keepOutputs ? new Float32Array(count * outT.size) : null;
   const y = new Float32Array(outT.size);
@@ -172,6 +178,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
       coreEnergy.push(energy.slice());
       perFrame.push(rec);
       if (outputs) outputs.set(y, t * outT.size);
+      if (dense) meter.add(y, dense.run(frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize)));
       if (opts.labels && argmax(y) === opts.labels[t]) correct++;
       totals.macs += rec.macs;
       totals.dense_macs += rec.dense_macs;
@@ -198,10 +205,10 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const result: RunResult = {
     frames: done, totals, per_frame: perFrame,
     accuracy: opts.labels && done > 0 ? correct / done : null,
-    error_vs_dense: null, trace: null, model: graph.name, chip: opts.chip.name,
+    error_vs_dense: dense && done > 0 ? meter.result() : null, trace: null, model: graph.name, chip: opts.chip.name,
     policy: formatPolicy(opts.policy), threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
-    memory: { weight_bytes: 0, state_bytes: 0 }, layers: [],
+    memory: planMemory(setup.plan), layers: [],
   };
   return { result, outputs: outputs ? outputs.subarray(0, done * outT.size) : null, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
 }
