@@ -45,6 +45,14 @@ export interface SimulateOptions {
   outputs?: string | null;
   onFrame?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Run the chip's actors on the calling thread (no worker threads). */
+  inProcess?: boolean;
+}
+
+/** EVSIM_INJECT_FAULT=actor:frame makes that actor fail (for testing failure handling). */
+function faultFromEnv(): { actor: number; frame: number } | null {
+  const m = /^(\d+):(\d+)$/.exec(process.env.EVSIM_INJECT_FAULT ?? '');
+  return m ? { actor: Number(m[1]), frame: Number(m[2]) } : null;
 }
 
 export interface SimulateResult extends RunResult {
@@ -82,7 +90,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense })
     : await runChip(graph, frames, count, {
         ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense,
-        workers: opts.workers ?? Math.min(2, availableParallelism()),
+        workers: opts.workers ?? Math.min(2, availableParallelism()), inProcess: opts.inProcess, injectFault: faultFromEnv(),
       });
   run.result.chip = chip.name;
   if (opts.outputs && run.outputs) writeNpy(opts.outputs, { shape: run.outputShape, data: run.outputs });

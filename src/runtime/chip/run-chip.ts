@@ -18,6 +18,7 @@ import { DenseExecutor } from '../../model/dense/executor.js';
 import { checkOverrides, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
 import { Sensor } from './sensor.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** How the coordinator talks to the actors; implemented in-process and over worker threads. */
 export interface ActorPool {
@@ -29,19 +30,20 @@ export interface ActorPool {
   close(): Promise<void>;
 }
 
-/** Splits cores (in id order) into `n` contiguous groups of about equal synapse work. */
+/**
+ * Assigns cores to `n` actors: every layer's partitions are dealt round-robin, so all
+ * actors work on every layer of a frame at once (a layer-per-actor split would only
+ * pipeline). The assignment never changes results, only which thread does the work.
+ */
 export function assignCores(setup: ChipSetup, n: number): Int32Array {
   const { mapping } = setup;
-  const work = mapping.cores.map((c) => {
-    const p = mapping.partitions[c.partition]!;
-    return p.neurons * (mapping.segments[p.segment]!.fanIn + 1);
-  });
-  const total = work.reduce((a, b) => a + b, 0);
-  const out = new Int32Array(work.length);
-  let acc = 0;
-  for (let c = 0; c < work.length; c++) {
-    out[c] = Math.min(n - 1, Math.floor((acc * n) / Math.max(total, 1)));
-    acc += work[c]!;
+  const out = new Int32Array(mapping.cores.length);
+  const seen = new Map<number, number>();
+  for (const c of mapping.cores) {
+    const seg = mapping.partitions[c.partition]!.segment;
+    const k = seen.get(seg) ?? 0;
+    seen.set(seg, k + 1);
+    out[c.id] = (k + seg) % n;
   }
   return out;
 }
@@ -93,8 +95,10 @@ export interface ChipRunOptions extends EvnetOptions {
   compareDense?: boolean;
   onFrame?: (done: number, total: number) => void;
   shouldStop?: () => boolean;
-  /** Builds the actor pool (defaults to in-process). */
-  pool?: (setup: ChipSetup, coreActor: Int32Array) => Promise<ActorPool>;
+  /** Run the actors on this thread instead of worker threads (sweep points, unit tests). */
+  inProcess?: boolean;
+  /** Test hook: make this actor fail at this frame. */
+  injectFault?: { actor: number; frame: number } | null;
 }
 
 export interface ChipRun {
@@ -113,8 +117,11 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const nCores = setup.mapping.cores.length;
   const n = Math.max(1, Math.min(opts.workers, nCores));
   const coreActor = assignCores(setup, n);
-  const pool = opts.pool ? await opts.pool(setup, coreActor) : new InProcessPool(setup, coreActor, n, opts);
-  const sensor = new Sensor(setup, coreActor, opts);
+  const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
+  const pool: ActorPool = opts.inProcess
+    ? new InProcessPool(setup, coreActor, n, evOpts)
+    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null);
+  const sensor = new Sensor(setup, coreActor, evOpts);
   const dense = opts.compareDense ? new DenseExecutor(graph) : null;
   const meter = new ErrorMeter();
   const outT = graph.tensors[graph.output]!;

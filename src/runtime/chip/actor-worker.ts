@@ -1,0 +1,105 @@
+/**
+ * The worker shell of a core-group actor (DESIGN §6): one long-lived piscina task per
+ * actor. It decodes batches from its MessagePorts, hands them to the pure CoreGroup
+ * logic, and encodes what it emits: batches to peers (direct MessageChannels, buffers
+ * transferred), reports and errors to the coordinator. Errors cross as data.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ChipSetup } from '../../chip/setup.js';
+import type { EvnetOptions } from '../../model/evnet/engine.js';
+import { decode, encode } from '../codec.js';
+import type { ActorMessage, DeltaBatch } from '../messages.js';
+import { CoreGroup, type Outbound } from './core-group.js';
+
+export interface ActorTask {
+  actor: number;
+  setup: ChipSetup;
+  coreActor: Int32Array;
+  opts: EvnetOptions;
+  /** Port to the coordinator. */
+  coordinator: MessagePort;
+  /** peers[j]: port to actor j (undefined for itself). */
+  peers: (MessagePort | undefined)[];
+  /** Test hook: throw while processing this frame (fault injection). */
+  failAtFrame: number | null;
+}
+
+/** Control messages from the coordinator besides encoded batches. */
+export type Control = { type: 'frame.start'; frame: number; flush: boolean } | { type: 'close' };
+
+function post(port: MessagePort, msg: ActorMessage): void {
+  const buf = encode(msg);
+  // Copy into an exactly sized buffer we can transfer (msgpackr may reuse its own).
+  const own = new Uint8Array(buf.length);
+  own.set(buf);
+  port.postMessage(own, [own.buffer]);
+}
+
+export default function runActor(task: ActorTask): Promise<string> {
+  const { actor, coordinator, peers } = task;
+  const group = new CoreGroup(task.setup, actor, task.coreActor, task.opts);
+  const describe = (): string => {
+    const cs = group.cores;
+    const layers = new Set<string>();
+    for (const c of cs) {
+      const p = task.setup.mapping.partitions[task.setup.mapping.cores[c]!.partition]!;
+      const seg = task.setup.mapping.segments[p.segment]!;
+      layers.add(seg.synaptic.map((s) => s.node.name).join('+') || seg.acc.name);
+    }
+    return `actor ${actor} (cores ${cs.length ? `${cs[0]}…${cs[cs.length - 1]}` : 'none'}; partitions of ${[...layers].join(', ')})`;
+  };
+  let frame = -1;
+  return new Promise((resolve) => {
+    const fail = (e: unknown): void => {
+      post(coordinator, { type: 'ctl.error', actor, message: `${describe()} failed at frame ${frame}: ${(e as Error)?.message ?? String(e)}` });
+    };
+    const pump = (): void => {
+      const pending: Outbound[] = [];
+      const step = (): void => {
+        const { out, report } = group.advance();
+        pending.push(...out);
+        if (report) post(coordinator, report);
+      };
+      step();
+      while (pending.length > 0) {
+        const { to, batch } = pending.shift()!;
+        if (to === actor) {
+          group.receive(batch);
+          step();
+        } else {
+          post(peers[to]!, batch);
+        }
+      }
+    };
+    const onBatch = (data: Uint8Array): void => {
+      try {
+        const msg = decode(data) as DeltaBatch;
+        group.receive(msg);
+        pump();
+      } catch (e) {
+        fail(e);
+      }
+    };
+    for (const p of peers) p?.on('message', onBatch);
+    coordinator.on('message', (data: Uint8Array | Control) => {
+      try {
+        if (data instanceof Uint8Array) {
+          onBatch(data);
+          return;
+        }
+        if (data.type === 'close') {
+          for (const p of peers) p?.close();
+          coordinator.close();
+          resolve(`actor ${actor} done`);
+          return;
+        }
+        frame = data.frame;
+        if (task.failAtFrame !== null && data.frame === task.failAtFrame) throw new Error('injected fault');
+        group.startFrame(data.frame, data.flush);
+        pump();
+      } catch (e) {
+        fail(e);
+      }
+    });
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * ActorPool over worker threads: exactly N long-lived actor tasks on a piscina pool
+ * (minThreads = maxThreads = N, atomics disabled so a waiting task never blocks its
+ * MessagePorts), wired all-to-all with direct MessageChannels. Large static arrays of
+ * the setup (weights, routes, ownership) go to the workers on SharedArrayBuffers, so
+ * every worker reads the same memory.
+ */
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ChipSetup } from '../../chip/setup.js';
+import { EvsimError } from '../../errors.js';
+import type { EvnetOptions } from '../../model/evnet/engine.js';
+import { decode, encode } from '../codec.js';
+import type { DeltaBatch, FrameReport } from '../messages.js';
+import type { ActorTask, Control } from './actor-worker.js';
+import type { ActorPool } from './run-chip.js';
+
+type Typed = Int32Array | Float32Array | Float64Array | Uint8Array | Uint32Array;
+
+/** Copies typed arrays larger than `min` elements into SharedArrayBuffers (in place in the object graph). */
+export function shareLargeArrays<T>(root: T, min = 4096): T {
+  const seen = new Set<unknown>();
+  const visit = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (ArrayBuffer.isView(v)) {
+      const t = v as Typed;
+      if (t.length < min || t.buffer instanceof SharedArrayBuffer) return t;
+      const ctor = t.constructor as unknown as { new (b: SharedArrayBuffer): Typed; BYTES_PER_ELEMENT: number };
+      const shared = new ctor(new SharedArrayBuffer(t.length * ctor.BYTES_PER_ELEMENT));
+      shared.set(t as never);
+      return shared;
+    }
+    if (seen.has(v)) return v;
+    seen.add(v);
+    if (v instanceof Map) {
+      for (const [k, x] of v) v.set(k, visit(x));
+      return v;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = visit(v[i]);
+      return v;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = visit(o[k]);
+    return v;
+  };
+  return visit(root) as T;
+}
+
+export class WorkerPool implements ActorPool {
+  private readonly coord: MessagePort[] = [];
+  private readonly waiting = new Map<number, FrameReport[]>();
+  private wake: (() => void) | null = null;
+  private error: string | null = null;
+  private readonly tasks: Promise<unknown>[] = [];
+  private closed = false;
+
+  private constructor(private readonly piscina: Piscina, readonly size: number) {}
+
+  static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null): Promise<WorkerPool> {
+    const filename = fileURLToPath(new URL('./actor-worker.js', import.meta.url));
+    const piscina = new Piscina({ filename, minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
+    const pool = new WorkerPool(piscina, n);
+    shareLargeArrays(setup);
+    // peers[i][j]: actor i's port to actor j.
+    const peers: (MessagePort | undefined)[][] = Array.from({ length: n }, () => new Array(n).fill(undefined));
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const ch = new MessageChannel();
+        peers[i]![j] = ch.port1;
+        peers[j]![i] = ch.port2;
+      }
+    }
+    for (let a = 0; a < n; a++) {
+      const ch = new MessageChannel();
+      pool.coord.push(ch.port1);
+      ch.port1.on('message', (data: Uint8Array) => pool.onMessage(data));
+      const task: ActorTask = {
+        actor: a, setup, coreActor, opts, coordinator: ch.port2, peers: peers[a]!,
+        failAtFrame: failAt && failAt.actor === a ? failAt.frame : null,
+      };
+      const transfer = [ch.port2, ...peers[a]!.filter((p): p is MessagePort => p !== undefined)];
+      const t = piscina.run(task, { transferList: transfer as never }).catch((e: Error) => {
+        if (!pool.closed) pool.fail(`actor ${a} crashed: ${e.message}`);
+      });
+      pool.tasks.push(t);
+    }
+    return pool;
+  }
+
+  private fail(message: string): void {
+    this.error ??= message;
+    this.wake?.();
+  }
+
+  private onMessage(data: Uint8Array): void {
+    const msg = decode(data);
+    if (msg.type === 'ctl.error') {
+      this.fail(msg.message);
+      return;
+    }
+    if (msg.type === 'frame.report') {
+      const l = this.waiting.get(msg.frame) ?? [];
+      l.push(msg);
+      this.waiting.set(msg.frame, l);
+      this.wake?.();
+    }
+  }
+
+  startFrame(frame: number, flush: boolean): void {
+    const ctl: Control = { type: 'frame.start', frame, flush };
+    for (const p of this.coord) p.postMessage(ctl);
+  }
+
+  deliver(to: number, batch: DeltaBatch): void {
+    const buf = encode(batch);
+    const own = new Uint8Array(buf.length);
+    own.set(buf);
+    this.coord[to]!.postMessage(own, [own.buffer]);
+  }
+
+  async reports(frame: number): Promise<FrameReport[]> {
+    for (;;) {
+      if (this.error) throw new EvsimError('RUN_FAILED', this.error);
+      const got = this.waiting.get(frame) ?? [];
+      if (got.length === this.size) {
+        this.waiting.delete(frame);
+        return got.sort((a, b) => a.actor - b.actor);
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = null;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const ctl: Control = { type: 'close' };
+    for (const p of this.coord) {
+      p.postMessage(ctl);
+      p.close();
+    }
+    if (this.error) {
+      await this.piscina.destroy();
+      return;
+    }
+    await Promise.race([Promise.all(this.tasks), new Promise((r) => setTimeout(r, 2000))]);
+    await this.piscina.destroy();
+  }
+}
