@@ -46,7 +46,8 @@ export default function runActor(task: ActorTask): Promise<string> {
       const seg = task.setup.mapping.segments[p.segment]!;
       layers.add(seg.synaptic.map((s) => s.node.name).join('+') || seg.acc.name);
     }
-    return `actor ${actor} (cores ${cs.length ? `${cs[0]}…${cs[cs.length - 1]}` : 'none'}; partitions of ${[...layers].join(', ')})`;
+    const ids = Array.from(cs.slice(0, 8)).join(', ') + (cs.length > 8 ? ', …' : '');
+    return `actor ${actor} (cores ${ids || 'none'}; partitions of ${[...layers].join(', ')})`;
   };
   let frame = -1;
   return new Promise((resolve) => {

@@ -5,6 +5,8 @@
  * the setup (weights, routes, ownership) go to the workers on SharedArrayBuffers, so
  * every worker reads the same memory.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -48,6 +50,20 @@ export function shareLargeArrays<T>(root: T, min = 4096): T {
   return visit(root) as T;
 }
 
+/**
+ * The compiled worker script. From dist/ it sits beside this file; when this module
+ * runs from its TypeScript source (vitest), the build's copy in dist/ is used.
+ */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = join(dirname(here), 'actor-worker.js');
+  if (existsSync(sibling)) return sibling;
+  const root = join(dirname(here), '..', '..', '..');
+  const built = join(root, 'dist', 'src', 'runtime', 'chip', 'actor-worker.js');
+  if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
+  return built;
+}
+
 export class WorkerPool implements ActorPool {
   private readonly coord: MessagePort[] = [];
   private readonly waiting = new Map<number, FrameReport[]>();
@@ -59,7 +75,7 @@ export class WorkerPool implements ActorPool {
   private constructor(private readonly piscina: Piscina, readonly size: number) {}
 
   static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null): Promise<WorkerPool> {
-    const filename = fileURLToPath(new URL('./actor-worker.js', import.meta.url));
+    const filename = workerFile();
     const piscina = new Piscina({ filename, minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
     const pool = new WorkerPool(piscina, n);
     shareLargeArrays(setup);
