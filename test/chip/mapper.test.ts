@@ -1,0 +1,78 @@
+/** Mapper and chip description (DESIGN §5): partitions, capacities, placement, validation. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
+import { chipFromObject, loadChip } from '../../src/config/chip-config.js';
+import { buildPlan } from '../../src/model/evnet/plan.js';
+import { loadOnnx } from '../../src/model/onnx/import.js';
+
+const FIX = join(__dirname, '..', 'fixtures', 'onnx');
+const plan = (name: string) => buildPlan(loadOnnx(join(FIX, `${name}.onnx`)));
+
+describe('presets', () => {
+  it('carry the DESIGN §5 values', () => {
+    const l = loadChip('loihi');
+    expect([l.costs.synop.energyPj, l.costs.synop.latencyNs, l.costs.neuron_update.energyPj, l.costs.hop_ns.latencyNs]).toEqual([23.6, 3.5, 81, 6.5]);
+    expect([l.core.neurons, l.core.synapseBytes, l.core.queueDepth, l.coresPerTile, l.mesh]).toEqual([1024, 131072, 64, 4, { width: 8, height: 4 }]);
+    const f = loadChip('loihi-fitted');
+    expect([f.costs.spike.energyPj, f.costs.spike.latencyNs, f.costs.message_out.energyPj, f.costs.message_in.latencyNs]).toEqual([69.3, 30, 111, 16]);
+    const t = loadChip('truenorth');
+    expect([t.costs.synop.energyPj, t.core.neurons, t.core.fanIn, t.core.queueDepth]).toEqual([26, 256, 256, 256]);
+    expect(Object.values(loadChip('ideal').costs).every((c) => c.energyPj === 0 && c.latencyNs === 0)).toBe(true);
+  });
+
+  it('a bad chip file reports every problem with its path', () => {
+    let msg = '';
+    try {
+      chipFromObject({ name: 'x', mesh: { width: 0, height: 2 }, cores_per_tile: 1, core: { neurons: -5, synapse_bytes: 1, weight_bits: 8, queue_depth: 1 }, costs: {} }, 'x.yaml');
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('BAD_CHIP');
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/^x\.yaml: /);
+    expect(msg).toMatch(/mesh/);
+    expect(msg).toMatch(/core\.neurons/);
+    expect(msg).toMatch(/costs\.synop Required/);
+    expect(msg).not.toMatch(/\n/);
+  });
+});
+
+describe('partitioning', () => {
+  it('splits a conv by output rows aligned to the following pool, then by channels', () => {
+    // cnn_basic: conv1 3→8 on 16×16 (stride 1) then MaxPool 2: 8·16·16 = 2048 neurons.
+    // With 512 neurons per core: all 8 channels fit 512 / (16·8) = 4 rows, a multiple of
+    // the pool's 2 → 4 partitions of 4 rows × 8 channels.
+    const chip = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, neurons: 512 } };
+    const m = mapNetwork(plan('cnn_basic'), chip, { mesh: 'auto' });
+    const first = m.partitions.filter((p) => p.segment === 0);
+    expect(first.map((p) => [p.r0, p.r1, p.c0, p.c1])).toEqual([[0, 4, 0, 8], [4, 8, 0, 8], [8, 12, 0, 8], [12, 16, 0, 8]]);
+    // 100 neurons per core: 100 / (16·8) < 1 row, so 2-row strips (the pool) of
+    // 100 / (2·16) = 3 channels: rows 8 strips × channel groups [0,3) [3,6) [6,8).
+    const tiny = { ...chip, core: { ...chip.core, neurons: 100 } };
+    const t = mapNetwork(plan('cnn_basic'), tiny, { mesh: 'auto' }).partitions.filter((p) => p.segment === 0);
+    expect(t).toHaveLength(8 * 3);
+    expect(t.slice(0, 3).map((p) => [p.r0, p.r1, p.c0, p.c1])).toEqual([[0, 2, 0, 3], [0, 2, 3, 6], [0, 2, 6, 8]]);
+  });
+
+  it('a network that does not fit exits with the number of cores it needs', () => {
+    expect(() => mapNetwork(plan('cnn_group'), loadChip('loihi'), { mesh: { width: 1, height: 1 } })).toThrow(/needs 21 cores but the 1×1 mesh of loihi has 4/);
+  });
+
+  it('fan-in and synapse memory are enforced', () => {
+    expect(() => mapNetwork(plan('mlp'), loadChip('truenorth'))).toThrow(/'\/fc1\/Gemm'.*784 inputs.*fan-in of 256/);
+    const small = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, synapseBytes: 100 } };
+    // One fc1 neuron holds 784 one-byte weights > 100 bytes.
+    expect(() => mapNetwork(plan('mlp'), small)).toThrow(/one output channel needs 784 bytes/);
+  });
+
+  it('snake and Hilbert orders visit every tile once', () => {
+    for (const s of ['snake', 'hilbert'] as const) {
+      const order = tileOrder(3, 5, s);
+      expect(new Set(order.map(([x, y]) => `${x},${y}`)).size).toBe(15);
+    }
+    expect(tileOrder(3, 2, 'snake')).toEqual([[0, 0], [1, 0], [2, 0], [2, 1], [1, 1], [0, 1]]);
+    // Hilbert: consecutive tiles are always neighbours on a 4×4 mesh.
+    const h = tileOrder(4, 4, 'hilbert');
+    for (let i = 1; i < h.length; i++) expect(Math.abs(h[i]![0] - h[i - 1]![0]) + Math.abs(h[i]![1] - h[i - 1]![1])).toBe(1);
+  });
+});

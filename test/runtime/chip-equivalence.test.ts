@@ -1,0 +1,81 @@
+/**
+ * The chip run against the functional run (issue acceptance 1, 2, 4): same outputs,
+ * equal MACs/transmissions, synops = MACs, bit-identical for any worker count, and a
+ * queue depth of 1 only adds stall and latency.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chipFromObject, loadChip } from '../../src/config/chip-config.js';
+import { parsePolicy } from '../../src/model/evnet/policy.js';
+import { loadOnnx } from '../../src/model/onnx/import.js';
+import { runChip } from '../../src/runtime/chip/run-chip.js';
+import { runFunctional } from '../../src/runtime/functional.js';
+import { checkFrames } from '../../src/runtime/inputs.js';
+import { readFloat32Npy } from '../../src/workloads/npy.js';
+import { syntheticVideo } from '../../src/workloads/video.js';
+
+const FIX = join(__dirname, '..', 'fixtures', 'onnx');
+const opts = { threshold: 0.05, policy: parsePolicy('threshold') };
+
+function fixture(name: string) {
+  const g = loadOnnx(join(FIX, `${name}.onnx`));
+  const a = readFloat32Npy(join(FIX, `${name}.input.npy`));
+  return { g, frames: checkFrames(g, a.shape, a.data, name) };
+}
+
+describe('chip run equals the functional run', () => {
+  for (const name of ['mlp', 'cnn_basic', 'resnet_block_bn', 'concat_upsample', 'cnn_group', 'pad_transpose', 'clip_opset11']) {
+    it(name, async () => {
+      const { g, frames } = fixture(name);
+      const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
+      const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 3, inProcess: true, keepOutputs: true });
+      let scale = 0;
+      for (const v of fn.outputs!) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < fn.outputs!.length; i++) expect(Math.abs(ch.outputs![i]! - fn.outputs![i]!)).toBeLessThanOrEqual(1e-5 * scale);
+      expect(ch.result.totals.macs).toBe(fn.result.totals.macs);
+      expect(ch.result.totals.synops).toBe(fn.result.totals.macs);
+      expect(ch.result.totals.transmissions).toBe(fn.result.totals.transmissions);
+      ch.result.per_frame.forEach((r, t) => {
+        expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
+        expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
+      });
+    });
+  }
+});
+
+describe('determinism across worker threads (residual CNN)', () => {
+  it('outputs, counts, energy and latency are bit-identical for 1, 2 and 4 workers', async () => {
+    const { g } = fixture('resnet_block');
+    const v = syntheticVideo({ frames: 6, channels: 3, height: 16, width: 16, motion: 'minor', seed: 3 });
+    const frames = checkFrames(g, v.shape, v.data, 'video');
+    const runs = [];
+    for (const workers of [1, 2, 4]) {
+      runs.push(await runChip(g, frames, 6, { ...opts, chip: loadChip('loihi'), workers, keepOutputs: true }));
+    }
+    for (const r of runs.slice(1)) {
+      expect(Array.from(r.outputs!)).toEqual(Array.from(runs[0]!.outputs!));
+      expect(r.result.per_frame).toEqual(runs[0]!.result.per_frame);
+      expect(r.result.totals).toEqual(runs[0]!.result.totals);
+    }
+    expect(runs[0]!.result.totals.energy_pj).toBeGreaterThan(0);
+  });
+});
+
+describe('queue depth', () => {
+  it('depth 1 gives the same outputs with more stall and a higher latency than depth 64', async () => {
+    const { g, frames } = fixture('resnet_block');
+    const base = loadChip('loihi');
+    const shallow = chipFromObject({
+      name: 'loihi-q1', mesh: 'auto', cores_per_tile: 4,
+      core: { neurons: 1024, synapse_bytes: 131072, weight_bits: 8, queue_depth: 1 },
+      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
+    }, 'q1');
+    const deep = await runChip(g, frames, frames.count, { ...opts, chip: base, workers: 2, inProcess: true, keepOutputs: true });
+    const q1 = await runChip(g, frames, frames.count, { ...opts, chip: shallow, workers: 2, inProcess: true, keepOutputs: true });
+    expect(Array.from(q1.outputs!)).toEqual(Array.from(deep.outputs!));
+    expect(q1.result.totals.synops).toBe(deep.result.totals.synops);
+    expect(q1.result.totals.messages).toBe(deep.result.totals.messages);
+    expect(q1.result.totals.stall_ns).toBeGreaterThan(deep.result.totals.stall_ns);
+    expect(q1.result.totals.latency_ns).toBeGreaterThan(deep.result.totals.latency_ns);
+  });
+});
