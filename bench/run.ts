@@ -7,6 +7,7 @@
  * on the same frames; reported: ops reduction, wall-time speedup (target ≥ 0.5 × ops
  * reduction), dense GMAC/s per thread (target ≥ 0.5) and sparse effective throughput.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -85,6 +86,50 @@ function evnetVsDense(g: Graph, motion: Motion, frames: number, threshold: numbe
   };
 }
 
+interface ChildResult {
+  workers: number;
+  synops: number;
+  loop_ms: number;
+  loop_synops: number;
+  total_ms: number;
+  maxrss_kb: number;
+}
+
+function child(workers: number): ChildResult {
+  const script = join(root, 'dist', 'bench', 'chip-child.js');
+  const r = spawnSync(process.execPath, [script, String(workers), '24'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as ChildResult;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** 1 and 2 workers alternately (A B A B A B): ratios pair by pair, medians reported. */
+function chipBench(): Record<string, number> {
+  const one: ChildResult[] = [];
+  const two: ChildResult[] = [];
+  for (let i = 0; i < 3; i++) {
+    one.push(child(1));
+    two.push(child(2));
+  }
+  const speedups = one.map((a, i) => a.loop_ms / two[i]!.loop_ms);
+  const totalSpeedups = one.map((a, i) => a.total_ms / two[i]!.total_ms);
+  const rss = one.map((a, i) => two[i]!.maxrss_kb / a.maxrss_kb);
+  const rate = median(one.map((a) => a.loop_synops / (a.loop_ms / 1000)));
+  return {
+    synops: one[0]!.synops,
+    synops_per_s_per_thread: rate,
+    wall_ms_1_worker: median(one.map((a) => a.total_ms)),
+    wall_ms_2_workers: median(two.map((a) => a.total_ms)),
+    speedup_2_vs_1: median(speedups),
+    speedup_2_vs_1_with_setup: median(totalSpeedups),
+    setup_ms_1_worker: median(one.map((a) => a.total_ms - a.loop_ms)),
+    peak_rss_mb_1_worker: median(one.map((a) => a.maxrss_kb / 1024)),
+    peak_rss_mb_2_workers: median(two.map((a) => a.maxrss_kb / 1024)),
+    rss_ratio_2_vs_1: median(rss),
+  };
+}
+
 function main(): void {
   const g = loadOnnx(BENCH_MODEL);
   const results: Record<string, unknown> = {
@@ -118,6 +163,19 @@ function main(): void {
     console.log(`    ${m.padEnd(6)} ${byMotion[m]!.ops_reduction!.toFixed(2)}× fewer MACs, speedup ${byMotion[m]!.wall_speedup!.toFixed(2)}×`);
   }
   results.evnet_by_motion = byMotion;
+
+  console.log('\nChip simulation: demo CNN (577 loihi cores, mesh auto) over 24 frames, each run in its own process');
+  const chip = chipBench();
+  results.chip = chip;
+  p('synops per s per thread (M, 1 worker)', chip.synops_per_s_per_thread / 1e6, 1);
+  p('synops in the run (M)', chip.synops / 1e6, 1);
+  p('2 workers vs 1: frame-loop speedup (×)', chip.speedup_2_vs_1);
+  p('2 workers vs 1: speedup with setup (×)', chip.speedup_2_vs_1_with_setup);
+  p('setup ms (mapping, routes, workers)', chip.setup_ms_1_worker, 0);
+  p('2 workers vs 1: peak RSS ratio', chip.rss_ratio_2_vs_1);
+  check('chip synops/s per thread (M)', chip.synops_per_s_per_thread / 1e6, 50, 'M/s');
+  check('chip frame-loop speedup 2 workers vs 1', chip.speedup_2_vs_1, 1.6, '×');
+  checks.push({ name: 'chip peak RSS 2 workers / 1 (≤ 1.3)', value: chip.rss_ratio_2_vs_1, target: 1.3, pass: chip.rss_ratio_2_vs_1 <= 1.3, unit: 'ratio' });
 
   results.checks = checks;
   console.log('\nTargets:');

@@ -51,53 +51,148 @@ export function sortMessages(msgs: InMessage[]): InMessage[] {
   return msgs.sort((a, b) => a.arrivalNs - b.arrivalNs || a.srcCore - b.srcCore || a.seq - b.seq);
 }
 
+/** Messages of one frame as parallel arrays (the hot path allocates no objects). */
+export interface MessageArrays {
+  arrival: Float64Array;
+  src: Int32Array;
+  seq: Int32Array;
+  synops: Int32Array;
+  dendrites: Int32Array;
+}
+
+export interface CoreFrameTimes {
+  endNs: number;
+  busyNs: number;
+  stallNs: number;
+  queueMax: number;
+}
+
 /**
- * Runs one core through one frame starting at `tCore` (its previous frame.end).
- * `lastTokenNs` is the latest arrival of an upstream frame.end token (−Infinity if none).
- * `extraSynops` are synops charged in phase 2 (synapses applied after dendritic
- * aggregation, e.g. behind an average pool).
+ * Sorts `order[from, to)` (indices into `m`) by (arrival, source core, sequence),
+ * skipping the sort when the range is already in order.
  */
-export function runCoreFrame(
-  chip: ChipSpec, tCore: number, msgs: InMessage[], lastTokenNs: number, extraSynops: number, ev: UpdateEvents,
-): CoreFrameResult {
+export function orderMessages(m: MessageArrays, order: Int32Array, from: number, to: number): void {
+  const before = (x: number, y: number): number => m.arrival[x]! - m.arrival[y]! || m.src[x]! - m.src[y]! || m.seq[x]! - m.seq[y]!;
+  for (let i = from + 1; i < to; i++) {
+    if (before(order[i - 1]!, order[i]!) > 0) {
+      order.subarray(from, to).sort(before);
+      return;
+    }
+  }
+}
+
+let runHeads = new Int32Array(16);
+let runEnds = new Int32Array(16);
+let tmpOrder = new Int32Array(1024);
+
+/**
+ * The same order as orderMessages, for the common case where each source core's
+ * messages already come in (arrival, seq) order (a core sends in ascending neuron
+ * order, and its spikes leave in that order): a stable bucket by source, then a k-way
+ * merge of the runs. `srcRank` maps a source core id + 1 to its rank among `sources`
+ * (ascending ids). Falls back to the full sort when a run is out of order.
+ */
+export function mergeBySource(m: MessageArrays, order: Int32Array, from: number, to: number, sources: Int32Array, srcRank: Int32Array): void {
+  const k = sources.length;
+  if (to - from < 2) return;
+  if (runHeads.length < k + 1) {
+    runHeads = new Int32Array(2 * (k + 1));
+    runEnds = new Int32Array(2 * (k + 1));
+  }
+  if (tmpOrder.length < to - from) tmpOrder = new Int32Array(Math.max(to - from, 2 * tmpOrder.length));
+  const heads = runHeads;
+  const ends = runEnds;
+  heads.fill(0, 0, k + 1);
+  for (let i = from; i < to; i++) heads[srcRank[m.src[order[i]!]! + 1]! + 1]++;
+  for (let j = 0; j < k; j++) heads[j + 1] += heads[j]!;
+  for (let j = 0; j < k; j++) ends[j] = heads[j + 1]!;
+  const tmp = tmpOrder;
+  const fill = ends.slice(0, k);
+  for (let j = 0; j < k; j++) fill[j] = heads[j]!;
+  for (let i = from; i < to; i++) {
+    const x = order[i]!;
+    tmp[fill[srcRank[m.src[x]! + 1]!]!++] = x;
+  }
+  // Each run must be in (arrival, seq) order; otherwise sort the whole range.
+  for (let j = 0; j < k; j++) {
+    for (let p = heads[j]! + 1; p < ends[j]!; p++) {
+      const a = tmp[p - 1]!;
+      const b = tmp[p]!;
+      if (m.arrival[a]! > m.arrival[b]! || (m.arrival[a] === m.arrival[b] && m.seq[a]! > m.seq[b]!)) {
+        orderMessages(m, order, from, to);
+        return;
+      }
+    }
+  }
+  for (let i = from; i < to; i++) {
+    let best = -1;
+    let bestArr = Infinity;
+    for (let j = 0; j < k; j++) {
+      if (heads[j]! >= ends[j]!) continue;
+      const arr = m.arrival[tmp[heads[j]!]!]!;
+      // Runs are in source order, so on equal arrival the lower run (source) wins.
+      if (arr < bestArr) {
+        bestArr = arr;
+        best = j;
+      }
+    }
+    order[i] = tmp[heads[best]!++]!;
+  }
+}
+
+/**
+ * Runs one core through one frame starting at `tCore` (its previous frame.end):
+ * messages `order[from, to)` (already ordered), then — after the latest upstream
+ * frame.end token `lastTokenNs` — `extraSynops` (synapses applied once per frame behind
+ * an aggregating dendrite), then updates and spikes in ascending index. Writes each
+ * spike's send time into `sendNs[s0 + k]`.
+ */
+export function runCoreFrameArrays(
+  chip: ChipSpec, tCore: number, m: MessageArrays, order: Int32Array, from: number, to: number, lastTokenNs: number,
+  extraSynops: number, updates: Int32Array, u0: number, u1: number, spikes: Int32Array, s0: number, s1: number, sendNs: Float64Array,
+): CoreFrameTimes {
   const c = chip.costs;
   const q = chip.core.queueDepth;
-  const sorted = sortMessages(msgs);
-  const starts = new Float64Array(sorted.length);
+  const inLat = c.message_in.latencyNs;
+  const synLat = c.synop.latencyNs;
+  const denLat = c.dendrite_add.latencyNs;
   let t = tCore;
   let busy = 0;
   let stall = 0;
   let queueMax = 0;
-  let started = 0; // messages whose start ≤ current arrival (two-pointer over nondecreasing starts)
-  for (let i = 0; i < sorted.length; i++) {
-    const m = sorted[i]!;
-    let arrive = m.arrivalNs;
+  let started = from;
+  // starts[i] lives in a scratch array indexed by position in the ordered range.
+  if (startScratch.length < to - from) startScratch = new Float64Array(Math.max(to - from, 2 * startScratch.length));
+  const starts = startScratch;
+  for (let i = from; i < to; i++) {
+    const j = order[i]!;
+    let arrive = m.arrival[j]!;
+    const k = i - from;
     // A full queue holds the message in the network until the one Q places ahead starts.
-    if (i >= q && starts[i - q]! > arrive) {
-      stall += starts[i - q]! - arrive;
-      arrive = starts[i - q]!;
+    if (k >= q && starts[k - q]! > arrive) {
+      stall += starts[k - q]! - arrive;
+      arrive = starts[k - q]!;
     }
-    while (started < i && starts[started]! <= arrive) started++;
-    queueMax = Math.max(queueMax, i - started + 1);
-    const start = Math.max(arrive, t);
-    starts[i] = start;
-    const work = c.message_in.latencyNs + m.synops * c.synop.latencyNs + m.dendrites * c.dendrite_add.latencyNs;
+    while (started < i && starts[started - from]! <= arrive) started++;
+    if (i - started + 1 > queueMax) queueMax = i - started + 1;
+    const start = arrive > t ? arrive : t;
+    starts[k] = start;
+    const work = inLat + m.synops[j]! * synLat + m.dendrites[j]! * denLat;
     t = start + work;
     busy += work;
   }
-  if (q !== Infinity) queueMax = Math.min(queueMax, q);
-  t = Math.max(t, lastTokenNs);
+  if (q !== Infinity && queueMax > q) queueMax = q;
+  if (lastTokenNs > t) t = lastTokenNs;
   if (extraSynops > 0) {
-    const w = extraSynops * c.synop.latencyNs;
+    const w = extraSynops * synLat;
     t += w;
     busy += w;
   }
-  const sendNs = new Float64Array(ev.nSpikes);
-  let u = 0;
-  let s = 0;
-  while (u < ev.nUpdates || s < ev.nSpikes) {
-    const ui = u < ev.nUpdates ? ev.updates[u]! : Infinity;
-    const si = s < ev.nSpikes ? ev.spikes[s]! : Infinity;
+  let u = u0;
+  let s = s0;
+  while (u < u1 || s < s1) {
+    const ui = u < u1 ? updates[u]! : Infinity;
+    const si = s < s1 ? spikes[s]! : Infinity;
     if (ui <= si) {
       t += c.neuron_update.latencyNs;
       busy += c.neuron_update.latencyNs;
@@ -108,7 +203,25 @@ export function runCoreFrame(
       sendNs[s++] = t;
     }
   }
-  return { endNs: t, sendNs, busyNs: busy, stallNs: stall, queueMax };
+  return { endNs: t, busyNs: busy, stallNs: stall, queueMax };
+}
+
+let startScratch = new Float64Array(1024);
+
+/** Object-friendly form of runCoreFrameArrays (for small cases and tests). */
+export function runCoreFrame(
+  chip: ChipSpec, tCore: number, msgs: InMessage[], lastTokenNs: number, extraSynops: number, ev: UpdateEvents,
+): CoreFrameResult {
+  const n = msgs.length;
+  const m: MessageArrays = {
+    arrival: Float64Array.from(msgs, (x) => x.arrivalNs), src: Int32Array.from(msgs, (x) => x.srcCore), seq: Int32Array.from(msgs, (x) => x.seq),
+    synops: Int32Array.from(msgs, (x) => x.synops), dendrites: Int32Array.from(msgs, (x) => x.dendrites),
+  };
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  orderMessages(m, order, 0, n);
+  const sendNs = new Float64Array(ev.nSpikes);
+  const r = runCoreFrameArrays(chip, tCore, m, order, 0, n, lastTokenNs, extraSynops, ev.updates, 0, ev.nUpdates, ev.spikes, 0, ev.nSpikes, sendNs);
+  return { ...r, sendNs };
 }
 
 /** Event counts of one core in one frame. */

@@ -45,13 +45,18 @@ export class ConvScatter implements DeltaKernel {
   /** Per input row: first and last tile its taps reach (−1 when none). */
   private readonly tileLo: Int32Array;
   private readonly tileHi: Int32Array;
+  private readonly tileOwned: Uint8Array;
   private readonly bucketStart: Int32Array;
   private readonly bucketFill: Int32Array;
   private bucket: Int32Array;
 
-  constructor(private readonly op: ConvOp, inShape: readonly number[], outShape: readonly number[]) {
+  /** Output rows this kernel computes (all when null): a chip actor's own rows. */
+  private readonly rowMask: Uint8Array;
+
+  constructor(private readonly op: ConvOp, inShape: readonly number[], outShape: readonly number[], rows: Uint8Array | null = null) {
     const { h, w } = spatialOf(inShape);
     const { h: oh, w: ow } = spatialOf(outShape);
+    this.rowMask = rows ?? new Uint8Array(oh).fill(1);
     this.h = h;
     this.w = w;
     this.oh = oh;
@@ -89,6 +94,8 @@ export class ConvScatter implements DeltaKernel {
         if (t > this.tileHi[iy]!) this.tileHi[iy] = t;
       }
     }
+    this.tileOwned = new Uint8Array(this.nTiles);
+    for (let r = 0; r < oh; r++) if (this.rowMask[r]) this.tileOwned[Math.floor(r / this.tileRows)] = 1;
     this.bucketStart = new Int32Array(this.nTiles + 1);
     this.bucketFill = new Int32Array(this.nTiles);
     this.bucket = new Int32Array(0);
@@ -117,7 +124,9 @@ export class ConvScatter implements DeltaKernel {
       entries += tileHi[iy]! - lo + 1;
       const ts = this.touched[Math.floor(ci / cinG)]!;
       for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
-        const row = ry.out[a]! * ow;
+        const oy = ry.out[a]!;
+        if (!this.rowMask[oy]) continue;
+        const row = oy * ow;
         for (let b = rx.offsets[ix]!; b < rx.offsets[ix + 1]!; b++) ts.add(row + rx.out[b]!);
       }
     }
@@ -151,11 +160,13 @@ export class ConvScatter implements DeltaKernel {
     for (let t = 0; t < nT; t++) {
       const r0 = t * this.tileRows;
       const r1 = Math.min(r0 + this.tileRows, this.oh);
-      macs += scatterConvTile(
-        inp.idx, inp.val, bucket, start[t]!, start[t + 1]!, this.wt, this.scratch,
-        ry.offsets, ry.tap, ry.out, rx.offsets, rx.tap, rx.out,
-        hw, w, ow, this.op.cout, this.coutG, cinG, this.op.kh, this.op.kw, r0, r1,
-      );
+      if (this.tileOwned[t]) {
+        macs += scatterConvTile(
+          inp.idx, inp.val, bucket, start[t]!, start[t + 1]!, this.wt, this.scratch,
+          ry.offsets, ry.tap, ry.out, rx.offsets, rx.tap, rx.out,
+          hw, w, ow, this.op.cout, this.coutG, cinG, this.op.kh, this.op.kw, r0, r1, this.rowMask,
+        );
+      }
       for (let g = 0; g < this.op.group; g++) {
         const sp = sortedPos[g]!;
         const k0 = next[g]!;
@@ -177,6 +188,7 @@ function scatterConvTile(
   idx: Int32Array, val: Float32Array, bucket: Int32Array, b0: number, b1: number, wt: Float32Array, scratch: Float32Array,
   yOff: Int32Array, yTap: Int32Array, yOut: Int32Array, xOff: Int32Array, xTap: Int32Array, xOut: Int32Array,
   hw: number, w: number, ow: number, cout: number, coutG: number, cinG: number, kh: number, kw: number, r0: number, r1: number,
+  rowMask: Uint8Array,
 ): number {
   let macs = 0;
   const vec4 = coutG & ~3;
@@ -195,7 +207,7 @@ function scatterConvTile(
     const x1 = xOff[ix + 1]!;
     for (let a = yOff[iy]!; a < y1; a++) {
       const oy = yOut[a]!;
-      if (oy < r0 || oy >= r1) continue;
+      if (oy < r0 || oy >= r1 || !rowMask[oy]) continue;
       const wRow = (ci * kh + yTap[a]!) * kw;
       const pRow = oy * ow - p0;
       for (let b = x0; b < x1; b++) {
@@ -463,15 +475,18 @@ function invertGather(gather: Int32Array, inSize: number): { offsets: Int32Array
   return { offsets: counts, targets };
 }
 
-/** Builds the delta kernel of a linear or synaptic node (reshape is a pass-through: null). */
-export function makeDeltaKernel(g: Graph, node: GraphNode): DeltaKernel | null {
+/**
+ * Builds the delta kernel of a linear or synaptic node (reshape is a pass-through:
+ * null). `convRows` restricts a conv to the output rows a chip actor owns.
+ */
+export function makeDeltaKernel(g: Graph, node: GraphNode, convRows: Uint8Array | null = null): DeltaKernel | null {
   const op = node.op;
   const inShapes = node.inputs.map((t) => g.tensors[t]!.shape);
   const inSizes = node.inputs.map((t) => g.tensors[t]!.size);
   const outShape = g.tensors[node.output]!.shape;
   const outSize = g.tensors[node.output]!.size;
   switch (op.kind) {
-    case 'conv': return new ConvScatter(op, inShapes[0]!, outShape);
+    case 'conv': return new ConvScatter(op, inShapes[0]!, outShape, convRows);
     case 'dense': return new DenseScatter(op);
     case 'add': return new AddMerge(op.sign);
     case 'affine': return new AffineScale(op);

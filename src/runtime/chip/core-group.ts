@@ -6,7 +6,7 @@
  * emits delta batches to the actors holding the targets. Pure logic: no threads, no
  * clocks; the worker shell and the in-process transport both drive it.
  */
-import { arrivalNs, coreEnergyPj, runCoreFrame, type InMessage } from '../../chip/timing.js';
+import { arrivalNs, coreEnergyPj, mergeBySource, runCoreFrameArrays, type MessageArrays } from '../../chip/timing.js';
 import { addSynapticReach, partsByRow, synapseGeometry, type SynapseGeometry } from '../../chip/routing.js';
 import { isAggregated, type Segment } from '../../chip/segments.js';
 import { SENSOR, type ChipSetup } from '../../chip/setup.js';
@@ -40,6 +40,21 @@ interface SegRuntime {
   rowParts: ReturnType<typeof partsByRow>;
 }
 
+/**
+ * Stable counting sort of `n` items by owning core (actor-local slot): returns the
+ * items regrouped and each core's [start, end) range. `byItem` reads the owner of
+ * item i directly (spikes) instead of through the element index (updates).
+ */
+function groupByCore(items: Int32Array, n: number, ownerOf: Int32Array, slot: Int32Array, nMine: number, byItem = false): { list: Int32Array; start: Int32Array } {
+  const start = new Int32Array(nMine + 1);
+  for (let k = 0; k < n; k++) start[slot[ownerOf[byItem ? k : items[k]!]!]! + 1]++;
+  for (let i = 0; i < nMine; i++) start[i + 1] += start[i]!;
+  const fill = start.slice(0, nMine);
+  const list = new Int32Array(n);
+  for (let k = 0; k < n; k++) list[fill[slot[ownerOf[byItem ? k : items[k]!]!]!]!++] = items[k]!;
+  return { list, start };
+}
+
 function emptyStats(cores: Int32Array): CoreStats {
   const z = (): Float64Array => new Float64Array(cores.length);
   return {
@@ -68,6 +83,11 @@ export class CoreGroup {
   private started = false;
   private stats: CoreStats;
   private counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
+  private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
+  private order = new Int32Array(0);
+  private upd = new Int32Array(0);
+  /** Source core id + 1 → rank among a core's upstream cores (scratch). */
+  private readonly srcRank: Int32Array;
 
   constructor(
     private readonly setup: ChipSetup,
@@ -85,6 +105,7 @@ export class CoreGroup {
     this.slot = new Int32Array(nCores).fill(-1);
     mine.forEach((c, i) => (this.slot[c] = i));
     this.tCore = new Float64Array(mine.length);
+    this.srcRank = new Int32Array(nCores + 1);
     this.stats = emptyStats(this.cores);
     const offsets = accumulatorOffsets(plan);
     const list = (t: number): DeltaList => {
@@ -112,7 +133,11 @@ export class CoreGroup {
         pre: seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
         syn: seg.synaptic.map((step) => {
           list(step.out);
-          return { step, kernel: makeDeltaKernel(g, step.node)!, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
+          // Compute only the output rows of my partitions (all rows of a non-conv node).
+          const rows = new Uint8Array(seg.rows);
+          for (const p of parts) rows.fill(1, p.r0, p.r1);
+          const kernel = makeDeltaKernel(g, step.node, step.node.op.kind === 'conv' ? rows : null)!;
+          return { step, kernel, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
         }),
         post: seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
         values: seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; }),
@@ -264,80 +289,94 @@ export class CoreGroup {
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
     const { chip, mapping, routes, owner, trigger, upstream } = this.setup;
     const flush = this.flush;
-    const tile = (c: number): [number, number] => (c === SENSOR ? [0, 0] : [mapping.cores[c]!.tileX, mapping.cores[c]!.tileY]);
-    // 1. Inputs, and the messages each of my cores receives.
-    const msgs = new Map<number, InMessage[]>(rt.cores.map((c) => [c, []]));
+    const cores = mapping.cores;
+    const tx = (c: number): number => (c === SENSOR ? 0 : cores[c]!.tileX);
+    const ty = (c: number): number => (c === SENSOR ? 0 : cores[c]!.tileY);
+    const cost = chip.costs;
+    const slot = this.slot;
+    const isMine = this.isMine;
+    // 1. Inputs, and the messages each of my cores receives (counting sort by core).
     const tokens = new Map<number, number>();
-    for (const stream of rt.seg.inputs) {
+    const merged = rt.seg.inputs.map((stream) => {
       const m = this.mergeStream(stream);
       for (const [c, t] of m.tokens) tokens.set(c, t);
-      const r = routes.get(stream)!;
-      const l = this.deltas.get(stream)!;
+      return { stream, r: routes.get(stream)!, l: this.deltas.get(stream)!, m };
+    });
+    const nMine = this.cores.length;
+    const count = new Int32Array(nMine + 1);
+    for (const { r, l } of merged) {
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
-        const [sx, sy] = tile(m.src[e]!);
+        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (isMine[r.core[k]!]) count[slot[r.core[k]!]! + 1]++;
+      }
+    }
+    for (let i = 0; i < nMine; i++) count[i + 1] += count[i]!;
+    const total = count[nMine]!;
+    const msg = this.msgBuf(total);
+    const fill = count.slice(0, nMine);
+    for (const { r, l, m } of merged) {
+      for (let e = 0; e < l.n; e++) {
+        const s = l.idx[e]!;
+        const src = m.src[e]!;
+        const sx = tx(src);
+        const sy = ty(src);
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
           const c = r.core[k]!;
-          const list = msgs.get(c);
-          if (!list) continue;
-          const [dx, dy] = tile(c);
-          list.push({ arrivalNs: arrivalNs(chip, m.send[e]!, dx - sx, dy - sy), srcCore: m.src[e]!, seq: s, synops: r.synops[k]!, dendrites: r.dendrites[k]! });
+          if (!isMine[c]) continue;
+          const at = fill[slot[c]!]!++;
+          msg.arrival[at] = arrivalNs(chip, m.send[e]!, tx(c) - sx, ty(c) - sy);
+          msg.src[at] = src;
+          msg.seq[at] = s;
+          msg.synops[at] = r.synops[k]!;
+          msg.dendrites[at] = r.dendrites[k]!;
+          this.order[at] = at;
         }
       }
     }
     // 2. Dendrites, synapses, post-synaptic adds.
     for (const p of rt.pre) this.runDelta(p.step, p.kernel);
-    const extraSynops = new Map<number, number>();
-    for (const s of rt.syn) {
-      s.kernel.run(s.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(s.step.out)!);
-      if (s.aggregated) {
+    const extraSynops = new Float64Array(nMine);
+    for (const sn of rt.syn) {
+      sn.kernel.run(sn.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(sn.step.out)!);
+      if (sn.aggregated) {
         const perPart = new Map<number, number>();
-        const inp = this.deltas.get(s.step.ins[0]!)!;
-        for (let i = 0; i < inp.n; i++) addSynapticReach(s.geo, inp.idx[i]!, rt.rowParts, perPart);
-        for (const [pid, v] of perPart) {
-          const c = mapping.partitions[pid]!.core;
-          extraSynops.set(c, (extraSynops.get(c) ?? 0) + v);
-        }
+        const inp = this.deltas.get(sn.step.ins[0]!)!;
+        for (let i = 0; i < inp.n; i++) addSynapticReach(sn.geo, inp.idx[i]!, rt.rowParts, perPart);
+        for (const [pid, v] of perPart) extraSynops[slot[mapping.partitions[pid]!.core]!] += v;
       }
     }
     for (const p of rt.post) this.runDelta(p.step, p.kernel);
-    // 3. Accumulate owned neurons only.
+    // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
     const acc = rt.seg.acc;
     const a = this.values.get(acc.out)!;
     const ach = this.changed.get(acc.out)!;
     const delta = this.deltas.get(acc.in)!;
     const accOwn = owner.get(acc.out)!;
-    const updates = new Map<number, number[]>(rt.cores.map((c) => [c, []]));
+    const updIdx = flush ? rt.accOwned : this.updBuf(delta.n);
+    let nUpd = 0;
     ach.n = 0;
     if (flush) {
-      for (let k = 0; k < rt.accOwned.length; k++) {
-        const i = rt.accOwned[k]!;
-        a[i] = rt.accOffset[i]!;
-      }
+      for (let k = 0; k < rt.accOwned.length; k++) a[rt.accOwned[k]!] = rt.accOffset[rt.accOwned[k]!]!;
       for (let e = 0; e < delta.n; e++) {
         const i = delta.idx[e]!;
         const c = accOwn[i]!;
-        if (c >= 0 && this.isMine[c]) a[i] += delta.val[e]!;
+        if (c >= 0 && isMine[c]) a[i] += delta.val[e]!;
       }
-      for (let k = 0; k < rt.accOwned.length; k++) {
-        const i = rt.accOwned[k]!;
-        ach.push(i);
-        updates.get(accOwn[i]!)!.push(i);
-      }
+      for (let k = 0; k < rt.accOwned.length; k++) ach.push(rt.accOwned[k]!);
+      nUpd = rt.accOwned.length;
     } else {
       for (let e = 0; e < delta.n; e++) {
         const i = delta.idx[e]!;
         const c = accOwn[i]!;
-        if (c < 0 || !this.isMine[c]) continue;
-        updates.get(c)!.push(i);
+        if (c < 0 || !isMine[c]) continue;
+        updIdx[nUpd++] = i;
         const old = a[i]!;
         a[i] = old + delta.val[e]!;
         if (a[i] !== old) ach.push(i);
       }
     }
-    let nUpd = 0;
-    for (const u of updates.values()) nUpd += u.length;
     this.counts.accUpdates += nUpd;
+    const upd = groupByCore(updIdx, nUpd, accOwn, slot, nMine);
     // 4. Value nodes and gates (their changed lists hold owned neurons only).
     for (const v of rt.values) {
       v.kernel.run(
@@ -345,86 +384,138 @@ export class CoreGroup {
         this.values.get(v.step.out)!, this.changed.get(v.step.out)!, flush,
       );
     }
-    const spikes = new Map<number, { trig: number; gate: number; e: number }[]>(rt.cores.map((c) => [c, []]));
-    rt.gates.forEach((gt, gi) => {
+    const gateOut = rt.gates.map((gt) => {
       const x = this.values.get(gt.valueTensor)!;
       const o = this.deltas.get(gt.stream)!;
       if (flush) gt.gate.flushOwned(x, gt.owned, o);
       else gt.gate.run(x, this.changed.get(gt.valueTensor)!, o);
       this.counts.gateUpdates += gt.gate.updates;
       this.counts.transmissions += gt.gate.transmissions;
-      const own = owner.get(gt.stream)!;
-      const trig = trigger.get(gt.stream)!;
-      for (let e = 0; e < o.n; e++) spikes.get(own[o.idx[e]!]!)!.push({ trig: trig[o.idx[e]!]!, gate: gi, e });
+      return o;
     });
-    // 5. Time every core of the segment; spikes leave at their send times.
-    const sendTimes = rt.gates.map((gt) => new Float64Array(this.deltas.get(gt.stream)!.n));
+    // Spikes per core in trigger order: (trigger, gate, entry) packed as parallel arrays.
+    let nSp = 0;
+    for (const o of gateOut) nSp += o.n;
+    const spTrig = new Int32Array(nSp);
+    const spGate = new Int32Array(nSp);
+    const spEnt = new Int32Array(nSp);
+    const spCore = new Int32Array(nSp);
+    {
+      let k = 0;
+      rt.gates.forEach((gt, gi) => {
+        const o = gateOut[gi]!;
+        const own = owner.get(gt.stream)!;
+        const trig = trigger.get(gt.stream)!;
+        for (let e = 0; e < o.n; e++) {
+          spTrig[k] = trig[o.idx[e]!]!;
+          spGate[k] = gi;
+          spEnt[k] = e;
+          spCore[k++] = own[o.idx[e]!]!;
+        }
+      });
+    }
+    const sp = groupByCore(Int32Array.from({ length: nSp }, (_, i) => i), nSp, spCore, slot, nMine, true);
+    if (rt.gates.length > 1) {
+      for (let i = 0; i < nMine; i++) sp.list.subarray(sp.start[i]!, sp.start[i + 1]!).sort((x, y) => spTrig[x]! - spTrig[y]! || spGate[x]! - spGate[y]! || spEnt[x]! - spEnt[y]!);
+    }
+    const spTrigSorted = Int32Array.from(sp.list, (i) => spTrig[i]!);
+    const sendSorted = new Float64Array(nSp);
+    // 5. Time every core of the segment.
     const st = this.stats;
     for (const c of rt.cores) {
-      const i = this.slot[c]!;
+      const i = slot[c]!;
       let lastToken = -Infinity;
-      const [cx, cy] = tile(c);
       for (const u of upstream[c]!) {
         const endU = tokens.get(u);
         if (endU === undefined) continue;
-        const [ux, uy] = tile(u);
-        lastToken = Math.max(lastToken, arrivalNs(chip, endU, cx - ux, cy - uy));
+        const arr = arrivalNs(chip, endU, tx(c) - tx(u), ty(c) - ty(u));
+        if (arr > lastToken) lastToken = arr;
       }
-      const sp = spikes.get(c)!.sort((p, q) => p.trig - q.trig || p.gate - q.gate || p.e - q.e);
-      const upd = updates.get(c)!;
-      const list = msgs.get(c)!;
-      const res = runCoreFrame(chip, this.tCore[i]!, list, lastToken, extraSynops.get(c) ?? 0, {
-        updates: Int32Array.from(upd), nUpdates: upd.length, spikes: Int32Array.from(sp.map((p) => p.trig)), nSpikes: sp.length,
-      });
-      sp.forEach((p, k) => (sendTimes[p.gate]![p.e] = res.sendNs[k]!));
+      const m0 = count[i]!;
+      const m1 = count[i + 1]!;
+      const ups = upstream[c]!;
+      for (let j = 0; j < ups.length; j++) this.srcRank[ups[j]! + 1] = j;
+      mergeBySource(msg, this.order, m0, m1, ups, this.srcRank);
+      const res = runCoreFrameArrays(
+        chip, this.tCore[i]!, msg, this.order, m0, m1, lastToken, extraSynops[i]!,
+        upd.list, upd.start[i]!, upd.start[i + 1]!, spTrigSorted, sp.start[i]!, sp.start[i + 1]!, sendSorted,
+      );
       this.tCore[i] = res.endNs;
-      let syn = extraSynops.get(c) ?? 0;
+      let syn = extraSynops[i]!;
       let dend = 0;
-      for (const m of list) { syn += m.synops; dend += m.dendrites; }
+      for (let k = m0; k < m1; k++) {
+        syn += msg.synops[k]!;
+        dend += msg.dendrites[k]!;
+      }
       st.synops[i] = syn;
       st.dendriteAdds[i] = dend;
-      st.messagesIn[i] = list.length;
-      st.neuronUpdates[i] = upd.length;
-      st.spikes[i] = sp.length;
+      st.messagesIn[i] = m1 - m0;
+      st.neuronUpdates[i] = upd.start[i + 1]! - upd.start[i]!;
+      st.spikes[i] = sp.start[i + 1]! - sp.start[i]!;
       st.busyNs[i] = res.busyNs;
       st.stallNs[i] = res.stallNs;
       st.queueMax[i] = res.queueMax;
     }
+    const sendTimes = gateOut.map((o) => new Float64Array(o.n));
+    for (let k = 0; k < nSp; k++) {
+      const j = sp.list[k]!;
+      sendTimes[spGate[j]!]![spEnt[j]!] = sendSorted[k]!;
+    }
     // 6. Batches per destination actor; messages and hops are charged to the sender.
+    void cost;
     rt.gates.forEach((gt, gi) => {
-      const o = this.deltas.get(gt.stream)!;
+      const o = gateOut[gi]!;
       const r = routes.get(gt.stream);
       const own = owner.get(gt.stream)!;
       const dests = this.dests.get(gt.stream)!;
+      const nA = this.coreActor.length > 0 ? Math.max(...dests.keys(), 0) + 1 : 1;
+      const lastEntry = new Int32Array(nA).fill(-1);
       const perActor = new Map<number, number[]>([...dests.keys()].map((d) => [d, []]));
       for (let e = 0; e < o.n; e++) {
         const s = o.idx[e]!;
         const c = own[s]!;
-        const i = this.slot[c]!;
-        const [sx, sy] = tile(c);
+        const i = slot[c]!;
+        const sx = tx(c);
+        const sy = ty(c);
         if (!r) continue;
-        let lastActor = -2;
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
           const d = r.core[k]!;
-          const [dx, dy] = tile(d);
           st.messagesOut[i]++;
-          st.hopsEw[i] += Math.abs(dx - sx);
-          st.hopsNs[i] += Math.abs(dy - sy);
+          st.hopsEw[i] += Math.abs(tx(d) - sx);
+          st.hopsNs[i] += Math.abs(ty(d) - sy);
           const act = this.coreActor[d]!;
-          if (act !== lastActor && perActor.get(act)!.at(-1) !== e) perActor.get(act)!.push(e);
-          lastActor = act;
+          if (lastEntry[act] !== e) {
+            lastEntry[act] = e;
+            perActor.get(act)!.push(e);
+          }
         }
       }
+      const sendNs = sendTimes[gi]!;
       for (const [act, tokenCores] of dests) {
         const es = perActor.get(act)!;
         out.push({ to: act, batch: {
           type: 'delta.batch', frame: this.frame, stream: gt.stream, srcActor: this.actor,
           idx: Int32Array.from(es, (e) => o.idx[e]!), val: Float32Array.from(es, (e) => o.val[e]!),
-          sendNs: Float64Array.from(es, (e) => sendTimes[gi]![e]!), srcCore: Int32Array.from(es, (e) => own[o.idx[e]!]!),
-          tokenCore: tokenCores, tokenNs: Float64Array.from(tokenCores, (c) => this.tCore[this.slot[c]!]!),
+          sendNs: Float64Array.from(es, (e) => sendNs[e]!), srcCore: Int32Array.from(es, (e) => own[o.idx[e]!]!),
+          tokenCore: tokenCores, tokenNs: Float64Array.from(tokenCores, (c) => this.tCore[slot[c]!]!),
         } });
       }
     });
+  }
+
+  /** Grow-only message buffers for one segment's frame. */
+  private msgBuf(n: number): MessageArrays {
+    if (this.msgs.arrival.length < n) {
+      const cap = Math.max(n, 2 * this.msgs.arrival.length);
+      this.msgs = { arrival: new Float64Array(cap), src: new Int32Array(cap), seq: new Int32Array(cap), synops: new Int32Array(cap), dendrites: new Int32Array(cap) };
+      this.order = new Int32Array(cap);
+    }
+    return this.msgs;
+  }
+
+  private updBuf(n: number): Int32Array {
+    if (this.upd.length < n) this.upd = new Int32Array(Math.max(n, 2 * this.upd.length));
+    return this.upd;
   }
 
   private runDelta(step: NodeStep, kernel: DeltaKernel | null): void {

@@ -31,19 +31,25 @@ export interface ActorPool {
 }
 
 /**
- * Assigns cores to `n` actors: every layer's partitions are dealt round-robin, so all
- * actors work on every layer of a frame at once (a layer-per-actor split would only
- * pipeline). The assignment never changes results, only which thread does the work.
+ * Assigns cores to `n` actors: each layer's row blocks (every channel group of a block
+ * together) are cut into `n` contiguous bands, so all actors work on every layer of a
+ * frame at once, each computes only its own rows, and each receives mostly the inputs
+ * of its band (plus a halo). One-block layers go to actor (layer mod n). The
+ * assignment never changes results, only which thread does the work.
  */
 export function assignCores(setup: ChipSetup, n: number): Int32Array {
   const { mapping } = setup;
   const out = new Int32Array(mapping.cores.length);
-  const seen = new Map<number, number>();
+  const blocks = new Map<number, number[]>();
+  for (const p of mapping.partitions) {
+    const rows = blocks.get(p.segment) ?? [];
+    if (!rows.includes(p.r0)) rows.push(p.r0);
+    blocks.set(p.segment, rows);
+  }
   for (const c of mapping.cores) {
-    const seg = mapping.partitions[c.partition]!.segment;
-    const k = seen.get(seg) ?? 0;
-    seen.set(seg, k + 1);
-    out[c.id] = (k + seg) % n;
+    const p = mapping.partitions[c.partition]!;
+    const rows = blocks.get(p.segment)!;
+    out[c.id] = rows.length === 1 ? p.segment % n : Math.min(n - 1, Math.floor((rows.indexOf(p.r0) * n) / rows.length));
   }
   return out;
 }
