@@ -32,11 +32,15 @@ export interface ActorPool {
 
 /**
  * Assigns cores to `n` actors: each layer's row blocks (every channel group of a block
- * together) are cut into `n` contiguous bands, so all actors work on every layer of a
- * frame at once, each computes only its own rows, and each receives mostly the inputs
- * of its band (plus a halo). One-block layers go to actor (layer mod n). The
- * assignment never changes results, only which thread does the work.
+ * together) are cut into BANDS·n contiguous bands dealt round-robin, so all actors work
+ * on every layer of a frame at once, each computes only its own rows, activity is
+ * spread evenly wherever the motion is, and each actor receives mostly the inputs of
+ * its bands (plus halos). One-block layers go to actor (layer mod n). The assignment
+ * never changes results, only which thread does the work.
  */
+/** Bands per actor per layer: enough to even out where the motion is, few enough halos. */
+const BANDS = 4;
+
 export function assignCores(setup: ChipSetup, n: number): Int32Array {
   const { mapping } = setup;
   const out = new Int32Array(mapping.cores.length);
@@ -49,7 +53,7 @@ export function assignCores(setup: ChipSetup, n: number): Int32Array {
   for (const c of mapping.cores) {
     const p = mapping.partitions[c.partition]!;
     const rows = blocks.get(p.segment)!;
-    out[c.id] = rows.length === 1 ? p.segment % n : Math.min(n - 1, Math.floor((rows.indexOf(p.r0) * n) / rows.length));
+    out[c.id] = rows.length === 1 ? p.segment % n : (Math.floor((rows.indexOf(p.r0) * BANDS * n) / rows.length) + p.segment) % n;
   }
   return out;
 }
