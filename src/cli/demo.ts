@@ -34,11 +34,13 @@ async function demo(): Promise<void> {
   const model = rel(s.model);
   console.log(`
 Try next:
-  node dist/src/cli/main.js inspect ${model}
+  node dist/src/cli/main.js inspect ${model} --chip loihi
   node dist/src/cli/main.js run ${rel(configPath)} --threshold 0.1
+  node dist/src/cli/main.js run ${rel(configPath)} --dense --max-frames 8          # the conventional network on the same chip
+  node dist/src/cli/main.js run ${rel(configPath)} --chip loihi-fitted --workers 2
   node dist/src/cli/main.js run ${rel(configPath)} --memory-loss --json | head -c 400
   node dist/src/cli/main.js run ${rel(configPath)} --policy rounding --outputs traces/demo-outputs.npy
-(SQLite traces, 'evsim query' and the many-core chip presets are the next milestones.)`);
+(SQLite traces and 'evsim query' are the next milestone.)`);
 }
 
 demo().catch((e) => {

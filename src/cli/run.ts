@@ -53,7 +53,7 @@ export function summary(r: SimulateResult, wallMs: number): string {
   if (r.chip !== 'ideal') {
     lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
     lines.push(`  latency          ${(r.totals.mean_latency_ns / 1000).toFixed(2)} µs / frame mean; ${(r.totals.latency_ns / 1000).toFixed(2)} µs first frame in → last frame done`);
-    lines.push(`  network          ${fmtSi(r.totals.messages / f)} messages, ${fmtSi(r.totals.hops / f)} hops, stall ${(r.totals.stall_ns / f / 1000).toFixed(2)} µs per frame`);
+    lines.push(`  network          ${fmtSi(r.totals.messages / f)} messages, ${fmtSi(r.totals.hops / f)} hops per frame; queue stall Σ ${(r.totals.stall_ns / f / 1e6).toFixed(2)} ms per frame (summed over messages)`);
   }
   lines.push(`  wall time        ${(wallMs / 1000).toFixed(2)} s (${fmtInt((r.frames / wallMs) * 1000)} frames/s)`);
   lines.push(r.trace ? `  trace            ${r.trace}` : '  trace            none');
