@@ -23,6 +23,7 @@ function runOptions(y: Argv): Argv<RunArgs> {
     .option('memory-loss', { type: 'boolean', describe: 'short for --policy memory-loss (Skip-Conv)' })
     .option('chip', { type: 'string', describe: 'loihi | loihi-fitted | truenorth | ideal | FILE.yaml (default loihi)' })
     .option('mesh', { type: 'string', describe: 'auto (grow to fit, default) | WxH' })
+    .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement (default snake)' })
     .option('dense', { type: 'boolean', describe: 'the conventional baseline on the same chip (re-flush every frame)' })
     .option('compare-dense', { type: 'boolean', describe: 'also run the dense network and report output error' })
     .option('workers', { type: 'number', describe: 'worker threads (default min(2, cores))' })

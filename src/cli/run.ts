@@ -16,6 +16,7 @@ export interface RunArgs {
   memoryLoss?: boolean;
   chip?: string;
   mesh?: string;
+  placement?: 'snake' | 'hilbert';
   dense?: boolean;
   compareDense?: boolean;
   workers?: number;
@@ -30,7 +31,7 @@ export interface RunArgs {
 function flagsAsConfig(a: RunArgs): RunConfigFile {
   return {
     model: a.model, frames: a.frames, labels: a.labels, max_frames: a.maxFrames, threshold: a.threshold,
-    policy: a.policy, memory_loss: a.memoryLoss || undefined, chip: a.chip, mesh: a.mesh, dense: a.dense || undefined,
+    policy: a.policy, memory_loss: a.memoryLoss || undefined, chip: a.chip, mesh: a.mesh, placement: a.placement, dense: a.dense || undefined,
     compare_dense: a.compareDense || undefined, workers: a.workers, trace: a.trace, trace_level: a.traceLevel, outputs: a.outputs,
   };
 }
@@ -82,6 +83,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
       layers: s.layers,
       chip: s.chip,
       mesh: parseMesh(s.mesh),
+      placement: s.placement,
       workers: s.workers,
       dense: s.dense,
       compareDense: s.compareDense,

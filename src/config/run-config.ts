@@ -31,6 +31,7 @@ export const runConfigSchema = z
     layers: z.record(layerOverride).optional(),
     chip: z.string().optional(),
     mesh: z.string().regex(/^(auto|\d+x\d+)$/, "must be 'auto' or WxH, e.g. 8x4").optional(),
+    placement: z.enum(['snake', 'hilbert']).optional(),
     dense: z.boolean().optional(),
     compare_dense: z.boolean().optional(),
     workers: z.number().int().positive().optional(),
@@ -54,6 +55,7 @@ export interface RunSettings {
   layers: Record<string, { threshold?: number; policy?: string; channelThresholds?: number[] }>;
   chip: string;
   mesh: string;
+  placement: 'snake' | 'hilbert';
   dense: boolean;
   compareDense: boolean;
   workers: number;
@@ -133,6 +135,7 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
     layers,
     chip: pick('chip') ?? 'loihi',
     mesh: pick('mesh') ?? 'auto',
+    placement: pick('placement') ?? 'snake',
     dense: pick('dense') ?? false,
     compareDense: pick('compare_dense') ?? false,
     workers: pick('workers') ?? Math.min(2, availableParallelism()),
