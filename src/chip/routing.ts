@@ -144,14 +144,21 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
       for (const c of consumers) {
         for (const l of c.lists.values()) l.n = 0;
         c.lists.get(stream)!.push(s, 1);
-        let dend = 0;
-        for (const n of c.seg.pre) {
-          const k = c.kernels.get(n)!;
-          const out = c.lists.get(n.out)!;
-          if (k) k.run(n.ins.map((t) => c.lists.get(t)!), out);
-          else { out.n = 0; const src = c.lists.get(n.ins[0]!)!; for (let i = 0; i < src.n; i++) out.push(src.idx[i]!, src.val[i]!); }
-          if (isArithmetic(n)) dend += out.n;
-        }
+        // Runs a chain of dendritic nodes on the probe; returns its adds and last output.
+        const chain = (nodes: NodeStep[]): { adds: number; last: DeltaList | null } => {
+          let adds = 0;
+          let last: DeltaList | null = null;
+          for (const n of nodes) {
+            const k = c.kernels.get(n)!;
+            const out = c.lists.get(n.out)!;
+            if (k) k.run(n.ins.map((t) => c.lists.get(t)!), out);
+            else { out.n = 0; const src = c.lists.get(n.ins[0]!)!; for (let i = 0; i < src.n; i++) out.push(src.idx[i]!, src.val[i]!); }
+            if (isArithmetic(n)) adds += out.n;
+            last = out;
+          }
+          return { adds, last };
+        };
+        let dend = chain(c.seg.pre).adds;
         for (const sg of c.syn) {
           // Behind an aggregating dendrite the synapses act once per frame on the
           // aggregated values (charged by the core then), so the message only routes.
@@ -160,15 +167,9 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
           for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
         }
         // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
-        let accHits: DeltaList | null = null;
-        for (const n of c.seg.post) {
-          const k = c.kernels.get(n)!;
-          const out = c.lists.get(n.out)!;
-          if (k) k.run(n.ins.map((t) => c.lists.get(t)!), out);
-          else { out.n = 0; const src = c.lists.get(n.ins[0]!)!; for (let i = 0; i < src.n; i++) out.push(src.idx[i]!, src.val[i]!); }
-          if (isArithmetic(n)) dend += out.n;
-          accHits = out;
-        }
+        const postChain = chain(c.seg.post);
+        dend += postChain.adds;
+        let accHits = postChain.last;
         if (c.seg.synaptic.length === 0) accHits = c.lists.get(c.seg.acc.in) ?? accHits;
         const touchedParts = new Set<number>([...perPart.keys(), ...reachOnly.keys()]);
         if (accHits) {

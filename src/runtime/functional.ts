@@ -7,7 +7,7 @@ import { createEngine, type EvnetOptions } from '../model/evnet/engine.js';
 import { formatPolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import type { Frames } from './inputs.js';
-import { argmax, emptyTotals, ErrorMeter, type FrameRecord, type RunResult } from './result.js';
+import { RunAccumulator, type RunResult } from './result.js';
 
 export interface FunctionalOptions extends EvnetOptions {
   compareDense?: boolean;
@@ -35,13 +35,9 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
   const dense = opts.compareDense ? new DenseExecutor(graph) : null;
   const outT = graph.tensors[graph.output]!;
   const outSize = outT.size;
-  const outputs = opts.keepOutputs ? new Float32Array(count * outSize) : null;
-  const totals = emptyTotals();
-  const perFrame: FrameRecord[] = [];
-  const meter = new ErrorMeter();
+  const acc = new RunAccumulator(outSize, count, !!opts.keepOutputs, opts.labels, dense);
   const nLayers = engine.layers.length;
   const layerSums = { macs: new Float64Array(nLayers), adds: new Float64Array(nLayers), updates: new Float64Array(nLayers), transmissions: new Float64Array(nLayers) };
-  let correct = 0;
   let done = 0;
   let interrupted = false;
   let lastYield = performance.now();
@@ -52,24 +48,10 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
     }
     const frame = frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize);
     const fc = engine.step(frame);
-    const y = engine.output;
-    if (outputs) outputs.set(y, t * outSize);
-    if (dense) meter.add(y, dense.run(frame));
-    if (opts.labels && argmax(y) === opts.labels[t]) correct++;
-    perFrame.push({
-      frame: t, macs: fc.macs, dense_macs: fc.denseMacs, adds: fc.adds, transmissions: fc.transmissions,
-      synops: fc.macs, messages: 0, hops: 0, energy_pj: 0, latency_ns: 0,
-    });
-    totals.macs += fc.macs;
-    totals.dense_macs += fc.denseMacs;
-    totals.adds += fc.adds;
-    totals.transmissions += fc.transmissions;
-    totals.synops += fc.macs;
-    totals.gate_updates += fc.gateUpdates;
-    totals.acc_updates += fc.accUpdates;
-    totals.overhead_adds += fc.overheadAdds;
-    totals.overhead_compares += fc.overheadCompares;
-    totals.overhead_load_store += fc.overheadLoadStore;
+    acc.add(
+      { frame: t, macs: fc.macs, dense_macs: fc.denseMacs, adds: fc.adds, transmissions: fc.transmissions, synops: fc.macs, messages: 0, hops: 0, energy_pj: 0, latency_ns: 0 },
+      { gateUpdates: fc.gateUpdates, accUpdates: fc.accUpdates, stallNs: 0 }, engine.output, frame,
+    );
     const c = engine.counts;
     for (let l = 0; l < nLayers; l++) {
       layerSums.macs[l] += c.macs[l]!;
@@ -85,12 +67,14 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
     }
   }
   const mem = engine.memory();
+  const fin = acc.finish(0);
+  const totals = fin.totals;
   const result: RunResult = {
     frames: done,
     totals,
-    per_frame: perFrame,
-    accuracy: opts.labels && done > 0 ? correct / done : null,
-    error_vs_dense: dense && done > 0 ? meter.result() : null,
+    per_frame: acc.perFrame,
+    accuracy: fin.accuracy,
+    error_vs_dense: fin.error_vs_dense,
     trace: null,
     model: graph.name,
     chip: 'ideal',
@@ -104,5 +88,5 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
       updates: layerSums.updates[l.id]!, transmissions: layerSums.transmissions[l.id]!,
     })),
   };
-  return { result, outputs: outputs ? outputs.subarray(0, done * outSize) : null, outputShape: [done, ...outT.shape.slice(1)], interrupted };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted };
 }

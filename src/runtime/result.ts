@@ -106,3 +106,68 @@ export function argmax(v: Float32Array): number {
   for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
   return best;
 }
+
+/**
+ * Folds frames into a run's totals, per-frame records, outputs, accuracy and error
+ * against the dense network; shared by the functional and the chip run.
+ */
+export class RunAccumulator {
+  readonly totals = emptyTotals();
+  readonly perFrame: FrameRecord[] = [];
+  readonly outputs: Float32Array | null;
+  private readonly meter = new ErrorMeter();
+  private correct = 0;
+  private latencySum = 0;
+  frames = 0;
+
+  constructor(
+    private readonly outSize: number,
+    count: number,
+    keepOutputs: boolean,
+    private readonly labels: Int32Array | null | undefined,
+    private readonly dense: { run(frame: Float32Array): Float32Array } | null,
+  ) {
+    this.outputs = keepOutputs ? new Float32Array(count * outSize) : null;
+  }
+
+  /** One finished frame: its record, its output, and the input it was computed from. */
+  add(rec: FrameRecord, counts: { gateUpdates: number; accUpdates: number; stallNs: number }, y: Float32Array, input: Float32Array): void {
+    const t = this.frames++;
+    const tot = this.totals;
+    this.perFrame.push(rec);
+    tot.macs += rec.macs;
+    tot.dense_macs += rec.dense_macs;
+    tot.adds += rec.adds;
+    tot.transmissions += rec.transmissions;
+    tot.synops += rec.synops;
+    tot.messages += rec.messages;
+    tot.hops += rec.hops;
+    tot.energy_pj += rec.energy_pj;
+    tot.stall_ns += counts.stallNs;
+    tot.gate_updates += counts.gateUpdates;
+    tot.acc_updates += counts.accUpdates;
+    this.latencySum += rec.latency_ns;
+    if (this.outputs) this.outputs.set(y, t * this.outSize);
+    if (this.dense) this.meter.add(y, this.dense.run(input));
+    if (this.labels && argmax(y) === this.labels[t]) this.correct++;
+  }
+
+  /** Totals with the DESIGN §4 overhead and latency summaries filled in. */
+  finish(lastFrameDoneNs: number): { totals: Totals; accuracy: number | null; error_vs_dense: ErrorVsDense | null; outputs: Float32Array | null } {
+    const tot = this.totals;
+    const n = this.frames;
+    tot.latency_ns = lastFrameDoneNs;
+    tot.mean_latency_ns = n > 0 ? this.latencySum / n : 0;
+    // The EvNet authors' convention: accumulator 1 add + 2 load/store per updated neuron;
+    // gate 2u + t adds, u compares, 4u + 2t load/store.
+    tot.overhead_adds = tot.acc_updates + 2 * tot.gate_updates + tot.transmissions;
+    tot.overhead_compares = tot.gate_updates;
+    tot.overhead_load_store = 2 * tot.acc_updates + 4 * tot.gate_updates + 2 * tot.transmissions;
+    return {
+      totals: tot,
+      accuracy: this.labels && n > 0 ? this.correct / n : null,
+      error_vs_dense: this.dense && n > 0 ? this.meter.result() : null,
+      outputs: this.outputs ? this.outputs.subarray(0, n * this.outSize) : null,
+    };
+  }
+}

@@ -4,6 +4,7 @@
  * and constant transforms of weights. Folded at import so the simulator never sees it.
  */
 import { EvsimError } from '../../errors.js';
+import { transposeMap } from '../dense/ops.js';
 import { stridesOf } from '../ir.js';
 import type { AttrValue, ConstTensor } from './proto.js';
 
@@ -74,24 +75,10 @@ function normAxis(axis: number, rank: number, where: string): number {
   return ax;
 }
 
-/** ONNX Transpose of a constant; also used for weight layouts. */
+/** ONNX Transpose of a constant (the same index map the dense Transpose uses). */
 export function transposeConst(t: ConstTensor, perm: number[]): ConstTensor {
-  const shape = perm.map((p) => t.shape[p]!);
-  const inStrides = stridesOf(t.shape);
-  const outStrides = stridesOf(shape);
-  const n = t.data.length;
-  const out = new Float64Array(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < shape.length; d++) {
-      const c = Math.floor(rem / outStrides[d]!);
-      rem -= c * outStrides[d]!;
-      src += c * inStrides[perm[d]!]!;
-    }
-    out[o] = t.data[src]!;
-  }
-  return { dtype: t.dtype, shape, data: out };
+  const map = transposeMap({ kind: 'transpose', perm }, t.shape);
+  return { dtype: t.dtype, shape: perm.map((p) => t.shape[p]!), data: Float64Array.from(map, (i) => t.data[i]!) };
 }
 
 export function reshapeTarget(inShape: readonly number[], spec: readonly number[], allowZero: boolean, where: string): number[] {

@@ -13,7 +13,7 @@ import { formatPolicy } from '../../model/evnet/policy.js';
 import { denseMacsOf, type Graph } from '../../model/ir.js';
 import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
-import { argmax, emptyTotals, ErrorMeter, type FrameRecord, type RunResult } from '../result.js';
+import { RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { DenseExecutor } from '../../model/dense/executor.js';
 import { checkOverrides, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
@@ -132,21 +132,15 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     ? new InProcessPool(setup, coreActor, n, evOpts)
     : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null);
   const sensor = new Sensor(setup, coreActor, evOpts);
-  const dense = opts.compareDense ? new DenseExecutor(graph) : null;
-  const meter = new ErrorMeter();
   const outT = graph.tensors[graph.output]!;
-  const outputs = opts.keepOutputs ? new Float32Array(count * outT.size) : null;
+  const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, opts.compareDense ? new DenseExecutor(graph) : null);
   const y = new Float32Array(outT.size);
   const denseMacs = graph.nodes.reduce((s, nd) => s + denseMacsOf(nd, graph), 0);
-  const totals = emptyTotals();
-  const perFrame: FrameRecord[] = [];
   const coreEnergy: Float64Array[] = [];
   const endNs = new Float64Array(nCores);
   const energy = new Float64Array(nCores);
-  let correct = 0;
   let done = 0;
   let interrupted = false;
-  let latencySum = 0;
   let lastEnd = 0;
   try {
     for (let t = 0; t < count; t++) {
@@ -191,41 +185,22 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
       for (const c of setup.outputCores) outEnd = Math.max(outEnd, endNs[c]!);
       rec.latency_ns = outEnd - entry;
       lastEnd = outEnd;
-      latencySum += rec.latency_ns;
       coreEnergy.push(energy.slice());
-      perFrame.push(rec);
-      if (outputs) outputs.set(y, t * outT.size);
-      if (dense) meter.add(y, dense.run(frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize)));
-      if (opts.labels && argmax(y) === opts.labels[t]) correct++;
-      totals.macs += rec.macs;
-      totals.dense_macs += rec.dense_macs;
-      totals.adds += rec.adds;
-      totals.transmissions += rec.transmissions;
-      totals.synops += rec.synops;
-      totals.messages += rec.messages;
-      totals.hops += rec.hops;
-      totals.energy_pj += rec.energy_pj;
-      totals.stall_ns += stall;
-      totals.gate_updates += gateUpd;
-      totals.acc_updates += accUpd;
+      acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize));
       done++;
       opts.onFrame?.(done, count);
     }
   } finally {
     await pool.close();
   }
-  totals.latency_ns = lastEnd;
-  totals.mean_latency_ns = done > 0 ? latencySum / done : 0;
-  totals.overhead_adds = totals.acc_updates + 2 * totals.gate_updates + totals.transmissions;
-  totals.overhead_compares = totals.gate_updates;
-  totals.overhead_load_store = 2 * totals.acc_updates + 4 * totals.gate_updates + 2 * totals.transmissions;
+  const fin = acc.finish(lastEnd);
+  const totals = fin.totals;
   const result: RunResult = {
-    frames: done, totals, per_frame: perFrame,
-    accuracy: opts.labels && done > 0 ? correct / done : null,
-    error_vs_dense: dense && done > 0 ? meter.result() : null, trace: null, model: graph.name, chip: opts.chip.name,
+    frames: done, totals, per_frame: acc.perFrame, accuracy: fin.accuracy,
+    error_vs_dense: fin.error_vs_dense, trace: null, model: graph.name, chip: opts.chip.name,
     policy: formatPolicy(opts.policy), threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
     memory: planMemory(setup.plan), layers: [],
   };
-  return { result, outputs: outputs ? outputs.subarray(0, done * outT.size) : null, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
 }
