@@ -3,14 +3,15 @@
  * CNN as an EvNet on it (config sim-configs/quickstart.yaml) beside the dense network,
  * and prints the summary and commands to go further.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRunConfig, resolveSettings } from '../config/run-config.js';
 import { simulate } from '../runtime/simulate.js';
 import { writeNpy } from '../workloads/npy.js';
 import { syntheticVideo } from '../workloads/video.js';
-import { summary } from './run.js';
+import { SqliteTraceSink } from '../trace/sqlite-sink.js';
+import { evsimVersion, summary } from './run.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -23,16 +24,26 @@ async function demo(): Promise<void> {
   writeNpy(s.frames!, video);
   const rel = (p: string): string => relative(process.cwd(), p) || '.';
   console.log(`evsim demo: ${rel(s.model)} as an EvNet over a 48-frame synthetic video (${rel(s.frames!)})\n`);
+  const tracePath = join(root, 'traces', 'demo.sqlite');
+  for (const f of [tracePath, `${tracePath}-wal`, `${tracePath}-shm`]) rmSync(f, { force: true });
   const started = performance.now();
   const r = await simulate({
     model: s.model, frames: s.frames!, threshold: s.threshold, policy: s.policy, chip: s.chip, compareDense: s.compareDense,
+    trace: new SqliteTraceSink(tracePath, 'cores', evsimVersion()), config: s,
     onFrame: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  frame ${done}/${total}${done === total ? '\n' : ''}`);
     },
   });
   console.log(summary(r, performance.now() - started));
   const model = rel(s.model);
+  const t = rel(tracePath);
   console.log(`
+Query the trace (SQLite; read-only):
+  node dist/src/cli/main.js query ${t} --named frames
+  node dist/src/cli/main.js query ${t} --named hot-cores
+  node dist/src/cli/main.js query ${t} "SELECT layer, cores, ROUND(energy_pj / 1e6, 3) AS energy_uj FROM (SELECT l.name AS layer, COUNT(DISTINCT c.core_id) AS cores, SUM(cf.energy_pj) AS energy_pj FROM core_frames cf JOIN cores c USING (run_id, core_id) JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id GROUP BY l.layer_id) ORDER BY energy_pj DESC"
+  node dist/src/cli/main.js query ${t} --list
+
 Try next:
   node dist/src/cli/main.js inspect ${model} --chip loihi
   node dist/src/cli/main.js run ${rel(configPath)} --threshold 0.1
@@ -40,7 +51,7 @@ Try next:
   node dist/src/cli/main.js run ${rel(configPath)} --chip loihi-fitted --workers 2
   node dist/src/cli/main.js run ${rel(configPath)} --memory-loss --json | head -c 400
   node dist/src/cli/main.js run ${rel(configPath)} --policy rounding --outputs traces/demo-outputs.npy
-(SQLite traces and 'evsim query' are the next milestone.)`);
+(npx evsim … works the same once the package is installed.)`);
 }
 
 demo().catch((e) => {

@@ -10,6 +10,7 @@ import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
 import { workloadCommand } from './workload.js';
+import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
 
 function runOptions(y: Argv): Argv<RunArgs> {
   return y
@@ -27,7 +28,7 @@ function runOptions(y: Argv): Argv<RunArgs> {
     .option('dense', { type: 'boolean', describe: 'the conventional baseline on the same chip (re-flush every frame)' })
     .option('compare-dense', { type: 'boolean', describe: 'also run the dense network and report output error' })
     .option('workers', { type: 'number', describe: 'worker threads (default min(2, cores))' })
-    .option('trace', { type: 'string', describe: 'SQLite trace path (default traces/<model>.sqlite)' })
+    .option('trace', { type: 'string', describe: 'SQLite trace path (default traces/<model>.sqlite; --no-trace: none)' })
     .option('trace-level', { choices: ['summary', 'cores', 'events'] as const, describe: 'what the trace records' })
     .option('outputs', { type: 'string', describe: 'write outputs as float32 .npy [T, ...output shape]' })
     .option('json', { type: 'boolean', describe: 'print one JSON object on stdout' })
@@ -106,7 +107,29 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${workloadCommand(a as unknown as Parameters<typeof workloadCommand>[0])}\n`);
       },
     )
-    .demandCommand(1, 'name a command: run, inspect or workload')
+    .command(
+      'query <trace> [sql]',
+      'run read-only SQL over a trace (or a named query)',
+      (y) =>
+        y
+          .positional('trace', { type: 'string', demandOption: true, describe: 'trace file (.sqlite)' })
+          .positional('sql', { type: 'string', describe: 'a SELECT statement' })
+          .option('named', { type: 'string', describe: 'a ready-made query (see --list)' })
+          .option('list', { type: 'boolean', describe: 'list the named queries' })
+          .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const }),
+      async (a) => {
+        if (a.list) {
+          process.stdout.write(`${listNamed()}\n`);
+          return;
+        }
+        if (!a.sql && !a.named) throw new EvsimError('BAD_USAGE', 'give a SQL statement or --named NAME (see --list)');
+        if (a.sql && a.named) throw new EvsimError('BAD_USAGE', 'give either a SQL statement or --named NAME, not both');
+        const rows = await queryTrace(a.trace as string, a.named ? namedQuery(a.named) : (a.sql as string));
+        const text = formatRows(rows, a.format);
+        if (text) process.stdout.write(`${text}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, inspect, query or workload')
     .strict()
     .recommendCommands()
     .help()

@@ -1,5 +1,10 @@
 /** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
-import { basename, join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EvsimError } from '../errors.js';
+import { checkTracePath } from '../trace/paths.js';
+import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
@@ -64,7 +69,18 @@ export function summary(r: SimulateResult, wallMs: number): string {
 /** Runs and returns the process exit code (0, or 130 when interrupted). */
 export async function runCommand(a: RunArgs): Promise<number> {
   const file = a.config ? loadRunConfig(a.config) : {};
-  const s = resolveSettings(file, flagsAsConfig(a), (m) => join('traces', `${basename(m, '.onnx')}.sqlite`));
+  const defaultTrace = (m: string): string => join('traces', `${basename(m, '.onnx')}.sqlite`);
+  const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
+  let sink: SqliteTraceSink | null = null;
+  if (s.trace) {
+    if (s.traceLevel === 'events') {
+      throw new EvsimError('BAD_USAGE', "--trace-level events is not available yet (per-message events come with the next trace milestone); use 'cores' or 'summary'");
+    }
+    // The default folder is created on demand; an explicit path must exist already.
+    if (s.trace === defaultTrace(s.model)) mkdirSync('traces', { recursive: true });
+    checkTracePath(s.trace);
+    sink = new SqliteTraceSink(s.trace, s.traceLevel, evsimVersion());
+  }
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
@@ -89,6 +105,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
       compareDense: s.compareDense,
       outputs: s.outputs,
       signal: ac.signal,
+      trace: sink,
+      config: s,
       onFrame: showProgress
         ? (done, total) => {
             const now = performance.now();
@@ -111,5 +129,15 @@ export async function runCommand(a: RunArgs): Promise<number> {
     return r.interrupted ? 130 : 0;
   } finally {
     process.removeListener('SIGINT', onSigint);
+  }
+}
+
+/** The package version, recorded with every traced run. */
+export function evsimVersion(): string {
+  try {
+    const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
 }

@@ -7,6 +7,7 @@ import { createEngine, type EvnetOptions } from '../model/evnet/engine.js';
 import { formatPolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import type { Frames } from './inputs.js';
+import type { TraceRunInfo, TraceSink } from './trace-sink.js';
 import { RunAccumulator, type RunResult } from './result.js';
 
 export interface FunctionalOptions extends EvnetOptions {
@@ -18,6 +19,8 @@ export interface FunctionalOptions extends EvnetOptions {
   onFrame?: (done: number, total: number) => void;
   /** Checked between frames; a true value stops the run (SIGINT). */
   shouldStop?: () => boolean;
+  /** Where frames are recorded (begun here, ended by the caller). */
+  trace?: { sink: TraceSink; info: Omit<TraceRunInfo, 'layers' | 'cores'> } | null;
 }
 
 export interface FunctionalRun {
@@ -40,6 +43,16 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
   const layerSums = { macs: new Float64Array(nLayers), adds: new Float64Array(nLayers), updates: new Float64Array(nLayers), transmissions: new Float64Array(nLayers) };
   let done = 0;
   let interrupted = false;
+  if (opts.trace) {
+    await opts.trace.sink.begin({
+      ...opts.trace.info,
+      layers: engine.layers.map((l) => ({
+        layer_id: l.id, name: l.name, op: l.op, kind: l.kind, shape: l.shape.join('x'),
+        dense_macs: l.denseMacs, weight_bytes: l.weightBytes, state_bytes: l.stateBytes,
+      })),
+      cores: [],
+    });
+  }
   let lastYield = performance.now();
   for (let t = 0; t < count; t++) {
     if (opts.shouldStop?.()) {
@@ -52,6 +65,7 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
       { frame: t, macs: fc.macs, dense_macs: fc.denseMacs, adds: fc.adds, transmissions: fc.transmissions, synops: fc.macs, messages: 0, hops: 0, energy_pj: 0, latency_ns: 0 },
       { gateUpdates: fc.gateUpdates, accUpdates: fc.accUpdates, stallNs: 0 }, engine.output, frame,
     );
+    opts.trace?.sink.frame(acc.perFrame[t]!, engine.counts, null);
     const c = engine.counts;
     for (let l = 0; l < nLayers; l++) {
       layerSums.macs[l] += c.macs[l]!;

@@ -2,7 +2,8 @@
  * `simulate()`: the library entry point behind `evsim run`. Loads and checks every
  * input first (bad input throws EvsimError before any work), then runs.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import type { LayerOverride } from '../model/evnet/engine.js';
@@ -16,6 +17,7 @@ import { isFree, type ChipSpec } from '../chip/spec.js';
 import { loadChip } from '../config/chip-config.js';
 import { runChip } from './chip/run-chip.js';
 import { runFunctional } from './functional.js';
+import type { TraceSink } from './trace-sink.js';
 import { checkFrames, loadFrames, loadLabels, type Frames } from './inputs.js';
 import type { RunResult } from './result.js';
 
@@ -47,6 +49,10 @@ export interface SimulateOptions {
   signal?: AbortSignal;
   /** Run the chip's actors on the calling thread (no worker threads). */
   inProcess?: boolean;
+  /** Where to record the run (see trace/sqlite-sink.ts); null or absent: no trace. */
+  trace?: TraceSink | null;
+  /** Recorded with the run in the trace. */
+  config?: unknown;
 }
 
 /** EVSIM_INJECT_FAULT=actor:frame makes that actor fail (for testing failure handling). */
@@ -82,16 +88,29 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const count = Math.min(frames.count, opts.maxFrames ?? Infinity);
   const labels = opts.labels == null ? null : typeof opts.labels === 'string' ? loadLabels(opts.labels, count) : opts.labels;
   if (labels && labels.length < count) throw new EvsimError('BAD_FRAMES', `${labels.length} labels for ${count} frames; give one label per frame`);
+  const sink = opts.trace ?? null;
+  const modelPath = typeof opts.model === 'string' ? opts.model : null;
+  const trace = sink
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: modelPath ? hashModel(modelPath) : 'in-memory', chip: chip.name, config: opts.config ?? null, frames: count } }
+    : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,
-    keepOutputs: !!opts.outputs, onFrame: opts.onFrame, shouldStop: opts.signal ? () => opts.signal!.aborted : undefined,
+    keepOutputs: !!opts.outputs, onFrame: opts.onFrame, shouldStop: opts.signal ? () => opts.signal!.aborted : undefined, trace,
   };
-  const run = isFree(chip)
-    ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense })
-    : await runChip(graph, frames, count, {
-        ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense,
-        workers: opts.workers ?? Math.min(2, availableParallelism()), inProcess: opts.inProcess, injectFault: faultFromEnv(),
-      });
+  let run;
+  try {
+    run = isFree(chip)
+      ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense })
+      : await runChip(graph, frames, count, {
+          ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense,
+          workers: opts.workers ?? Math.min(2, availableParallelism()), inProcess: opts.inProcess, injectFault: faultFromEnv(),
+        });
+  } catch (e) {
+    await sink?.end('failed', (e as Error).message).catch(() => undefined);
+    throw e;
+  }
+  await sink?.end(run.interrupted ? 'interrupted' : 'completed');
+  run.result.trace = sink ? sink.path : null;
   run.result.chip = chip.name;
   if (opts.outputs && run.outputs) writeNpy(opts.outputs, { shape: run.outputShape, data: run.outputs });
   if (typeof opts.model === 'string') run.result.model = basename(opts.model, '.onnx');
@@ -106,5 +125,14 @@ export function assertWritable(path: string, what: string): void {
     accessSync(dir, constants.W_OK);
   } catch {
     throw new EvsimError('BAD_USAGE', `${what} ${path}: folder ${dir} is not writable`);
+  }
+}
+
+/** A short content hash identifying the model file in traces. */
+function hashModel(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+  } catch {
+    return 'unknown';
   }
 }

@@ -10,7 +10,8 @@ import type { ChipSpec } from '../../chip/spec.js';
 import type { PlacementStrategy } from '../../chip/mapper.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { formatPolicy } from '../../model/evnet/policy.js';
-import { denseMacsOf, type Graph } from '../../model/ir.js';
+import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
+import type { TraceRunInfo, TraceSink } from '../trace-sink.js';
 import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
@@ -109,6 +110,8 @@ export interface ChipRunOptions extends EvnetOptions {
   inProcess?: boolean;
   /** Test hook: make this actor fail at this frame. */
   injectFault?: { actor: number; frame: number } | null;
+  /** Where frames are recorded (begun here, ended by the caller). */
+  trace?: { sink: TraceSink; info: Omit<TraceRunInfo, 'layers' | 'cores'> } | null;
 }
 
 export interface ChipRun {
@@ -142,6 +145,32 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   let done = 0;
   let interrupted = false;
   let lastEnd = 0;
+  const { mapping } = setup;
+  const nSeg = mapping.segments.length;
+  const segOfCore = Int32Array.from(mapping.cores, (c) => mapping.partitions[c.partition]!.segment);
+  const coreFrame = {
+    messagesIn: new Float64Array(nCores), synops: new Float64Array(nCores), neuronUpdates: new Float64Array(nCores), messagesOut: new Float64Array(nCores),
+    busyNs: new Float64Array(nCores), stallNs: new Float64Array(nCores), queueMax: new Float64Array(nCores), energyPj: energy, endNs,
+  };
+  const layerFrame = { macs: new Float64Array(nSeg), adds: new Float64Array(nSeg), updates: new Float64Array(nSeg), transmissions: new Float64Array(nSeg) };
+  if (opts.trace) {
+    const mem = (t: number): number => setup.plan.tensors[t]!.size;
+    await opts.trace.sink.begin({
+      ...opts.trace.info,
+      layers: mapping.segments.map((seg) => ({
+        layer_id: seg.id, name: seg.synaptic.map((x) => x.node.name).join('+') || seg.acc.name,
+        op: seg.synaptic.map((x) => x.node.op.kind).join('+') || 'accumulator', kind: 'layer',
+        shape: setup.plan.tensors[seg.acc.in]!.shape.join('x'),
+        dense_macs: seg.synaptic.reduce((a, x) => a + denseMacsOf(x.node, graph), 0),
+        weight_bytes: seg.synaptic.reduce((a, x) => a + weightBytesOf(x.node.op), 0),
+        state_bytes: 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
+      })),
+      cores: mapping.cores.map((c) => {
+        const p = mapping.partitions[c.partition]!;
+        return { core_id: c.id, tile_x: c.tileX, tile_y: c.tileY, layer_id: p.segment, neurons: p.neurons, synapse_bytes: p.synapseBytes };
+      }),
+    });
+  }
   try {
     for (let t = 0; t < count; t++) {
       if (opts.shouldStop?.()) {
@@ -166,6 +195,13 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
           const c = st.cores[i]!;
           energy[c] = st.energyPj[i]!;
           endNs[c] = st.endNs[i]!;
+          coreFrame.messagesIn[c] = st.messagesIn[i]!;
+          coreFrame.synops[c] = st.synops[i]!;
+          coreFrame.neuronUpdates[c] = st.neuronUpdates[i]!;
+          coreFrame.messagesOut[c] = st.messagesOut[i]!;
+          coreFrame.busyNs[c] = st.busyNs[i]!;
+          coreFrame.stallNs[c] = st.stallNs[i]!;
+          coreFrame.queueMax[c] = st.queueMax[i]!;
           rec.synops += st.synops[i]!;
           rec.adds += st.dendriteAdds[i]!;
           rec.messages += st.messagesOut[i]!;
@@ -187,6 +223,25 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
       lastEnd = outEnd;
       coreEnergy.push(energy.slice());
       acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize));
+      if (opts.trace) {
+        layerFrame.macs.fill(0);
+        layerFrame.adds.fill(0);
+        layerFrame.updates.fill(0);
+        layerFrame.transmissions.fill(0);
+        for (let c = 0; c < nCores; c++) {
+          const sg = segOfCore[c]!;
+          layerFrame.macs[sg] += coreFrame.synops[c]!;
+          layerFrame.updates[sg] += coreFrame.neuronUpdates[c]!;
+        }
+        for (const r of reports) {
+          for (let i = 0; i < r.stats.cores.length; i++) {
+            const sg = segOfCore[r.stats.cores[i]!]!;
+            layerFrame.adds[sg] += r.stats.dendriteAdds[i]!;
+            layerFrame.transmissions[sg] += r.stats.spikes[i]!;
+          }
+        }
+        opts.trace.sink.frame(rec, layerFrame, coreFrame);
+      }
       done++;
       opts.onFrame?.(done, count);
     }

@@ -1,0 +1,68 @@
+/**
+ * How a run reports to a trace store. The runtime only knows this interface; the CLI
+ * or a sweep injects an implementation (trace/sqlite-sink.ts), so runtime/ never
+ * imports trace/ (DESIGN §6).
+ */
+import type { FrameRecord } from './result.js';
+
+export type RunStatus = 'completed' | 'failed' | 'interrupted';
+
+export interface TraceLayer {
+  layer_id: number;
+  name: string;
+  op: string;
+  kind: string;
+  shape: string;
+  dense_macs: number;
+  weight_bytes: number;
+  state_bytes: number;
+}
+
+export interface TraceCore {
+  core_id: number;
+  tile_x: number;
+  tile_y: number;
+  layer_id: number;
+  neurons: number;
+  synapse_bytes: number;
+}
+
+export interface TraceRunInfo {
+  model: string;
+  modelHash: string;
+  chip: string;
+  config: unknown;
+  frames: number;
+  layers: TraceLayer[];
+  cores: TraceCore[];
+}
+
+/** Per-layer counts of one frame, parallel arrays indexed like `layers`. */
+export interface TraceLayerFrame {
+  macs: ArrayLike<number>;
+  adds: ArrayLike<number>;
+  updates: ArrayLike<number>;
+  transmissions: ArrayLike<number>;
+}
+
+/** Per-core figures of one frame, parallel arrays in core-id order. */
+export interface TraceCoreFrame {
+  messagesIn: ArrayLike<number>;
+  synops: ArrayLike<number>;
+  neuronUpdates: ArrayLike<number>;
+  messagesOut: ArrayLike<number>;
+  busyNs: ArrayLike<number>;
+  stallNs: ArrayLike<number>;
+  queueMax: ArrayLike<number>;
+  energyPj: ArrayLike<number>;
+  endNs: ArrayLike<number>;
+}
+
+export interface TraceSink {
+  readonly level: 'summary' | 'cores' | 'events';
+  readonly path: string;
+  begin(info: TraceRunInfo): Promise<void>;
+  /** Buffered; the sink commits in batches. */
+  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void;
+  end(status: RunStatus, error?: string): Promise<void>;
+}

@@ -1,0 +1,58 @@
+/**
+ * Read-only SQL over traces (`evsim query`): the file is opened with SQLITE_OPEN_READONLY,
+ * so any write fails and changes nothing. Results print as an aligned table, CSV or JSON.
+ */
+import { existsSync } from 'node:fs';
+import sqlite3 from 'sqlite3';
+import { EvsimError } from '../errors.js';
+import { all, close, openDb } from './sqlite-sink.js';
+import { NAMED_QUERIES } from './schema.js';
+
+export type QueryFormat = 'table' | 'csv' | 'json';
+
+export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
+  let db: sqlite3.Database;
+  try {
+    db = await openDb(path, sqlite3.OPEN_READONLY);
+  } catch (e) {
+    throw new EvsimError('BAD_TRACE', `cannot open trace ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return await all(db, sql);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
+    if (/readonly/i.test(msg)) throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
+    throw new EvsimError('BAD_SQL', `SQL error: ${msg}`);
+  } finally {
+    await close(db).catch(() => undefined);
+  }
+}
+
+export function namedQuery(name: string): string {
+  const q = NAMED_QUERIES[name];
+  if (!q) throw new EvsimError('BAD_USAGE', `no named query '${name}'; available: ${Object.keys(NAMED_QUERIES).join(', ')} (see --list)`);
+  return q.sql;
+}
+
+export function listNamed(): string {
+  const w = Math.max(...Object.keys(NAMED_QUERIES).map((k) => k.length));
+  return Object.entries(NAMED_QUERIES).map(([k, q]) => `${k.padEnd(w)}  ${q.description}`).join('\n');
+}
+
+const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v));
+
+export function formatRows(rows: Record<string, unknown>[], format: QueryFormat): string {
+  if (format === 'json') return JSON.stringify(rows, null, 2);
+  if (rows.length === 0) return format === 'csv' ? '' : '(no rows)';
+  const cols = Object.keys(rows[0]!);
+  if (format === 'csv') {
+    const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c]))).join(','))].join('\n');
+  }
+  const text = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...text.map((t) => t[i]!.length)));
+  const numeric = cols.map((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'));
+  const line = (vals: string[]): string => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
+}

@@ -1,0 +1,149 @@
+/**
+ * The trace schema (DESIGN §7): units in column names, several runs per file, views
+ * for the common questions. Bump SCHEMA_VERSION with any change.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+/** A run whose heartbeat is older than this while `running` is shown as stale. */
+export const STALE_AFTER_S = 30;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id INTEGER PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  ended_at TEXT,
+  heartbeat_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  error TEXT,
+  evsim_version TEXT NOT NULL,
+  model TEXT NOT NULL,
+  model_hash TEXT NOT NULL,
+  chip TEXT NOT NULL,
+  trace_level TEXT NOT NULL,
+  frames_planned INTEGER NOT NULL,
+  config_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layers (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  layer_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  op TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  shape TEXT NOT NULL,
+  dense_macs INTEGER NOT NULL,
+  weight_bytes INTEGER NOT NULL,
+  state_bytes INTEGER NOT NULL,
+  PRIMARY KEY (run_id, layer_id)
+);
+CREATE TABLE IF NOT EXISTS cores (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  core_id INTEGER NOT NULL,
+  tile_x INTEGER NOT NULL,
+  tile_y INTEGER NOT NULL,
+  layer_id INTEGER NOT NULL,
+  neurons INTEGER NOT NULL,
+  synapse_bytes INTEGER NOT NULL,
+  PRIMARY KEY (run_id, core_id)
+);
+CREATE TABLE IF NOT EXISTS frames (
+  run_id INTEGER NOT NULL REFERENCES runs(run_id),
+  frame INTEGER NOT NULL,
+  macs INTEGER NOT NULL,
+  dense_macs INTEGER NOT NULL,
+  adds INTEGER NOT NULL,
+  transmissions INTEGER NOT NULL,
+  messages INTEGER NOT NULL,
+  hops INTEGER NOT NULL,
+  synops INTEGER NOT NULL,
+  energy_pj REAL NOT NULL,
+  latency_ns REAL NOT NULL,
+  PRIMARY KEY (run_id, frame)
+);
+CREATE TABLE IF NOT EXISTS layer_frames (
+  run_id INTEGER NOT NULL,
+  frame INTEGER NOT NULL,
+  layer_id INTEGER NOT NULL,
+  macs INTEGER NOT NULL,
+  adds INTEGER NOT NULL,
+  updates INTEGER NOT NULL,
+  transmissions INTEGER NOT NULL,
+  PRIMARY KEY (run_id, frame, layer_id)
+);
+CREATE TABLE IF NOT EXISTS core_frames (
+  run_id INTEGER NOT NULL,
+  frame INTEGER NOT NULL,
+  core_id INTEGER NOT NULL,
+  messages_in INTEGER NOT NULL,
+  synops INTEGER NOT NULL,
+  neuron_updates INTEGER NOT NULL,
+  messages_out INTEGER NOT NULL,
+  busy_ns REAL NOT NULL,
+  stall_ns REAL NOT NULL,
+  queue_max INTEGER NOT NULL,
+  energy_pj REAL NOT NULL,
+  end_ns REAL NOT NULL,
+  PRIMARY KEY (run_id, frame, core_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+  run_id INTEGER NOT NULL,
+  frame INTEGER NOT NULL,
+  t_ns REAL NOT NULL,
+  src_core INTEGER NOT NULL,
+  dst_core INTEGER NOT NULL,
+  neuron INTEGER NOT NULL,
+  value REAL NOT NULL,
+  hops INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS layer_frames_by_layer ON layer_frames (run_id, layer_id);
+CREATE INDEX IF NOT EXISTS core_frames_by_core ON core_frames (run_id, core_id);
+CREATE INDEX IF NOT EXISTS events_by_frame ON events (run_id, frame);
+CREATE VIEW IF NOT EXISTS run_status AS
+  SELECT run_id, model, chip, created_at, ended_at, heartbeat_at,
+         CASE WHEN status = 'running' AND (julianday('now') - julianday(heartbeat_at)) * 86400 > ${STALE_AFTER_S}
+              THEN 'stale' ELSE status END AS status,
+         (SELECT COUNT(*) FROM frames f WHERE f.run_id = runs.run_id) AS frames_done, frames_planned, error
+  FROM runs;
+CREATE VIEW IF NOT EXISTS frame_summary AS
+  SELECT run_id, frame, macs, dense_macs,
+         CASE WHEN macs > 0 THEN CAST(dense_macs AS REAL) / macs ELSE NULL END AS ops_reduction,
+         transmissions, messages, hops, synops, energy_pj, latency_ns
+  FROM frames;
+CREATE VIEW IF NOT EXISTS core_hotspots AS
+  SELECT cf.run_id, cf.core_id, c.tile_x, c.tile_y, l.name AS layer,
+         SUM(cf.synops) AS synops, SUM(cf.messages_in) AS messages_in, SUM(cf.messages_out) AS messages_out,
+         SUM(cf.busy_ns) AS busy_ns, SUM(cf.stall_ns) AS stall_ns, MAX(cf.queue_max) AS queue_max, SUM(cf.energy_pj) AS energy_pj
+  FROM core_frames cf
+  JOIN cores c ON c.run_id = cf.run_id AND c.core_id = cf.core_id
+  LEFT JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id
+  GROUP BY cf.run_id, cf.core_id;
+CREATE VIEW IF NOT EXISTS layer_sparsity AS
+  SELECT lf.run_id, lf.layer_id, l.name, l.op,
+         SUM(lf.macs) AS macs, l.dense_macs * COUNT(*) AS dense_macs,
+         CASE WHEN l.dense_macs > 0 THEN CAST(SUM(lf.macs) AS REAL) / (l.dense_macs * COUNT(*)) ELSE NULL END AS macs_fraction,
+         SUM(lf.updates) AS updates, SUM(lf.transmissions) AS transmissions
+  FROM layer_frames lf
+  JOIN layers l ON l.run_id = lf.run_id AND l.layer_id = lf.layer_id
+  GROUP BY lf.run_id, lf.layer_id;
+`;
+
+/** Named queries for `evsim query --named NAME` (`--list` shows them). */
+export const NAMED_QUERIES: Record<string, { description: string; sql: string }> = {
+  runs: { description: 'every run in the file with its status (stale = died while running)', sql: 'SELECT * FROM run_status ORDER BY run_id' },
+  frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = (SELECT MAX(run_id) FROM runs) ORDER BY frame' },
+  'hot-cores': { description: 'the 10 cores with the most synaptic work in the last run', sql: 'SELECT * FROM core_hotspots WHERE run_id = (SELECT MAX(run_id) FROM runs) ORDER BY synops DESC LIMIT 10' },
+  'layer-sparsity': { description: 'MACs done vs dense per layer in the last run', sql: 'SELECT * FROM layer_sparsity WHERE run_id = (SELECT MAX(run_id) FROM runs) AND dense_macs > 0 ORDER BY layer_id' },
+  'energy-by-layer': {
+    description: 'energy per layer (sum over its cores) in the last run',
+    sql: `SELECT l.name AS layer, COUNT(DISTINCT c.core_id) AS cores, SUM(cf.energy_pj) AS energy_pj, SUM(cf.synops) AS synops
+          FROM core_frames cf JOIN cores c USING (run_id, core_id) JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id
+          WHERE cf.run_id = (SELECT MAX(run_id) FROM runs) GROUP BY l.layer_id ORDER BY energy_pj DESC`,
+  },
+  totals: {
+    description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',
+    sql: `SELECT run_id, COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs,
+          CAST(SUM(dense_macs) AS REAL) / MAX(SUM(macs), 1) AS ops_reduction, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns
+          FROM frames GROUP BY run_id ORDER BY run_id`,
+  },
+};

@@ -1,0 +1,159 @@
+/**
+ * The SQLite trace writer: one writer on the main thread, WAL mode, multi-row inserts
+ * committed in transactions every few frames, a heartbeat so a run whose process died
+ * shows as stale. Frames committed before a crash survive it.
+ */
+import sqlite3 from 'sqlite3';
+import { EvsimError } from '../errors.js';
+import type { FrameRecord } from '../runtime/result.js';
+import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../runtime/trace-sink.js';
+import { checkTracePath } from './paths.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+
+type Row = (number | string | null)[];
+
+const now = (): string => new Date().toISOString();
+
+/** Promise wrappers over the callback API. */
+export function openDb(path: string, mode: number): Promise<sqlite3.Database> {
+  return new Promise((res, rej) => {
+    const db = new sqlite3.Database(path, mode, (e) => (e ? rej(e) : res(db)));
+  });
+}
+export function exec(db: sqlite3.Database, sql: string): Promise<void> {
+  return new Promise((res, rej) => db.exec(sql, (e) => (e ? rej(e) : res())));
+}
+export function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<{ lastID: number }> {
+  return new Promise((res, rej) =>
+    db.run(sql, params, function (this: sqlite3.RunResult, e: Error | null) {
+      if (e) rej(e);
+      else res({ lastID: this.lastID });
+    }),
+  );
+}
+export function all(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  return new Promise((res, rej) => db.all(sql, params, (e, rows) => (e ? rej(e) : res(rows as Record<string, unknown>[]))));
+}
+export function close(db: sqlite3.Database): Promise<void> {
+  return new Promise((res, rej) => db.close((e) => (e ? rej(e) : res())));
+}
+
+/** Rows per INSERT statement (well under SQLite's bound-parameter limit). */
+const ROWS_PER_INSERT = 400;
+/** Commit at least this often, so a killed run keeps its frames. */
+const COMMIT_EVERY_FRAMES = 8;
+
+export class SqliteTraceSink implements TraceSink {
+  private db: sqlite3.Database | null = null;
+  private runId = 0;
+  private readonly pending = new Map<string, Row[]>();
+  private framesSinceCommit = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private lastBeat = 0;
+
+  constructor(readonly path: string, readonly level: 'summary' | 'cores' | 'events', private readonly version: string) {}
+
+  async begin(info: TraceRunInfo): Promise<void> {
+    checkTracePath(this.path);
+    try {
+      this.db = await openDb(this.path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+      await exec(this.db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      await exec(this.db, SCHEMA_SQL);
+      const v = await all(this.db, 'SELECT version FROM schema_version');
+      if (v.length === 0) await run(this.db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
+      else if (v[0]!.version !== SCHEMA_VERSION) {
+        throw new EvsimError('BAD_TRACE', `trace ${this.path} has schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new trace file`);
+      }
+      const t = now();
+      const r = await run(
+        this.db,
+        `INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
+         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+        [t, t, this.version, info.model, info.modelHash, info.chip, this.level, info.frames, JSON.stringify(info.config)],
+      );
+      this.runId = r.lastID;
+      await exec(this.db, 'BEGIN');
+      for (const l of info.layers) this.push('layers', [this.runId, l.layer_id, l.name, l.op, l.kind, l.shape, l.dense_macs, l.weight_bytes, l.state_bytes]);
+      if (this.level !== 'summary') for (const c of info.cores) this.push('cores', [this.runId, c.core_id, c.tile_x, c.tile_y, c.layer_id, c.neurons, c.synapse_bytes]);
+      await this.flushRows();
+      // Frames are written inside a transaction that commitSoon() closes and reopens.
+      await exec(this.db, 'COMMIT; BEGIN');
+      this.lastBeat = Date.now();
+    } catch (e) {
+      if (e instanceof EvsimError) throw e;
+      throw new EvsimError('BAD_TRACE', `trace ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  private push(table: string, row: Row): void {
+    const l = this.pending.get(table);
+    if (l) l.push(row);
+    else this.pending.set(table, [row]);
+  }
+
+  private async flushRows(): Promise<void> {
+    const db = this.db!;
+    for (const [table, rows] of this.pending) {
+      if (rows.length === 0) continue;
+      const width = rows[0]!.length;
+      const one = `(${new Array(width).fill('?').join(',')})`;
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+        await run(db, `INSERT INTO ${table} VALUES ${new Array(chunk.length).fill(one).join(',')}`, chunk.flat());
+      }
+    }
+    this.pending.clear();
+  }
+
+  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void {
+    const id = this.runId;
+    this.push('frames', [id, rec.frame, rec.macs, rec.dense_macs, rec.adds, rec.transmissions, rec.messages, rec.hops, rec.synops, rec.energy_pj, rec.latency_ns]);
+    if (layers) {
+      for (let l = 0; l < layers.macs.length; l++) this.push('layer_frames', [id, rec.frame, l, layers.macs[l]!, layers.adds[l]!, layers.updates[l]!, layers.transmissions[l]!]);
+    }
+    if (cores && this.level !== 'summary') {
+      for (let c = 0; c < cores.synops.length; c++) {
+        this.push('core_frames', [
+          id, rec.frame, c, cores.messagesIn[c]!, cores.synops[c]!, cores.neuronUpdates[c]!, cores.messagesOut[c]!,
+          cores.busyNs[c]!, cores.stallNs[c]!, cores.queueMax[c]!, cores.energyPj[c]!, cores.endNs[c]!,
+        ]);
+      }
+    }
+    if (++this.framesSinceCommit >= COMMIT_EVERY_FRAMES) this.commitSoon();
+  }
+
+  /** Queues a commit of everything buffered (writes run in order on one chain). */
+  private commitSoon(): void {
+    this.framesSinceCommit = 0;
+    const beat = Date.now() - this.lastBeat > 1000;
+    if (beat) this.lastBeat = Date.now();
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.flushRows();
+        if (beat) await run(this.db!, 'UPDATE runs SET heartbeat_at = ? WHERE run_id = ?', [now(), this.runId]);
+        await exec(this.db!, 'COMMIT; BEGIN');
+      } catch (e) {
+        this.failure = e as Error;
+      }
+    });
+  }
+
+  async end(status: RunStatus, error?: string): Promise<void> {
+    if (!this.db) return;
+    this.commitSoon();
+    await this.chain;
+    const db = this.db;
+    this.db = null;
+    if (this.failure) {
+      await close(db).catch(() => undefined);
+      throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
+    }
+    const t = now();
+    await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
+    await exec(db, 'COMMIT');
+    await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
+    await close(db);
+  }
+}

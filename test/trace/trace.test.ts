@@ -1,0 +1,122 @@
+/**
+ * SQLite traces (DESIGN §7): the schema names every table and column of the design,
+ * queries are read-only, a killed run keeps its committed frames in a consistent file
+ * and shows as not completed, an unwritable path fails before anything runs.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { queryTrace } from '../../src/trace/query.js';
+import { encodeNpy } from '../../src/workloads/npy.js';
+import { syntheticVideo } from '../../src/workloads/video.js';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-trace-'));
+const evsim = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+
+// DESIGN §7, minimum tables and columns.
+const DESIGN_TABLES: Record<string, string[]> = {
+  runs: ['run_id', 'created_at', 'ended_at', 'heartbeat_at', 'config_json', 'status'],
+  layers: ['run_id', 'layer_id', 'name', 'op'],
+  cores: ['run_id', 'core_id', 'tile_x', 'tile_y', 'layer_id', 'neurons'],
+  frames: ['run_id', 'frame', 'macs', 'dense_macs', 'transmissions', 'messages', 'synops', 'energy_pj', 'latency_ns'],
+  layer_frames: ['run_id', 'frame', 'layer_id', 'macs', 'updates', 'transmissions'],
+  core_frames: ['run_id', 'frame', 'core_id', 'messages_in', 'synops', 'neuron_updates', 'messages_out', 'busy_ns', 'stall_ns', 'queue_max', 'energy_pj'],
+  events: ['run_id', 'frame', 't_ns', 'src_core', 'dst_core', 'neuron', 'value', 'hops'],
+};
+
+describe('trace contents', () => {
+  for (const level of ['summary', 'cores']) {
+    it(`every DESIGN §7 table and column exists after a run at level ${level}`, async () => {
+      const t = join(tmp, `${level}.sqlite`);
+      const r = evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--trace-level', level, '--quiet');
+      expect(r.status).toBe(0);
+      for (const [table, cols] of Object.entries(DESIGN_TABLES)) {
+        const info = await queryTrace(t, `PRAGMA table_info(${table})`);
+        const names = info.map((c) => c.name);
+        for (const c of cols) expect(names, `${table}.${c}`).toContain(c);
+      }
+      const frames = await queryTrace(t, 'SELECT COUNT(*) AS n FROM frames');
+      expect(frames[0]!.n).toBe(4);
+      const cf = await queryTrace(t, 'SELECT COUNT(*) AS n FROM core_frames');
+      expect(cf[0]!.n).toBe(level === 'cores' ? 4 * 9 : 0);
+      const st = await queryTrace(t, 'SELECT status FROM runs');
+      expect(st).toEqual([{ status: 'completed' }]);
+    });
+  }
+
+  it('per-core and per-layer rows add up to the frame totals', async () => {
+    const t = join(tmp, 'sums.sqlite');
+    expect(evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet').status).toBe(0);
+    const rows = await queryTrace(t, `SELECT f.frame, f.synops,
+      (SELECT SUM(synops) FROM core_frames c WHERE c.frame = f.frame) AS core_synops,
+      (SELECT SUM(macs) FROM layer_frames l WHERE l.frame = f.frame) AS layer_macs FROM frames f`);
+    for (const r of rows) {
+      expect(r.core_synops).toBe(r.synops);
+      expect(r.layer_macs).toBe(r.synops);
+    }
+  });
+});
+
+describe('evsim query', () => {
+  it('is read-only: a DELETE exits 2 and changes nothing; json parses', () => {
+    const t = join(tmp, 'ro.sqlite');
+    expect(evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--trace', t, '--quiet').status).toBe(0);
+    const del = evsim('query', t, 'DELETE FROM runs');
+    expect(del.status).toBe(2);
+    expect(del.stderr.trim().split('\n')).toHaveLength(1);
+    expect(del.stderr).toMatch(/read-only/);
+    const j = evsim('query', t, 'SELECT COUNT(*) AS n FROM runs', '--format', 'json');
+    expect(JSON.parse(j.stdout)).toEqual([{ n: 1 }]);
+    expect(evsim('query', t, 'SELEKT 1').status).toBe(2);
+    expect(evsim('query', t, '--named', 'nope').status).toBe(2);
+    expect(evsim('query', t, '--named', 'frames', '--format', 'csv').stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
+  });
+
+  it('an unwritable trace path fails with exit 2 before simulating', () => {
+    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', '/nonexistent-dir/t.sqlite', '--json');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/trace \/nonexistent-dir\/t\.sqlite: folder .* does not exist/);
+  });
+});
+
+describe('a run that dies', () => {
+  const video = join(tmp, 'long.npy');
+  writeFileSync(video, encodeNpy(syntheticVideo({ frames: 60, channels: 3, height: 128, width: 128, motion: 'minor', seed: 9 })));
+  const model = join(ROOT, 'sim-configs', 'models', 'demo-cnn.onnx');
+
+  async function killAfter(signal: NodeJS.Signals, ms: number, trace: string): Promise<number | null> {
+    const child = spawn(process.execPath, [CLI, 'run', '--model', model, '--frames', video, '--workers', '1', '--trace', trace, '--quiet'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, ms));
+    child.kill(signal);
+    return new Promise((r) => child.on('close', (code, sig) => r(code ?? (sig ? -1 : null))));
+  }
+
+  it('SIGKILL leaves a consistent file with the committed frames, not completed', async () => {
+    const t = join(tmp, 'killed.sqlite');
+    await killAfter('SIGKILL', 7000, t);
+    const ok = await queryTrace(t, 'PRAGMA integrity_check');
+    expect(ok).toEqual([{ integrity_check: 'ok' }]);
+    const [run] = await queryTrace(t, 'SELECT status, frames_planned FROM runs');
+    expect(run!.status).toBe('running');
+    const [f] = await queryTrace(t, 'SELECT COUNT(*) AS n, MAX(frame) AS last FROM frames');
+    expect(f!.n).toBeGreaterThan(0);
+    expect(f!.n).toBeLessThan(60);
+    expect(f!.last).toBe((f!.n as number) - 1); // frames 0…n−1, none missing
+  }, 60_000);
+
+  it('SIGINT marks the run interrupted and keeps every completed frame', async () => {
+    const t = join(tmp, 'interrupted.sqlite');
+    const code = await killAfter('SIGINT', 7000, t);
+    expect(code).toBe(130);
+    const [run] = await queryTrace(t, 'SELECT status FROM runs');
+    expect(run!.status).toBe('interrupted');
+    const [f] = await queryTrace(t, 'SELECT COUNT(*) AS n FROM frames');
+    expect(f!.n).toBeGreaterThan(0);
+  }, 60_000);
+});
