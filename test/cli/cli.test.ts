@@ -3,7 +3,7 @@
  * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -133,7 +133,9 @@ describe('evsim run --json', () => {
     // Frame 0 is right (h = 0 equals the dense network), the others carry label 99.
     expect(j.accuracy).toBeCloseTo(1 / t, 12);
     expect(j.error_vs_dense.max_abs).toBeLessThan(1e-4);
-    expect(j.trace).toBeNull();
+    // Default trace: traces/<model>.sqlite under the working directory (created on demand).
+    expect(j.trace).toBe(join('traces', 'cnn_basic.sqlite'));
+    expect(existsSync(join(tmp, 'traces', 'cnn_basic.sqlite'))).toBe(true);
     const o = parseNpy(readFileSync(out));
     expect(o.shape).toEqual([t, k]);
     const od = o.data as Float32Array;
