@@ -93,6 +93,18 @@ const convCases: Case[] = [
   ['1×1', convChain([1, 5, 6, 6], { cout: 3, kh: 1 })],
   ['1×1 stride 2', convChain([1, 5, 7, 7], { cout: 3, kh: 1, stride: [2, 2] })],
   ['3×2 kernel, stride (1, 2), no bias', convChain([1, 3, 7, 8], { cout: 4, kh: 3, kw: 2, stride: [1, 2], pads: [0, 1, 1, 0], bias: false })],
+  // The sparse conv scatters in tiles of output rows (~32 Ki floats of ow × cout each);
+  // these outputs span several tiles, down to one row per tile.
+  ['several row tiles: 2 → 64 channels on 24×24', convChain([1, 2, 24, 24], { cout: 64, kh: 3, pads: [1, 1, 1, 1] }, { cout: 2, kh: 3, stride: [2, 2] })],
+  ['several row tiles with groups: 4 → 64, group 4', convChain([1, 4, 24, 24], { cout: 64, kh: 3, group: 4, pads: [1, 1, 1, 1] }, { cout: 4, kh: 1, group: 4 })],
+  ['one row per tile: 1 → 512 channels on 6×70', convChain([1, 1, 6, 70], { cout: 512, kh: 3, pads: [1, 1, 1, 1] }, { cout: 1, kh: 3 })],
+  ['1-D (rank 3): [1, 2, 12] → k3 stride 2 → relu → k3', (rng) => {
+    const b = new GraphBuilder([1, 2, 12]);
+    const c1 = b.add(convOp(rng, { cin: 2, cout: 3, kh: 1, kw: 3, stride: [1, 2], pads: [0, 1, 0, 0] }), [0], [1, 3, 6]);
+    const r = b.add(relu(), [c1], [1, 3, 6]);
+    b.add(convOp(rng, { cin: 3, cout: 2, kh: 1, kw: 3 }), [r], [1, 2, 4]);
+    return b.build();
+  }],
 ];
 
 const denseCases: Case[] = [
@@ -191,6 +203,14 @@ const avgCases: Case[] = [
   ['k2×3 asymmetric pads, exclude pad', poolOnInput([1, 2, 5, 6], avgPoolOp({ k: [2, 3], pads: [1, 0, 0, 2] }, false), false)],
 ];
 
+avgCases.push(['1-D (rank 3) k3 s2 p1 after relu', (rng) => {
+  const b = new GraphBuilder([1, 2, 11]);
+  const c = b.add(convOp(rng, { cin: 2, cout: 2, kh: 1, kw: 3, pads: [0, 1, 0, 1] }), [0], [1, 2, 11]);
+  const r = b.add(relu(), [c], [1, 2, 11]);
+  b.add(avgPoolOp({ k: [1, 3], stride: [1, 2], pads: [0, 1, 0, 1] }, false), [r], [1, 2, 6]);
+  return b.build();
+}]);
+
 const gapCase: Case = ['global average pool → reshape → dense', (rng) => {
   const b = new GraphBuilder([1, 2, 5, 6]);
   const y = b.add(relu(), [conv(b, rng, 0, { cout: 3, kh: 3, pads: [1, 1, 1, 1] })], [1, 3, 5, 6]);
@@ -204,6 +224,11 @@ const maxCases: Case[] = [
   ['k3 s2 p1 after relu, then conv', poolChain([1, 2, 7, 7], maxPoolOp(k3s2p1), false)],
   ['k2×3 s(2,1) pads on the input', poolOnInput([1, 2, 7, 7], maxPoolOp({ k: [2, 3], stride: [2, 1], pads: [0, 1, 1, 1] }), false)],
   ['k2 s2 ceil on the input (7 → 4)', poolOnInput([1, 2, 7, 7], maxPoolOp({ k: [2, 2], stride: [2, 2] }), true)],
+  ['1-D (rank 3) k2 s2 on the input', () => {
+    const b = new GraphBuilder([1, 3, 9]);
+    b.add(maxPoolOp({ k: [1, 2], stride: [1, 2] }), [0], [1, 3, 4]);
+    return b.build();
+  }],
 ];
 
 const concatCases: Case[] = [
@@ -370,6 +395,37 @@ const mulCases: Case[] = [
   }],
 ];
 
+/** Tensors with several consumers in different domains (DESIGN §3: one gate / one accumulator each). */
+const structureCases: Case[] = [
+  ['a delta read by a nonlinear node and a linear one: c = conv(x); conv(relu(c)) + c', (rng) => {
+    const b = new GraphBuilder([1, 2, 5, 5]);
+    const c = conv(b, rng, 0, { cout: 3, kh: 3, pads: [1, 1, 1, 1] });
+    const r = b.add(relu(), [c], [1, 3, 5, 5]);
+    const c2 = conv(b, rng, r, { cout: 3, kh: 3, pads: [1, 1, 1, 1] });
+    b.add({ kind: 'add', sign: 1 }, [c2, c], [1, 3, 5, 5]);
+    return b.build();
+  }],
+  ['the input read by a nonlinear node and two linear ones', (rng) => {
+    const b = new GraphBuilder([1, 2, 4, 4]);
+    const m = b.add(maxPoolOp({ k: [2, 2] }), [0], [1, 2, 3, 3]);
+    const c = conv(b, rng, 0, { cout: 2, kh: 2 });
+    const p = b.add({ kind: 'pad', pads: [0, 0, 0, 0, 0, 0, 0, 0], value: 0 }, [0], [1, 2, 4, 4]);
+    const s = b.add({ kind: 'add', sign: -1 }, [m, c], [1, 2, 3, 3]);
+    const pc = conv(b, rng, p, { cout: 2, kh: 2 });
+    b.add({ kind: 'add', sign: 1 }, [s, pc], [1, 2, 3, 3]);
+    return b.build();
+  }],
+  ['reshape of a reshape, then an affine with a shift, then relu', (rng) => {
+    const b = new GraphBuilder([1, 2, 3, 4]);
+    const c = conv(b, rng, 0, { cout: 2, kh: 1 });
+    const r1 = b.add({ kind: 'reshape', source: 'Reshape' }, [c], [1, 2, 12]);
+    const r2 = b.add({ kind: 'reshape', source: 'Flatten' }, [r1], [1, 24]);
+    const a = b.add(affineOp(rng, 24), [r2], [1, 24]);
+    b.add(relu(), [a], [1, 24]);
+    return b.build();
+  }],
+];
+
 const families: [string, Case[]][] = [
   ['conv', convCases],
   ['dense', denseCases],
@@ -386,6 +442,7 @@ const families: [string, Case[]][] = [
   ['unary', unaryCases],
   ['softmax', softmaxCases],
   ['mul', mulCases],
+  ['graph structure', structureCases],
 ];
 
 describe('h = 0: EvNet equals dense at every frame, per op', () => {

@@ -69,6 +69,13 @@ function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: bool
   if (!ks || ks.length !== nsp) throw bad(where, `kernel_shape must have ${nsp} entries`);
   const strides = (a.get('strides') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
   const dil = (a.get('dilations') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
+  const positive = (v: number[], name: string, len: number): void => {
+    if (v.length !== len) throw bad(where, `${name} has ${v.length} entries; a ${nsp}-D window needs ${len}`);
+    if (v.some((x) => !Number.isInteger(x) || x < 1)) throw bad(where, `${name} [${v}] must be positive integers`);
+  };
+  positive(ks, 'kernel_shape', nsp);
+  positive(strides, 'strides', nsp);
+  positive(dil, 'dilations', nsp);
   const autoPad = (a.get('auto_pad') as string | undefined) ?? 'NOTSET';
   const ceil = ((a.get('ceil_mode') as number | undefined) ?? 0) === 1;
   if (ceil && isConv) throw bad(where, 'ceil_mode is not a Conv attribute');
@@ -82,6 +89,8 @@ function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: bool
   } else if (autoPad !== 'NOTSET') {
     throw bad(where, `auto_pad '${autoPad}' is not valid`);
   }
+  if (pads.length !== 2 * nsp) throw bad(where, `pads has ${pads.length} entries; a ${nsp}-D window needs ${2 * nsp} (begin and end per axis)`);
+  if (pads.some((p) => !Number.isInteger(p))) throw bad(where, `pads [${pads}] must be integers`);
   if (pads.some((p) => p < 0)) throw unsupported(where, 'negative pads are not supported');
   // Normalise 1-D to 2-D with H = 1.
   const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
@@ -337,6 +346,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     case 'Concat': {
       const acts = ins.map((o, i) => act(o, where, `input ${i}`));
       const rank = acts[0]!.shape.length;
+      if (typeof a.get('axis') !== 'number') throw bad(where, 'Concat needs its axis attribute');
       const axis = normAxis(a.get('axis') as number, rank, where);
       const shape = [...acts[0]!.shape];
       shape[axis] = 0;
@@ -379,7 +389,9 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     case 'Transpose': {
       const x = x0();
       const perm = (a.get('perm') as number[] | undefined) ?? x.shape.map((_, i) => x.shape.length - 1 - i);
-      if (perm.length !== x.shape.length) throw bad(where, `perm [${perm}] does not match rank ${x.shape.length}`);
+      if (perm.length !== x.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+        throw bad(where, `perm [${perm}] is not a permutation of the ${x.shape.length} axes`);
+      }
       return { op: { kind: 'transpose', perm }, inputs: [x.id], shape: perm.map((p) => x.shape[p]!) };
     }
     case 'Pad': {

@@ -1,0 +1,290 @@
+/**
+ * Bad ONNX input is reported as an EvsimError with a code and a one-line message that
+ * says what and where (STYLE §7, §10: assert the code and a regex, not the whole text).
+ * Models are hand-encoded with the onnx-proto package; a valid one of the same shape
+ * is imported first, so every failure below is the rule under test and not a broken
+ * encoding.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { EvsimError } from '../../src/errors.js';
+import { DenseExecutor } from '../../src/model/dense/executor.js';
+import { importOnnx, loadOnnx } from '../../src/model/onnx/import.js';
+import { mulberry32 } from '../helpers/rng.js';
+
+const { onnx } = onnxProto;
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'onnx');
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+const AT = onnx.AttributeProto.AttributeType;
+
+type Dims = (number | string)[];
+const valueInfo = (name: string, dims: Dims): onnxProto.onnx.IValueInfoProto => ({
+  name,
+  type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+});
+const floats = (name: string, dims: number[], data: number[]): onnxProto.onnx.ITensorProto => ({ name, dims, dataType: FLOAT, floatData: data });
+const int64s = (name: string, data: number[]): onnxProto.onnx.ITensorProto => ({ name, dims: [data.length], dataType: INT64, int64Data: data });
+const strAttr = (name: string, s: string): onnxProto.onnx.IAttributeProto => ({ name, type: AT.STRING, s: new TextEncoder().encode(s) });
+const intAttr = (name: string, i: number): onnxProto.onnx.IAttributeProto => ({ name, type: AT.INT, i });
+
+interface ModelSpec {
+  nodes: onnxProto.onnx.INodeProto[];
+  init?: onnxProto.onnx.ITensorProto[];
+  inputs?: onnxProto.onnx.IValueInfoProto[];
+  outputs?: onnxProto.onnx.IValueInfoProto[];
+  opset?: number;
+}
+
+/** Encodes a ModelProto: input 'x' [1, 4] and output 'y' unless overridden. */
+function encode(s: ModelSpec): Uint8Array {
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: 'evsim-test',
+    opsetImport: [{ domain: '', version: s.opset ?? 13 }],
+    graph: {
+      name: 'g',
+      node: s.nodes,
+      initializer: s.init ?? [],
+      input: s.inputs ?? [valueInfo('x', [1, 4])],
+      output: s.outputs ?? [valueInfo('y', [1, 4])],
+    },
+  }).finish();
+}
+
+/** Runs `f`, requires an EvsimError with `code`, a one-line message matching every regex. */
+function expectError(f: () => unknown, code: string, ...patterns: RegExp[]): EvsimError {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected a throw').toBeInstanceOf(EvsimError);
+  const e = err as EvsimError;
+  expect(e.code, e.message).toBe(code);
+  expect(e.message).not.toMatch(/[\r\n]/);
+  for (const p of patterns) expect(e.message).toMatch(p);
+  return e;
+}
+
+const relu4 = (name = 'r0'): onnxProto.onnx.INodeProto => ({ name, opType: 'Relu', input: ['x'], output: ['y'] });
+
+describe('the hand encoder produces importable models', () => {
+  it('Relu on [1, 4]: relu([−1, 2, −3, 4]) = [0, 2, 0, 4]', () => {
+    const g = importOnnx(encode({ nodes: [relu4()] }), 'relu.onnx');
+    expect(g.nodes.map((n) => n.op.kind)).toEqual(['unary']);
+    expect(Array.from(new DenseExecutor(g).run(Float32Array.of(-1, 2, -3, 4)))).toEqual([0, 2, 0, 4]);
+  });
+
+  it('Pad (constant mode, pads 1 on the last axis) and Resize (nearest, scales 1×2) import', () => {
+    const pad = importOnnx(encode({
+      nodes: [{ name: 'pad0', opType: 'Pad', input: ['x', 'pads'], output: ['y'], attribute: [strAttr('mode', 'constant')] }],
+      init: [int64s('pads', [0, 1, 0, 1])],
+      outputs: [valueInfo('y', [1, 6])],
+    }));
+    expect(Array.from(new DenseExecutor(pad).run(Float32Array.of(1, 2, 3, 4)))).toEqual([0, 1, 2, 3, 4, 0]);
+    const resize = importOnnx(encode({
+      nodes: [{ name: 'rs0', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'], attribute: [strAttr('mode', 'nearest'), strAttr('coordinate_transformation_mode', 'asymmetric'), strAttr('nearest_mode', 'floor')] }],
+      init: [floats('scales', [2], [1, 2])],
+      outputs: [valueInfo('y', [1, 8])],
+    }));
+    // asymmetric + floor: output o copies input ⌊o/2⌋.
+    expect(Array.from(new DenseExecutor(resize).run(Float32Array.of(1, 2, 3, 4)))).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
+  });
+});
+
+describe('malformed files → BAD_MODEL', () => {
+  it('random bytes', () => {
+    const rng = mulberry32(99);
+    for (const n of [1, 7, 64, 1000, 5000]) {
+      const bytes = Uint8Array.from({ length: n }, () => Math.floor(rng() * 256));
+      expectError(() => importOnnx(bytes, 'noise.onnx'), 'BAD_MODEL', /noise\.onnx/);
+    }
+  });
+
+  it('an empty file', () => {
+    expectError(() => importOnnx(new Uint8Array(0), 'empty.onnx'), 'BAD_MODEL', /empty\.onnx/);
+  });
+
+  it('every fixture truncated to half its length', () => {
+    const files = readdirSync(FIX).filter((f) => f.endsWith('.onnx'));
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const f of files) {
+      const bytes = readFileSync(join(FIX, f));
+      expectError(() => importOnnx(bytes.subarray(0, Math.floor(bytes.length / 2)), f), 'BAD_MODEL');
+    }
+  });
+
+  it('a fixture truncated at other points', () => {
+    const bytes = readFileSync(join(FIX, 'cnn_basic.onnx'));
+    for (const frac of [0.01, 0.1, 0.3, 0.7, 0.9, 0.99]) {
+      expectError(() => importOnnx(bytes.subarray(0, Math.floor(bytes.length * frac)), 'cnn_basic.onnx'), 'BAD_MODEL');
+    }
+    expectError(() => importOnnx(bytes.subarray(0, bytes.length - 1), 'cnn_basic.onnx'), 'BAD_MODEL');
+  });
+
+  it('a missing file names the path', () => {
+    expectError(() => loadOnnx('/nonexistent/dir/model.onnx'), 'BAD_MODEL', /\/nonexistent\/dir\/model\.onnx/);
+  });
+});
+
+describe('unsupported ops and attributes → UNSUPPORTED_OP naming the node', () => {
+  it("an unknown op ('Erf'): names the node and the op and lists the supported ops", () => {
+    const bytes = encode({ nodes: [{ name: 'my_erf', opType: 'Erf', input: ['x'], output: ['y'] }] });
+    expectError(() => importOnnx(bytes, 'erf.onnx'), 'UNSUPPORTED_OP', /node 'my_erf'/, /'Erf'/, /supported ops:.*\bConv\b.*\bRelu\b/);
+  });
+
+  it('an unnamed node is named by its op and position', () => {
+    const bytes = encode({ nodes: [relu4('first'), { opType: 'Erf', input: ['y'], output: ['z'] }], outputs: [valueInfo('z', [1, 4])] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'Erf_1'/, /'Erf'/);
+  });
+
+  it("Resize with mode 'linear'", () => {
+    const bytes = encode({
+      nodes: [{ name: 'up_lin', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'], attribute: [strAttr('mode', 'linear')] }],
+      init: [floats('scales', [2], [1, 2])],
+      outputs: [valueInfo('y', [1, 8])],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'up_lin'/, /linear/, /nearest/);
+  });
+
+  it("Upsample (opset 9) with mode 'linear'", () => {
+    const bytes = encode({
+      opset: 9,
+      nodes: [{ name: 'ups', opType: 'Upsample', input: ['x', 'scales'], output: ['y'], attribute: [strAttr('mode', 'linear')] }],
+      init: [floats('scales', [2], [1, 2])],
+      outputs: [valueInfo('y', [1, 8])],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'ups'/, /linear/);
+  });
+
+  it("Pad with mode 'reflect'", () => {
+    const bytes = encode({
+      nodes: [{ name: 'pad_reflect', opType: 'Pad', input: ['x', 'pads'], output: ['y'], attribute: [strAttr('mode', 'reflect')] }],
+      init: [int64s('pads', [0, 1, 0, 1])],
+      outputs: [valueInfo('y', [1, 6])],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'pad_reflect'/, /reflect/);
+  });
+
+  it('a custom op domain', () => {
+    const bytes = encode({ nodes: [{ name: 'cust', opType: 'Relu', domain: 'com.example', input: ['x'], output: ['y'] }] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'cust'/, /com\.example/);
+  });
+
+  it('Div of two activations', () => {
+    const bytes = encode({ nodes: [{ name: 'div2', opType: 'Div', input: ['x', 'x'], output: ['y'] }] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'div2'/, /division/);
+  });
+
+  it('BatchNormalization in training mode', () => {
+    const c = (n: string, v: number) => floats(n, [4], [v, v, v, v]);
+    const bytes = encode({
+      inputs: [valueInfo('x', [1, 4, 2])],
+      outputs: [valueInfo('y', [1, 4, 2])],
+      nodes: [{ name: 'bn_train', opType: 'BatchNormalization', input: ['x', 'g', 'b', 'm', 'v'], output: ['y'], attribute: [intAttr('training_mode', 1)] }],
+      init: [c('g', 1), c('b', 0), c('m', 0), c('v', 1)],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'bn_train'/, /training_mode/);
+  });
+
+  it('an unsupported op on constants only (cannot be folded)', () => {
+    const bytes = encode({
+      nodes: [
+        { name: 'erf_const', opType: 'Erf', input: ['c'], output: ['e'] },
+        { name: 'add0', opType: 'Add', input: ['x', 'e'], output: ['y'] },
+      ],
+      init: [floats('c', [4], [0, 1, 2, 3])],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'erf_const'/, /Erf/);
+  });
+});
+
+describe('other model rules → BAD_MODEL', () => {
+  it('opset outside the supported range', () => {
+    expectError(() => importOnnx(encode({ nodes: [relu4()], opset: 5 }), 'old.onnx'), 'BAD_MODEL', /old\.onnx/, /opset 5/);
+  });
+
+  it('two non-constant inputs', () => {
+    const bytes = encode({ nodes: [{ name: 'a', opType: 'Add', input: ['x', 'x2'], output: ['y'] }], inputs: [valueInfo('x', [1, 4]), valueInfo('x2', [1, 4])] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /2 non-constant inputs/, /x2/);
+  });
+
+  it('a node reading a tensor nothing produces', () => {
+    const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);
+  });
+
+  it('batch size 2, and a dynamic non-batch dimension', () => {
+    expectError(() => importOnnx(encode({ nodes: [relu4()], inputs: [valueInfo('x', [2, 4])] })), 'BAD_MODEL', /batch size 2/);
+    expectError(() => importOnnx(encode({ nodes: [relu4()], inputs: [valueInfo('x', [1, 'width'])] })), 'BAD_MODEL', /dynamic dimension/);
+    // A symbolic batch dimension alone is fine: it is bound to 1.
+    expect(importOnnx(encode({ nodes: [relu4()], inputs: [valueInfo('x', ['batch', 4])] })).tensors[0]!.shape).toEqual([1, 4]);
+  });
+
+  it('the output is the input (only an Identity)', () => {
+    expectError(() => importOnnx(encode({ nodes: [{ name: 'id', opType: 'Identity', input: ['x'], output: ['y'] }] })), 'BAD_MODEL', /output is the input/);
+  });
+
+  it('raw weight data that does not match its shape', () => {
+    const bytes = encode({
+      nodes: [{ name: 'mm', opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
+      init: [{ name: 'w', dims: [4, 4], dataType: FLOAT, rawData: new Uint8Array(10) }],
+    });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /'w'/, /corrupt/);
+  });
+
+  it('Gemm with mismatched inner sizes', () => {
+    const bytes = encode({
+      nodes: [{ name: 'gm', opType: 'Gemm', input: ['x', 'w'], output: ['y'] }],
+      init: [floats('w', [3, 2], [1, 2, 3, 4, 5, 6])],
+      outputs: [valueInfo('y', [1, 2])],
+    });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'gm'/);
+  });
+});
+
+/**
+ * Malformed attributes are refused: ONNX requires Concat's `axis`, a Transpose `perm`
+ * that is a permutation, strides and dilations ≥ 1, and `pads`/`strides` with one entry
+ * per spatial axis (two for pads). Each is BAD_MODEL naming the node.
+ */
+describe('import validation of window and axis attributes', () => {
+  const w3 = [floats('w', [1, 1, 3], [1, 1, 1])];
+  const conv1d = (attribute: onnxProto.onnx.IAttributeProto[]) => encode({
+    inputs: [valueInfo('x', [1, 1, 4])],
+    outputs: [valueInfo('y', [1, 1, 2])],
+    nodes: [{ name: 'cv', opType: 'Conv', input: ['x', 'w'], output: ['y'], attribute }],
+    init: w3,
+  });
+  const ints = (name: string, v: number[]): onnxProto.onnx.IAttributeProto => ({ name, type: AT.INTS, ints: v });
+
+  it('Concat without its required axis (imports as a [1,4] output for two [1,4] inputs)', () => {
+    const bytes = encode({ nodes: [{ name: 'cat', opType: 'Concat', input: ['x', 'x'], output: ['y'] }], outputs: [valueInfo('y', [1, 8])] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'cat'/, /axis/);
+  });
+
+  it('Transpose with a perm that is not a permutation ([0, 0] imports as a [1,1] output)', () => {
+    const bytes = encode({ nodes: [{ name: 'tr', opType: 'Transpose', input: ['x'], output: ['y'], attribute: [ints('perm', [0, 0])] }] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'tr'/, /perm/);
+  });
+
+  it('Conv with strides 0 (imports with a zero-size output)', () => {
+    expectError(() => importOnnx(conv1d([ints('strides', [0])])), 'BAD_MODEL', /node 'cv'/);
+  });
+
+  it('Conv with dilations 0 (imports; every tap reads the same pixel)', () => {
+    expectError(() => importOnnx(conv1d([ints('dilations', [0])])), 'BAD_MODEL', /node 'cv'/);
+  });
+
+  it('Conv with one pads entry for one spatial axis (needs 2; padR becomes undefined)', () => {
+    expectError(() => importOnnx(conv1d([ints('pads', [1])])), 'BAD_MODEL', /node 'cv'/, /pads/);
+  });
+
+  it('Conv with an empty strides list (strideW becomes undefined)', () => {
+    expectError(() => importOnnx(conv1d([ints('strides', [])])), 'BAD_MODEL', /node 'cv'/, /strides/);
+  });
+});
