@@ -21,11 +21,6 @@ export interface StreamRoutes {
   dendrites: Int32Array;
 }
 
-/** Linear nodes that do arithmetic (dendritic adds); the rest only move data. */
-function isArithmetic(n: NodeStep): boolean {
-  const k = n.node.op.kind;
-  return k === 'add' || k === 'affine' || k === 'avgpool';
-}
 
 interface SynapseGeometry {
   step: NodeStep;
@@ -153,7 +148,8 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
             const out = c.lists.get(n.out)!;
             if (k) k.run(n.ins.map((t) => c.lists.get(t)!), out);
             else { out.n = 0; const src = c.lists.get(n.ins[0]!)!; for (let i = 0; i < src.n; i++) out.push(src.idx[i]!, src.val[i]!); }
-            if (isArithmetic(n)) adds += out.n;
+            // DESIGN §4: a dendritic node costs one add per input element it receives.
+            for (const t of n.ins) adds += c.lists.get(t)!.n;
             last = out;
           }
           return { adds, last };

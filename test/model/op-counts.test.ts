@@ -221,6 +221,21 @@ describe('adds: other linear nodes, per nonzero input element', () => {
   });
 });
 
+describe('adds: data-movement linear nodes count too (DESIGN §4)', () => {
+  it('Flatten and Concat cost one add per nonzero input element', () => {
+    // input [1,2,1,2] → Flatten [1,4] → Concat(flat, flat) on axis 1 → [1,8].
+    // Frame 0, x = [1, 0, 2, 0]: Flatten 2, Concat 2 + 2 = 4 → 6 adds.
+    // Frame 1 changes one element: Flatten 1, Concat 1 + 1 → 3.
+    const b = new GraphBuilder([1, 2, 1, 2]);
+    const f = b.add({ kind: 'reshape', source: 'Flatten' }, [0], [1, 4]);
+    b.add({ kind: 'concat', axis: 1 }, [f, f], [1, 8]);
+    const e = createEngine(b.build(), h0);
+    expect(e.step(Float32Array.of(1, 0, 2, 0)).adds).toBe(6);
+    expect(Array.from(e.output)).toEqual([1, 0, 2, 0, 1, 0, 2, 0]);
+    expect(e.step(Float32Array.of(1, 5, 2, 0)).adds).toBe(3);
+  });
+});
+
 describe('overhead and memory of a tiny MLP: [1,4] → 3 → relu → 2', () => {
   // W1 ([k][n]): k0 [1, −1, 2], k1 [3, 1, −1], k2 [0, 1, −1], k3 [1, 1, 1]; bias1 = 0 (present).
   // W2: k0 [1, 2], k1 [−1, 1], k2 [2, 0]; no bias2.

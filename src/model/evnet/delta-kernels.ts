@@ -454,6 +454,7 @@ export class RemapScatter implements DeltaKernel {
       }
     });
     b.emit(out);
+    this.adds = ins.reduce((a, l) => a + l.n, 0);
   }
 }
 

@@ -118,7 +118,7 @@ type Runner =
   | { kind: 'gate'; gate: Gate; step: GateStep; layer: number }
   | { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number }
   | { kind: 'delta'; kernel: DeltaKernel; ins: number[]; out: number; layer: number }
-  | { kind: 'alias'; layer: number }
+  | { kind: 'alias'; in: number; layer: number }
   | { kind: 'value'; kernel: ValueKernel; ins: number[]; out: number; layer: number };
 
 function gateGeometry(shape: number[]): { channels: number; inner: number } {
@@ -192,7 +192,7 @@ export class EvnetEngine {
           } else {
             // Reshape: same flat indices, so the output shares the input's list.
             this.deltas[step.out] = this.deltas[step.ins[0]!]!;
-            this.runners.push({ kind: 'alias', layer: id });
+            this.runners.push({ kind: 'alias', in: step.ins[0]!, layer: id });
           }
         }
       }
@@ -276,8 +276,13 @@ export class EvnetEngine {
           c.updates[r.layer] = this.changed[r.out]!.n;
           break;
         }
-        case 'alias':
+        case 'alias': {
+          // Reshape moves no data, but DESIGN §4 counts every linear node's inputs.
+          const n = this.deltas[r.in]!.n;
+          c.adds[r.layer] = n;
+          fc.adds += n;
           break;
+        }
       }
     }
     // DESIGN §4 overhead convention (the EvNet authors'): accumulator 1 add + 2 load/store
