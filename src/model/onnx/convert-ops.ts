@@ -294,6 +294,7 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
     shape = x.shape.map((d, i) => Math.floor(d * scales![i]!));
   }
   if (shape.length !== x.shape.length) throw bad(where, `scales/sizes have ${shape.length} entries for rank ${x.shape.length}`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw bad(where, `the resized shape [${shape}] has an empty or fractional dimension; check scales/sizes`);
   return { op: { kind: 'resize', maps: resizeMaps(x.shape, shape, coord, nearest, scales!, where) }, inputs: [x.id], shape };
 }
 
