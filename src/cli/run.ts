@@ -2,7 +2,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
@@ -73,9 +72,6 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
   let sink: SqliteTraceSink | null = null;
   if (s.trace) {
-    if (s.traceLevel === 'events') {
-      throw new EvsimError('BAD_USAGE', "--trace-level events is not available yet (per-message events come with the next trace milestone); use 'cores' or 'summary'");
-    }
     // The default folder is created on demand; an explicit path must exist already.
     if (s.trace === defaultTrace(s.model)) mkdirSync('traces', { recursive: true });
     checkTracePath(s.trace);

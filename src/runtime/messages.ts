@@ -43,6 +43,17 @@ export interface CoreStats {
   energyPj: Float64Array;
 }
 
+/** Messages received in a frame (trace level `events`), parallel arrays. */
+export interface FrameEvents {
+  /** Arrival at the destination core's router. */
+  tNs: Float64Array;
+  src: Int32Array;
+  dst: Int32Array;
+  neuron: Int32Array;
+  value: Float32Array;
+  hops: Int32Array;
+}
+
 /** An actor's account of one finished frame. */
 export interface FrameReport {
   type: 'frame.report';
@@ -55,6 +66,7 @@ export interface FrameReport {
   gateUpdates: number;
   accUpdates: number;
   transmissions: number;
+  events: FrameEvents | null;
 }
 
 export interface FrameStart {

@@ -3,6 +3,7 @@
  * or a sweep injects an implementation (trace/sqlite-sink.ts), so runtime/ never
  * imports trace/ (DESIGN §6).
  */
+import type { FrameEvents } from './messages.js';
 import type { FrameRecord } from './result.js';
 
 export type RunStatus = 'completed' | 'failed' | 'interrupted';
@@ -62,7 +63,7 @@ export interface TraceSink {
   readonly level: 'summary' | 'cores' | 'events';
   readonly path: string;
   begin(info: TraceRunInfo): Promise<void>;
-  /** Buffered; the sink commits in batches. */
-  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void;
+  /** Buffered; the sink commits in batches. `events` only at level `events`. */
+  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void;
   end(status: RunStatus, error?: string): Promise<void>;
 }

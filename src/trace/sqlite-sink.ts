@@ -6,6 +6,7 @@
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import type { FrameRecord } from '../runtime/result.js';
+import type { FrameEvents } from '../runtime/messages.js';
 import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../runtime/trace-sink.js';
 import { checkTracePath } from './paths.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
@@ -106,7 +107,7 @@ export class SqliteTraceSink implements TraceSink {
     this.pending.clear();
   }
 
-  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void {
+  frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void {
     const id = this.runId;
     this.push('frames', [id, rec.frame, rec.macs, rec.dense_macs, rec.adds, rec.transmissions, rec.messages, rec.hops, rec.synops, rec.energy_pj, rec.latency_ns]);
     if (layers) {
@@ -119,6 +120,13 @@ export class SqliteTraceSink implements TraceSink {
           cores.busyNs[c]!, cores.stallNs[c]!, cores.queueMax[c]!, cores.energyPj[c]!, cores.endNs[c]!,
         ]);
       }
+    }
+    if (events && this.level === 'events') {
+      for (const ev of events) {
+        for (let i = 0; i < ev.tNs.length; i++) this.push('events', [id, rec.frame, ev.tNs[i]!, ev.src[i]!, ev.dst[i]!, ev.neuron[i]!, ev.value[i]!, ev.hops[i]!]);
+      }
+      // Events are many: commit every frame so memory stays bounded.
+      this.framesSinceCommit = COMMIT_EVERY_FRAMES;
     }
     if (++this.framesSinceCommit >= COMMIT_EVERY_FRAMES) this.commitSoon();
   }

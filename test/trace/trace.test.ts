@@ -30,7 +30,7 @@ const DESIGN_TABLES: Record<string, string[]> = {
 };
 
 describe('trace contents', () => {
-  for (const level of ['summary', 'cores']) {
+  for (const level of ['summary', 'cores', 'events']) {
     it(`every DESIGN §7 table and column exists after a run at level ${level}`, async () => {
       const t = join(tmp, `${level}.sqlite`);
       const r = evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--trace-level', level, '--quiet');
@@ -43,7 +43,12 @@ describe('trace contents', () => {
       const frames = await queryTrace(t, 'SELECT COUNT(*) AS n FROM frames');
       expect(frames[0]!.n).toBe(4);
       const cf = await queryTrace(t, 'SELECT COUNT(*) AS n FROM core_frames');
-      expect(cf[0]!.n).toBe(level === 'cores' ? 4 * 9 : 0);
+      expect(cf[0]!.n).toBe(level === 'summary' ? 0 : 4 * 9);
+      // Events: one row per message, their hops adding up to the frames' hops.
+      const [ev] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(hops) AS hops FROM events');
+      const [fr] = await queryTrace(t, 'SELECT SUM(messages) AS n, SUM(hops) AS hops FROM frames');
+      if (level === 'events') expect(ev).toEqual(fr);
+      else expect(ev!.n).toBe(0);
       const st = await queryTrace(t, 'SELECT status FROM runs');
       expect(st).toEqual([{ status: 'completed' }]);
     });

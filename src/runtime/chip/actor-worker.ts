@@ -22,6 +22,8 @@ export interface ActorTask {
   peers: (MessagePort | undefined)[];
   /** Test hook: throw while processing this frame (fault injection). */
   failAtFrame: number | null;
+  /** Record received messages for the `events` trace level. */
+  events: boolean;
 }
 
 /** Control messages from the coordinator besides encoded batches. */
@@ -37,7 +39,7 @@ function post(port: MessagePort, msg: ActorMessage): void {
 
 export default function runActor(task: ActorTask): Promise<string> {
   const { actor, coordinator, peers } = task;
-  const group = new CoreGroup(task.setup, actor, task.coreActor, task.opts);
+  const group = new CoreGroup(task.setup, actor, task.coreActor, task.opts, task.events);
   const describe = (): string => {
     const cs = group.cores;
     const layers = new Set<string>();

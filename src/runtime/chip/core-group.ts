@@ -16,7 +16,7 @@ import type { Gate } from '../../model/evnet/gate.js';
 import { accumulatorOffsets, type NodeStep } from '../../model/evnet/plan.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
-import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameReport } from '../messages.js';
+import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport } from '../messages.js';
 
 /** A batch and the actor it goes to. */
 export interface Outbound {
@@ -38,6 +38,50 @@ interface SegRuntime {
   accOwned: Int32Array;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
+}
+
+/** A growable log of message events as parallel typed arrays. */
+export class EventLog {
+  private n = 0;
+  private t = new Float64Array(1024);
+  private src = new Int32Array(1024);
+  private dst = new Int32Array(1024);
+  private neuron = new Int32Array(1024);
+  private value = new Float32Array(1024);
+  private hops = new Int32Array(1024);
+  push(t: number, src: number, dst: number, neuron: number, value: number, hops: number): void {
+    if (this.n === this.t.length) this.grow();
+    const i = this.n++;
+    this.t[i] = t;
+    this.src[i] = src;
+    this.dst[i] = dst;
+    this.neuron[i] = neuron;
+    this.value[i] = value;
+    this.hops[i] = hops;
+  }
+  private grow(): void {
+    const cap = this.t.length * 2;
+    const g = <T extends Float64Array | Int32Array | Float32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.t = g(this.t, (k) => new Float64Array(k));
+    this.src = g(this.src, (k) => new Int32Array(k));
+    this.dst = g(this.dst, (k) => new Int32Array(k));
+    this.neuron = g(this.neuron, (k) => new Int32Array(k));
+    this.value = g(this.value, (k) => new Float32Array(k));
+    this.hops = g(this.hops, (k) => new Int32Array(k));
+  }
+  /** The events so far (copied, exact length), and an empty log. */
+  take(): FrameEvents {
+    const n = this.n;
+    this.n = 0;
+    return {
+      tNs: this.t.slice(0, n), src: this.src.slice(0, n), dst: this.dst.slice(0, n),
+      neuron: this.neuron.slice(0, n), value: this.value.slice(0, n), hops: this.hops.slice(0, n),
+    };
+  }
 }
 
 /**
@@ -86,6 +130,8 @@ export class CoreGroup {
   private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
   private order = new Int32Array(0);
   private upd = new Int32Array(0);
+  /** Messages received this frame: (t_ns, src, dst, neuron, value, hops) flattened. */
+  private readonly events = new EventLog();
   /** Source core id + 1 → rank among a core's upstream cores (scratch). */
   private readonly srcRank: Int32Array;
 
@@ -94,6 +140,8 @@ export class CoreGroup {
     readonly actor: number,
     private readonly coreActor: Int32Array,
     opts: EvnetOptions,
+    /** Record every received message (trace level `events`). */
+    private readonly recordEvents = false,
   ) {
     const { plan, mapping, routes, owner } = setup;
     const g = plan.graph;
@@ -246,9 +294,10 @@ export class CoreGroup {
     const oi: number[] = [];
     const ov: number[] = [];
     if (y) for (let i = 0; i < outOwn.length; i++) if (outOwn[i]! >= 0 && this.isMine[outOwn[i]!]) { oi.push(i); ov.push(y[i]!); }
+    const events = this.recordEvents ? this.events.take() : null;
     return {
       type: 'frame.report', frame: this.frame, actor: this.actor, stats: st, outIdx: Int32Array.from(oi), outVal: Float32Array.from(ov),
-      ...this.counts,
+      ...this.counts, events,
     };
   }
 
@@ -329,6 +378,7 @@ export class CoreGroup {
           msg.seq[at] = s;
           msg.synops[at] = r.synops[k]!;
           msg.dendrites[at] = r.dendrites[k]!;
+          if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(tx(c) - sx) + Math.abs(ty(c) - sy));
           this.order[at] = at;
         }
       }

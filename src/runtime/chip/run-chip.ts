@@ -64,8 +64,8 @@ export class InProcessPool implements ActorPool {
   private readonly groups: CoreGroup[];
   private readonly queue: Outbound[] = [];
   private readonly done: FrameReport[] = [];
-  constructor(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions) {
-    this.groups = Array.from({ length: n }, (_, a) => new CoreGroup(setup, a, coreActor, opts));
+  constructor(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, events = false) {
+    this.groups = Array.from({ length: n }, (_, a) => new CoreGroup(setup, a, coreActor, opts, events));
   }
   get size(): number {
     return this.groups.length;
@@ -131,9 +131,10 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const n = Math.max(1, Math.min(opts.workers, nCores));
   const coreActor = assignCores(setup, n);
   const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
+  const events = opts.trace?.sink.level === 'events';
   const pool: ActorPool = opts.inProcess
-    ? new InProcessPool(setup, coreActor, n, evOpts)
-    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null);
+    ? new InProcessPool(setup, coreActor, n, evOpts, events)
+    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
   const sensor = new Sensor(setup, coreActor, evOpts);
   const outT = graph.tensors[graph.output]!;
   const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, opts.compareDense ? new DenseExecutor(graph) : null);
@@ -240,7 +241,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
             layerFrame.transmissions[sg] += r.stats.spikes[i]!;
           }
         }
-        opts.trace.sink.frame(rec, layerFrame, coreFrame);
+        opts.trace.sink.frame(rec, layerFrame, coreFrame, events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
       }
       done++;
       opts.onFrame?.(done, count);

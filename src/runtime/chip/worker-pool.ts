@@ -74,7 +74,7 @@ export class WorkerPool implements ActorPool {
 
   private constructor(private readonly piscina: Piscina, readonly size: number) {}
 
-  static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null): Promise<WorkerPool> {
+  static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null, events = false): Promise<WorkerPool> {
     const filename = workerFile();
     const piscina = new Piscina({ filename, minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
     const pool = new WorkerPool(piscina, n);
@@ -94,7 +94,7 @@ export class WorkerPool implements ActorPool {
       ch.port1.on('message', (data: Uint8Array) => pool.onMessage(data));
       const task: ActorTask = {
         actor: a, setup, coreActor, opts, coordinator: ch.port2, peers: peers[a]!,
-        failAtFrame: failAt && failAt.actor === a ? failAt.frame : null,
+        failAtFrame: failAt && failAt.actor === a ? failAt.frame : null, events,
       };
       const transfer = [ch.port2, ...peers[a]!.filter((p): p is MessagePort => p !== undefined)];
       const t = piscina.run(task, { transferList: transfer as never }).catch((e: Error) => {
