@@ -47,7 +47,7 @@ const COMMIT_EVERY_FRAMES = 8;
 export class SqliteTraceSink implements TraceSink {
   private db: sqlite3.Database | null = null;
   private runId = 0;
-  private readonly pending = new Map<string, Row[]>();
+  private pending = new Map<string, Row[]>();
   private framesSinceCommit = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
@@ -93,9 +93,10 @@ export class SqliteTraceSink implements TraceSink {
     else this.pending.set(table, [row]);
   }
 
-  private async flushRows(): Promise<void> {
+  /** Inserts a batch of rows; the caller has already detached it from `pending`. */
+  private async flushRows(batch: Map<string, Row[]> = this.takePending()): Promise<void> {
     const db = this.db!;
-    for (const [table, rows] of this.pending) {
+    for (const [table, rows] of batch) {
       if (rows.length === 0) continue;
       const width = rows[0]!.length;
       const one = `(${new Array(width).fill('?').join(',')})`;
@@ -104,7 +105,12 @@ export class SqliteTraceSink implements TraceSink {
         await run(db, `INSERT INTO ${table} VALUES ${new Array(chunk.length).fill(one).join(',')}`, chunk.flat());
       }
     }
-    this.pending.clear();
+  }
+
+  private takePending(): Map<string, Row[]> {
+    const batch = this.pending;
+    this.pending = new Map();
+    return batch;
   }
 
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void {
@@ -136,10 +142,12 @@ export class SqliteTraceSink implements TraceSink {
     this.framesSinceCommit = 0;
     const beat = Date.now() - this.lastBeat > 1000;
     if (beat) this.lastBeat = Date.now();
+    // Rows pushed while this commit is in flight belong to the next one.
+    const batch = this.takePending();
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        await this.flushRows();
+        await this.flushRows(batch);
         if (beat) await run(this.db!, 'UPDATE runs SET heartbeat_at = ? WHERE run_id = ?', [now(), this.runId]);
         await exec(this.db!, 'COMMIT; BEGIN');
       } catch (e) {
