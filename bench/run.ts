@@ -95,11 +95,12 @@ interface ChildResult {
   loop_synops: number;
   total_ms: number;
   maxrss_kb: number;
+  trace_rows: number;
 }
 
-function child(workers: number): ChildResult {
+function child(workers: number, frames = 24, level?: string): ChildResult {
   const script = join(root, 'dist', 'bench', 'chip-child.js');
-  const r = spawnSync(process.execPath, [script, String(workers), '24'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [script, String(workers), String(frames), ...(level ? [level] : [])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench child failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as ChildResult;
 }
@@ -130,6 +131,23 @@ function chipBench(): Record<string, number> {
     peak_rss_mb_2_workers: median(two.map((a) => a.maxrss_kb / 1024)),
     rss_ratio_2_vs_1: median(rss),
   };
+}
+
+/**
+ * Trace cost: summary vs cores alternately (overhead pair by pair), then the events
+ * level against a summary run of the same frames (rows per second of extra wall time).
+ */
+function traceBench(): Record<string, number> {
+  const over: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const s = child(1, 24, 'summary');
+    const c = child(1, 24, 'cores');
+    over.push(c.total_ms / s.total_ms - 1);
+  }
+  const base = child(1, 8, 'summary');
+  const ev = child(1, 8, 'events');
+  const rows = ev.trace_rows - base.trace_rows;
+  return { cores_overhead: median(over), event_rows: rows, event_rows_per_s: rows / ((ev.total_ms - base.total_ms) / 1000) };
 }
 
 function main(): void {
@@ -178,6 +196,15 @@ function main(): void {
   check('chip synops/s per thread (M)', chip.synops_per_s_per_thread / 1e6, 50, 'M/s');
   check('chip frame-loop speedup 2 workers vs 1', chip.speedup_2_vs_1, 1.6, '×');
   checks.push({ name: 'chip peak RSS 2 workers / 1', value: chip.rss_ratio_2_vs_1, target: 1.3, pass: chip.rss_ratio_2_vs_1 <= 1.3, unit: 'ratio', kind: 'max' });
+
+  console.log('\nTraces: the same chip run (1 worker) with trace levels, each in its own process');
+  const tr = traceBench();
+  results.traces = tr;
+  p('cores vs summary wall-time overhead', tr.cores_overhead, 3);
+  p('events rows written', tr.event_rows, 0);
+  p('events rows per s (k)', tr.event_rows_per_s / 1000, 0);
+  checks.push({ name: 'trace cores vs summary overhead', value: tr.cores_overhead, target: 0.1, pass: tr.cores_overhead <= 0.1, unit: 'fraction', kind: 'max' });
+  check('trace events rows per s (k)', tr.event_rows_per_s / 1000, 300, 'k/s');
 
   results.checks = checks;
   console.log('\nTargets:');
