@@ -11,6 +11,7 @@ import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
+import { writeReport } from '../trace/report.js';
 
 function runOptions(y: Argv): Argv<RunArgs> {
   return y
@@ -129,7 +130,21 @@ export async function main(argv: string[]): Promise<void> {
         if (text) process.stdout.write(`${text}\n`);
       },
     )
-    .demandCommand(1, 'name a command: run, inspect, query or workload')
+    .command(
+      'report <trace>',
+      'write a self-contained HTML report of a traced run',
+      (y) =>
+        y
+          .positional('trace', { type: 'string', demandOption: true, describe: 'trace file (.sqlite)' })
+          .option('run', { type: 'number', describe: 'run id (default: the last run)' })
+          .option('html', { type: 'string', demandOption: true, describe: 'output .html file' }),
+      async (a) => {
+        if (a.run !== undefined && (!Number.isInteger(a.run) || a.run < 1)) throw new EvsimError('BAD_USAGE', `--run must be a run id, got ${a.run}`);
+        const out = await writeReport(a.trace as string, a.html as string, a.run);
+        process.stdout.write(`wrote ${out}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, inspect, query, report or workload')
     .strict()
     .recommendCommands()
     .help()

@@ -1,0 +1,106 @@
+/**
+ * `evsim report TRACE --html OUT.html`: a self-contained page for one run — per-frame
+ * latency and energy, MACs against dense MACs, per-layer sparsity and a per-tile energy
+ * heatmap of the mesh. Charts are Vega-Lite specs rendered to inline SVG here, so the
+ * page needs no script and no network.
+ */
+import { writeFileSync } from 'node:fs';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { EvsimError } from '../errors.js';
+import { queryTrace } from './query.js';
+
+type Rows = Record<string, unknown>[];
+
+async function svgOf(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 520, height: 200 } as const;
+
+function lineChart(values: Rows, y: string, title: string, yTitle: string): TopLevelSpec {
+  return {
+    ...base, title, data: { values }, mark: { type: 'line', point: values.length <= 60 },
+    encoding: { x: { field: 'frame', type: 'quantitative', title: 'frame' }, y: { field: y, type: 'quantitative', title: yTitle } },
+  } as TopLevelSpec;
+}
+
+const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+export async function buildReport(trace: string, runId?: number): Promise<string> {
+  const runs = await queryTrace(trace, 'SELECT * FROM run_status ORDER BY run_id');
+  if (runs.length === 0) throw new EvsimError('BAD_TRACE', `trace ${trace} holds no runs`);
+  const id = runId ?? Number(runs[runs.length - 1]!.run_id);
+  const run = runs.find((r) => Number(r.run_id) === id);
+  if (!run) throw new EvsimError('BAD_USAGE', `trace ${trace} has no run ${id}; runs: ${runs.map((r) => r.run_id).join(', ')}`);
+  const frames = await queryTrace(trace, `SELECT frame, macs, dense_macs, transmissions, messages, energy_pj, latency_ns FROM frames WHERE run_id = ${id} ORDER BY frame`);
+  const layers = await queryTrace(trace, `SELECT name, macs_fraction FROM layer_sparsity WHERE run_id = ${id} AND dense_macs > 0 ORDER BY layer_id`);
+  const tiles = await queryTrace(trace, `SELECT tile_x, tile_y, SUM(energy_pj) AS energy_pj, SUM(synops) AS synops, COUNT(*) AS cores FROM core_hotspots WHERE run_id = ${id} GROUP BY tile_x, tile_y`);
+  const totals = (await queryTrace(trace, `SELECT COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns FROM frames WHERE run_id = ${id}`))[0]!;
+
+  const ops = frames.flatMap((f) => [
+    { frame: f.frame, kind: 'EvNet MACs', value: f.macs },
+    { frame: f.frame, kind: 'dense MACs', value: f.dense_macs },
+  ]);
+  const charts: [string, string][] = [];
+  charts.push(['Latency per frame', await svgOf(lineChart(frames, 'latency_ns', 'Frame latency', 'latency (ns)'))]);
+  charts.push(['Energy per frame', await svgOf(lineChart(frames, 'energy_pj', 'Energy per frame', 'energy (pJ)'))]);
+  charts.push(['Operations vs dense', await svgOf({
+    ...base, title: 'MACs per frame: EvNet vs dense', data: { values: ops }, mark: 'line',
+    encoding: {
+      x: { field: 'frame', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: 'MACs', scale: { type: 'symlog' } },
+      color: { field: 'kind', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec)]);
+  if (layers.length > 0) {
+    charts.push(['Layer sparsity', await svgOf({
+      ...base, title: 'MACs done / dense MACs per layer', data: { values: layers }, mark: 'bar',
+      encoding: { y: { field: 'name', type: 'nominal', sort: null, title: null }, x: { field: 'macs_fraction', type: 'quantitative', title: 'fraction of dense MACs' } },
+    } as TopLevelSpec)]);
+  }
+  if (tiles.length > 0) {
+    charts.push(['Energy per tile', await svgOf({
+      $schema: base.$schema, width: 420, height: 420, title: 'Energy per tile of the mesh (all frames)', data: { values: tiles }, mark: 'rect',
+      encoding: {
+        x: { field: 'tile_x', type: 'ordinal', title: 'tile x' }, y: { field: 'tile_y', type: 'ordinal', title: 'tile y' },
+        color: { field: 'energy_pj', type: 'quantitative', title: 'pJ', scale: { scheme: 'inferno' } },
+        tooltip: [{ field: 'cores' }, { field: 'synops' }, { field: 'energy_pj' }],
+      },
+    } as TopLevelSpec)]);
+  }
+  const reduction = Number(totals.macs) > 0 ? Number(totals.dense_macs) / Number(totals.macs) : 0;
+  const facts: [string, string][] = [
+    ['model', esc(run.model)], ['chip', esc(run.chip)], ['status', esc(run.status)], ['frames', esc(totals.frames)],
+    ['ops reduction', `${reduction.toFixed(2)}×`], ['energy', `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ`],
+    ['mean latency', `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs`], ['started', esc(run.created_at)],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>evsim report — ${esc(run.model)} run ${id}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1.5em; } td { padding: 2px 12px 2px 0; }
+td:first-child { color: #666; } .charts { display: flex; flex-wrap: wrap; gap: 24px; }
+figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
+</style></head>
+<body>
+<h1>evsim run ${id}: ${esc(run.model)} on ${esc(run.chip)}</h1>
+<table>${facts.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
+<div class="charts">
+${charts.map(([cap, svg]) => `<figure><figcaption>${esc(cap)}</figcaption>${svg}</figure>`).join('\n')}
+</div>
+</body></html>
+`;
+}
+
+export async function writeReport(trace: string, out: string, runId?: number): Promise<string> {
+  const html = await buildReport(trace, runId);
+  try {
+    writeFileSync(out, html);
+  } catch (e) {
+    throw new EvsimError('BAD_USAGE', `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return out;
+}
