@@ -19,12 +19,15 @@ async function svgOf(spec: TopLevelSpec): Promise<string> {
   return svg;
 }
 
+/** Frames are integers: whole-number ticks only. */
+const FRAME_AXIS = { field: 'frame', type: 'quantitative', title: 'frame', axis: { tickMinStep: 1, format: 'd' } } as const;
+
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 520, height: 200 } as const;
 
 function lineChart(values: Rows, y: string, title: string, yTitle: string): TopLevelSpec {
   return {
     ...base, title, data: { values }, mark: { type: 'line', point: values.length <= 60 },
-    encoding: { x: { field: 'frame', type: 'quantitative', title: 'frame' }, y: { field: y, type: 'quantitative', title: yTitle } },
+    encoding: { x: FRAME_AXIS, y: { field: y, type: 'quantitative', title: yTitle } },
   } as TopLevelSpec;
 }
 
@@ -51,7 +54,7 @@ export async function buildReport(trace: string, runId?: number): Promise<string
   charts.push(['Operations vs dense', await svgOf({
     ...base, title: 'MACs per frame: EvNet vs dense', data: { values: ops }, mark: 'line',
     encoding: {
-      x: { field: 'frame', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: 'MACs', scale: { type: 'symlog' } },
+      x: FRAME_AXIS, y: { field: 'value', type: 'quantitative', title: 'MACs' },
       color: { field: 'kind', type: 'nominal', title: null },
     },
   } as TopLevelSpec)]);
