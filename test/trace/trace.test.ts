@@ -4,7 +4,7 @@
  * and shows as not completed, an unwritable path fails before anything runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,23 @@ describe('evsim query', () => {
     expect(evsim('query', t, 'SELEKT 1').status).toBe(2);
     expect(evsim('query', t, '--named', 'nope').status).toBe(2);
     expect(evsim('query', t, '--named', 'frames', '--format', 'csv').stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
+  });
+
+  it('evsim report writes a self-contained page with its charts as SVG', () => {
+    const t = join(tmp, 'report.sqlite');
+    expect(evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet').status).toBe(0);
+    const out = join(tmp, 'report.html');
+    const r = evsim('report', t, '--html', out);
+    expect(r.status).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect((html.match(/<svg/g) ?? []).length).toBe(5); // latency, energy, MACs, sparsity, tiles
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // no script, nothing fetched
+    expect(evsim('report', t, '--run', '7', '--html', out).status).toBe(2);
+  });
+
+  it('--no-trace writes nothing and reports trace null', () => {
+    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--no-trace', '--json');
+    expect(JSON.parse(r.stdout).trace).toBeNull();
   });
 
   it('an unwritable trace path fails with exit 2 before simulating', () => {
