@@ -43,6 +43,7 @@ Query the trace (SQLite; read-only):
   node dist/src/cli/main.js query ${t} --named hot-cores
   node dist/src/cli/main.js query ${t} "SELECT layer, cores, ROUND(energy_pj / 1e6, 3) AS energy_uj FROM (SELECT l.name AS layer, COUNT(DISTINCT c.core_id) AS cores, SUM(cf.energy_pj) AS energy_pj FROM core_frames cf JOIN cores c USING (run_id, core_id) JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id GROUP BY l.layer_id) ORDER BY energy_pj DESC"
   node dist/src/cli/main.js query ${t} --list
+  node dist/src/cli/main.js report ${t} --html traces/demo-report.html   # charts, one self-contained page
 
 Try next:
   node dist/src/cli/main.js inspect ${model} --chip loihi
