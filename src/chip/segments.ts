@@ -129,7 +129,8 @@ export function buildSegments(plan: EvPlan): Segment[] {
     for (const v of values) {
       const op = v.node.op;
       if (op.kind === 'maxpool') {
-        if (op.kh <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
+        // Windows must not overlap (their span, dilation included, fits in the stride).
+        if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
         else rowsWhole = true;
       } else if (op.kind === 'softmax') {
         rowsWhole = true;

@@ -48,7 +48,12 @@ export interface ChipSpec {
   framePeriodNs: number;
 }
 
-/** True when every cost is zero (the `ideal` chip): the functional path is exact. */
+/**
+ * True for an ideal chip — every cost zero and no capacity limit — on which the
+ * functional path is exact. A free chip with limits still needs mapping (it can fail to fit).
+ */
 export function isFree(chip: ChipSpec): boolean {
-  return chip.staticMw === 0 && COST_KEYS.every((k) => chip.costs[k].energyPj === 0 && chip.costs[k].latencyNs === 0);
+  const c = chip.core;
+  const unlimited = c.neurons === Infinity && c.synapseBytes === Infinity && c.fanIn === Infinity && c.queueDepth === Infinity;
+  return unlimited && chip.staticMw === 0 && COST_KEYS.every((k) => chip.costs[k].energyPj === 0 && chip.costs[k].latencyNs === 0);
 }

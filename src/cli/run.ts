@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
@@ -35,8 +36,8 @@ export interface RunArgs {
 function flagsAsConfig(a: RunArgs): RunConfigFile {
   return {
     model: a.model, frames: a.frames, labels: a.labels, max_frames: a.maxFrames, threshold: a.threshold,
-    policy: a.policy, memory_loss: a.memoryLoss || undefined, chip: a.chip, mesh: a.mesh, placement: a.placement, dense: a.dense || undefined,
-    compare_dense: a.compareDense || undefined, workers: a.workers, trace: a.trace, trace_level: a.traceLevel, outputs: a.outputs,
+    policy: a.policy, memory_loss: a.memoryLoss, chip: a.chip, mesh: a.mesh, placement: a.placement, dense: a.dense,
+    compare_dense: a.compareDense, workers: a.workers, trace: a.trace, trace_level: a.traceLevel, outputs: a.outputs,
   };
 }
 
@@ -73,7 +74,13 @@ export async function runCommand(a: RunArgs): Promise<number> {
   let sink: SqliteTraceSink | null = null;
   if (s.trace) {
     // The default folder is created on demand; an explicit path must exist already.
-    if (s.trace === defaultTrace(s.model)) mkdirSync('traces', { recursive: true });
+    if (s.trace === defaultTrace(s.model)) {
+      try {
+        mkdirSync('traces', { recursive: true });
+      } catch (e) {
+        throw new EvsimError('BAD_TRACE', `cannot create the traces folder here (${(e as NodeJS.ErrnoException).code}); pass --trace PATH or --no-trace`);
+      }
+    }
     checkTracePath(s.trace);
     sink = new SqliteTraceSink(s.trace, s.traceLevel, evsimVersion());
   }

@@ -3,7 +3,7 @@
  * input first (bad input throws EvsimError before any work), then runs.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import type { LayerOverride } from '../model/evnet/engine.js';
@@ -76,9 +76,10 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const policy = parsePolicy(opts.policy ?? 'threshold');
   const chip = typeof opts.chip === 'object' ? opts.chip : loadChip(opts.chip ?? 'loihi');
   if (opts.dense) {
-    // The conventional network on the same chip: every frame re-flushes, so every
-    // neuron updates and every nonzero value is sent.
+    // The conventional network on the same chip (DESIGN §5): every frame re-flushes, so
+    // every neuron updates, and every neuron transmits, zeros included.
     policy.resetEvery = 1;
+    policy.sendAll = true;
   }
   if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config');
   const frames: Frames = typeof opts.frames === 'string'
@@ -119,6 +120,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
 
 /** Fails with exit 2 before any simulation when an output file could not be written. */
 export function assertWritable(path: string, what: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new EvsimError('BAD_USAGE', `${what} ${path} is a folder; give a file name such as ${path}/outputs.npy`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) throw new EvsimError('BAD_USAGE', `${what} ${path}: folder ${dir} does not exist; create it first`);
   try {

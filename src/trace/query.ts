@@ -40,7 +40,9 @@ export function listNamed(): string {
   return Object.entries(NAMED_QUERIES).map(([k, q]) => `${k.padEnd(w)}  ${q.description}`).join('\n');
 }
 
-const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v));
+/** Table cells round reals to 6 significant digits for reading; CSV keeps every digit. */
+const cell = (v: unknown, round = true): string =>
+  v === null || v === undefined ? '' : round && typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v);
 
 export function formatRows(rows: Record<string, unknown>[], format: QueryFormat): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
@@ -48,7 +50,7 @@ export function formatRows(rows: Record<string, unknown>[], format: QueryFormat)
   const cols = Object.keys(rows[0]!);
   if (format === 'csv') {
     const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c]))).join(','))].join('\n');
+    return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c], false))).join(','))].join('\n');
   }
   const text = rows.map((r) => cols.map((c) => cell(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...text.map((t) => t[i]!.length)));

@@ -41,6 +41,8 @@ export function close(db: sqlite3.Database): Promise<void> {
 
 /** Rows per INSERT (one JSON parameter each). */
 const ROWS_PER_CHUNK = 20_000;
+/** Heartbeat period while a run is open. */
+const HEARTBEAT_MS = 5000;
 /** Commit at least this often, so a killed run keeps its frames. */
 const COMMIT_EVERY_FRAMES = 8;
 
@@ -53,6 +55,7 @@ export class SqliteTraceSink implements TraceSink {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private lastBeat = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(readonly path: string, readonly level: 'summary' | 'cores' | 'events', private readonly version: string) {}
 
@@ -82,6 +85,9 @@ export class SqliteTraceSink implements TraceSink {
       // Frames are written inside a transaction that commitSoon() closes and reopens.
       await exec(this.db, 'COMMIT; BEGIN');
       this.lastBeat = Date.now();
+      // A heartbeat even while a slow frame runs, so only a dead process looks stale.
+      this.timer = setInterval(() => this.commitSoon(), HEARTBEAT_MS);
+      this.timer.unref();
     } catch (e) {
       if (e instanceof EvsimError) throw e;
       throw new EvsimError('BAD_TRACE', `trace ${this.path}: ${(e as Error).message}`);
@@ -126,6 +132,8 @@ export class SqliteTraceSink implements TraceSink {
   }
 
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void {
+    // A failed write stops the run now rather than after every frame is simulated.
+    if (this.failure) throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     const id = this.runId;
     this.push('frames', [id, rec.frame, rec.macs, rec.dense_macs, rec.adds, rec.transmissions, rec.messages, rec.hops, rec.synops, rec.energy_pj, rec.latency_ns]);
     if (layers) {
@@ -152,7 +160,7 @@ export class SqliteTraceSink implements TraceSink {
   /** Queues a commit of everything buffered (writes run in order on one chain). */
   private commitSoon(): void {
     this.framesSinceCommit = 0;
-    const beat = Date.now() - this.lastBeat > 1000;
+    const beat = Date.now() - this.lastBeat > 1000 || this.pending.size === 0;
     if (beat) this.lastBeat = Date.now();
     // Rows pushed while this commit is in flight belong to the next one.
     const batch = this.takePending();
@@ -169,6 +177,8 @@ export class SqliteTraceSink implements TraceSink {
   }
 
   async end(status: RunStatus, error?: string): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     if (!this.db) return;
     this.commitSoon();
     await this.chain;

@@ -100,6 +100,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', cfg), /threshold must be greater than or equal to 0/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  no_such_gate: { threshold: 0.1 }\n`);
     expectBadInput(evsim('run', cfg), /layers\.no_such_gate: no gate of that name/);
+    // A bad per-gate setting is caught before the chip's workers start (exit 2, not 1).
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { policy: rounding, threshold: 0 }\n`);
+    expectBadInput(evsim('run', cfg, '--chip', 'loihi', '--no-trace'), /rounding policy needs a threshold > 0/);
   });
 });
 
@@ -140,6 +143,13 @@ describe('evsim run --json', () => {
     expect(o.shape).toEqual([t, k]);
     const od = o.data as Float32Array;
     for (let i = 0; i < od.length; i++) expect(Math.abs(od[i]! - refData[i]!)).toBeLessThan(1e-4 * 2);
+  });
+
+  it('a boolean flag overrides the config both ways', () => {
+    const cfg = join(tmp, 'cd.yaml');
+    writeFileSync(cfg, `model: ${join(FIX, 'mlp.onnx')}\nframes: ${join(FIX, 'mlp.input.npy')}\ncompare_dense: true\n`);
+    expect(JSON.parse(evsim('run', cfg, '--json', '--no-trace').out).error_vs_dense).not.toBeNull();
+    expect(JSON.parse(evsim('run', cfg, '--json', '--no-trace', '--no-compare-dense').out).error_vs_dense).toBeNull();
   });
 
   it('--memory-loss is short for --policy memory-loss', () => {

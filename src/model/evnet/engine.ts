@@ -82,7 +82,7 @@ const { shape, size } = plan.tensors[step.in]!;
   if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
   const spec = ov?.policy ? parsePolicy(ov.policy) : opts.policy;
   if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
-  const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk };
+  const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk, sendAll: opts.policy.sendAll };
   const geo = gateGeometry(shape);
   const perChannel = new Float64Array(geo.channels).fill(base);
   if (ov?.channelThresholds) {

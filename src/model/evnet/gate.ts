@@ -46,7 +46,7 @@ export class Gate {
       const v = x[i]!;
       b[i] = v;
       d[i] = 0;
-      if (v !== 0) out.push(i, v);
+      if (v !== 0 || this.policy.sendAll) out.push(i, v);
     }
     this.updates = x.length;
     this.transmissions = out.n;
@@ -61,7 +61,7 @@ export class Gate {
       const v = x[i]!;
       b[i] = v;
       d[i] = 0;
-      if (v !== 0) out.push(i, v);
+      if (v !== 0 || this.policy.sendAll) out.push(i, v);
     }
     this.updates = owned.length;
     this.transmissions = out.n;

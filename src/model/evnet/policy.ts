@@ -7,6 +7,8 @@ import { EvsimError } from '../../errors.js';
 export interface Policy {
   /** `threshold` (EvNet gate) or `rounding` (Sigma-Delta). */
   mode: 'threshold' | 'rounding';
+  /** The conventional baseline (`--dense`): every flush sends every neuron, zeros too. */
+  sendAll?: boolean;
   /** d = 0 after every frame (Skip-Conv) instead of d −= p. */
   memoryLoss: boolean;
   /** Channels that fire together (1 = every neuron on its own). */

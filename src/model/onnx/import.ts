@@ -56,7 +56,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const opset = opsetEntry ? toNum(opsetEntry.version as number) : 0;
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new EvsimError('BAD_MODEL', `${file}: ONNX opset ${opset} is not supported; export with opset_version between 11 and 17`);
+    throw new EvsimError('BAD_MODEL', `${file}: ONNX opset ${opset} is not supported; evsim reads opsets ${MIN_OPSET}–${MAX_OPSET} (tested on 11–17): re-export with opset_version=13`);
   }
 
   const consts = new Map<string, ConstTensor>();

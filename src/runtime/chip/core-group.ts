@@ -38,6 +38,8 @@ interface SegRuntime {
   accOwned: Int32Array;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
+  /** core id → 1 for this segment's cores owned here. */
+  inSeg: Uint8Array;
 }
 
 /** A growable log of message events as parallel typed arrays. */
@@ -199,6 +201,11 @@ export class CoreGroup {
         accOffset: offsets.get(seg.acc.out)!,
         accOwned: Int32Array.from(accOwned),
         rowParts: partsByRow(seg, parts),
+        inSeg: (() => {
+          const m = new Uint8Array(nCores);
+          for (const p of parts) m[p.core] = 1;
+          return m;
+        })(),
       };
       this.segs.push(rt);
     }
@@ -344,7 +351,9 @@ export class CoreGroup {
     const cost = chip.costs;
     const slot = this.slot;
     const isMine = this.isMine;
-    // 1. Inputs, and the messages each of my cores receives (counting sort by core).
+    // 1. Inputs, and the messages each core of this segment receives (counting sort by
+    // core). A stream may also feed my cores of another segment: those count there.
+    const inSeg = rt.inSeg;
     const tokens = new Map<number, number>();
     const merged = rt.seg.inputs.map((stream) => {
       const m = this.mergeStream(stream);
@@ -356,7 +365,7 @@ export class CoreGroup {
     for (const { r, l } of merged) {
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
-        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (isMine[r.core[k]!]) count[slot[r.core[k]!]! + 1]++;
+        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (inSeg[r.core[k]!]) count[slot[r.core[k]!]! + 1]++;
       }
     }
     for (let i = 0; i < nMine; i++) count[i + 1] += count[i]!;
@@ -371,7 +380,7 @@ export class CoreGroup {
         const sy = ty(src);
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
           const c = r.core[k]!;
-          if (!isMine[c]) continue;
+          if (!inSeg[c]) continue;
           const at = fill[slot[c]!]!++;
           msg.arrival[at] = arrivalNs(chip, m.send[e]!, tx(c) - sx, ty(c) - sy);
           msg.src[at] = src;

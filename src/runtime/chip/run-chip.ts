@@ -16,7 +16,7 @@ import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { DenseExecutor } from '../../model/dense/executor.js';
-import { checkOverrides, planMemory } from '../../model/evnet/engine.js';
+import { checkOverrides, createGate, gateOverride, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
 import { Sensor } from './sensor.js';
 import { WorkerPool } from './worker-pool.js';
@@ -54,7 +54,8 @@ export function assignCores(setup: ChipSetup, n: number): Int32Array {
   for (const c of mapping.cores) {
     const p = mapping.partitions[c.partition]!;
     const rows = blocks.get(p.segment)!;
-    out[c.id] = rows.length === 1 ? p.segment % n : (Math.floor((rows.indexOf(p.r0) * BANDS * n) / rows.length) + p.segment) % n;
+    const bands = Math.min(BANDS * n, rows.length);
+    out[c.id] = rows.length === 1 ? p.segment % n : (Math.floor((rows.indexOf(p.r0) * bands) / rows.length) + p.segment) % n;
   }
   return out;
 }
@@ -131,11 +132,10 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const n = Math.max(1, Math.min(opts.workers, nCores));
   const coreActor = assignCores(setup, n);
   const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
-  const events = opts.trace?.sink.level === 'events';
-  const pool: ActorPool = opts.inProcess
-    ? new InProcessPool(setup, coreActor, n, evOpts, events)
-    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
+  // Every gate is built once here so a bad per-layer setting exits 2 before any worker starts.
+  for (const st of setup.plan.steps) if (st.kind === 'gate') createGate(setup.plan, st, evOpts, gateOverride(setup.plan, st, opts.layers)?.ov);
   const sensor = new Sensor(setup, coreActor, evOpts);
+  const events = opts.trace?.sink.level === 'events';
   const outT = graph.tensors[graph.output]!;
   const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, opts.compareDense ? new DenseExecutor(graph) : null);
   const y = new Float32Array(outT.size);
@@ -172,6 +172,9 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
       }),
     });
   }
+  const pool: ActorPool = opts.inProcess
+    ? new InProcessPool(setup, coreActor, n, evOpts, events)
+    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
   try {
     for (let t = 0; t < count; t++) {
       if (opts.shouldStop?.()) {
@@ -207,7 +210,6 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
           rec.adds += st.dendriteAdds[i]!;
           rec.messages += st.messagesOut[i]!;
           rec.hops += st.hopsEw[i]! + st.hopsNs[i]!;
-          stall += st.stallNs[i]!;
         }
         for (let i = 0; i < r.outIdx.length; i++) y[r.outIdx[i]!] = r.outVal[i]!;
         rec.transmissions += r.transmissions;
@@ -215,7 +217,11 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
         accUpd += r.accUpdates;
       }
       let e = 0;
-      for (let c = 0; c < nCores; c++) e += energy[c]!;
+      // Core-id order for every sum, so totals never depend on the worker count.
+      for (let c = 0; c < nCores; c++) {
+        e += energy[c]!;
+        stall += coreFrame.stallNs[c]!;
+      }
       rec.energy_pj = e + s.energyPj;
       rec.macs = rec.synops;
       let outEnd = 0;

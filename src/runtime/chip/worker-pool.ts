@@ -161,7 +161,9 @@ export class WorkerPool implements ActorPool {
       await this.piscina.destroy();
       return;
     }
-    await Promise.race([Promise.all(this.tasks), new Promise((r) => setTimeout(r, 2000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.tasks), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
     await this.piscina.destroy();
   }
 }
