@@ -234,6 +234,27 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/**
+ * For every flat index of `shape` (C order), Σ over axes of `offset(axis, coordinate)`:
+ * the index maps of Transpose, Pad, Resize, broadcasting and Slice are all of this form.
+ */
+export function coordMap(shape: Shape, offset: (axis: number, coord: number) => number): Int32Array {
+  const strides = stridesOf(shape);
+  const n = numel(shape);
+  const map = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let at = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const c = Math.floor(rem / strides[d]!);
+      rem -= c * strides[d]!;
+      at += offset(d, c);
+    }
+    map[i] = at;
+  }
+  return map;
+}
+
 /** Number of weights of a synaptic node ("fan_in" × outputs is its dense MAC count). */
 export function fanIn(op: ConvOp | DenseOp): number {
   return op.kind === 'conv' ? (op.cin / op.group) * op.kh * op.kw : op.k;

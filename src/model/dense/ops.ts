@@ -4,7 +4,7 @@
  * Tensors are flat NCHW Float32Arrays.
  */
 import { avgDivisor, spatialOf } from '../geometry.js';
-import { numel, stridesOf, type AvgPoolOp, type ConvOp, type DenseOp, type MaxPoolOp, type Op, type PadOp, type ResizeOp, type SoftmaxOp, type TransposeOp, type UnaryOp } from '../ir.js';
+import { coordMap, numel, stridesOf, type AvgPoolOp, type ConvOp, type DenseOp, type MaxPoolOp, type Op, type PadOp, type ResizeOp, type SoftmaxOp, type TransposeOp, type UnaryOp } from '../ir.js';
 import { sgemm } from './gemm.js';
 
 let colBuf: Float32Array = new Float32Array(0);
@@ -158,63 +158,21 @@ export function softmaxRow(op: SoftmaxOp, x: Float32Array, out: Float32Array, o:
 
 /** For every output element of a Transpose, the input element it reads. */
 export function transposeMap(op: TransposeOp, inShape: readonly number[]): Int32Array {
-  const outShape = op.perm.map((p) => inShape[p]!);
   const inStrides = stridesOf(inShape);
-  const outStrides = stridesOf(outShape);
-  const n = numel(inShape);
-  const map = new Int32Array(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < outShape.length; d++) {
-      const c = Math.floor(rem / outStrides[d]!);
-      rem -= c * outStrides[d]!;
-      src += c * inStrides[op.perm[d]!]!;
-    }
-    map[o] = src;
-  }
-  return map;
+  return coordMap(op.perm.map((p) => inShape[p]!), (d, c) => c * inStrides[op.perm[d]!]!);
 }
 
 /** For every input element of a Pad, the output element it lands on. */
 export function padMap(op: PadOp, inShape: readonly number[]): Int32Array {
   const r = inShape.length;
-  const outShape = inShape.map((d, i) => d + op.pads[i]! + op.pads[i + r]!);
-  const inStrides = stridesOf(inShape);
-  const outStrides = stridesOf(outShape);
-  const n = numel(inShape);
-  const map = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let rem = i;
-    let dst = 0;
-    for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / inStrides[d]!);
-      rem -= c * inStrides[d]!;
-      dst += (c + op.pads[d]!) * outStrides[d]!;
-    }
-    map[i] = dst;
-  }
-  return map;
+  const outStrides = stridesOf(inShape.map((d, i) => d + op.pads[i]! + op.pads[i + r]!));
+  return coordMap(inShape, (d, c) => (c + op.pads[d]!) * outStrides[d]!);
 }
 
 /** For every output element of a nearest Resize, the input element it copies. */
 export function resizeMap(op: ResizeOp, inShape: readonly number[]): Int32Array {
-  const outShape = op.maps.map((m) => m.length);
   const inStrides = stridesOf(inShape);
-  const outStrides = stridesOf(outShape);
-  const n = numel(outShape);
-  const map = new Int32Array(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < outShape.length; d++) {
-      const c = Math.floor(rem / outStrides[d]!);
-      rem -= c * outStrides[d]!;
-      src += op.maps[d]![c]! * inStrides[d]!;
-    }
-    map[o] = src;
-  }
-  return map;
+  return coordMap(op.maps.map((m) => m.length), (d, c) => op.maps[d]![c]! * inStrides[d]!);
 }
 
 /** For every element of Concat input `which`, its output index. */

@@ -5,7 +5,7 @@
  */
 import { EvsimError } from '../../errors.js';
 import { transposeMap } from '../dense/ops.js';
-import { stridesOf } from '../ir.js';
+import { coordMap, stridesOf } from '../ir.js';
 import type { AttrValue, ConstTensor } from './proto.js';
 
 export type Attrs = Map<string, AttrValue>;
@@ -34,24 +34,11 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
  * broadcasting reads.
  */
 export function broadcastIndex(shape: readonly number[], outShape: readonly number[]): Int32Array {
-  const n = num([...outShape]);
   const r = outShape.length;
   const padded = new Array<number>(r).fill(1);
   for (let i = 0; i < shape.length; i++) padded[r - shape.length + i] = shape[i]!;
   const inStrides = stridesOf(padded);
-  const outStrides = stridesOf(outShape);
-  const map = new Int32Array(n);
-  for (let o = 0; o < n; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / outStrides[d]!);
-      rem -= c * outStrides[d]!;
-      if (padded[d] !== 1) src += c * inStrides[d]!;
-    }
-    map[o] = src;
-  }
-  return map;
+  return coordMap(outShape, (d, c) => (padded[d] === 1 ? 0 : c * inStrides[d]!));
 }
 
 function binary(a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => number, where: string, dtype?: ConstTensor['dtype']): ConstTensor {
@@ -122,18 +109,8 @@ function sliceConst(t: ConstTensor, starts: number[], ends: number[], axes: numb
     step[ax] = st;
   });
   const inStrides = stridesOf(t.shape);
-  const outStrides = stridesOf(count);
-  const out = new Float64Array(num(count));
-  for (let o = 0; o < out.length; o++) {
-    let rem = o;
-    let src = 0;
-    for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / outStrides[d]!);
-      rem -= c * outStrides[d]!;
-      src += (begin[d]! + c * step[d]!) * inStrides[d]!;
-    }
-    out[o] = t.data[src]!;
-  }
+  const src = coordMap(count, (d, c) => (begin[d]! + c * step[d]!) * inStrides[d]!);
+  const out = Float64Array.from(src, (i) => t.data[i]!);
   return { dtype: t.dtype, shape: count, data: out };
 }
 
