@@ -94,15 +94,15 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'workload <kind>',
-      'write a workload as .npy (frames.npy [T, C, H, W])',
+      'write a workload as .npy: video → frames.npy [T, C, H, W]; temporal-mnist → frames.npy [T, 784] + labels.npy [T]',
       (y) =>
         y
-          .positional('kind', { choices: ['video'] as const, demandOption: true, describe: 'workload (temporal-mnist comes with the MNIST milestone)' })
-          .option('motion', { choices: ['none', 'minor', 'major'] as const, default: 'minor' as const, describe: 'camera motion' })
-          .option('frames', { type: 'number', default: 100, describe: 'number of frames' })
-          .option('size', { type: 'string', default: '128x128', describe: 'HxW' })
-          .option('channels', { type: 'number', default: 3 })
-          .option('seed', { type: 'number', default: 1 })
+          .positional('kind', { choices: ['video', 'temporal-mnist'] as const, demandOption: true, describe: 'workload' })
+          .option('motion', { choices: ['none', 'minor', 'major'] as const, describe: 'video: camera motion (default minor)' })
+          .option('frames', { type: 'number', describe: 'number of frames (video default 100; temporal-mnist default all 10000)' })
+          .option('size', { type: 'string', describe: 'video: HxW (default 128x128)' })
+          .option('channels', { type: 'number', describe: 'video: channels (default 3)' })
+          .option('seed', { type: 'number', describe: 'video: seed (default 1)' })
           .option('out', { type: 'string', demandOption: true, describe: 'output folder' }),
       (a) => {
         process.stdout.write(`${workloadCommand(a as unknown as Parameters<typeof workloadCommand>[0])}\n`);
