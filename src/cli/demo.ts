@@ -11,7 +11,8 @@ import { simulate } from '../runtime/simulate.js';
 import { writeNpy } from '../workloads/npy.js';
 import { syntheticVideo } from '../workloads/video.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
-import { evsimVersion, summary } from './run.js';
+import { evsimVersion } from '../version.js';
+import { summary } from './run.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

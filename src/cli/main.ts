@@ -9,6 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
+import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
 import { writeReport } from '../trace/report.js';
@@ -93,6 +94,24 @@ export async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'sweep <file>',
+      'run a design-space sweep (grid and points of chip/policy settings) and rank it on a Pareto front',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML (base, grid, points; see sim-configs/sweeps/)' })
+          .option('workers', { type: 'number', describe: 'points run in parallel (default min(2, cores))' })
+          .option('out', { type: 'string', describe: 'SQLite file for every point (default traces/sweep-<name>.sqlite); re-running resumes' })
+          .option('pareto', { type: 'string', describe: 'objectives, e.g. energy_pj,latency_ns,error (default: the file\'s pareto:, else those three)' })
+          .option('svg', { type: 'string', describe: 'Pareto scatter .svg (default beside --out; --no-svg: none)' })
+          .option('retry-failed', { type: 'boolean', describe: 'run again the points that failed before' })
+          .option('json', { type: 'boolean', describe: 'print the result as one JSON object' })
+          .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }),
+      async (a) => {
+        checkNumbers(a as unknown as Record<string, unknown>);
+        exitCode = await sweepCommand(a as unknown as SweepArgs);
+      },
+    )
+    .command(
       'workload <kind>',
       'write a workload as .npy: video → frames.npy [T, C, H, W]; temporal-mnist → frames.npy [T, 784] + labels.npy [T]',
       (y) =>
@@ -144,7 +163,7 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(`wrote ${out}\n`);
       },
     )
-    .demandCommand(1, 'name a command: run, inspect, query, report or workload')
+    .demandCommand(1, 'name a command: run, inspect, query, report, sweep or workload')
     .strict()
     .recommendCommands()
     .help()

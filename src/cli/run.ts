@@ -1,7 +1,6 @@
 /** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
@@ -9,6 +8,7 @@ import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/ru
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
+import { evsimVersion } from '../version.js';
 
 export interface RunArgs {
   config?: string;
@@ -132,15 +132,5 @@ export async function runCommand(a: RunArgs): Promise<number> {
     return r.interrupted ? 130 : 0;
   } finally {
     process.removeListener('SIGINT', onSigint);
-  }
-}
-
-/** The package version, recorded with every traced run. */
-export function evsimVersion(): string {
-  try {
-    const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
-    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }

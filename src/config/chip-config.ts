@@ -73,9 +73,14 @@ export function presetNames(): string[] {
   return ['loihi', 'loihi-fitted', 'truenorth', 'ideal'];
 }
 
-/** Loads `--chip PRESET|FILE.yaml`. */
-export function loadChip(nameOrPath: string): ChipSpec {
-  const isFile = nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
+/** Whether `--chip X` names a file rather than a preset. */
+export function isChipFile(nameOrPath: string): boolean {
+  return nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
+}
+
+/** The raw (unvalidated) YAML object of a preset or chip file, and how to name it in errors. */
+export function loadChipRaw(nameOrPath: string): { raw: unknown; where: string } {
+  const isFile = isChipFile(nameOrPath);
   const path = isFile ? nameOrPath : join(presetDir(), `${nameOrPath}.yaml`);
   if (!isFile && !existsSync(path)) {
     throw new EvsimError('BAD_CHIP', `unknown chip '${nameOrPath}'; use a preset (${presetNames().join(', ')}) or a YAML file`);
@@ -86,12 +91,16 @@ export function loadChip(nameOrPath: string): ChipSpec {
   } catch (e) {
     throw new EvsimError('BAD_CHIP', `cannot read chip ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    return { raw: parseYaml(text), where: isFile ? path : `chip '${nameOrPath}'` };
   } catch (e) {
     const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
     throw new EvsimError('BAD_CHIP', `${path}: invalid YAML: ${msg}`);
   }
-  return chipFromObject(raw, isFile ? path : `chip '${nameOrPath}'`);
+}
+
+/** Loads `--chip PRESET|FILE.yaml`. */
+export function loadChip(nameOrPath: string): ChipSpec {
+  const { raw, where } = loadChipRaw(nameOrPath);
+  return chipFromObject(raw, where);
 }

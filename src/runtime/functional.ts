@@ -2,16 +2,17 @@
  * The functional run (`--chip ideal`): the EvNet engine frame by frame, with the
  * dense network alongside when asked (`--compare-dense`), producing the §8 result.
  */
-import { DenseExecutor } from '../model/dense/executor.js';
 import { createEngine, type EvnetOptions } from '../model/evnet/engine.js';
 import { formatPolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import type { Frames } from './inputs.js';
 import type { TraceRunInfo, TraceSink } from './trace-sink.js';
-import { RunAccumulator, type RunResult } from './result.js';
+import { denseReference, RunAccumulator, type RunResult } from './result.js';
 
 export interface FunctionalOptions extends EvnetOptions {
   compareDense?: boolean;
+  /** Precomputed dense outputs to compare against (see denseReference). */
+  denseOutputs?: Float32Array | null;
   labels?: Int32Array | null;
   /** Keep every frame's output (for --outputs). */
   keepOutputs?: boolean;
@@ -35,7 +36,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function runFunctional(graph: Graph, frames: Frames, count: number, opts: FunctionalOptions): Promise<FunctionalRun> {
   const engine = createEngine(graph, opts);
-  const dense = opts.compareDense ? new DenseExecutor(graph) : null;
+  const dense = denseReference(graph, opts.compareDense, opts.denseOutputs);
   const outT = graph.tensors[graph.output]!;
   const outSize = outT.size;
   const acc = new RunAccumulator(outSize, count, !!opts.keepOutputs, opts.labels, dense);
@@ -96,6 +97,8 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
     threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
     memory: { weight_bytes: mem.weightBytes, state_bytes: mem.stateBytes },
+    cores: 0,
+    mesh: null,
     layers: engine.layers.map((l) => ({
       layer_id: l.id, name: l.name, kind: l.kind, op: l.op,
       macs: layerSums.macs[l.id]!, dense_macs: l.denseMacs * done, adds: layerSums.adds[l.id]!,

@@ -2,6 +2,8 @@
  * The result of a run in the shape of DESIGN §8 (`evsim run --json`): every field
  * always present, 0 where not applicable, null for accuracy/error when not computed.
  */
+import { DenseExecutor } from '../model/dense/executor.js';
+import type { Graph } from '../model/ir.js';
 
 export interface FrameRecord {
   frame: number;
@@ -68,6 +70,9 @@ export interface RunResult {
   ops_reduction: number;
   memory: { weight_bytes: number; state_bytes: number };
   layers: LayerTotals[];
+  /** Cores the network occupies and the mesh it was placed on (0 and null on `ideal`). */
+  cores: number;
+  mesh: { width: number; height: number } | null;
 }
 
 export function emptyTotals(): Totals {
@@ -111,6 +116,23 @@ export function argmax(v: Float32Array): number {
  * Folds frames into a run's totals, per-frame records, outputs, accuracy and error
  * against the dense network; shared by the functional and the chip run.
  */
+/** The dense network's output for frame t (computed, or looked up in precomputed outputs). */
+export interface DenseReference {
+  run(frame: Float32Array, t: number): Float32Array;
+}
+
+/**
+ * What `--compare-dense` compares against: precomputed dense outputs ([T × output size],
+ * e.g. shared by the points of a sweep) when given, else a dense executor run alongside.
+ */
+export function denseReference(graph: Graph, compare: boolean | undefined, outputs: Float32Array | null | undefined): DenseReference | null {
+  if (outputs) {
+    const size = graph.tensors[graph.output]!.size;
+    return { run: (_frame, t) => outputs.subarray(t * size, (t + 1) * size) };
+  }
+  return compare ? new DenseExecutor(graph) : null;
+}
+
 export class RunAccumulator {
   readonly totals = emptyTotals();
   readonly perFrame: FrameRecord[] = [];
@@ -125,7 +147,7 @@ export class RunAccumulator {
     count: number,
     keepOutputs: boolean,
     private readonly labels: Int32Array | null | undefined,
-    private readonly dense: { run(frame: Float32Array): Float32Array } | null,
+    private readonly dense: DenseReference | null,
   ) {
     this.outputs = keepOutputs ? new Float32Array(count * outSize) : null;
   }
@@ -148,7 +170,7 @@ export class RunAccumulator {
     tot.acc_updates += counts.accUpdates;
     this.latencySum += rec.latency_ns;
     if (this.outputs) this.outputs.set(y, t * this.outSize);
-    if (this.dense) this.meter.add(y, this.dense.run(input));
+    if (this.dense) this.meter.add(y, this.dense.run(input, t));
     if (this.labels && argmax(y) === this.labels[t]) this.correct++;
   }
 

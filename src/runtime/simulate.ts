@@ -43,6 +43,11 @@ export interface SimulateOptions {
   /** Charge the chip as the conventional network (re-flush every frame). */
   dense?: boolean;
   compareDense?: boolean;
+  /**
+   * The dense network's outputs for these frames ([T × output size]), computed once and
+   * shared (a sweep's points); implies compareDense without re-running the dense network.
+   */
+  denseOutputs?: Float32Array | null;
   /** Write [T, ...output shape] float32 .npy here. */
   outputs?: string | null;
   onFrame?: (done: number, total: number) => void;
@@ -101,9 +106,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   let run;
   try {
     run = isFree(chip)
-      ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense })
+      ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense, denseOutputs: opts.denseOutputs })
       : await runChip(graph, frames, count, {
-          ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense,
+          ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense, denseOutputs: opts.denseOutputs,
           workers: opts.workers ?? Math.min(2, availableParallelism()), inProcess: opts.inProcess, injectFault: faultFromEnv(),
         });
   } catch (e) {

@@ -12,7 +12,7 @@ import { queryTrace } from './query.js';
 
 type Rows = Record<string, unknown>[];
 
-async function svgOf(spec: TopLevelSpec): Promise<string> {
+export async function svgOf(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

@@ -59,6 +59,11 @@ export class SqliteTraceSink implements TraceSink {
 
   constructor(readonly path: string, readonly level: 'summary' | 'cores' | 'events', private readonly version: string) {}
 
+  /** The run's row in `runs` (0 before begin). */
+  get id(): number {
+    return this.runId;
+  }
+
   async begin(info: TraceRunInfo): Promise<void> {
     checkTracePath(this.path);
     try {

@@ -14,8 +14,7 @@ import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceRunInfo, TraceSink } from '../trace-sink.js';
 import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
-import { RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
-import { DenseExecutor } from '../../model/dense/executor.js';
+import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { checkOverrides, createGate, gateOverride, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
 import { Sensor } from './sensor.js';
@@ -105,6 +104,8 @@ export interface ChipRunOptions extends EvnetOptions {
   labels?: Int32Array | null;
   keepOutputs?: boolean;
   compareDense?: boolean;
+  /** Precomputed dense outputs to compare against (see denseReference). */
+  denseOutputs?: Float32Array | null;
   onFrame?: (done: number, total: number) => void;
   shouldStop?: () => boolean;
   /** Run the actors on this thread instead of worker threads (sweep points, unit tests). */
@@ -137,7 +138,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const sensor = new Sensor(setup, coreActor, evOpts);
   const events = opts.trace?.sink.level === 'events';
   const outT = graph.tensors[graph.output]!;
-  const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, opts.compareDense ? new DenseExecutor(graph) : null);
+  const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, denseReference(graph, opts.compareDense, opts.denseOutputs));
   const y = new Float32Array(outT.size);
   const denseMacs = graph.nodes.reduce((s, nd) => s + denseMacsOf(nd, graph), 0);
   const coreEnergy: Float64Array[] = [];
@@ -263,6 +264,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     policy: formatPolicy(opts.policy), threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
     memory: planMemory(setup.plan), layers: [],
+    cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
   return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
 }

@@ -1,0 +1,84 @@
+/** `evsim sweep`: run a sweep file with a progress bar, then print the Pareto front. */
+import { SingleBar } from 'cli-progress';
+import { EvsimError } from '../errors.js';
+import { OBJECTIVES } from '../sweep/pareto.js';
+import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
+import { fmtSi, table } from './format.js';
+
+export interface SweepArgs {
+  file: string;
+  workers?: number;
+  out?: string;
+  pareto?: string;
+  svg?: string | boolean;
+  retryFailed?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function cell(v: unknown, key: string): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v !== 'number') return String(v);
+  if (key === 'accuracy') return `${(100 * v).toFixed(2)} %`;
+  if (key === 'error' || key === 'rel_rmse' || key === 'max_abs') return v.toPrecision(3);
+  return fmtSi(v);
+}
+
+function frontTable(r: SweepResult): string {
+  const obj = r.objectives.map((k) => OBJECTIVES[k]!);
+  const rows = r.front.map((p: SweepPoint) => [String(p.index + 1), p.label, ...obj.map((o) => cell((p as unknown as Record<string, unknown>)[o.column], o.key))]);
+  return table(['#', 'point', ...obj.map((o) => `${o.key} ${o.direction === 'max' ? '↑' : '↓'}`)], rows);
+}
+
+export async function sweepCommand(a: SweepArgs): Promise<number> {
+  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) {
+    throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
+  }
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  const tty = !a.quiet && !a.json && process.stderr.isTTY;
+  const chatty = !a.quiet && !a.json;
+  let bar: SingleBar | null = null;
+  try {
+    const r = await sweep(a.file, {
+      workers: a.workers,
+      out: a.out,
+      pareto: a.pareto?.split(','),
+      svg: a.svg === false ? null : typeof a.svg === 'string' ? a.svg : undefined,
+      retryFailed: a.retryFailed,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (tty) {
+          if (!bar) {
+            bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | ETA {eta_formatted} | {last}', hideCursor: true, clearOnComplete: true, etaBuffer: 8 }, undefined);
+            bar.start(p.todo, 0, { failed: 0, last: '' });
+          }
+          bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40) });
+        } else if (chatty) {
+          const what = p.point.status === 'failed' ? `failed: ${p.point.error}` : `${p.point.status} in ${p.point.wall_s.toFixed(1)} s`;
+          process.stderr.write(`[${p.done}/${p.todo}] point ${p.point.index + 1} (${p.point.label}) ${what}\n`);
+        }
+      },
+    });
+    (bar as SingleBar | null)?.stop();
+    if (a.json) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    } else if (!a.quiet) {
+      const lines = [
+        `sweep ${r.name}: ${r.total} points — ${r.ran} run now, ${r.skipped} already in ${r.out}, ${r.failed} failed${r.interrupted ? ', interrupted' : ''}`,
+      ];
+      for (const p of r.points.filter((x) => x.status === 'failed')) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
+      if (r.front.length > 0) {
+        lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
+      }
+      if (r.svg) lines.push('', `plot: ${r.svg}`);
+      lines.push(`query: evsim query ${r.out} "SELECT * FROM sweep_points WHERE sweep = '${r.name}' ORDER BY idx"`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return r.interrupted ? 130 : 0;
+  } finally {
+    (bar as SingleBar | null)?.stop();
+    process.removeListener('SIGINT', onSigint);
+  }
+}

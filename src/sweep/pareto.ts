@@ -1,0 +1,84 @@
+/**
+ * Pareto fronts over sweep results. Objectives are result columns with a direction;
+ * a point is on the front when no other point is at least as good in every objective
+ * and strictly better in one.
+ */
+import { EvsimError } from '../errors.js';
+
+export interface Objective {
+  key: string;
+  /** The sweep_points column it reads. */
+  column: string;
+  direction: 'min' | 'max';
+  label: string;
+}
+
+/** The objectives `--pareto` accepts. */
+export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
+  (
+    [
+      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)'],
+      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)'],
+      ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)'],
+      ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)'],
+      ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense'],
+      ['max_abs', 'max_abs', 'min', 'max abs error vs dense'],
+      ['accuracy', 'accuracy', 'max', 'accuracy'],
+      ['macs', 'macs', 'min', 'MACs'],
+      ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)'],
+      ['transmissions', 'transmissions', 'min', 'transmissions'],
+      ['messages', 'messages', 'min', 'messages'],
+      ['hops', 'hops', 'min', 'hops'],
+      ['stall_ns', 'stall_ns', 'min', 'stall (ns)'],
+      ['throughput_fps', 'throughput_fps', 'max', 'throughput (frames/s)'],
+      ['cores', 'cores', 'min', 'cores used'],
+      ['wall_s', 'wall_s', 'min', 'simulation wall time (s)'],
+    ] as const
+  ).map(([key, column, direction, label]) => [key, { key, column, direction, label }]),
+);
+
+export const DEFAULT_OBJECTIVES = ['energy_pj', 'latency_ns', 'error'];
+
+/** Parses `energy_pj,latency_ns,error`; an unknown key exits 2 listing the known ones. */
+export function parseObjectives(keys: readonly string[]): Objective[] {
+  const list = keys.map((k) => k.trim()).filter((k) => k !== '');
+  if (list.length < 2) throw new EvsimError('BAD_USAGE', `--pareto needs at least two objectives, e.g. energy_pj,latency_ns,error; got '${keys.join(',')}'`);
+  return list.map((k) => {
+    const o = OBJECTIVES[k];
+    if (!o) throw new EvsimError('BAD_USAGE', `--pareto: unknown objective '${k}'; use ${Object.keys(OBJECTIVES).join(', ')}`);
+    return o;
+  });
+}
+
+/**
+ * Indices of the non-dominated rows. Rows with a missing (null) objective take no part.
+ * Values are compared as given; `direction` says which way is better. O(n²·k), fine for
+ * the hundreds of points a sweep has.
+ */
+export function paretoFront(rows: readonly (readonly (number | null)[])[], directions: readonly ('min' | 'max')[]): number[] {
+  const k = directions.length;
+  const sign = directions.map((d) => (d === 'min' ? 1 : -1));
+  const valid = rows.map((r) => r.length === k && r.every((v) => v !== null && Number.isFinite(v)));
+  const front: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    if (!valid[i]) continue;
+    let dominated = false;
+    for (let j = 0; j < rows.length && !dominated; j++) {
+      if (j === i || !valid[j]) continue;
+      let noWorse = true;
+      let better = false;
+      for (let o = 0; o < k; o++) {
+        const a = sign[o]! * rows[j]![o]!;
+        const b = sign[o]! * rows[i]![o]!;
+        if (a > b) {
+          noWorse = false;
+          break;
+        }
+        if (a < b) better = true;
+      }
+      dominated = noWorse && better;
+    }
+    if (!dominated) front.push(i);
+  }
+  return front;
+}

@@ -1,0 +1,204 @@
+/**
+ * `sweep()`: expand a sweep, skip the points the file already holds, run the rest as
+ * tasks on a piscina pool (one point per task, simulated in-process on its thread),
+ * store every point's run and figures in one SQLite file, and rank the points on a
+ * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
+ */
+import { setMaxListeners } from 'node:events';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { EvsimError } from '../errors.js';
+import { replayRecording } from '../runtime/recording-sink.js';
+import { SqliteTraceSink } from '../trace/sqlite-sink.js';
+import { evsimVersion } from '../version.js';
+import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives } from './pareto.js';
+import { paretoSvg } from './plot.js';
+import type { PointMetrics, PointOutcome } from './point.js';
+import { expandSweep, loadSweepFile, type ResolvedPoint, type SweepSpec } from './spec.js';
+import { METRIC_COLUMNS, SweepStore } from './store.js';
+
+export interface SweepOptions {
+  /** The SQLite file (default traces/sweep-<name>.sqlite). Re-running into it resumes. */
+  out?: string;
+  /** Points run in parallel (default min(2, available cores)). */
+  workers?: number;
+  /** Pareto objectives (default: the sweep's `pareto:`, else energy_pj, latency_ns, error). */
+  pareto?: string[];
+  /** Run again the points that failed last time (default: keep their failure). */
+  retryFailed?: boolean;
+  /** Sweep name for an in-memory spec without `name:` (default 'sweep'). */
+  name?: string;
+  /** Where relative paths of an in-memory spec resolve (default: the working folder). */
+  baseDir?: string;
+  /** Write the Pareto scatter here; default <out without .sqlite>.pareto.svg; null: none. */
+  svg?: string | null;
+  /** Called after each point is stored. */
+  onProgress?: (p: SweepProgress) => void;
+  /** Abort: running points stop, finished ones stay stored, the result says interrupted. */
+  signal?: AbortSignal;
+}
+
+export interface SweepPoint extends Partial<PointMetrics> {
+  index: number;
+  label: string;
+  params: Record<string, unknown>;
+  status: 'pending' | 'completed' | 'failed' | 'interrupted';
+  error: string | null;
+  run_id: number | null;
+  wall_s: number | null;
+  /** Whether it is on the Pareto front. */
+  pareto: boolean;
+}
+
+export interface SweepProgress {
+  /** Points finished in this invocation (including failed ones). */
+  done: number;
+  /** Points to run in this invocation. */
+  todo: number;
+  failed: number;
+  point: { index: number; label: string; status: PointOutcome['status']; error: string | null; wall_s: number };
+}
+
+export interface SweepResult {
+  name: string;
+  out: string;
+  /** Points in the sweep. */
+  total: number;
+  /** Run in this invocation. */
+  ran: number;
+  /** Already in the file (completed, or failed without retryFailed). */
+  skipped: number;
+  /** Failed points (this invocation and kept from earlier ones). */
+  failed: number;
+  interrupted: boolean;
+  objectives: string[];
+  points: SweepPoint[];
+  front: SweepPoint[];
+  svg: string | null;
+}
+
+/** The compiled worker: beside this file in dist/, or the build's copy when run from source. */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = join(dirname(here), 'worker.js');
+  if (existsSync(sibling)) return sibling;
+  const built = join(dirname(here), '..', '..', 'dist', 'src', 'sweep', 'worker.js');
+  if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
+  return built;
+}
+
+/** Runs a sweep: a sweep YAML path or a spec object. */
+export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): Promise<SweepResult> {
+  const loaded = typeof spec === 'string'
+    ? { ...loadSweepFile(spec), where: spec }
+    : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? opts.name ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
+  const ex = expandSweep(loaded.spec, { baseDir: loaded.baseDir, name: loaded.name, where: loaded.where });
+  const objectives = parseObjectives(opts.pareto ?? ex.pareto ?? DEFAULT_OBJECTIVES);
+  const workers = opts.workers ?? Math.min(2, availableParallelism());
+  if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${workers}`);
+  const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
+  if (opts.out === undefined) mkdirSync(dirname(out), { recursive: true });
+  const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);
+
+  const store = await SweepStore.open(out);
+  let interrupted = false;
+  let ran = 0;
+  let failedNow = 0;
+  let skipped = 0;
+  try {
+    await store.ensureParamColumns(ex.paths);
+    const existing = await store.existing(ex.name);
+    const todo: { point: ResolvedPoint; id: number }[] = [];
+    for (const p of ex.points) {
+      const had = existing.get(p.key);
+      const keep = had && (had.status === 'completed' || (had.status === 'failed' && !opts.retryFailed));
+      if (!keep) todo.push({ point: p, id: await store.pending(ex.name, p, had) });
+    }
+
+    skipped = ex.points.length - todo.length;
+    if (todo.length > 0) {
+      const n = Math.min(workers, todo.length);
+      const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
+      // One writer: results are stored one after another on this chain.
+      let chain: Promise<void> = Promise.resolve();
+      let writeError: unknown = null;
+      const store1 = async (t: { point: ResolvedPoint; id: number }, o: PointOutcome): Promise<void> => {
+        let runId: number | null = null;
+        if (o.recording) {
+          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion());
+          if (await replayRecording(o.recording, sink)) runId = sink.id;
+        }
+        await store.record(t.id, o, runId);
+        ran++;
+        if (o.status === 'failed') failedNow++;
+        opts.onProgress?.({
+          done: ran, todo: todo.length, failed: failedNow,
+          point: { index: t.point.index, label: t.point.label, status: o.status, error: o.error, wall_s: o.wall_s },
+        });
+      };
+      const aborted = new AbortController();
+      setMaxListeners(0, aborted.signal);
+      const onAbort = (): void => aborted.abort();
+      opts.signal?.addEventListener('abort', onAbort);
+      if (opts.signal?.aborted) aborted.abort();
+      try {
+        await Promise.all(
+          todo.map((t) =>
+            pool.run({ point: t.point, tracePath: out }, { signal: aborted.signal }).then(
+              (o: PointOutcome) => {
+                chain = chain.then(() => store1(t, o)).catch((e) => {
+                  writeError ??= e;
+                });
+              },
+              (e: Error) => {
+                if (aborted.signal.aborted) {
+                  interrupted = true;
+                  return;
+                }
+                // A worker that died (not a failed simulation, which comes back as an outcome).
+                const o: PointOutcome = { index: t.point.index, key: t.point.key, status: 'failed', error: `worker failed: ${e.message}`, metrics: null, recording: null, wall_s: 0 };
+                chain = chain.then(() => store1(t, o)).catch((err) => {
+                  writeError ??= err;
+                });
+              },
+            ),
+          ),
+        );
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+        await chain;
+        await pool.destroy();
+      }
+      if (writeError) throw new EvsimError('RUN_FAILED', `sweep file ${out}: ${(writeError as Error).message}`);
+      if (aborted.signal.aborted) interrupted = true;
+    }
+
+    const rows = await store.rows(ex.name, ex.points.map((p) => p.key));
+    const vectors = rows.map((r) => (r.status === 'completed' ? objectives.map((o) => (typeof r[o.column] === 'number' ? (r[o.column] as number) : null)) : objectives.map(() => null)));
+    const front = new Set(paretoFront(vectors, objectives.map((o) => o.direction)));
+    const points: SweepPoint[] = rows.map((r, i) => {
+      const p: SweepPoint = {
+        index: Number(r.idx), label: String(r.label), params: JSON.parse(String(r.params_json)) as Record<string, unknown>,
+        status: r.status as SweepPoint['status'], error: (r.error as string | null) ?? null, run_id: (r.run_id as number | null) ?? null,
+        wall_s: (r.wall_s as number | null) ?? null, pareto: front.has(i),
+      };
+      for (const c of METRIC_COLUMNS) (p as unknown as Record<string, unknown>)[c] = r[c] ?? null;
+      return p;
+    });
+    let svg: string | null = null;
+    if (svgPath && front.size > 0) {
+      writeFileSync(svgPath, await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives));
+      svg = svgPath;
+    }
+    return {
+      name: ex.name, out, total: ex.points.length, ran, skipped,
+      failed: points.filter((p) => p.status === 'failed').length, interrupted, objectives: objectives.map((o) => o.key),
+      points, front: points.filter((p) => p.pareto), svg,
+    };
+  } finally {
+    await store.close();
+  }
+}

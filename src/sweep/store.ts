@@ -1,0 +1,138 @@
+/**
+ * The sweep file: the trace schema of DESIGN §7 (every point's run lands in `runs`,
+ * `frames`, …) plus `sweep_points`, one row per point of a sweep with its parameters
+ * (as JSON and one column per swept path), status, error and result figures. The
+ * sweep's main thread is the only writer.
+ */
+import sqlite3 from 'sqlite3';
+import { EvsimError } from '../errors.js';
+import { checkTracePath } from '../trace/paths.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from '../trace/schema.js';
+import { all, close, exec, openDb, run } from '../trace/sqlite-sink.js';
+import type { PointMetrics, PointOutcome } from './point.js';
+import type { ResolvedPoint } from './spec.js';
+
+/** Result columns of sweep_points, in table order (see PointMetrics). */
+export const METRIC_COLUMNS = [
+  'frames', 'macs', 'dense_macs', 'ops_reduction', 'adds', 'transmissions', 'synops', 'messages', 'hops',
+  'energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns', 'throughput_fps',
+  'accuracy', 'rel_rmse', 'max_abs', 'output_error', 'cores',
+] as const satisfies readonly (keyof PointMetrics)[];
+
+const SWEEP_SQL = `
+CREATE TABLE IF NOT EXISTS sweep_points (
+  point_id INTEGER PRIMARY KEY,
+  sweep TEXT NOT NULL,
+  point_key TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed', 'interrupted')),
+  error TEXT,
+  run_id INTEGER,
+  ${METRIC_COLUMNS.map((c) => `${c} ${c === 'frames' || c === 'cores' ? 'INTEGER' : 'REAL'}`).join(',\n  ')},
+  wall_s REAL,
+  updated_at TEXT,
+  UNIQUE (sweep, point_key)
+);
+CREATE INDEX IF NOT EXISTS sweep_points_by_sweep ON sweep_points (sweep, idx);
+`;
+
+const FIXED = new Set(['point_id', 'sweep', 'point_key', 'idx', 'label', 'params_json', 'status', 'error', 'run_id', 'wall_s', 'updated_at', ...METRIC_COLUMNS]);
+
+/** `chip.core.neurons` → column `chip_core_neurons` (prefixed when it would clash). */
+export function paramColumn(path: string): string {
+  const c = path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toLowerCase();
+  return FIXED.has(c) || /^\d/.test(c) ? `param_${c}` : c;
+}
+
+export interface StoredPoint {
+  point_id: number;
+  point_key: string;
+  status: string;
+}
+
+export class SweepStore {
+  private constructor(private readonly db: sqlite3.Database, readonly path: string) {}
+
+  static async open(path: string): Promise<SweepStore> {
+    checkTracePath(path);
+    let db: sqlite3.Database | null = null;
+    try {
+      db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+      await exec(db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+      await exec(db, SCHEMA_SQL);
+      const v = await all(db, 'SELECT version FROM schema_version');
+      if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
+      else if (v[0]!.version !== SCHEMA_VERSION) {
+        throw new EvsimError('BAD_TRACE', `${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
+      }
+      await exec(db, SWEEP_SQL);
+      return new SweepStore(db, path);
+    } catch (e) {
+      if (db) await close(db).catch(() => undefined);
+      if (e instanceof EvsimError) throw e;
+      throw new EvsimError('BAD_TRACE', `sweep file ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Adds a column per swept path that the table lacks. */
+  async ensureParamColumns(paths: readonly string[]): Promise<void> {
+    const have = new Set((await all(this.db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
+    for (const p of paths) {
+      const c = paramColumn(p);
+      if (!have.has(c)) {
+        await exec(this.db, `ALTER TABLE sweep_points ADD COLUMN "${c}"`);
+        have.add(c);
+      }
+    }
+  }
+
+  async existing(sweep: string): Promise<Map<string, StoredPoint>> {
+    const rows = await all(this.db, 'SELECT point_id, point_key, status FROM sweep_points WHERE sweep = ?', [sweep]);
+    return new Map(rows.map((r) => [String(r.point_key), { point_id: Number(r.point_id), point_key: String(r.point_key), status: String(r.status) }]));
+  }
+
+  /** Inserts the point as pending (or resets an existing row to pending) and returns its id. */
+  async pending(sweep: string, p: ResolvedPoint, existing: StoredPoint | undefined): Promise<number> {
+    const now = new Date().toISOString();
+    const cols = Object.keys(p.params).map(paramColumn);
+    const vals = Object.values(p.params).map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v));
+    if (existing) {
+      await run(
+        this.db,
+        `UPDATE sweep_points SET status = 'pending', error = NULL, idx = ?, label = ?, updated_at = ?${cols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
+        [p.index, p.label, now, ...vals, existing.point_id],
+      );
+      return existing.point_id;
+    }
+    const r = await run(
+      this.db,
+      `INSERT INTO sweep_points (sweep, point_key, idx, label, params_json, status, updated_at${cols.map((c) => `, "${c}"`).join('')})
+       VALUES (?, ?, ?, ?, ?, 'pending', ?${cols.map(() => ', ?').join('')})`,
+      [sweep, p.key, p.index, p.label, JSON.stringify(p.params), now, ...vals],
+    );
+    return r.lastID;
+  }
+
+  async record(pointId: number, o: PointOutcome, runId: number | null): Promise<void> {
+    const m = o.metrics;
+    await run(
+      this.db,
+      `UPDATE sweep_points SET status = ?, error = ?, run_id = ?, wall_s = ?, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE point_id = ?`,
+      [o.status, o.error, runId, o.wall_s, new Date().toISOString(), ...METRIC_COLUMNS.map((c) => (m ? m[c] : null)), pointId],
+    );
+  }
+
+  /** The rows of the given points, in expansion order. */
+  async rows(sweep: string, keys: readonly string[]): Promise<Record<string, unknown>[]> {
+    const rows = await all(this.db, 'SELECT * FROM sweep_points WHERE sweep = ? ORDER BY idx, point_id', [sweep]);
+    const want = new Set(keys);
+    return rows.filter((r) => want.has(String(r.point_key)));
+  }
+
+  async close(): Promise<void> {
+    await exec(this.db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+    await close(this.db);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Named workloads generated in memory (no .npy step): the synthetic camera-motion
+ * video sized to the model's input, or a slice of Temporal MNIST with its labels.
+ */
+import { EvsimError } from '../errors.js';
+import { temporalMnist } from './temporal-mnist.js';
+import { syntheticVideo, type Motion } from './video.js';
+
+export type WorkloadSpec =
+  | { kind: 'video'; motion: Motion; frames: number; seed: number }
+  | { kind: 'temporal-mnist'; frames: number };
+
+export interface Workload {
+  frames: { shape: number[]; data: Float32Array };
+  labels: Int32Array | null;
+}
+
+/** Builds the workload for a model whose input (batch dimension included) is `inputShape`. */
+export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]): Workload {
+  if (spec.kind === 'video') {
+    if (inputShape.length !== 4) {
+      throw new EvsimError('BAD_FRAMES', `the video workload needs an image model (input [1, C, H, W]); this model's input is [${inputShape.join(', ')}]`);
+    }
+    const [, channels, height, width] = inputShape as [number, number, number, number];
+    return { frames: syntheticVideo({ frames: spec.frames, channels, height, width, motion: spec.motion, seed: spec.seed }), labels: null };
+  }
+  const tm = temporalMnist({ frames: spec.frames });
+  return { frames: tm.frames, labels: tm.labels };
+}
