@@ -10,3 +10,12 @@ export { parsePolicy, formatPolicy, type PolicySpec } from './model/evnet/policy
 export type { Graph, GraphNode, Op, TensorInfo } from './model/ir.js';
 export { readNpy, readFloat32Npy, readLabelsNpy, writeNpy, encodeNpy, parseNpy } from './workloads/npy.js';
 export { EvsimError, type ErrorCode } from './errors.js';
+export { sweep, type SweepOptions, type SweepResult, type SweepPoint, type SweepProgress } from './sweep/run.js';
+export { expandSweep, loadSweepFile, type SweepSpec, type PointDoc, type ResolvedPoint } from './sweep/spec.js';
+export { paretoFront, parseObjectives, OBJECTIVES, type Objective } from './sweep/pareto.js';
+export type { PointMetrics } from './sweep/point.js';
+export { makeWorkload, type WorkloadSpec, type Workload } from './workloads/workload.js';
+export { syntheticVideo, type Motion } from './workloads/video.js';
+export { temporalMnist, temporalMnistOrder } from './workloads/temporal-mnist.js';
+export { loadChip } from './config/chip-config.js';
+export type { ChipSpec } from './chip/spec.js';

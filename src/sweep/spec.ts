@@ -312,7 +312,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     if (!pc.success) throw new EvsimError('BAD_CONFIG', formatIssues(ctx, pc.error.issues.map((i) => ({ ...i, path: ['chip', ...i.path] }))));
     const chip: ChipSpec = chipFromObject(chipRaw, 'chip');
     // A point that sets the chip's mesh is placed on it; otherwise the mesh grows to fit.
-    const meshSetting = d.mapping.mesh ?? (baseSetsMesh || Object.keys(params).some(isMeshPath) ? 'chip' : 'auto');
+    const meshSetting = d.mapping.mesh ?? ((baseSetsMesh || Object.keys(params).some(isMeshPath)) && chip.mesh ? 'chip' : 'auto');
     let mesh: ResolvedPoint['mesh'];
     if (meshSetting === 'auto') mesh = 'auto';
     else if (meshSetting === 'chip') {

@@ -1,0 +1,215 @@
+/**
+ * Sweeps end to end (the workers run the built JS in dist/, as `npm test` builds first):
+ * grid expansion into sweep_points, resume, failed points, path validation, worker-count
+ * independence, a point checked against a direct simulate() of the same configuration,
+ * and the TypeScript example.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { describe, expect, it } from 'vitest';
+import { loadChip } from '../../src/config/chip-config.js';
+import { simulate } from '../../src/runtime/simulate.js';
+import { expandSweep } from '../../src/sweep/spec.js';
+import { sweep, type SweepPoint } from '../../src/sweep/run.js';
+import { syntheticVideo } from '../../src/workloads/video.js';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const MODEL = join(ROOT, 'test', 'fixtures', 'onnx', 'resnet_block.onnx');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-sweep-'));
+
+function evsim(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function query(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  return new Promise((res, rej) => {
+    const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (e) => {
+      if (e) return rej(e);
+      db.all(sql, (e2, rows) => {
+        db.close();
+        if (e2) rej(e2);
+        else res(rows as Record<string, unknown>[]);
+      });
+    });
+  });
+}
+
+const grid3x4 = `
+name: grid
+base:
+  model: ${MODEL}
+  workload: { kind: video, motion: minor, frames: 4 }
+  chip: loihi
+grid:
+  policy.threshold: [0, 0.05, 0.2]
+  chip.core.neurons: [64, 128, 256, 1024]
+`;
+
+describe('sweep grid', () => {
+  const file = join(tmp, 'grid.yaml');
+  const out = join(tmp, 'grid.sqlite');
+  writeFileSync(file, grid3x4);
+  let first: Awaited<ReturnType<typeof sweep>>;
+  let firstMs = 0;
+
+  it('a 3 × 4 grid gives 12 sweep_points rows with distinct parameters and results', async () => {
+    const t0 = performance.now();
+    first = await sweep(file, { out, workers: 2, svg: null });
+    firstMs = performance.now() - t0;
+    expect(first.total).toBe(12);
+    expect(first.ran).toBe(12);
+    expect(first.failed).toBe(0);
+    const rows = await query(out, "SELECT * FROM sweep_points WHERE sweep = 'grid' ORDER BY idx");
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === 'completed' && typeof r.run_id === 'number')).toBe(true);
+    // Parameters as columns, and as JSON.
+    const pairs = new Set(rows.map((r) => `${r.policy_threshold}/${r.chip_core_neurons}`));
+    expect(pairs.size).toBe(12);
+    for (const r of rows) {
+      const p = JSON.parse(String(r.params_json)) as Record<string, number>;
+      expect(p['policy.threshold']).toBe(r.policy_threshold);
+      expect(p['chip.core.neurons']).toBe(r.chip_core_neurons);
+    }
+    // Results differ point to point: energy and latency depend on threshold and core size.
+    expect(new Set(rows.map((r) => `${r.energy_pj}/${r.latency_ns}`)).size).toBe(12);
+    // Cartesian order: the last grid key varies fastest.
+    expect(rows.slice(0, 4).map((r) => r.chip_core_neurons)).toEqual([64, 128, 256, 1024]);
+    expect(rows.slice(0, 4).every((r) => r.policy_threshold === 0)).toBe(true);
+    // h = 0 reproduces the dense network (DESIGN §3), so its error is float noise.
+    for (const r of rows.filter((x) => x.policy_threshold === 0)) expect(r.rel_rmse as number).toBeLessThan(1e-5);
+    for (const r of rows.filter((x) => x.policy_threshold === 0.2)) expect(r.rel_rmse as number).toBeGreaterThan(1e-4);
+    // Every point's run is in the same file, complete.
+    const runs = await query(out, 'SELECT r.status, COUNT(f.frame) AS n FROM runs r JOIN frames f USING (run_id) GROUP BY r.run_id');
+    expect(runs).toHaveLength(12);
+    expect(runs.every((r) => r.status === 'completed' && r.n === 4)).toBe(true);
+  });
+
+  it('running it again adds no row and runs nothing', async () => {
+    const t0 = performance.now();
+    const again = await sweep(file, { out, workers: 2, svg: null });
+    const ms = performance.now() - t0;
+    expect(again.ran).toBe(0);
+    expect(again.skipped).toBe(12);
+    const rows = await query(out, 'SELECT COUNT(*) AS n FROM sweep_points');
+    expect(rows[0]!.n).toBe(12);
+    expect((await query(out, 'SELECT COUNT(*) AS n FROM runs'))[0]!.n).toBe(12);
+    expect(again.points.map((p) => p.energy_pj)).toEqual(first.points.map((p) => p.energy_pj));
+    expect(ms).toBeLessThan(firstMs / 2);
+  });
+
+  it('one point equals a direct simulate() of the same configuration', async () => {
+    const p = first.points.find((x) => x.params['policy.threshold'] === 0.05 && x.params['chip.core.neurons'] === 128)!;
+    const chip = loadChip('loihi');
+    chip.core.neurons = 128;
+    const video = syntheticVideo({ frames: 4, channels: 3, height: 16, width: 16, motion: 'minor', seed: 1 });
+    const r = await simulate({ model: MODEL, frames: video, threshold: 0.05, chip, mesh: 'auto', compareDense: true, inProcess: true });
+    expect(p.macs).toBe(r.totals.macs);
+    expect(p.transmissions).toBe(r.totals.transmissions);
+    expect(p.energy_pj).toBe(r.totals.energy_pj);
+    expect(p.latency_ns).toBe(r.totals.latency_ns);
+    expect(p.cores).toBe(r.cores);
+    expect(p.rel_rmse).toBe(r.error_vs_dense!.rel_rmse);
+    expect(p.throughput_fps).toBeCloseTo(4 / (r.totals.latency_ns * 1e-9), 6);
+  });
+
+  it('results do not depend on the number of workers', async () => {
+    const one = await sweep(file, { out: join(tmp, 'grid-1.sqlite'), workers: 1, svg: null });
+    const key = (p: SweepPoint): string => JSON.stringify([p.label, p.macs, p.transmissions, p.energy_pj, p.latency_ns, p.rel_rmse, p.pareto]);
+    expect(one.points.map(key)).toEqual(first.points.map(key));
+  });
+});
+
+describe('failed points', () => {
+  it('a chip the network does not fit is recorded as failed; the sweep goes on and exits 0', () => {
+    const file = join(tmp, 'fail.yaml');
+    writeFileSync(
+      file,
+      `${grid3x4.replace('name: grid', 'name: fail').replace('[0, 0.05, 0.2]', '[0.05]').replace('[64, 128, 256, 1024]', '[256, 1024]')}
+points:
+  - { chip.mesh.width: 1, chip.mesh.height: 1, chip.core.neurons: 16 }
+`,
+    );
+    const out = join(tmp, 'fail.sqlite');
+    const r = evsim('sweep', file, '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out) as { failed: number; total: number; points: SweepPoint[] };
+    expect(res.total).toBe(3);
+    expect(res.failed).toBe(1);
+    const bad = res.points.find((p) => p.status === 'failed')!;
+    expect(bad.label).toContain('chip.mesh.width=1');
+    expect(bad.error).toMatch(/needs \d+ cores but the 1×1 mesh .* has 4/);
+    const text = evsim('sweep', file, '--out', out);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/3 points — 0 run now, 3 already in .*, 1 failed/);
+    expect(text.out).toMatch(/failed: point 3 \(chip\.mesh\.width=1 .*\): the network needs/);
+  });
+});
+
+describe('sweep validation', () => {
+  const bad = (body: string): { code: number; err: string } => {
+    const file = join(tmp, `bad-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, body);
+    return evsim('sweep', file, '--out', join(tmp, 'bad.sqlite'));
+  };
+  const expectBad = (r: { code: number; err: string }, pattern: RegExp): void => {
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(pattern);
+    expect(r.err).not.toMatch(/\bat .*\.(js|ts):\d+/);
+  };
+
+  it('an unknown path names it and what exists there', () => {
+    expectBad(bad(grid3x4.replace('chip.core.neurons:', 'chip.cores.neurons:')), /grid: unknown path 'chip\.cores\.neurons': chip has no field 'cores' \(it has .*core,.*\)/);
+    expectBad(bad(grid3x4.replace('policy.threshold:', 'policy.treshold:')), /unknown path 'policy\.treshold'/);
+  });
+
+  it('a bad value names the point and the field', () => {
+    expectBad(bad(grid3x4.replace('[64, 128, 256, 1024]', '[64, -3]')), /point 2 \(policy\.threshold=0 chip\.core\.neurons=-3\): chip\.core\.neurons/);
+    expectBad(bad(grid3x4.replace('[0, 0.05, 0.2]', '[0, -1]')), /policy\.threshold/);
+    expectBad(bad(grid3x4.replace('chip: loihi', 'chip: loihi-x')), /chip\.preset: unknown chip 'loihi-x'/);
+  });
+
+  it('bad flags exit 2', () => {
+    const file = join(tmp, 'ok.yaml');
+    writeFileSync(file, grid3x4);
+    expectBad(evsim('sweep', file, '--pareto', 'energy_pj,speed'), /unknown objective 'speed'/);
+    expectBad(evsim('sweep', file, '--workers', '0'), /--workers must be a positive integer/);
+    expectBad(evsim('sweep', join(tmp, 'missing.yaml')), /cannot read sweep/);
+  });
+
+  it('expansion: grid product first, then points; shorthands; mesh follows the point', () => {
+    const ex = expandSweep(
+      {
+        base: { model: MODEL, workload: { kind: 'video' }, chip: 'truenorth', policy: 'rounding' },
+        grid: { 'policy.threshold': [0.1, 0.2], chip: ['loihi', 'truenorth'] },
+        points: [{ 'chip.mesh': { width: 2, height: 2 } }],
+      },
+      { baseDir: tmp, name: 't' },
+    );
+    expect(ex.points.map((p) => p.label)).toEqual([
+      'policy.threshold=0.1 chip=loihi', 'policy.threshold=0.1 chip=truenorth',
+      'policy.threshold=0.2 chip=loihi', 'policy.threshold=0.2 chip=truenorth',
+      'chip.mesh={"width":2,"height":2}',
+    ]);
+    expect(ex.points.map((p) => p.chip.name)).toEqual(['loihi', 'truenorth', 'loihi', 'truenorth', 'truenorth']);
+    expect(ex.points.every((p) => p.policy === 'rounding')).toBe(true);
+    expect(ex.points.slice(0, 4).every((p) => p.mesh === 'auto')).toBe(true);
+    expect(ex.points[4]!.mesh).toEqual({ width: 2, height: 2 });
+    expect(new Set(ex.points.map((p) => p.key)).size).toBe(5);
+  });
+});
+
+describe('TypeScript API example', () => {
+  it('examples/custom-sweep.ts runs a tiny sweep', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'examples', 'custom-sweep.js'), '--model', MODEL, '--frames', '3', '--out', join(tmp, 'example.sqlite')], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^10 points, 0 failed, \d+ on the energy\/latency front/);
+    expect(r.stdout).toMatch(/best energy-delay product: chip\.core\.neurons=\d+/);
+  });
+});
