@@ -5,7 +5,7 @@
  * and the TypeScript example.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -15,6 +15,7 @@ import { simulate } from '../../src/runtime/simulate.js';
 import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
+import { bruteForceFront } from '../helpers/pareto.js';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -87,6 +88,18 @@ describe('sweep grid', () => {
     const runs = await query(out, 'SELECT r.status, COUNT(f.frame) AS n FROM runs r JOIN frames f USING (run_id) GROUP BY r.run_id');
     expect(runs).toHaveLength(12);
     expect(runs.every((r) => r.status === 'completed' && r.n === 4)).toBe(true);
+  });
+
+  it('the front is the brute-force front of the stored rows (energy, latency, error)', async () => {
+    const rows = await query(out, "SELECT label, energy_pj, latency_ns, output_error FROM sweep_points WHERE sweep = 'grid' ORDER BY idx");
+    const expected = bruteForceFront(rows.map((r) => [r.energy_pj as number, r.latency_ns as number, r.output_error as number])).map((i) => rows[i]!.label);
+    expect(first.objectives).toEqual(['energy_pj', 'latency_ns', 'error']);
+    expect(first.front.map((p) => p.label)).toEqual(expected);
+    const two = await sweep(file, { out, pareto: ['energy_pj', 'rel_rmse'], svg: join(tmp, 'front.svg') });
+    const exp2 = bruteForceFront(two.points.map((p) => [p.energy_pj!, p.rel_rmse!])).map((i) => two.points[i]!.label);
+    expect(two.front.map((p) => p.label)).toEqual(exp2);
+    expect(two.front.length).toBeLessThan(12);
+    expect(readFileSync(join(tmp, 'front.svg'), 'utf8')).toMatch(/^<svg[\s\S]*Pareto front[\s\S]*<\/svg>$/);
   });
 
   it('running it again adds no row and runs nothing', async () => {
