@@ -8,8 +8,8 @@
  * reduction), dense GMAC/s per thread (target ≥ 0.5) and sparse effective throughput.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DenseExecutor } from '../src/model/dense/executor.js';
@@ -18,6 +18,8 @@ import { parsePolicy } from '../src/model/evnet/policy.js';
 import type { Graph } from '../src/model/ir.js';
 import { loadOnnx } from '../src/model/onnx/import.js';
 import { syntheticVideo, type Motion } from '../src/workloads/video.js';
+import { sweep } from '../src/sweep/run.js';
+import type { SweepSpec } from '../src/sweep/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH_MODEL = join(root, 'test', 'fixtures', 'onnx', 'cnn_bench.onnx');
@@ -33,6 +35,12 @@ interface Check {
 }
 
 const checks: Check[] = [];
+
+/** `npm run bench -- chip sweep` runs only those sections (engine, chip, traces, sweep). */
+const SECTIONS = ['engine', 'chip', 'traces', 'sweep'];
+const only = process.argv.slice(2);
+for (const o of only) if (!SECTIONS.includes(o)) throw new Error(`unknown bench section '${o}'; use ${SECTIONS.join(', ')}`);
+const want = (s: string): boolean => only.length === 0 || only.includes(s);
 function check(name: string, value: number, target: number, unit: string): void {
   checks.push({ name, value, target, pass: value >= target, unit });
 }
@@ -150,7 +158,42 @@ function traceBench(): Record<string, number> {
   return { cores_overhead: median(over), event_rows: rows, event_rows_per_s: rows / ((ev.total_ms - base.total_ms) / 1000) };
 }
 
-function main(): void {
+/**
+ * Sweep parallelism: the same 32 small points (Temporal MNIST MLP on loihi, threshold ×
+ * neurons per core) with 1 worker and with 2, alternately, each into a fresh file.
+ */
+async function sweepBench(): Promise<Record<string, number>> {
+  const spec: SweepSpec = {
+    name: 'bench',
+    base: { model: join(root, 'sim-configs', 'models', 'mnist-mlp.onnx'), workload: { kind: 'temporal-mnist', frames: 400 }, chip: 'loihi' },
+    grid: { 'policy.threshold': [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2, 0.3], 'chip.core.neurons': [64, 128, 256, 1024] },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'evsim-bench-sweep-'));
+  const time = async (workers: number, i: number): Promise<number> => {
+    const t0 = performance.now();
+    const r = await sweep(spec, { out: join(dir, `s${workers}-${i}.sqlite`), workers, svg: null });
+    if (r.ran !== 32 || r.failed !== 0) throw new Error(`bench sweep: ${r.ran} points ran, ${r.failed} failed`);
+    return performance.now() - t0;
+  };
+  const one: number[] = [];
+  const two: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      one.push(await time(1, i));
+      two.push(await time(2, i));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    points: 32,
+    wall_ms_1_worker: median(one),
+    wall_ms_2_workers: median(two),
+    speedup_2_vs_1: median(one.map((a, i) => a / two[i]!)),
+  };
+}
+
+async function main(): Promise<void> {
   const g = loadOnnx(BENCH_MODEL);
   const results: Record<string, unknown> = {
     when: new Date().toISOString(),
@@ -159,59 +202,85 @@ function main(): void {
     cores: cpus().length,
   };
   console.log(`evsim bench — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, node ${process.version}`);
-  console.log(`\nEvNet engine vs dense: ${BENCH_MODEL.replace(root + '/', '')} (${g.nodes.filter((n) => n.op.kind === 'conv').length} convs), synthetic video 128×128, motion minor`);
-  const ev = evnetVsDense(g, 'minor', 48, 0.05);
-  results.evnet_engine = ev;
   const p = (k: string, v: number, d = 2): void => console.log(`  ${k.padEnd(34)} ${v.toFixed(d)}`);
-  p('dense MACs / frame (M)', ev.dense_macs_per_frame! / 1e6, 1);
-  p('EvNet MACs / frame (M)', ev.evnet_macs_per_frame! / 1e6, 1);
-  p('ops reduction (×)', ev.ops_reduction!);
-  p('dense ms / frame', ev.dense_ms_per_frame!, 1);
-  p('EvNet ms / frame', ev.evnet_ms_per_frame!, 1);
-  p('wall-time speedup (×)', ev.wall_speedup!);
-  p('speedup / ops reduction', ev.speedup_over_ops_reduction!);
-  p('dense GMAC/s per thread', ev.dense_gmacs_per_s!);
-  p('sparse GMAC/s (real MACs)', ev.sparse_gmacs_per_s!);
-  p('sparse effective GMAC/s', ev.sparse_effective_gmacs_per_s!);
-  check('EvNet wall speedup / ops reduction', ev.speedup_over_ops_reduction!, 0.5, 'ratio');
-  check('dense GMAC/s per thread', ev.dense_gmacs_per_s!, 0.5, 'GMAC/s');
+  if (want('engine')) {
+    console.log(`\nEvNet engine vs dense: ${BENCH_MODEL.replace(root + '/', '')} (${g.nodes.filter((n) => n.op.kind === 'conv').length} convs), synthetic video 128×128, motion minor`);
+    const ev = evnetVsDense(g, 'minor', 48, 0.05);
+    results.evnet_engine = ev;
+    p('dense MACs / frame (M)', ev.dense_macs_per_frame! / 1e6, 1);
+    p('EvNet MACs / frame (M)', ev.evnet_macs_per_frame! / 1e6, 1);
+    p('ops reduction (×)', ev.ops_reduction!);
+    p('dense ms / frame', ev.dense_ms_per_frame!, 1);
+    p('EvNet ms / frame', ev.evnet_ms_per_frame!, 1);
+    p('wall-time speedup (×)', ev.wall_speedup!);
+    p('speedup / ops reduction', ev.speedup_over_ops_reduction!);
+    p('dense GMAC/s per thread', ev.dense_gmacs_per_s!);
+    p('sparse GMAC/s (real MACs)', ev.sparse_gmacs_per_s!);
+    p('sparse effective GMAC/s', ev.sparse_effective_gmacs_per_s!);
+    check('EvNet wall speedup / ops reduction', ev.speedup_over_ops_reduction!, 0.5, 'ratio');
+    check('dense GMAC/s per thread', ev.dense_gmacs_per_s!, 0.5, 'GMAC/s');
 
-  const byMotion: Record<string, Record<string, number>> = {};
-  console.log('\n  ops reduction by camera motion (24 frames each):');
-  for (const m of ['none', 'minor', 'major'] as const) {
-    byMotion[m] = evnetVsDense(g, m, 24, 0.05);
-    console.log(`    ${m.padEnd(6)} ${byMotion[m]!.ops_reduction!.toFixed(2)}× fewer MACs, speedup ${byMotion[m]!.wall_speedup!.toFixed(2)}×`);
+    const byMotion: Record<string, Record<string, number>> = {};
+    console.log('\n  ops reduction by camera motion (24 frames each):');
+    for (const m of ['none', 'minor', 'major'] as const) {
+      byMotion[m] = evnetVsDense(g, m, 24, 0.05);
+      console.log(`    ${m.padEnd(6)} ${byMotion[m]!.ops_reduction!.toFixed(2)}× fewer MACs, speedup ${byMotion[m]!.wall_speedup!.toFixed(2)}×`);
   }
   results.evnet_by_motion = byMotion;
+  }
 
-  console.log('\nChip simulation: demo CNN (577 loihi cores, mesh auto) over 24 frames, each run in its own process');
-  const chip = chipBench();
-  results.chip = chip;
-  p('synops per s per thread (M, 1 worker)', chip.synops_per_s_per_thread / 1e6, 1);
-  p('synops in the run (M)', chip.synops / 1e6, 1);
-  p('2 workers vs 1: frame-loop speedup (×)', chip.speedup_2_vs_1);
-  p('2 workers vs 1: speedup with setup (×)', chip.speedup_2_vs_1_with_setup);
-  p('setup ms (mapping, routes, workers)', chip.setup_ms_1_worker, 0);
-  p('2 workers vs 1: peak RSS ratio', chip.rss_ratio_2_vs_1);
-  check('chip synops/s per thread (M)', chip.synops_per_s_per_thread / 1e6, 50, 'M/s');
-  check('chip frame-loop speedup 2 workers vs 1', chip.speedup_2_vs_1, 1.6, '×');
-  checks.push({ name: 'chip peak RSS 2 workers / 1', value: chip.rss_ratio_2_vs_1, target: 1.3, pass: chip.rss_ratio_2_vs_1 <= 1.3, unit: 'ratio', kind: 'max' });
+  if (want('chip')) {
+    console.log('\nChip simulation: demo CNN (577 loihi cores, mesh auto) over 24 frames, each run in its own process');
+    const chip = chipBench();
+    results.chip = chip;
+    p('synops per s per thread (M, 1 worker)', chip.synops_per_s_per_thread / 1e6, 1);
+    p('synops in the run (M)', chip.synops / 1e6, 1);
+    p('2 workers vs 1: frame-loop speedup (×)', chip.speedup_2_vs_1);
+    p('2 workers vs 1: speedup with setup (×)', chip.speedup_2_vs_1_with_setup);
+    p('setup ms (mapping, routes, workers)', chip.setup_ms_1_worker, 0);
+    p('2 workers vs 1: peak RSS ratio', chip.rss_ratio_2_vs_1);
+    check('chip synops/s per thread (M)', chip.synops_per_s_per_thread / 1e6, 50, 'M/s');
+    check('chip frame-loop speedup 2 workers vs 1', chip.speedup_2_vs_1, 1.6, '×');
+    checks.push({ name: 'chip peak RSS 2 workers / 1', value: chip.rss_ratio_2_vs_1, target: 1.3, pass: chip.rss_ratio_2_vs_1 <= 1.3, unit: 'ratio', kind: 'max' });
+  }
 
-  console.log('\nTraces: the same chip run (1 worker) with trace levels, each in its own process');
-  const tr = traceBench();
-  results.traces = tr;
-  p('cores vs summary wall-time overhead', tr.cores_overhead, 3);
-  p('events rows written', tr.event_rows, 0);
-  p('events rows per s (k)', tr.event_rows_per_s / 1000, 0);
-  checks.push({ name: 'trace cores vs summary overhead', value: tr.cores_overhead, target: 0.1, pass: tr.cores_overhead <= 0.1, unit: 'fraction', kind: 'max' });
-  check('trace events rows per s (k)', tr.event_rows_per_s / 1000, 300, 'k/s');
+  if (want('traces')) {
+    console.log('\nTraces: the same chip run (1 worker) with trace levels, each in its own process');
+    const tr = traceBench();
+    results.traces = tr;
+    p('cores vs summary wall-time overhead', tr.cores_overhead, 3);
+    p('events rows written', tr.event_rows, 0);
+    p('events rows per s (k)', tr.event_rows_per_s / 1000, 0);
+    checks.push({ name: 'trace cores vs summary overhead', value: tr.cores_overhead, target: 0.1, pass: tr.cores_overhead <= 0.1, unit: 'fraction', kind: 'max' });
+    check('trace events rows per s (k)', tr.event_rows_per_s / 1000, 300, 'k/s');
+  }
+
+  if (want('sweep')) {
+    console.log('\nSweeps: 32 points (Temporal MNIST MLP on loihi, 400 frames each), 1 worker vs 2, alternately');
+    const sw = await sweepBench();
+    results.sweep = sw;
+    p('1 worker, ms', sw.wall_ms_1_worker, 0);
+    p('2 workers, ms', sw.wall_ms_2_workers, 0);
+    p('2 workers vs 1 (×)', sw.speedup_2_vs_1);
+    check('sweep speedup 2 workers vs 1', sw.speedup_2_vs_1, 1.8, '×');
+  }
 
   results.checks = checks;
   console.log('\nTargets:');
   for (const c of checks) console.log(`  ${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value.toFixed(3)} (target ${c.kind === 'max' ? '≤' : '≥'} ${c.target} ${c.unit})`);
   const out = join(root, 'bench', 'results.json');
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  let merged = results;
+  if (only.length > 0 && existsSync(out)) {
+    // A partial run updates its own sections and keeps the others' last figures.
+    const prev = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> & { checks?: Check[] };
+    const names = new Set(checks.map((c) => c.name));
+    merged = { ...prev, ...results, checks: [...(prev.checks ?? []).filter((c) => !names.has(c.name)), ...checks] };
+  }
+  writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
   console.log(`\nwrote ${out.replace(root + '/', '')}`);
 }
 
-main();
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
