@@ -4,7 +4,7 @@
  * memory-loss ablation, and chip energy/latency against a dense-equivalent run.
  *
  *   npm run results            # everything (a few minutes on 2 cores)
- *   npm run results -- --quick # smaller slices, for a smoke run (not committed)
+ *   npm run results -- --quick # smaller slices, written to traces/results-quick/
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,8 +21,9 @@ import { temporalMnist } from '../src/workloads/temporal-mnist.js';
 import { syntheticVideo, type Motion } from '../src/workloads/video.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const docs = join(root, 'docs');
 const quick = process.argv.includes('--quick');
+/** A quick run goes to traces/ so it never overwrites the committed figures. */
+const docs = quick ? join(root, 'traces', 'results-quick') : join(root, 'docs');
 const MLP = join(root, 'sim-configs', 'models', 'mnist-mlp.onnx');
 const CNN = join(root, 'sim-configs', 'models', 'demo-cnn.onnx');
 
@@ -322,8 +323,8 @@ async function main(): Promise<void> {
     md.push(`| ${c.workload} | ${c.evnet.cores} | ${c.evnet.energy_uj_per_frame.toFixed(2)} | ${c.dense.energy_uj_per_frame.toFixed(2)} | ${(c.dense.energy_uj_per_frame / c.evnet.energy_uj_per_frame).toFixed(2)}× | ${c.evnet.frame_interval_us.toFixed(1)} | ${c.dense.frame_interval_us.toFixed(1)} | ${c.evnet.mean_latency_us.toFixed(1)} | ${c.dense.mean_latency_us.toFixed(1)} | ${sci(c.evnet.synops_per_frame)} | ${sci(c.dense.synops_per_frame)} |`);
   }
   md.push('');
-  writeFileSync(join(docs, quick ? 'results-quick.md' : 'results.md'), `${md.join('\n')}\n`);
-  log(`wrote ${join(docs, quick ? 'results-quick.md' : 'results.md')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  writeFileSync(join(docs, 'results.md'), `${md.join('\n')}\n`);
+  log(`wrote ${join(docs, 'results.md')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 main().catch((e) => {
