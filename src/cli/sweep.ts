@@ -68,7 +68,9 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       const lines = [
         `sweep ${r.name}: ${r.total} points — ${r.ran} run now, ${r.skipped} already in ${r.out}, ${r.failed} failed${r.interrupted ? ', interrupted' : ''}`,
       ];
-      for (const p of r.points.filter((x) => x.status === 'failed')) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
+      const failed = r.points.filter((x) => x.status === 'failed');
+      for (const p of failed.slice(0, failed.length > 6 ? 4 : 6)) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
+      if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND status = 'failed'"`);
       if (r.front.length > 0) {
         lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
       }
