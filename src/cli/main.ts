@@ -172,7 +172,8 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new EvsimError('BAD_USAGE', `${msg} (see evsim --help)`);
+      // yargs spreads some messages (invalid choices) over lines: keep the one-line rule.
+      throw new EvsimError('BAD_USAGE', `${msg.replace(/:?\s*\n\s*/g, ': ')} (see evsim --help)`);
     });
   try {
     await cli.parseAsync();
