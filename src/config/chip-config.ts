@@ -2,14 +2,14 @@
  * Chip descriptions from YAML: a preset name (sim-configs/chips/<name>.yaml) or a file.
  * One schema, every problem reported with its path, then defaults.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { COST_KEYS, type ChipSpec, type CostKey } from '../chip/spec.js';
 import { EvsimError } from '../errors.js';
 import { formatIssues } from './run-config.js';
+import { readYamlFile } from './yaml-file.js';
 
 /** sim-configs/chips, found from the compiled file (dist/src/config) or the source (src/config). */
 export function presetDir(): string {
@@ -85,18 +85,7 @@ export function loadChipRaw(nameOrPath: string): { raw: unknown; where: string }
   if (!isFile && !existsSync(path)) {
     throw new EvsimError('BAD_CHIP', `unknown chip '${nameOrPath}'; use a preset (${presetNames().join(', ')}) or a YAML file`);
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new EvsimError('BAD_CHIP', `cannot read chip ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return { raw: parseYaml(text), where: isFile ? path : `chip '${nameOrPath}'` };
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
-    throw new EvsimError('BAD_CHIP', `${path}: invalid YAML: ${msg}`);
-  }
+  return { raw: readYamlFile(path, 'chip', 'BAD_CHIP'), where: isFile ? path : `chip '${nameOrPath}'` };
 }
 
 /** Loads `--chip PRESET|FILE.yaml`. */

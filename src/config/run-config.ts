@@ -3,12 +3,11 @@
  * problem with its path, then defaults. CLI flags override file values; bad input
  * never reaches the simulator.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { EvsimError } from '../errors.js';
+import { readYamlFile } from './yaml-file.js';
 
 const layerOverride = z
   .object({
@@ -78,19 +77,7 @@ export function formatIssues(where: string, issues: z.ZodIssue[]): string {
 
 /** Reads and validates a YAML run config; relative paths resolve against its folder. */
 export function loadRunConfig(path: string): RunConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new EvsimError('BAD_CONFIG', `cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
-    throw new EvsimError('BAD_CONFIG', `${path}: invalid YAML: ${msg}`);
-  }
+  const raw = readYamlFile(path, 'config', 'BAD_CONFIG');
   const parsed = runConfigSchema.safeParse(raw);
   if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(path, parsed.error.issues));
   const cfg = parsed.data;

@@ -11,25 +11,18 @@ import type { Graph } from '../model/ir.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
+import type { Totals } from '../runtime/result.js';
 import { simulate } from '../runtime/simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import type { ResolvedPoint } from './spec.js';
 
+/** Run totals a sweep point keeps (DESIGN §8 names). */
+const TOTAL_KEYS = ['macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
+
 /** The figures of a finished point (the sweep_points result columns). */
-export interface PointMetrics {
+export interface PointMetrics extends Pick<Totals, (typeof TOTAL_KEYS)[number]> {
   frames: number;
-  macs: number;
-  dense_macs: number;
   ops_reduction: number;
-  adds: number;
-  transmissions: number;
-  synops: number;
-  messages: number;
-  hops: number;
-  energy_pj: number;
-  latency_ns: number;
-  mean_latency_ns: number;
-  stall_ns: number;
   /** Frames per second of simulated chip time (null on `ideal`, which has no time). */
   throughput_fps: number | null;
   accuracy: number | null;
@@ -136,19 +129,9 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, signal?: Abo
     const t = r.totals;
     const err = r.error_vs_dense;
     const m: PointMetrics = {
+      ...(Object.fromEntries(TOTAL_KEYS.map((k) => [k, t[k]])) as Pick<Totals, (typeof TOTAL_KEYS)[number]>),
       frames: r.frames,
-      macs: t.macs,
-      dense_macs: t.dense_macs,
       ops_reduction: r.ops_reduction,
-      adds: t.adds,
-      transmissions: t.transmissions,
-      synops: t.synops,
-      messages: t.messages,
-      hops: t.hops,
-      energy_pj: t.energy_pj,
-      latency_ns: t.latency_ns,
-      mean_latency_ns: t.mean_latency_ns,
-      stall_ns: t.stall_ns,
       throughput_fps: t.latency_ns > 0 ? r.frames / (t.latency_ns * 1e-9) : null,
       accuracy: r.accuracy,
       rel_rmse: err ? err.rel_rmse : null,

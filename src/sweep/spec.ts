@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import type { ChipSpec } from '../chip/spec.js';
 import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/chip-config.js';
 import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
+import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError } from '../errors.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
@@ -211,19 +211,7 @@ const fmtValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.strin
 
 /** Reads a sweep YAML file (relative paths in it resolve against its folder). */
 export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string; name: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new EvsimError('BAD_CONFIG', `cannot read sweep ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
-    throw new EvsimError('BAD_CONFIG', `${path}: invalid YAML: ${msg}`);
-  }
+  const raw = readYamlFile(path, 'sweep', 'BAD_CONFIG');
   const parsed = sweepSchema.safeParse(raw);
   if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(path, parsed.error.issues));
   return { spec: parsed.data, baseDir: dirname(resolve(path)), name: parsed.data.name ?? basename(path, extname(path)) };

@@ -2,33 +2,19 @@
  * The `evsim` command end to end (built JS in dist/, as `npm test` builds first):
  * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/workloads/npy.js';
+import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
 
 const { onnx } = onnxProto;
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'evsim-cli-'));
 
-function evsim(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-/** A bad-input run: exit 2, exactly one line on stderr, no stack trace. */
-function expectBadInput(r: { code: number; err: string }, pattern: RegExp): void {
-  expect(r.code).toBe(2);
-  const lines = r.err.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.err).not.toMatch(/\bat .*\.(js|ts):\d+/);
-}
+const evsim = cliIn(tmp);
 
 /** A one-node ONNX model with an op evsim does not support. */
 function modelWithOp(op: string): Uint8Array {

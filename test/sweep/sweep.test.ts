@@ -16,16 +16,12 @@ import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import { bruteForceFront } from '../helpers/pareto.js';
+import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = join(ROOT, 'test', 'fixtures', 'onnx', 'resnet_block.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'evsim-sweep-'));
 
-function evsim(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const evsim = cliIn(tmp);
 
 function query(path: string, sql: string): Promise<Record<string, unknown>[]> {
   return new Promise((res, rej) => {
@@ -169,30 +165,24 @@ describe('sweep validation', () => {
     writeFileSync(file, body);
     return evsim('sweep', file, '--out', join(tmp, 'bad.sqlite'));
   };
-  const expectBad = (r: { code: number; err: string }, pattern: RegExp): void => {
-    expect(r.code).toBe(2);
-    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(pattern);
-    expect(r.err).not.toMatch(/\bat .*\.(js|ts):\d+/);
-  };
 
   it('an unknown path names it and what exists there', () => {
-    expectBad(bad(grid3x4.replace('chip.core.neurons:', 'chip.cores.neurons:')), /grid: unknown path 'chip\.cores\.neurons': chip has no field 'cores' \(it has .*core,.*\)/);
-    expectBad(bad(grid3x4.replace('policy.threshold:', 'policy.treshold:')), /unknown path 'policy\.treshold'/);
+    expectBadInput(bad(grid3x4.replace('chip.core.neurons:', 'chip.cores.neurons:')), /grid: unknown path 'chip\.cores\.neurons': chip has no field 'cores' \(it has .*core,.*\)/);
+    expectBadInput(bad(grid3x4.replace('policy.threshold:', 'policy.treshold:')), /unknown path 'policy\.treshold'/);
   });
 
   it('a bad value names the point and the field', () => {
-    expectBad(bad(grid3x4.replace('[64, 128, 256, 1024]', '[64, -3]')), /point 2 \(policy\.threshold=0 chip\.core\.neurons=-3\): chip\.core\.neurons/);
-    expectBad(bad(grid3x4.replace('[0, 0.05, 0.2]', '[0, -1]')), /policy\.threshold/);
-    expectBad(bad(grid3x4.replace('chip: loihi', 'chip: loihi-x')), /chip\.preset: unknown chip 'loihi-x'/);
+    expectBadInput(bad(grid3x4.replace('[64, 128, 256, 1024]', '[64, -3]')), /point 2 \(policy\.threshold=0 chip\.core\.neurons=-3\): chip\.core\.neurons/);
+    expectBadInput(bad(grid3x4.replace('[0, 0.05, 0.2]', '[0, -1]')), /policy\.threshold/);
+    expectBadInput(bad(grid3x4.replace('chip: loihi', 'chip: loihi-x')), /chip\.preset: unknown chip 'loihi-x'/);
   });
 
   it('bad flags exit 2', () => {
     const file = join(tmp, 'ok.yaml');
     writeFileSync(file, grid3x4);
-    expectBad(evsim('sweep', file, '--pareto', 'energy_pj,speed'), /unknown objective 'speed'/);
-    expectBad(evsim('sweep', file, '--workers', '0'), /--workers must be a positive integer/);
-    expectBad(evsim('sweep', join(tmp, 'missing.yaml')), /cannot read sweep/);
+    expectBadInput(evsim('sweep', file, '--pareto', 'energy_pj,speed'), /unknown objective 'speed'/);
+    expectBadInput(evsim('sweep', file, '--workers', '0'), /--workers must be a positive integer/);
+    expectBadInput(evsim('sweep', join(tmp, 'missing.yaml')), /cannot read sweep/);
   });
 
   it('expansion: grid product first, then points; shorthands; mesh follows the point', () => {
