@@ -48,12 +48,15 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       svg: a.svg === false ? null : typeof a.svg === 'string' ? a.svg : undefined,
       retryFailed: a.retryFailed,
       signal: ac.signal,
+      onStart: (s) => {
+        if (chatty && s.skipped > 0) process.stderr.write(`${s.skipped} of ${s.total} points already in the file; running ${s.todo}\n`);
+        if (tty && s.todo > 0) {
+          bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | ETA {eta_formatted} | {last}', hideCursor: true, clearOnComplete: true, etaBuffer: 8 }, undefined);
+          bar.start(s.todo, 0, { failed: 0, last: '' });
+        }
+      },
       onProgress: (p) => {
-        if (tty) {
-          if (!bar) {
-            bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | ETA {eta_formatted} | {last}', hideCursor: true, clearOnComplete: true, etaBuffer: 8 }, undefined);
-            bar.start(p.todo, 0, { failed: 0, last: '' });
-          }
+        if (bar) {
           bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40) });
         } else if (chatty) {
           const what = p.point.status === 'failed' ? `failed: ${p.point.error}` : `${p.point.status} in ${p.point.wall_s.toFixed(1)} s`;

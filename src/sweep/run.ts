@@ -35,6 +35,8 @@ export interface SweepOptions {
   baseDir?: string;
   /** Write the Pareto scatter here; default <out without .sqlite>.pareto.svg; null: none. */
   svg?: string | null;
+  /** Called once the points to run are known, before any runs. */
+  onStart?: (s: { total: number; todo: number; skipped: number }) => void;
   /** Called after each point is stored. */
   onProgress?: (p: SweepProgress) => void;
   /** Abort: running points stop, finished ones stay stored, the result says interrupted. */
@@ -119,6 +121,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     }
 
     skipped = ex.points.length - todo.length;
+    opts.onStart?.({ total: ex.points.length, todo: todo.length, skipped });
     if (todo.length > 0) {
       const n = Math.min(workers, todo.length);
       const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });

@@ -133,6 +133,27 @@ describe('sweep grid', () => {
   });
 });
 
+describe('interruption', () => {
+  it('an aborted sweep keeps its finished points; the next run does only the rest', async () => {
+    const file = join(tmp, 'abort.yaml');
+    writeFileSync(file, grid3x4.replace('name: grid', 'name: abort').replace('frames: 4', 'frames: 12'));
+    const out = join(tmp, 'abort.sqlite');
+    const ac = new AbortController();
+    const first = await sweep(file, { out, workers: 2, svg: null, signal: ac.signal, onProgress: () => ac.abort() });
+    expect(first.interrupted).toBe(true);
+    const done = first.points.filter((p) => p.status === 'completed').length;
+    expect(done).toBeGreaterThanOrEqual(1);
+    expect(done).toBeLessThan(12);
+    expect(first.points.filter((p) => p.status === 'pending')).toHaveLength(12 - done);
+    const rest = await sweep(file, { out, workers: 2, svg: null });
+    expect(rest.interrupted).toBe(false);
+    expect(rest.skipped).toBe(done);
+    expect(rest.ran).toBe(12 - done);
+    expect((await query(out, 'SELECT COUNT(*) AS n FROM sweep_points'))[0]!.n).toBe(12);
+    expect((await query(out, "SELECT COUNT(*) AS n FROM runs WHERE status = 'completed'"))[0]!.n).toBe(12);
+  });
+});
+
 describe('failed points', () => {
   it('a chip the network does not fit is recorded as failed; the sweep goes on and exits 0', () => {
     const file = join(tmp, 'fail.yaml');
