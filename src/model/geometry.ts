@@ -53,6 +53,27 @@ export function reachTable(inLen: number, outLen: number, k: number, stride: num
   return { offsets, tap: Int32Array.from(taps), out: Int32Array.from(outs) };
 }
 
+/**
+ * The inverse of `reachTable`: for output coordinate o along one axis, the (tap,
+ * input coordinate) pairs of its window that fall inside the input, taps ascending.
+ */
+export function windowTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number): ReachTable {
+  const offsets = new Int32Array(outLen + 1);
+  const taps: number[] = [];
+  const ins: number[] = [];
+  for (let o = 0; o < outLen; o++) {
+    offsets[o] = taps.length;
+    for (let t = 0; t < k; t++) {
+      const i = o * stride - padBegin + t * dil;
+      if (i < 0 || i >= inLen) continue;
+      taps.push(t);
+      ins.push(i);
+    }
+  }
+  offsets[outLen] = taps.length;
+  return { offsets, tap: Int32Array.from(taps), out: Int32Array.from(ins) };
+}
+
 /** Spatial sizes of a rank-4 (NCHW) or rank-3 (NCL, treated as H = 1) tensor. */
 export function spatialOf(shape: readonly number[]): { c: number; h: number; w: number } {
   if (shape.length === 4) return { c: shape[1]!, h: shape[2]!, w: shape[3]! };

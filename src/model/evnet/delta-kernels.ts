@@ -83,30 +83,43 @@ export class AddMerge implements DeltaKernel {
   adds = 0;
   constructor(private readonly sign: number) {}
   run(ins: DeltaList[], out: DeltaList): void {
-    const [a, b] = [ins[0]!, ins[1]!];
+    const a = ins[0]!;
+    const b = ins[1]!;
     const sign = this.sign;
+    const ai = a.idx;
+    const av = a.val;
+    const bi = b.idx;
+    const bv = b.val;
+    const na = a.n;
+    const nb = b.n;
+    const oi = out.idx;
+    const ov = out.val;
     let i = 0;
     let j = 0;
-    out.n = 0;
-    while (i < a.n || j < b.n) {
-      const x = i < a.n ? a.idx[i]! : 0x7fffffff;
-      const y = j < b.n ? b.idx[j]! : 0x7fffffff;
+    let m = 0;
+    while (i < na || j < nb) {
+      const x = i < na ? ai[i]! : 0x7fffffff;
+      const y = j < nb ? bi[j]! : 0x7fffffff;
       let v: number;
       let at: number;
       if (x === y) {
         at = x;
-        v = a.val[i++]! + sign * b.val[j++]!;
+        v = av[i++]! + sign * bv[j++]!;
       } else if (x < y) {
         at = x;
-        v = a.val[i++]!;
+        v = av[i++]!;
       } else {
         at = y;
-        v = sign * b.val[j++]!;
+        v = sign * bv[j++]!;
       }
       const f = Math.fround(v);
-      if (f !== 0) out.push(at, f);
+      if (f !== 0) {
+        oi[m] = at;
+        ov[m++] = f;
+      }
     }
-    this.adds = a.n + b.n;
+    out.n = m;
+    this.adds = na + nb;
   }
 }
 

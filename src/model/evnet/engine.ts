@@ -117,9 +117,9 @@ export function gateOverride(plan: EvPlan, step: GateStep, layers: Record<string
 type Runner =
   | { kind: 'gate'; gate: Gate; step: GateStep; layer: number }
   | { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number }
-  | { kind: 'delta'; kernel: DeltaKernel; ins: number[]; out: number; layer: number }
+  | { kind: 'delta'; kernel: DeltaKernel; ins: DeltaList[]; out: DeltaList; layer: number }
   | { kind: 'alias'; in: number; layer: number }
-  | { kind: 'value'; kernel: ValueKernel; ins: number[]; out: number; layer: number };
+  | { kind: 'value'; kernel: ValueKernel; xs: Float32Array[]; changed: IndexList[]; y: Float32Array; yChanged: IndexList; layer: number };
 
 function gateGeometry(shape: number[]): { channels: number; inner: number } {
   if (shape.length <= 1) return { channels: shape[0] ?? 1, inner: 1 };
@@ -184,11 +184,17 @@ export class EvnetEngine {
         row.weightBytes = weightBytesOf(node.op);
         this.layers.push(row);
         if (step.cls === 'nonlinear') {
-          this.runners.push({ kind: 'value', kernel: makeValueKernel(g, node), ins: step.ins, out: step.out, layer: id });
+          // Operand arrays built once: a fresh array per call would also vary its map
+          // between interpreter and optimized code, and the inlined kernel would deopt.
+          this.runners.push({
+            kind: 'value', kernel: makeValueKernel(g, node), layer: id,
+            xs: step.ins.map((i) => this.values[i]!), changed: step.ins.map((i) => this.changed[i]!),
+            y: this.values[step.out]!, yChanged: this.changed[step.out]!,
+          });
         } else {
           const kernel = makeDeltaKernel(g, node);
           if (kernel) {
-            this.runners.push({ kind: 'delta', kernel, ins: step.ins, out: step.out, layer: id });
+            this.runners.push({ kind: 'delta', kernel, ins: step.ins.map((i) => this.deltas[i]!), out: this.deltas[step.out]!, layer: id });
           } else {
             // Reshape: same flat indices, so the output shares the input's list.
             this.deltas[step.out] = this.deltas[step.ins[0]!]!;
@@ -264,7 +270,7 @@ export class EvnetEngine {
           break;
         }
         case 'delta': {
-          r.kernel.run(r.ins.map((i) => this.deltas[i]!), this.deltas[r.out]!);
+          r.kernel.run(r.ins, r.out);
           c.macs[r.layer] = r.kernel.macs;
           c.adds[r.layer] = r.kernel.adds;
           fc.macs += r.kernel.macs;
@@ -272,8 +278,8 @@ export class EvnetEngine {
           break;
         }
         case 'value': {
-          r.kernel.run(r.ins.map((i) => this.values[i]!), r.ins.map((i) => this.changed[i]!), this.values[r.out]!, this.changed[r.out]!, flush);
-          c.updates[r.layer] = this.changed[r.out]!.n;
+          r.kernel.run(r.xs, r.changed, r.y, r.yChanged, flush);
+          c.updates[r.layer] = r.yChanged.n;
           break;
         }
         case 'alias': {
@@ -304,13 +310,18 @@ export class EvnetEngine {
       ch.fillAll();
       return a.length;
     }
-    ch.n = 0;
+    const idx = delta.idx;
+    const val = delta.val;
+    const out = ch.idx;
+    let m = 0;
     for (let e = 0; e < delta.n; e++) {
-      const i = delta.idx[e]!;
+      const i = idx[e]!;
       const old = a[i]!;
-      a[i] = old + delta.val[e]!;
-      if (a[i] !== old) ch.push(i);
+      const now = Math.fround(old + val[e]!);
+      a[i] = now;
+      if (now !== old) out[m++] = i;
     }
+    ch.n = m;
     return delta.n;
   }
 

@@ -78,20 +78,25 @@ export class Gate {
   private runThreshold(x: Float32Array, changed: IndexList, out: DeltaList): void {
     const { b, d, h } = this;
     const loss = this.policy.memoryLoss;
-    out.n = 0;
+    const list = changed.idx;
+    const outIdx = out.idx;
+    const outVal = out.val;
+    let m = 0;
     for (let k = 0; k < changed.n; k++) {
-      const i = changed.idx[k]!;
+      const i = list[k]!;
       const xi = x[i]!;
       const c = Math.fround(xi - b[i]!);
       const di = Math.fround(d[i]! + c);
       b[i] = xi;
       if (Math.abs(di) > h[i]!) {
-        out.push(i, di);
+        outIdx[m] = i;
+        outVal[m++] = di;
         d[i] = 0; // d − p with p = d
       } else {
         d[i] = loss ? 0 : di;
       }
     }
+    out.n = m;
   }
 
   /** Sigma-Delta: send (round(k·x_t) − round(k·x_{t−1}))/k with k = 1/h. */

@@ -2,9 +2,9 @@
  * Value-domain (nonlinear) kernels that recompute only the outputs whose inputs
  * changed this frame and report which outputs really changed.
  */
-import { reachTable, spatialOf, type ReachTable } from '../geometry.js';
+import { reachTable, spatialOf, windowTable, type ReachTable } from '../geometry.js';
 import type { Graph, GraphNode, MaxPoolOp, SoftmaxOp, UnaryOp } from '../ir.js';
-import { maxWindow, softmaxRow, unaryFn } from '../dense/ops.js';
+import { softmaxRow, unaryFn } from '../dense/ops.js';
 import { IndexList, StampSet, mergeIndexLists } from './sparse.js';
 
 export interface ValueKernel {
@@ -17,22 +17,40 @@ export interface ValueKernel {
 
 class UnaryKernel implements ValueKernel {
   private readonly f: (v: number) => number;
+  private readonly relu: boolean;
   constructor(op: UnaryOp) {
     this.f = unaryFn(op);
+    this.relu = op.fn === 'relu';
   }
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
     const x = xs[0]!;
     const ch = changed[0]!;
-    const f = this.f;
-    yChanged.n = 0;
-    for (let k = 0; k < ch.n; k++) {
-      const i = ch.idx[k]!;
-      const v = Math.fround(f(x[i]!));
-      if (v !== y[i] || flush) {
-        y[i] = v;
-        yChanged.push(i);
+    const list = ch.idx;
+    const out = yChanged.idx;
+    let m = 0;
+    if (this.relu) {
+      // The most common activation, without the call through unaryFn (same expression).
+      for (let k = 0; k < ch.n; k++) {
+        const i = list[k]!;
+        const xi = x[i]!;
+        const v = xi > 0 ? xi : 0;
+        if (v !== y[i] || flush) {
+          y[i] = v;
+          out[m++] = i;
+        }
+      }
+    } else {
+      const f = this.f;
+      for (let k = 0; k < ch.n; k++) {
+        const i = list[k]!;
+        const v = Math.fround(f(x[i]!));
+        if (v !== y[i] || flush) {
+          y[i] = v;
+          out[m++] = i;
+        }
       }
     }
+    yChanged.n = m;
   }
 }
 
@@ -60,52 +78,86 @@ class MulKernel implements ValueKernel {
 class MaxPoolKernel implements ValueKernel {
   private readonly ry: ReachTable;
   private readonly rx: ReachTable;
+  /** Per output row / column: the input rows / columns of its window, in tap order. */
+  private readonly gy: ReachTable;
+  private readonly gx: ReachTable;
   private readonly windows: StampSet;
   private readonly h: number;
   private readonly w: number;
   private readonly oh: number;
   private readonly ow: number;
-  constructor(private readonly op: MaxPoolOp, inShape: readonly number[], outShape: readonly number[]) {
+  constructor(op: MaxPoolOp, inShape: readonly number[], outShape: readonly number[]) {
     const { h, w } = spatialOf(inShape);
     const { c, h: oh, w: ow } = spatialOf(outShape);
-    this.h = h;
-    this.w = w;
-    this.oh = oh;
-    this.ow = ow;
+    this.h = h | 0;
+    this.w = w | 0;
+    this.oh = oh | 0;
+    this.ow = ow | 0;
     this.ry = reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
     this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
+    this.gy = windowTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
+    this.gx = windowTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
     this.windows = new StampSet(c * oh * ow);
   }
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
     const x = xs[0]!;
     const ch = changed[0]!;
-    const { ry, rx, h, w, oh, ow } = this;
-    const hw = h * w;
-    const ohw = oh * ow;
+    const { ry, rx, gy, gx, h, w, oh, ow, windows } = this;
+    const hw = (h * w) | 0;
+    const ohw = (oh * ow) | 0;
+    const list = ch.idx;
+    const stamp = windows.stampArray;
+    const gen = windows.generation;
+    const members = windows.members;
+    let nw = windows.n;
     for (let k = 0; k < ch.n; k++) {
-      const s = ch.idx[k]!;
+      const s = list[k]!;
       const c = (s / hw) | 0;
       const rem = s - c * hw;
       const iy = (rem / w) | 0;
       const ix = rem - iy * w;
+      const x0 = rx.offsets[ix]!;
+      const x1 = rx.offsets[ix + 1]!;
       for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
-        for (let b = rx.offsets[ix]!; b < rx.offsets[ix + 1]!; b++) this.windows.add(c * ohw + ry.out[a]! * ow + rx.out[b]!);
+        const row = c * ohw + ry.out[a]! * ow;
+        for (let b = x0; b < x1; b++) {
+          const o = row + rx.out[b]!;
+          if (stamp[o] !== gen) {
+            stamp[o] = gen;
+            members[nw++] = o;
+          }
+        }
       }
     }
-    const wins = this.windows.sorted();
-    yChanged.n = 0;
+    windows.n = nw;
+    const wins = windows.sorted();
+    const out = yChanged.idx;
+    let m = 0;
     for (let k = 0; k < wins.length; k++) {
       const o = wins[k]!;
       const c = (o / ohw) | 0;
       const p = o - c * ohw;
       const oy = (p / ow) | 0;
-      const v = maxWindow(this.op, x, c * hw, h, w, oy, p - oy * ow);
+      const ox = p - oy * ow;
+      const xb = c * hw;
+      // maxWindow's scan: taps in ascending order, v > m (so NaN never wins and the first of ±0 stays).
+      let v = -Infinity;
+      const b0 = gx.offsets[ox]!;
+      const b1 = gx.offsets[ox + 1]!;
+      for (let a = gy.offsets[oy]!; a < gy.offsets[oy + 1]!; a++) {
+        const r = xb + gy.out[a]! * w;
+        for (let b = b0; b < b1; b++) {
+          const xi = x[r + gx.out[b]!]!;
+          if (xi > v) v = xi;
+        }
+      }
       if (v !== y[o] || flush) {
         y[o] = v;
-        yChanged.push(o);
+        out[m++] = o;
       }
     }
-    this.windows.clear();
+    yChanged.n = m;
+    windows.clear();
   }
 }
 
