@@ -9,12 +9,17 @@
  */
 import { reachTable, spatialOf, type ReachTable } from '../geometry.js';
 import type { ConvOp } from '../ir.js';
-import { createConvSum, type ConvSumFn, type WasmMemory } from './conv-sums-wasm.js';
+import { createConvWasm, type ConvFillFn, type ConvSumFn } from './conv-wasm.js';
+import type { WasmMemory } from './wasm-asm.js';
 import type { DeltaKernel } from './delta-kernels.js';
 import { StampSet, type DeltaList } from './sparse.js';
 
 const PAGE_BYTES = 65536;
 const align16 = (n: number): number => (n + 15) & ~15;
+
+/** The arrays in a ConvScatter's buffer, in layout order; the pair records come last (they grow). */
+const REGIONS = ['wt', 'first', 'keys', 'next', 'outIdx', 'outVal', 'inIdx', 'inVal', 'yOff', 'yOut', 'yTap', 'xOff', 'xOut', 'xTap', 'rowMask', 'pairs'] as const;
+type Region = (typeof REGIONS)[number];
 
 export interface ConvScatterOptions {
   /** 'wasm' (default where WebAssembly SIMD exists) or the plain JS loop; both give the same bits. */
@@ -32,8 +37,6 @@ export class ConvScatter implements DeltaKernel {
   /** Touched output keys g·OH·OW + position, and the pair count per key. */
   private readonly touched: StampSet;
   private readonly count: Int32Array;
-  /** Per output key: the byte offset of its next free pair record while the lists fill. */
-  private readonly next: Int32Array;
   private readonly groupN: Int32Array;
   private readonly h: number;
   private readonly w: number;
@@ -46,23 +49,25 @@ export class ConvScatter implements DeltaKernel {
   /** Output rows this kernel computes (all when null): a chip actor's own rows. */
   private readonly rowMask: Uint8Array;
 
-  // One buffer (a wasm memory, or a plain ArrayBuffer for the JS kernel) holding, at
-  // fixed byte offsets: weights as [cin][kh][kw][coutG] f32, the pair-list start of
-  // every touched key rank, the keys, the output list, then the growable pair records
-  // (i32 weight byte offset, f32 delta).
+  // One buffer (a wasm memory, or a plain ArrayBuffer for the JS loops) holds every
+  // array the loops share, at fixed byte offsets (`at`), then the growable pair
+  // records (i32 weight byte offset, f32 delta) from `at.pairs` on.
   private readonly memory: WasmMemory | null;
-  private readonly sumFn: ConvSumFn | null;
+  private readonly wasm: { sum: ConvSumFn; fill: ConvFillFn } | null;
   private buffer: ArrayBuffer;
-  private readonly firstAt: number;
-  private readonly keysAt: number;
-  private readonly outIdxAt: number;
-  private readonly outValAt: number;
-  private readonly pairsAt: number;
+  private readonly at: Record<Region, number>;
+  private readonly regionBytes: Record<Region, number>;
+  /** Weights as [cin][kh][kw][coutG]. */
   private wt!: Float32Array;
+  /** Per touched key rank: the byte offset of its pair list (n + 1 entries), and the key. */
   private first!: Int32Array;
   private keyList!: Int32Array;
+  /** Per output key: the byte offset of its next free pair record while the lists fill. */
+  private next!: Int32Array;
   private outIdx!: Int32Array;
   private outVal!: Float32Array;
+  private inIdx!: Int32Array;
+  private inVal!: Float32Array;
   private pairI!: Int32Array;
   private pairF!: Float32Array;
 
@@ -86,26 +91,36 @@ export class ConvScatter implements DeltaKernel {
     this.inCount = new Int32Array(inKeys);
     this.touched = new StampSet(keys);
     this.count = new Int32Array(keys);
-    this.next = new Int32Array(keys);
     this.groupN = new Int32Array(op.group);
 
-    this.firstAt = align16(4 * op.weight.length);
-    this.keysAt = align16(this.firstAt + 4 * (keys + 1));
-    this.outIdxAt = align16(this.keysAt + 4 * keys);
-    this.outValAt = align16(this.outIdxAt + 4 * op.cout * this.ohw);
-    this.pairsAt = align16(this.outValAt + 4 * op.cout * this.ohw);
-    const pages = Math.ceil(this.pairsAt / PAGE_BYTES) + 1;
-    const wasm = opts.kernel === 'js' ? null : createConvSum(pages);
-    if (wasm) {
-      this.memory = wasm.memory;
-      this.sumFn = wasm.sum;
-      this.buffer = wasm.memory.buffer;
-    } else {
-      this.memory = null;
-      this.sumFn = null;
-      this.buffer = new ArrayBuffer(pages * PAGE_BYTES);
+    const { ry, rx } = this;
+    this.regionBytes = {
+      wt: 4 * op.weight.length, first: 4 * (keys + 1), keys: 4 * keys, next: 4 * keys,
+      outIdx: 4 * op.cout * this.ohw, outVal: 4 * op.cout * this.ohw, inIdx: 4 * op.cin * h * w, inVal: 4 * op.cin * h * w,
+      yOff: 4 * ry.offsets.length, yOut: 4 * ry.out.length, yTap: 4 * ry.tap.length,
+      xOff: 4 * rx.offsets.length, xOut: 4 * rx.out.length, xTap: 4 * rx.tap.length, rowMask: oh, pairs: 0,
+    };
+    let end = 0;
+    const at = {} as Record<Region, number>;
+    for (const r of REGIONS) {
+      at[r] = end;
+      end = align16(end + this.regionBytes[r]);
     }
+    this.at = at;
+    const pages = Math.ceil(end / PAGE_BYTES) + 1;
+    const wasm = opts.kernel === 'js' ? null : createConvWasm(pages);
+    this.memory = wasm?.memory ?? null;
+    this.wasm = wasm ? { sum: wasm.sum, fill: wasm.fill } : null;
+    this.buffer = wasm?.memory.buffer ?? new ArrayBuffer(pages * PAGE_BYTES);
     this.makeViews();
+    const b = this.buffer;
+    new Int32Array(b, at.yOff, ry.offsets.length).set(ry.offsets);
+    new Int32Array(b, at.yOut, ry.out.length).set(ry.out);
+    new Int32Array(b, at.yTap, ry.tap.length).set(ry.tap);
+    new Int32Array(b, at.xOff, rx.offsets.length).set(rx.offsets);
+    new Int32Array(b, at.xOut, rx.out.length).set(rx.out);
+    new Int32Array(b, at.xTap, rx.tap.length).set(rx.tap);
+    new Uint8Array(b, at.rowMask, oh).set(this.rowMask);
     const { kh, kw } = op;
     const coutG = this.coutG;
     const cinG = this.cinG;
@@ -124,18 +139,23 @@ export class ConvScatter implements DeltaKernel {
 
   private makeViews(): void {
     const b = this.buffer;
-    this.wt = new Float32Array(b, 0, this.firstAt >> 2);
-    this.first = new Int32Array(b, this.firstAt, (this.keysAt - this.firstAt) >> 2);
-    this.keyList = new Int32Array(b, this.keysAt, (this.outIdxAt - this.keysAt) >> 2);
-    this.outIdx = new Int32Array(b, this.outIdxAt, (this.outValAt - this.outIdxAt) >> 2);
-    this.outVal = new Float32Array(b, this.outValAt, (this.pairsAt - this.outValAt) >> 2);
-    this.pairI = new Int32Array(b, this.pairsAt, (b.byteLength - this.pairsAt) >> 2);
-    this.pairF = new Float32Array(b, this.pairsAt, (b.byteLength - this.pairsAt) >> 2);
+    const { at, regionBytes: bytes } = this;
+    this.wt = new Float32Array(b, at.wt, bytes.wt >> 2);
+    this.first = new Int32Array(b, at.first, bytes.first >> 2);
+    this.keyList = new Int32Array(b, at.keys, bytes.keys >> 2);
+    this.next = new Int32Array(b, at.next, bytes.next >> 2);
+    this.outIdx = new Int32Array(b, at.outIdx, bytes.outIdx >> 2);
+    this.outVal = new Float32Array(b, at.outVal, bytes.outVal >> 2);
+    this.inIdx = new Int32Array(b, at.inIdx, bytes.inIdx >> 2);
+    this.inVal = new Float32Array(b, at.inVal, bytes.inVal >> 2);
+    this.pairI = new Int32Array(b, at.pairs, (b.byteLength - at.pairs) >> 2);
+    this.pairF = new Float32Array(b, at.pairs, (b.byteLength - at.pairs) >> 2);
   }
 
   /** Room for `pairs` pair records (growing by at least half, so growth is rare). */
   private reserve(pairs: number): void {
-    const need = this.pairsAt + 8 * pairs;
+    const pairsAt = this.at.pairs;
+    const need = pairsAt + 8 * pairs;
     const have = this.buffer.byteLength;
     if (need <= have) return;
     const pages = Math.ceil(Math.max(need, have + (have >> 1)) / PAGE_BYTES);
@@ -144,7 +164,7 @@ export class ConvScatter implements DeltaKernel {
       this.buffer = this.memory.buffer;
     } else {
       const b = new ArrayBuffer(pages * PAGE_BYTES);
-      new Uint8Array(b, 0, this.firstAt).set(new Uint8Array(this.buffer, 0, this.firstAt));
+      new Uint8Array(b, 0, pairsAt).set(new Uint8Array(this.buffer, 0, pairsAt));
       this.buffer = b;
     }
     this.makeViews();
@@ -153,25 +173,41 @@ export class ConvScatter implements DeltaKernel {
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
     const coutG = this.coutG;
-    const pairs = this.countPairs(inp);
-    this.reserve(pairs);
-    const sorted = this.touched.sorted();
+    const ohw = this.ohw;
+    const hw = this.h * this.w;
+    // Touched (group, output position) keys and their pair counts: first the nonzero
+    // deltas per input position (one step per delta), then each touched input
+    // position adds its count to the outputs it reaches (one step per position·tap).
+    const { inTouched, touched } = this;
+    const inN = countInputs(inp.idx, inp.n, hw, this.cinG, inTouched.stampArray, inTouched.generation, inTouched.members, this.inCount);
+    touched.n = countOutputs(
+      inTouched.members, inN, this.inCount, hw, this.w, ohw, this.ow, this.ry, this.rx, this.rowMask,
+      touched.stampArray, touched.generation, touched.members, touched.n, this.count,
+    );
+    inTouched.clear();
+    const sorted = touched.sorted();
     const n = sorted.length;
+    const pairs = sumCounts(sorted, n, this.count);
+    this.reserve(pairs);
     // Pair lists laid out in key order; per group, how many positions it touched.
-    const { count, next, first, keyList, groupN, ohw } = this;
+    const groupN = this.groupN;
     groupN.fill(0);
-    let at = this.pairsAt;
-    for (let j = 0; j < n; j++) {
-      const k = sorted[j]!;
-      keyList[j] = k;
-      first[j] = at;
-      next[k] = at;
-      at += count[k]! << 3;
-      groupN[(k / ohw) | 0]++;
+    layoutPairs(sorted, n, this.count, this.next, this.first, this.keyList, groupN, ohw, this.at.pairs);
+    const at = this.at;
+    if (this.wasm) {
+      this.inIdx.set(inp.idx.subarray(0, inp.n));
+      this.inVal.set(inp.val.subarray(0, inp.n));
+      this.wasm.fill(
+        inp.n, at.inIdx, at.inVal, hw, this.w, this.ow, ohw, this.cinG, coutG << 2, this.kh, this.kw,
+        at.yOff, at.yOut, at.yTap, at.xOff, at.xOut, at.xTap, at.rowMask, at.next,
+      );
+    } else {
+      fillPairs(
+        inp.idx, inp.val, inp.n, hw, this.w, this.ow, ohw, this.cinG, coutG, this.kh, this.kw,
+        this.ry, this.rx, this.rowMask, this.next, at.pairs, this.pairI, this.pairF,
+      );
     }
-    first[n] = at;
-    this.fillPairs(inp);
-    this.touched.clear();
+    touched.clear();
     this.macs = pairs * coutG;
     // Sums, group by group: group g's slot for channel cl of its k-th touched
     // position is (positions of earlier groups)·coutG + cl·n_g + k, i.e. the
@@ -183,138 +219,148 @@ export class ConvScatter implements DeltaKernel {
       const ng = groupN[g]!;
       if (ng === 0) continue;
       const idxBase = (g * coutG - g) * ohw;
-      if (this.sumFn) {
-        if (this.sumFn(j0, j0 + ng, ng, slot0, coutG, ohw, idxBase, this.firstAt, this.keysAt, this.outIdxAt, this.outValAt) !== 0) zeros = true;
-      } else if (sumPositionsJs(j0, j0 + ng, ng, slot0, coutG, ohw, idxBase, this.pairsAt, first, keyList, this.pairI, this.pairF, this.wt, this.outIdx, this.outVal)) {
+      if (this.wasm) {
+        if (this.wasm.sum(j0, j0 + ng, ng, slot0, coutG, ohw, idxBase, at.first, at.keys, at.outIdx, at.outVal) !== 0) zeros = true;
+      } else if (sumPositionsJs(j0, j0 + ng, ng, slot0, coutG, ohw, idxBase, at.pairs, this.first, this.keyList, this.pairI, this.pairF, this.wt, this.outIdx, this.outVal)) {
         zeros = true;
       }
       j0 += ng;
       slot0 += ng * coutG;
     }
     const total = n * coutG;
-    if (zeros) {
-      out.n = compactZeros(this.outIdx, this.outVal, total, out.idx, out.val);
-    } else {
-      out.idx.set(this.outIdx.subarray(0, total));
-      out.val.set(this.outVal.subarray(0, total));
-      out.n = total;
-    }
+    out.n = zeros
+      ? compactZeros(this.outIdx, this.outVal, total, out.idx, out.val)
+      : copyList(this.outIdx, this.outVal, total, out.idx, out.val);
   }
+}
 
-  /**
-   * Marks every touched (group, output position) key and counts its pairs: first the
-   * nonzero deltas per input position (one step per delta), then each touched input
-   * position adds its count to the outputs it reaches. Returns the pair total.
-   */
-  private countPairs(inp: DeltaList): number {
-    const { ry, rx, rowMask, count, touched, inTouched, inCount, cinG, ohw } = this;
-    const yOff = ry.offsets;
-    const yOut = ry.out;
-    const xOff = rx.offsets;
-    const xOut = rx.out;
-    const w = this.w;
-    const ow = this.ow;
-    const hw = (this.h * w) | 0;
-    const idx = inp.idx;
-    let stamp = inTouched.stampArray;
-    let gen = inTouched.generation;
-    const members = inTouched.members;
-    let m = 0;
-    for (let e = 0; e < inp.n; e++) {
-      const s = idx[e]!;
-      const ci = (s / hw) | 0;
-      const k = ((ci / cinG) | 0) * hw + (s - ci * hw);
-      if (stamp[k] !== gen) {
-        stamp[k] = gen;
-        members[m++] = k;
-        inCount[k] = 1;
-      } else {
-        inCount[k]++;
-      }
-    }
-    const inN = m;
-    stamp = touched.stampArray;
-    gen = touched.generation;
-    const outMembers = touched.members;
-    m = touched.n;
-    let pairs = 0;
-    for (let t = 0; t < inN; t++) {
-      const k = members[t]!;
-      const g = (k / hw) | 0;
-      const rem = k - g * hw;
-      const iy = (rem / w) | 0;
-      const ix = rem - iy * w;
-      const x0 = xOff[ix]!;
-      const x1 = xOff[ix + 1]!;
-      if (x0 === x1) continue;
-      const c = inCount[k]!;
-      const keyBase = g * ohw;
-      const y1 = yOff[iy + 1]!;
-      for (let a = yOff[iy]!; a < y1; a++) {
-        const oy = yOut[a]!;
-        if (rowMask[oy] === 0) continue;
-        const row = keyBase + oy * ow;
-        for (let b = x0; b < x1; b++) {
-          const ok = row + xOut[b]!;
-          if (stamp[ok] !== gen) {
-            stamp[ok] = gen;
-            outMembers[m++] = ok;
-            count[ok] = c;
-          } else {
-            count[ok] += c;
-          }
-        }
-        pairs += c * (x1 - x0);
-      }
-    }
-    touched.n = m;
-    inTouched.clear();
-    return pairs;
-  }
+// The loops below are plain functions over typed arrays that end with their loop, so
+// V8 optimizes each whole (a loop compiled on the fly inside a bigger method leaves the
+// code after it without type feedback, and that code then deopts on every call).
+// Where the outcome of a test varies from element to element they select with
+// arithmetic instead of branching.
 
-  /** Appends every pair to its key's list, sources in ascending order. */
-  private fillPairs(inp: DeltaList): void {
-    const { ry, rx, rowMask, next, cinG, ohw, coutG, kh, kw, pairI, pairF } = this;
-    const yOff = ry.offsets;
-    const yOut = ry.out;
-    const yTap = ry.tap;
-    const xOff = rx.offsets;
-    const xOut = rx.out;
-    const xTap = rx.tap;
-    const w = this.w;
-    const ow = this.ow;
-    const hw = (this.h * w) | 0;
-    const base = this.pairsAt;
-    const wStride = coutG << 2;
-    const idx = inp.idx;
-    const val = inp.val;
-    for (let e = 0; e < inp.n; e++) {
-      const s = idx[e]!;
-      const ci = (s / hw) | 0;
-      const rem = s - ci * hw;
-      const iy = (rem / w) | 0;
-      const ix = rem - iy * w;
-      const x0 = xOff[ix]!;
-      const x1 = xOff[ix + 1]!;
-      if (x0 === x1) continue;
-      const v = val[e]!;
-      const keyBase = ((ci / cinG) | 0) * ohw;
-      const y1 = yOff[iy + 1]!;
-      for (let a = yOff[iy]!; a < y1; a++) {
-        const oy = yOut[a]!;
-        if (rowMask[oy] === 0) continue;
-        const row = keyBase + oy * ow;
-        const wRow = (ci * kh + yTap[a]!) * kw;
-        for (let b = x0; b < x1; b++) {
-          const k = row + xOut[b]!;
-          const q = (next[k]! - base) >> 2;
-          next[k] += 8;
-          pairI[q] = (wRow + xTap[b]!) * wStride;
-          pairF[q + 1] = v;
-        }
+/** Counts the nonzero deltas per (group, input position) key; returns the number of keys. */
+function countInputs(idx: Int32Array, n: number, hw: number, cinG: number, stamp: Uint32Array, gen: number, members: Int32Array, inCount: Int32Array): number {
+  let m = 0;
+  for (let e = 0; e < n; e++) {
+    const s = idx[e]!;
+    const ci = (s / hw) | 0;
+    const k = ((ci / cinG) | 0) * hw + (s - ci * hw);
+    const fresh = stamp[k] !== gen ? 1 : 0;
+    stamp[k] = gen;
+    members[m] = k;
+    m += fresh;
+    inCount[k] = (inCount[k]! & (fresh - 1)) + 1;
+  }
+  return m;
+}
+
+/** Adds each touched input key's count to the output keys it reaches; returns the new number of output keys. */
+function countOutputs(
+  inKeys: Int32Array, inN: number, inCount: Int32Array, hw: number, w: number, ohw: number, ow: number,
+  ry: ReachTable, rx: ReachTable, rowMask: Uint8Array, stamp: Uint32Array, gen: number, members: Int32Array, size: number, count: Int32Array,
+): number {
+  const yOff = ry.offsets;
+  const yOut = ry.out;
+  const xOff = rx.offsets;
+  const xOut = rx.out;
+  let m = size;
+  for (let t = 0; t < inN; t++) {
+    const k = inKeys[t]!;
+    const g = (k / hw) | 0;
+    const rem = k - g * hw;
+    const iy = (rem / w) | 0;
+    const ix = rem - iy * w;
+    const x0 = xOff[ix]!;
+    const x1 = xOff[ix + 1]!;
+    const c = inCount[k]!;
+    const keyBase = g * ohw;
+    const y1 = yOff[iy + 1]!;
+    for (let a = yOff[iy]!; a < y1; a++) {
+      const oy = yOut[a]!;
+      if (rowMask[oy] === 0) continue;
+      const row = keyBase + oy * ow;
+      for (let b = x0; b < x1; b++) {
+        const ok = row + xOut[b]!;
+        const fresh = stamp[ok] !== gen ? 1 : 0;
+        stamp[ok] = gen;
+        members[m] = ok;
+        m += fresh;
+        count[ok] = (count[ok]! & (fresh - 1)) + c;
       }
     }
   }
+  return m;
+}
+
+/** Appends every pair to its key's list (byte offsets in `next`), sources in ascending order. */
+function fillPairs(
+  idx: Int32Array, val: Float32Array, n: number, hw: number, w: number, ow: number, ohw: number, cinG: number, coutG: number,
+  kh: number, kw: number, ry: ReachTable, rx: ReachTable, rowMask: Uint8Array, next: Int32Array, pairsAt: number,
+  pairI: Int32Array, pairF: Float32Array,
+): void {
+  const yOff = ry.offsets;
+  const yOut = ry.out;
+  const yTap = ry.tap;
+  const xOff = rx.offsets;
+  const xOut = rx.out;
+  const xTap = rx.tap;
+  const wStride = coutG << 2;
+  for (let e = 0; e < n; e++) {
+    const s = idx[e]!;
+    const ci = (s / hw) | 0;
+    const rem = s - ci * hw;
+    const iy = (rem / w) | 0;
+    const ix = rem - iy * w;
+    const x0 = xOff[ix]!;
+    const x1 = xOff[ix + 1]!;
+    const v = val[e]!;
+    const keyBase = ((ci / cinG) | 0) * ohw;
+    const y1 = yOff[iy + 1]!;
+    for (let a = yOff[iy]!; a < y1; a++) {
+      const oy = yOut[a]!;
+      if (rowMask[oy] === 0) continue;
+      const row = keyBase + oy * ow;
+      const wRow = (ci * kh + yTap[a]!) * kw;
+      for (let b = x0; b < x1; b++) {
+        const k = row + xOut[b]!;
+        const q = (next[k]! - pairsAt) >> 2;
+        next[k] += 8;
+        pairI[q] = (wRow + xTap[b]!) * wStride;
+        pairF[q + 1] = v;
+      }
+    }
+  }
+}
+
+function sumCounts(keys: Int32Array, n: number, count: Int32Array): number {
+  let pairs = 0;
+  for (let j = 0; j < n; j++) pairs += count[keys[j]!]!;
+  return pairs;
+}
+
+/** Gives every key (ascending) its pair list's byte offset and counts the keys per group. */
+function layoutPairs(
+  keys: Int32Array, n: number, count: Int32Array, next: Int32Array, first: Int32Array, keyList: Int32Array,
+  groupN: Int32Array, ohw: number, pairsAt: number,
+): void {
+  let at = pairsAt;
+  for (let j = 0; j < n; j++) {
+    const k = keys[j]!;
+    keyList[j] = k;
+    first[j] = at;
+    next[k] = at;
+    at += count[k]! << 3;
+    groupN[(k / ohw) | 0]++;
+  }
+  first[n] = at;
+}
+
+function copyList(idx: Int32Array, val: Float32Array, n: number, outIdx: Int32Array, outVal: Float32Array): number {
+  outIdx.set(idx.subarray(0, n));
+  outVal.set(val.subarray(0, n));
+  return n;
 }
 
 /**

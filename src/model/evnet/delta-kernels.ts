@@ -85,42 +85,40 @@ export class AddMerge implements DeltaKernel {
   run(ins: DeltaList[], out: DeltaList): void {
     const a = ins[0]!;
     const b = ins[1]!;
-    const sign = this.sign;
-    const ai = a.idx;
-    const av = a.val;
-    const bi = b.idx;
-    const bv = b.val;
-    const na = a.n;
-    const nb = b.n;
-    const oi = out.idx;
-    const ov = out.val;
-    let i = 0;
-    let j = 0;
-    let m = 0;
-    while (i < na || j < nb) {
-      const x = i < na ? ai[i]! : 0x7fffffff;
-      const y = j < nb ? bi[j]! : 0x7fffffff;
-      let v: number;
-      let at: number;
-      if (x === y) {
-        at = x;
-        v = av[i++]! + sign * bv[j++]!;
-      } else if (x < y) {
-        at = x;
-        v = av[i++]!;
-      } else {
-        at = y;
-        v = sign * bv[j++]!;
-      }
-      const f = Math.fround(v);
-      if (f !== 0) {
-        oi[m] = at;
-        ov[m++] = f;
-      }
-    }
-    out.n = m;
-    this.adds = na + nb;
+    out.n = mergeLoop(a.idx, a.val, a.n, b.idx, b.val, b.n, this.sign, out.idx, out.val);
+    this.adds = a.n + b.n;
   }
+}
+
+/** The merge of two ascending delta lists, b scaled by sign, exact zeros dropped; returns the output length. */
+function mergeLoop(
+  ai: Int32Array, av: Float32Array, na: number, bi: Int32Array, bv: Float32Array, nb: number, sign: number,
+  oi: Int32Array, ov: Float32Array,
+): number {
+  let i = 0;
+  let j = 0;
+  let m = 0;
+  while (i < na || j < nb) {
+    const x = i < na ? ai[i]! : 0x7fffffff;
+    const y = j < nb ? bi[j]! : 0x7fffffff;
+    let v: number;
+    let at: number;
+    if (x === y) {
+      at = x;
+      v = av[i++]! + sign * bv[j++]!;
+    } else if (x < y) {
+      at = x;
+      v = av[i++]!;
+    } else {
+      at = y;
+      v = sign * bv[j++]!;
+    }
+    const f = Math.fround(v);
+    oi[m] = at;
+    ov[m] = f;
+    m += f !== 0 ? 1 : 0;
+  }
+  return m;
 }
 
 /** x·scale on deltas; the shift is an offset and only enters at the flush. */

@@ -306,22 +306,11 @@ export class EvnetEngine {
     const ch = this.changed[outT]!;
     if (flush) {
       a.set(offset);
-      for (let e = 0; e < delta.n; e++) a[delta.idx[e]!] += delta.val[e]!;
+      addLoop(delta.idx, delta.val, delta.n, a);
       ch.fillAll();
       return a.length;
     }
-    const idx = delta.idx;
-    const val = delta.val;
-    const out = ch.idx;
-    let m = 0;
-    for (let e = 0; e < delta.n; e++) {
-      const i = idx[e]!;
-      const old = a[i]!;
-      const now = Math.fround(old + val[e]!);
-      a[i] = now;
-      if (now !== old) out[m++] = i;
-    }
-    ch.n = m;
+    ch.n = accumulateLoop(delta.idx, delta.val, delta.n, a, ch.idx);
     return delta.n;
   }
 
@@ -341,6 +330,25 @@ export class EvnetEngine {
       stateBytes: this.layers.reduce((s, l) => s + l.stateBytes, 0),
     };
   }
+}
+
+/** a[idx] += val in list order (the flush). */
+function addLoop(idx: Int32Array, val: Float32Array, n: number, a: Float32Array): void {
+  for (let e = 0; e < n; e++) a[idx[e]!] += val[e]!;
+}
+
+/** a[idx] += val in list order; lists the positions whose value changed and returns their count. */
+function accumulateLoop(idx: Int32Array, val: Float32Array, n: number, a: Float32Array, changed: Int32Array): number {
+  let m = 0;
+  for (let e = 0; e < n; e++) {
+    const i = idx[e]!;
+    const old = a[i]!;
+    const now = Math.fround(old + val[e]!);
+    a[i] = now;
+    changed[m] = i;
+    m += now !== old ? 1 : 0;
+  }
+  return m;
 }
 
 export function createEngine(graph: EvPlan['graph'], opts: EvnetOptions): EvnetEngine {

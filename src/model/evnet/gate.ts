@@ -20,12 +20,15 @@ export class Gate {
   /** Counts of the last `run`. */
   updates = 0;
   transmissions = 0;
+  /** The bits of d, for the branch-free reset of a fired neuron. */
+  private readonly dBits: Int32Array;
   private readonly chunks: StampSet | null;
   private readonly pending: StampSet | null;
 
   constructor(size: number, h: Float32Array, readonly policy: Policy, private readonly geo: GateGeometry) {
     this.b = new Float32Array(size);
     this.d = new Float32Array(size);
+    this.dBits = new Int32Array(this.d.buffer);
     this.h = h;
     if (policy.chunk > 1) {
       const outer = size / (geo.channels * geo.inner);
@@ -76,27 +79,7 @@ export class Gate {
   }
 
   private runThreshold(x: Float32Array, changed: IndexList, out: DeltaList): void {
-    const { b, d, h } = this;
-    const loss = this.policy.memoryLoss;
-    const list = changed.idx;
-    const outIdx = out.idx;
-    const outVal = out.val;
-    let m = 0;
-    for (let k = 0; k < changed.n; k++) {
-      const i = list[k]!;
-      const xi = x[i]!;
-      const c = Math.fround(xi - b[i]!);
-      const di = Math.fround(d[i]! + c);
-      b[i] = xi;
-      if (Math.abs(di) > h[i]!) {
-        outIdx[m] = i;
-        outVal[m++] = di;
-        d[i] = 0; // d − p with p = d
-      } else {
-        d[i] = loss ? 0 : di;
-      }
-    }
-    out.n = m;
+    out.n = thresholdLoop(x, changed.idx, changed.n, this.b, this.d, this.dBits, this.h, this.policy.memoryLoss, out.idx, out.val);
   }
 
   /** Sigma-Delta: send (round(k·x_t) − round(k·x_{t−1}))/k with k = 1/h. */
@@ -163,4 +146,44 @@ export class Gate {
     }
     pending.clear();
   }
+}
+
+/**
+ * The threshold rule over the changed positions; returns how many fired. A plain
+ * function over typed arrays that ends with its loop (V8 then optimizes it whole), and
+ * without data-dependent branches: every position is written to the output slot `m`,
+ * which only advances when the neuron fires, and a fired neuron's d is cleared to +0
+ * through its bits.
+ */
+function thresholdLoop(
+  x: Float32Array, list: Int32Array, n: number, b: Float32Array, d: Float32Array, dBits: Int32Array, h: Float32Array,
+  memoryLoss: boolean, outIdx: Int32Array, outVal: Float32Array,
+): number {
+  let m = 0;
+  if (memoryLoss) {
+    for (let k = 0; k < n; k++) {
+      const i = list[k]!;
+      const xi = x[i]!;
+      const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
+      b[i] = xi;
+      d[i] = 0;
+      outIdx[m] = i;
+      outVal[m] = di;
+      m += Math.abs(di) > h[i]! ? 1 : 0;
+    }
+    return m;
+  }
+  for (let k = 0; k < n; k++) {
+    const i = list[k]!;
+    const xi = x[i]!;
+    const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
+    b[i] = xi;
+    d[i] = di;
+    const fire = Math.abs(di) > h[i]! ? 1 : 0;
+    dBits[i] &= fire - 1; // fired: d − p with p = d, i.e. +0
+    outIdx[m] = i;
+    outVal[m] = di;
+    m += fire;
+  }
+  return m;
 }

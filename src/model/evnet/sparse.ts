@@ -37,6 +37,29 @@ export class IndexList {
 }
 
 /**
+ * The float32 bits of a Float32Array as an Int32Array over the same memory, remade
+ * only when the array changes. Hot loops use them to select without branches (a
+ * data-dependent branch per element costs more than the arithmetic around it).
+ */
+export class BitsView {
+  private src: Float32Array | null = null;
+  private view: Int32Array = new Int32Array(0);
+  of(f: Float32Array): Int32Array {
+    if (f !== this.src) {
+      this.src = f;
+      this.view = new Int32Array(f.buffer, f.byteOffset, f.length);
+    }
+    return this.view;
+  }
+}
+
+/** Order-preserving int32 key of float32 bits (not NaN); −0 and +0 share a key, as they compare equal. */
+export function floatKey(bits: number): number {
+  const k = bits ^ ((bits >> 31) & 0x7fffffff);
+  return k - (k >> 31);
+}
+
+/**
  * A set of indices with O(1) insert and O(1) clear (generation stamps instead of
  * zeroing a bitmap), listing its members in ascending order on demand.
  */

@@ -5,7 +5,10 @@
 import { reachTable, spatialOf, windowTable, type ReachTable } from '../geometry.js';
 import type { Graph, GraphNode, MaxPoolOp, SoftmaxOp, UnaryOp } from '../ir.js';
 import { softmaxRow, unaryFn } from '../dense/ops.js';
-import { IndexList, StampSet, mergeIndexLists } from './sparse.js';
+import { BitsView, IndexList, StampSet, floatKey, mergeIndexLists } from './sparse.js';
+
+const NEG_INF_BITS = 0xff800000 | 0;
+const NEG_INF_KEY = floatKey(NEG_INF_BITS);
 
 export interface ValueKernel {
   /**
@@ -18,6 +21,8 @@ export interface ValueKernel {
 class UnaryKernel implements ValueKernel {
   private readonly f: (v: number) => number;
   private readonly relu: boolean;
+  private readonly xBits = new BitsView();
+  private readonly yBits = new BitsView();
   constructor(op: UnaryOp) {
     this.f = unaryFn(op);
     this.relu = op.fn === 'relu';
@@ -25,33 +30,42 @@ class UnaryKernel implements ValueKernel {
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
     const x = xs[0]!;
     const ch = changed[0]!;
-    const list = ch.idx;
-    const out = yChanged.idx;
-    let m = 0;
-    if (this.relu) {
-      // The most common activation, without the call through unaryFn (same expression).
-      for (let k = 0; k < ch.n; k++) {
-        const i = list[k]!;
-        const xi = x[i]!;
-        const v = xi > 0 ? xi : 0;
-        if (v !== y[i] || flush) {
-          y[i] = v;
-          out[m++] = i;
-        }
-      }
-    } else {
-      const f = this.f;
-      for (let k = 0; k < ch.n; k++) {
-        const i = list[k]!;
-        const v = Math.fround(f(x[i]!));
-        if (v !== y[i] || flush) {
-          y[i] = v;
-          out[m++] = i;
-        }
-      }
-    }
-    yChanged.n = m;
+    yChanged.n = this.relu
+      ? reluLoop(this.xBits.of(x), this.yBits.of(y), ch.idx, ch.n, yChanged.idx, flush ? 1 : 0)
+      : unaryLoop(this.f, x, y, ch.idx, ch.n, yChanged.idx, flush);
   }
+}
+
+/**
+ * ReLU on the bits, without branches: x > 0 ⟺ 0 < bits ≤ bits(+Inf), so NaN and −0
+ * give +0 as `x > 0 ? x : 0` does. Outputs are never −0 or NaN, so comparing bits is
+ * the float comparison `v !== y`. Returns the number of changed outputs (all with `all`).
+ */
+function reluLoop(xb: Int32Array, yb: Int32Array, list: Int32Array, n: number, out: Int32Array, all: number): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = list[k]!;
+    const b = xb[i]!;
+    const v = b & (0 - ((b > 0 ? 1 : 0) & (b <= 0x7f800000 ? 1 : 0)));
+    const old = yb[i]!;
+    yb[i] = v;
+    out[m] = i;
+    m += (v !== old ? 1 : 0) | all;
+  }
+  return m;
+}
+
+function unaryLoop(f: (v: number) => number, x: Float32Array, y: Float32Array, list: Int32Array, n: number, out: Int32Array, flush: boolean): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = list[k]!;
+    const v = Math.fround(f(x[i]!));
+    if (v !== y[i] || flush) {
+      y[i] = v;
+      out[m++] = i;
+    }
+  }
+  return m;
 }
 
 class MulKernel implements ValueKernel {
@@ -82,6 +96,8 @@ class MaxPoolKernel implements ValueKernel {
   private readonly gy: ReachTable;
   private readonly gx: ReachTable;
   private readonly windows: StampSet;
+  private readonly xBits = new BitsView();
+  private readonly yBits = new BitsView();
   private readonly h: number;
   private readonly w: number;
   private readonly oh: number;
@@ -100,65 +116,82 @@ class MaxPoolKernel implements ValueKernel {
     this.windows = new StampSet(c * oh * ow);
   }
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
-    const x = xs[0]!;
     const ch = changed[0]!;
-    const { ry, rx, gy, gx, h, w, oh, ow, windows } = this;
-    const hw = (h * w) | 0;
-    const ohw = (oh * ow) | 0;
-    const list = ch.idx;
-    const stamp = windows.stampArray;
-    const gen = windows.generation;
-    const members = windows.members;
-    let nw = windows.n;
-    for (let k = 0; k < ch.n; k++) {
-      const s = list[k]!;
-      const c = (s / hw) | 0;
-      const rem = s - c * hw;
-      const iy = (rem / w) | 0;
-      const ix = rem - iy * w;
-      const x0 = rx.offsets[ix]!;
-      const x1 = rx.offsets[ix + 1]!;
-      for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
-        const row = c * ohw + ry.out[a]! * ow;
-        for (let b = x0; b < x1; b++) {
-          const o = row + rx.out[b]!;
-          if (stamp[o] !== gen) {
-            stamp[o] = gen;
-            members[nw++] = o;
-          }
-        }
-      }
-    }
-    windows.n = nw;
+    const { windows } = this;
+    windows.n = markWindows(ch.idx, ch.n, this.ry, this.rx, this.h * this.w, this.w, this.oh * this.ow, this.ow, windows.stampArray, windows.generation, windows.members, windows.n);
     const wins = windows.sorted();
-    const out = yChanged.idx;
-    let m = 0;
-    for (let k = 0; k < wins.length; k++) {
-      const o = wins[k]!;
-      const c = (o / ohw) | 0;
-      const p = o - c * ohw;
-      const oy = (p / ow) | 0;
-      const ox = p - oy * ow;
-      const xb = c * hw;
-      // maxWindow's scan: taps in ascending order, v > m (so NaN never wins and the first of ±0 stays).
-      let v = -Infinity;
-      const b0 = gx.offsets[ox]!;
-      const b1 = gx.offsets[ox + 1]!;
-      for (let a = gy.offsets[oy]!; a < gy.offsets[oy + 1]!; a++) {
-        const r = xb + gy.out[a]! * w;
-        for (let b = b0; b < b1; b++) {
-          const xi = x[r + gx.out[b]!]!;
-          if (xi > v) v = xi;
-        }
-      }
-      if (v !== y[o] || flush) {
-        y[o] = v;
-        out[m++] = o;
-      }
-    }
-    yChanged.n = m;
+    yChanged.n = maxWindows(wins, wins.length, this.gy, this.gx, this.h * this.w, this.w, this.oh * this.ow, this.ow, this.xBits.of(xs[0]!), this.yBits.of(y), yChanged.idx, flush ? 1 : 0);
     windows.clear();
   }
+}
+
+/** Adds the windows every changed input lies in to the stamp set (without a branch per window); returns its new size. */
+function markWindows(
+  list: Int32Array, n: number, ry: ReachTable, rx: ReachTable, hw: number, w: number, ohw: number, ow: number,
+  stamp: Uint32Array, gen: number, members: Int32Array, size: number,
+): number {
+  let nw = size;
+  for (let k = 0; k < n; k++) {
+    const s = list[k]!;
+    const c = (s / hw) | 0;
+    const rem = s - c * hw;
+    const iy = (rem / w) | 0;
+    const ix = rem - iy * w;
+    const x0 = rx.offsets[ix]!;
+    const x1 = rx.offsets[ix + 1]!;
+    for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
+      const row = c * ohw + ry.out[a]! * ow;
+      for (let b = x0; b < x1; b++) {
+        const o = row + rx.out[b]!;
+        members[nw] = o;
+        nw += stamp[o] !== gen ? 1 : 0;
+        stamp[o] = gen;
+      }
+    }
+  }
+  return nw;
+}
+
+/**
+ * Recomputes the listed windows; returns how many outputs changed. The scan is
+ * maxWindow's `if (x > m) m = x` from m = −Inf with taps ascending, done on order-
+ * preserving keys and without branches: NaN never wins and the first of ±0 stays.
+ */
+function maxWindows(
+  wins: Int32Array, n: number, gy: ReachTable, gx: ReachTable, hw: number, w: number, ohw: number, ow: number,
+  xb: Int32Array, yb: Int32Array, out: Int32Array, all: number,
+): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const o = wins[k]!;
+    const c = (o / ohw) | 0;
+    const p = o - c * ohw;
+    const oy = (p / ow) | 0;
+    const ox = p - oy * ow;
+    const base = c * hw;
+    let best = NEG_INF_BITS;
+    let bestKey = NEG_INF_KEY;
+    const b0 = gx.offsets[ox]!;
+    const b1 = gx.offsets[ox + 1]!;
+    for (let a = gy.offsets[oy]!; a < gy.offsets[oy + 1]!; a++) {
+      const r = base + gy.out[a]! * w;
+      for (let b = b0; b < b1; b++) {
+        const bits = xb[r + gx.out[b]!]!;
+        if ((bits & 0x7fffffff) > 0x7f800000) continue; // NaN: rare, so a predictable branch
+        const key = floatKey(bits);
+        const take = 0 - (key > bestKey ? 1 : 0);
+        best ^= (best ^ bits) & take;
+        bestKey ^= (bestKey ^ key) & take;
+      }
+    }
+    // `v !== y[o]` on bits: different bits, unless both are zeros of either sign (y never holds NaN).
+    const old = yb[o]!;
+    const write = ((best !== old ? 1 : 0) & (((best | old) & 0x7fffffff) !== 0 ? 1 : 0)) | all;
+    yb[o] = old ^ ((old ^ best) & (0 - write));
+    out[m] = o;
+    m += write;
+  }
+  return m;
 }
 
 class SoftmaxKernel implements ValueKernel {
