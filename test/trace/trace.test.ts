@@ -108,37 +108,52 @@ describe('evsim query', () => {
 });
 
 describe('a run that dies', () => {
+  // Long enough that no machine finishes it before the signal: the signal is sent once the
+  // trace holds a committed batch of frames, not after a fixed time.
+  const FRAMES = 400;
   const video = join(tmp, 'long.npy');
-  writeFileSync(video, encodeNpy(syntheticVideo({ frames: 60, channels: 3, height: 128, width: 128, motion: 'minor', seed: 9 })));
-  const model = join(ROOT, 'sim-configs', 'models', 'demo-cnn.onnx');
+  writeFileSync(video, encodeNpy(syntheticVideo({ frames: FRAMES, channels: 3, height: 64, width: 64, motion: 'major', seed: 9 })));
+  const model = join(ROOT, 'sim-configs', 'models', 'video-cnn.onnx');
 
-  async function killAfter(signal: NodeJS.Signals, ms: number, trace: string): Promise<number | null> {
+  async function committedFrames(trace: string): Promise<number> {
+    try {
+      const [f] = await queryTrace(trace, 'SELECT COUNT(*) AS n FROM frames');
+      return f!.n as number;
+    } catch {
+      return 0; // not created yet
+    }
+  }
+
+  async function killAfterFrames(signal: NodeJS.Signals, trace: string): Promise<number | null> {
     const child = spawn(process.execPath, [CLI, 'run', '--model', model, '--frames', video, '--workers', '1', '--trace', trace, '--quiet'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, ms));
+    const closed = new Promise<number | null>((r) => child.on('close', (code, sig) => r(code ?? (sig ? -1 : null))));
+    while ((await committedFrames(trace)) < 8) await new Promise((r) => setTimeout(r, 100));
     child.kill(signal);
-    return new Promise((r) => child.on('close', (code, sig) => r(code ?? (sig ? -1 : null))));
+    return closed;
   }
 
   it('SIGKILL leaves a consistent file with the committed frames, not completed', async () => {
     const t = join(tmp, 'killed.sqlite');
-    await killAfter('SIGKILL', 7000, t);
+    await killAfterFrames('SIGKILL', t);
     const ok = await queryTrace(t, 'PRAGMA integrity_check');
     expect(ok).toEqual([{ integrity_check: 'ok' }]);
     const [run] = await queryTrace(t, 'SELECT status, frames_planned FROM runs');
     expect(run!.status).toBe('running');
     const [f] = await queryTrace(t, 'SELECT COUNT(*) AS n, MAX(frame) AS last FROM frames');
     expect(f!.n).toBeGreaterThan(0);
-    expect(f!.n).toBeLessThan(60);
+    expect(f!.n).toBeLessThan(FRAMES);
     expect(f!.last).toBe((f!.n as number) - 1); // frames 0…n−1, none missing
   }, 60_000);
 
   it('SIGINT marks the run interrupted and keeps every completed frame', async () => {
     const t = join(tmp, 'interrupted.sqlite');
-    const code = await killAfter('SIGINT', 7000, t);
+    const code = await killAfterFrames('SIGINT', t);
     expect(code).toBe(130);
     const [run] = await queryTrace(t, 'SELECT status FROM runs');
     expect(run!.status).toBe('interrupted');
-    const [f] = await queryTrace(t, 'SELECT COUNT(*) AS n FROM frames');
-    expect(f!.n).toBeGreaterThan(0);
+    const [f] = await queryTrace(t, 'SELECT COUNT(*) AS n, MAX(frame) AS last FROM frames');
+    expect(f!.n).toBeGreaterThanOrEqual(8);
+    expect(f!.n).toBeLessThan(FRAMES);
+    expect(f!.last).toBe((f!.n as number) - 1);
   }, 60_000);
 });
