@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { queryTrace } from '../../src/trace/query.js';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
@@ -30,20 +31,25 @@ describe('chip run failures', () => {
   });
 
   it('SIGINT stops cleanly with exit 130 and the frames done', async () => {
-    const v = syntheticVideo({ frames: 60, channels: 3, height: 128, width: 128, motion: 'minor', seed: 5 });
+    // Long enough that no machine finishes first; the signal goes once frames are committed.
+    const FRAMES = 400;
+    const v = syntheticVideo({ frames: FRAMES, channels: 3, height: 64, width: 64, motion: 'major', seed: 5 });
     const video = join(tmp, 'long.npy');
+    const trace = join(tmp, 'sigint.sqlite');
     writeFileSync(video, encodeNpy(v));
-    const child = spawn(process.execPath, [CLI, 'run', '--model', join(ROOT, 'sim-configs', 'models', 'demo-cnn.onnx'), '--frames', video, '--workers', '2', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', '--model', join(ROOT, 'sim-configs', 'models', 'video-cnn.onnx'), '--frames', video, '--workers', '2', '--trace', trace, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 4000));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    const committed = async (): Promise<number> => queryTrace(trace, 'SELECT COUNT(*) AS n FROM frames').then((r) => r[0]!.n as number, () => 0);
+    while ((await committed()) < 8) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const code = await closed;
     expect(code).toBe(130);
     const j = JSON.parse(out);
     expect(j.interrupted).toBe(true);
-    expect(j.frames).toBeGreaterThan(0);
-    expect(j.frames).toBeLessThan(60);
+    expect(j.frames).toBeGreaterThanOrEqual(8);
+    expect(j.frames).toBeLessThan(FRAMES);
     expect(j.per_frame).toHaveLength(j.frames);
   }, 60_000);
 });
