@@ -67,7 +67,7 @@ describe('value kernels on special float32 values', () => {
     ['3×2 dilated, stride 2', { kh: 3, kw: 2, strideH: 2, strideW: 1, padT: 2, padL: 0, padB: 1, padR: 1, dilH: 2, dilW: 1 }],
   ])('MaxPool %s equals maxWindow bit for bit (NaN never wins, the first of ±0 stays)', (_name, geo) => {
     const rng = mulberry32(22);
-    const [c, h, w] = [3, 7, 6];
+    const [c, h, w] = [3, 9, 7];
     const op: MaxPoolOp = { kind: 'maxpool', ...geo };
     const oh = Math.floor((h + geo.padT + geo.padB - (geo.kh - 1) * geo.dilH - 1) / geo.strideH) + 1;
     const ow = Math.floor((w + geo.padL + geo.padR - (geo.kw - 1) * geo.dilW - 1) / geo.strideW) + 1;
@@ -78,10 +78,12 @@ describe('value kernels on special float32 values', () => {
     const ref = new Float32Array(c * oh * ow);
     const changed = new IndexList(x.length);
     const yChanged = new IndexList(y.length);
-    for (let frame = 0; frame < 8; frame++) {
+    // Dense and sparse frames: the kernel marks windows in a byte map or a stamp set.
+    const rates = [1, 0.3, 0.02, 0.5, 0.01, 0.3, 0.03, 0.2, 0.01];
+    for (let frame = 0; frame < rates.length; frame++) {
       changed.n = 0;
       for (let i = 0; i < x.length; i++) {
-        if (frame === 0 || rng() < 0.3) {
+        if (frame === 0 || rng() < rates[frame]!) {
           x[i] = pick(rng);
           changed.push(i);
         }

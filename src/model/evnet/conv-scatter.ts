@@ -243,10 +243,19 @@ export class ConvScatter implements DeltaKernel {
 /** Counts the nonzero deltas per (group, input position) key; returns the number of keys. */
 function countInputs(idx: Int32Array, n: number, hw: number, cinG: number, stamp: Uint32Array, gen: number, members: Int32Array, inCount: Int32Array): number {
   let m = 0;
+  // The list is ascending: the channel is decoded once per channel.
+  let chanStart = 0;
+  let chanEnd = -1;
+  let keyBase = 0;
   for (let e = 0; e < n; e++) {
     const s = idx[e]!;
-    const ci = (s / hw) | 0;
-    const k = ((ci / cinG) | 0) * hw + (s - ci * hw);
+    if (s >= chanEnd) {
+      const ci = (s / hw) | 0;
+      chanStart = ci * hw;
+      chanEnd = chanStart + hw;
+      keyBase = ((ci / cinG) | 0) * hw;
+    }
+    const k = keyBase + (s - chanStart);
     const fresh = stamp[k] !== gen ? 1 : 0;
     stamp[k] = gen;
     members[m] = k;

@@ -109,22 +109,30 @@ function fillFn(): Fn {
   const f = new Fn('fill', 19, null);
   const [n, idxAt, valAt, hw, w, ow, ohw, cinG, wStride, kh, kw, yOff, yOut, yTap, xOff, xOut, xTap, rowMask, next] =
     Array.from({ length: 19 }, (_, i) => i);
-  const [e, s, ci, rem, iy, ix, x0, x1, vb, keyBase, ciKh, a, a1, oy, row, wRow, b, kAt, q] = Array.from({ length: 19 }, () => f.local(I32));
+  const [e, s, ci, rem, iy, ix, x0, x1, vb, keyBase, ciKh, a, a1, oy, row, wRow, b, kAt, q, rowStart, rowEnd, a0] =
+    Array.from({ length: 22 }, () => f.local(I32));
   const word = (base: number, i: number, offset = 0): Fn => f.get(base).get(i).i32(2).op(Op.i32Shl, Op.i32Add).mem(Op.i32Load, 2, offset);
   f.i32(0).set(e);
+  f.i32(-1).set(rowEnd);
   f.loop(() => f.get(e).get(n).op(Op.i32GeS), () => {
     word(idxAt, e).set(s);
-    f.get(s).get(hw).op(Op.i32DivU).set(ci);
-    f.get(s).get(ci).get(hw).op(Op.i32Mul, Op.i32Sub).set(rem);
-    f.get(rem).get(w).op(Op.i32DivU).set(iy);
-    f.get(rem).get(iy).get(w).op(Op.i32Mul, Op.i32Sub).set(ix);
+    // The list is ascending: channel and row are decoded (three divisions) once per input row.
+    f.unless(() => f.get(s).get(rowEnd).op(Op.i32LtS), () => {
+      f.get(s).get(hw).op(Op.i32DivU).set(ci);
+      f.get(s).get(ci).get(hw).op(Op.i32Mul, Op.i32Sub).set(rem);
+      f.get(rem).get(w).op(Op.i32DivU).set(iy);
+      f.get(s).get(rem).op(Op.i32Sub).get(iy).get(w).op(Op.i32Mul, Op.i32Add).set(rowStart);
+      f.get(rowStart).get(w).op(Op.i32Add).set(rowEnd);
+      f.get(ci).get(cinG).op(Op.i32DivU).get(ohw).op(Op.i32Mul).set(keyBase);
+      f.get(ci).get(kh).op(Op.i32Mul).set(ciKh);
+      word(yOff, iy).set(a0);
+      word(yOff, iy, 4).set(a1);
+    });
+    f.get(s).get(rowStart).op(Op.i32Sub).set(ix);
     word(xOff, ix).set(x0);
     word(xOff, ix, 4).set(x1);
     word(valAt, e).set(vb);
-    f.get(ci).get(cinG).op(Op.i32DivU).get(ohw).op(Op.i32Mul).set(keyBase);
-    f.get(ci).get(kh).op(Op.i32Mul).set(ciKh);
-    word(yOff, iy).set(a);
-    word(yOff, iy, 4).set(a1);
+    f.get(a0).set(a);
     f.loop(() => f.get(a).get(a1).op(Op.i32GeS), () => {
       word(yOut, a).set(oy);
       f.unless(() => f.get(rowMask).get(oy).op(Op.i32Add).mem(Op.i32Load8U, 0).op(Op.i32Eqz), () => {

@@ -9,7 +9,7 @@ import { Gate } from './gate.js';
 import { accumulatorOffsets, bnGammaForGate, buildPlan, type EvPlan, type GateStep, type PlanStep } from './plan.js';
 import { formatPolicy, parsePolicy, type Policy, type PolicySpec } from './policy.js';
 import { DeltaList, IndexList } from './sparse.js';
-import { makeValueKernel, type ValueKernel } from './value-kernels.js';
+import { accumulateRelu, makeValueKernel, type ValueKernel } from './value-kernels.js';
 
 /** Per-gate overrides from the config, keyed by gate name (see `evsim inspect`). */
 export interface LayerOverride {
@@ -116,10 +116,18 @@ export function gateOverride(plan: EvPlan, step: GateStep, layers: Record<string
 
 type Runner =
   | { kind: 'gate'; gate: Gate; step: GateStep; layer: number }
-  | { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number }
+  | AccRunner
   | { kind: 'delta'; kernel: DeltaKernel; ins: DeltaList[]; out: DeltaList; layer: number }
   | { kind: 'alias'; in: number; layer: number }
-  | { kind: 'value'; kernel: ValueKernel; xs: Float32Array[]; changed: IndexList[]; y: Float32Array; yChanged: IndexList; layer: number };
+  | ValueRunner
+  | { kind: 'accRelu'; acc: AccRunner; relu: ValueRunner; aBits: Int32Array; yBits: Int32Array };
+
+type AccRunner = { kind: 'acc'; in: number; out: number; offset: Float32Array; layer: number };
+type ValueRunner = {
+  kind: 'value'; kernel: ValueKernel; xs: Float32Array[]; changed: IndexList[]; y: Float32Array; yChanged: IndexList; layer: number;
+  /** A ReLU of one input: fusable with the accumulator feeding it. */
+  relu: boolean;
+};
 
 function gateGeometry(shape: number[]): { channels: number; inner: number } {
   if (shape.length <= 1) return { channels: shape[0] ?? 1, inner: 1 };
@@ -190,6 +198,7 @@ export class EvnetEngine {
             kind: 'value', kernel: makeValueKernel(g, node), layer: id,
             xs: step.ins.map((i) => this.values[i]!), changed: step.ins.map((i) => this.changed[i]!),
             y: this.values[step.out]!, yChanged: this.changed[step.out]!,
+            relu: node.op.kind === 'unary' && node.op.fn === 'relu' && step.ins.length === 1,
           });
         } else {
           const kernel = makeDeltaKernel(g, node);
@@ -204,6 +213,7 @@ export class EvnetEngine {
       }
     }
     checkOverrides(plan, overrides);
+    this.fuseAccRelu();
     const n = this.layers.length;
     this.counts = { macs: new Float64Array(n), adds: new Float64Array(n), updates: new Float64Array(n), transmissions: new Float64Array(n) };
     this.denseMacsPerFrame = this.layers.reduce((s, l) => s + l.denseMacs, 0);
@@ -211,6 +221,31 @@ export class EvnetEngine {
 
   private layerRow(name: string, kind: LayerKind, op: string, onnxOp: string, domain: 'value' | 'delta', shape: number[]): LayerInfo {
     return { id: this.layers.length, name, kind, op, onnxOp, domain, shape: [...shape], denseMacs: 0, weightBytes: 0, stateBytes: 0, threshold: null, policy: null };
+  }
+
+  /**
+   * An accumulator whose only reader is a ReLU runs fused with it: one pass over the
+   * delta list updates a and y together (same adds, same counts), instead of a pass
+   * that lists the changed a and a second one that reads them back.
+   */
+  private fuseAccRelu(): void {
+    const readers = new Map<number, number>();
+    const read = (t: number): void => void readers.set(t, (readers.get(t) ?? 0) + 1);
+    for (const s of this.plan.steps) {
+      if (s.kind === 'node') s.ins.forEach(read);
+      else read(s.in);
+    }
+    read(this.plan.output);
+    const rs = this.runners;
+    for (let i = 0; i + 1 < rs.length; i++) {
+      const acc = rs[i]!;
+      const relu = rs[i + 1]!;
+      if (acc.kind !== 'acc' || relu.kind !== 'value' || !relu.relu) continue;
+      const a = this.values[acc.out]!;
+      if (relu.xs[0] !== a || readers.get(acc.out) !== 1) continue;
+      const y = relu.y;
+      rs.splice(i, 2, { kind: 'accRelu', acc, relu, aBits: new Int32Array(a.buffer, a.byteOffset, a.length), yBits: new Int32Array(y.buffer, y.byteOffset, y.length) });
+    }
   }
 
   get output(): Float32Array {
@@ -280,6 +315,22 @@ export class EvnetEngine {
         case 'value': {
           r.kernel.run(r.xs, r.changed, r.y, r.yChanged, flush);
           c.updates[r.layer] = r.yChanged.n;
+          break;
+        }
+        case 'accRelu': {
+          const { acc, relu } = r;
+          let n: number;
+          if (flush) {
+            n = this.accumulate(acc.in, acc.out, acc.offset, true);
+            relu.kernel.run(relu.xs, relu.changed, relu.y, relu.yChanged, true);
+          } else {
+            const d = this.deltas[acc.in]!;
+            relu.yChanged.n = accumulateRelu(d.idx, d.val, d.n, relu.xs[0]!, r.aBits, r.yBits, relu.yChanged.idx);
+            n = d.n;
+          }
+          c.updates[acc.layer] = n;
+          fc.accUpdates += n;
+          c.updates[relu.layer] = relu.yChanged.n;
           break;
         }
         case 'alias': {

@@ -20,6 +20,8 @@ export class Gate {
   /** Counts of the last `run`. */
   updates = 0;
   transmissions = 0;
+  /** The threshold when every neuron has the same one (the usual case: one less array to stream), else −1. */
+  private readonly uniformH: number;
   /** The bits of d, for the branch-free reset of a fired neuron. */
   private readonly dBits: Int32Array;
   private readonly chunks: StampSet | null;
@@ -30,6 +32,7 @@ export class Gate {
     this.d = new Float32Array(size);
     this.dBits = new Int32Array(this.d.buffer);
     this.h = h;
+    this.uniformH = h.length > 0 && h.every((v) => v === h[0]) ? h[0]! : -1;
     if (policy.chunk > 1) {
       const outer = size / (geo.channels * geo.inner);
       const nChunks = outer * Math.ceil(geo.channels / policy.chunk) * geo.inner;
@@ -79,7 +82,9 @@ export class Gate {
   }
 
   private runThreshold(x: Float32Array, changed: IndexList, out: DeltaList): void {
-    out.n = thresholdLoop(x, changed.idx, changed.n, this.b, this.d, this.dBits, this.h, this.policy.memoryLoss, out.idx, out.val);
+    out.n = this.uniformH >= 0
+      ? thresholdLoopUniform(x, changed.idx, changed.n, this.b, this.d, this.dBits, this.uniformH, this.policy.memoryLoss, out.idx, out.val)
+      : thresholdLoop(x, changed.idx, changed.n, this.b, this.d, this.dBits, this.h, this.policy.memoryLoss, out.idx, out.val);
   }
 
   /** Sigma-Delta: send (round(k·x_t) − round(k·x_{t−1}))/k with k = 1/h. */
@@ -180,6 +185,40 @@ function thresholdLoop(
     b[i] = xi;
     d[i] = di;
     const fire = Math.abs(di) > h[i]! ? 1 : 0;
+    dBits[i] &= fire - 1; // fired: d − p with p = d, i.e. +0
+    outIdx[m] = i;
+    outVal[m] = di;
+    m += fire;
+  }
+  return m;
+}
+
+/** thresholdLoop with one threshold for every neuron. */
+function thresholdLoopUniform(
+  x: Float32Array, list: Int32Array, n: number, b: Float32Array, d: Float32Array, dBits: Int32Array, h: number,
+  memoryLoss: boolean, outIdx: Int32Array, outVal: Float32Array,
+): number {
+  let m = 0;
+  if (memoryLoss) {
+    for (let k = 0; k < n; k++) {
+      const i = list[k]!;
+      const xi = x[i]!;
+      const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
+      b[i] = xi;
+      d[i] = 0;
+      outIdx[m] = i;
+      outVal[m] = di;
+      m += Math.abs(di) > h ? 1 : 0;
+    }
+    return m;
+  }
+  for (let k = 0; k < n; k++) {
+    const i = list[k]!;
+    const xi = x[i]!;
+    const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
+    b[i] = xi;
+    d[i] = di;
+    const fire = Math.abs(di) > h ? 1 : 0;
     dBits[i] &= fire - 1; // fired: d − p with p = d, i.e. +0
     outIdx[m] = i;
     outVal[m] = di;

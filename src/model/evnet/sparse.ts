@@ -77,7 +77,8 @@ export class StampSet {
   n = 0;
   constructor(readonly capacity: number) {
     this.stamp = new Uint32Array(capacity);
-    this.members = new Int32Array(capacity);
+    // One spare slot: branch-free inserts write members[n] before knowing whether i is new.
+    this.members = new Int32Array(capacity + 1);
   }
   add(i: number): void {
     if (this.stamp[i] !== this.gen) {

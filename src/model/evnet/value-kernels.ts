@@ -55,6 +55,29 @@ function reluLoop(xb: Int32Array, yb: Int32Array, list: Int32Array, n: number, o
   return m;
 }
 
+/**
+ * An accumulator and the ReLU reading it, in one pass: a += Δ in list order, then y =
+ * relu(a) as in reluLoop. Positions whose a did not change keep y = relu(a) and are
+ * not listed, exactly as if the ReLU had only visited the changed a. Returns the number
+ * of changed outputs.
+ */
+export function accumulateRelu(
+  idx: Int32Array, val: Float32Array, n: number, a: Float32Array, aBits: Int32Array, yBits: Int32Array, out: Int32Array,
+): number {
+  let m = 0;
+  for (let e = 0; e < n; e++) {
+    const i = idx[e]!;
+    a[i] = a[i]! + val[e]!;
+    const b = aBits[i]!;
+    const v = b & (0 - ((b > 0 ? 1 : 0) & (b <= 0x7f800000 ? 1 : 0)));
+    const old = yBits[i]!;
+    yBits[i] = v;
+    out[m] = i;
+    m += v !== old ? 1 : 0;
+  }
+  return m;
+}
+
 function unaryLoop(f: (v: number) => number, x: Float32Array, y: Float32Array, list: Int32Array, n: number, out: Int32Array, flush: boolean): number {
   let m = 0;
   for (let k = 0; k < n; k++) {
@@ -96,6 +119,10 @@ class MaxPoolKernel implements ValueKernel {
   private readonly gy: ReachTable;
   private readonly gx: ReachTable;
   private readonly windows: StampSet;
+  private readonly dirty: Uint8Array;
+  /** Disjoint windows (each input in at most one): the window row / column of every input row / column, −1 for none. */
+  private rowWin: Int32Array | null;
+  private readonly colWin: Int32Array | null;
   private readonly xBits = new BitsView();
   private readonly yBits = new BitsView();
   private readonly h: number;
@@ -114,15 +141,92 @@ class MaxPoolKernel implements ValueKernel {
     this.gy = windowTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
     this.gx = windowTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
     this.windows = new StampSet(c * oh * ow);
+    this.dirty = new Uint8Array(c * oh * ow);
+    this.rowWin = disjointMap(this.ry);
+    this.colWin = this.rowWin && disjointMap(this.rx);
+    if (!this.colWin) this.rowWin = null;
   }
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
     const ch = changed[0]!;
-    const { windows } = this;
-    windows.n = markWindows(ch.idx, ch.n, this.ry, this.rx, this.h * this.w, this.w, this.oh * this.ow, this.ow, windows.stampArray, windows.generation, windows.members, windows.n);
-    const wins = windows.sorted();
-    yChanged.n = maxWindows(wins, wins.length, this.gy, this.gx, this.h * this.w, this.w, this.oh * this.ow, this.ow, this.xBits.of(xs[0]!), this.yBits.of(y), yChanged.idx, flush ? 1 : 0);
+    const { windows, dirty } = this;
+    const hw = this.h * this.w;
+    const ohw = this.oh * this.ow;
+    let wins: Int32Array;
+    if (ch.n * 8 >= dirty.length) {
+      // Changes on the scale of the output: mark windows in a byte map (writes only, so
+      // no load waits on the store before it) and list them by one ascending scan.
+      if (this.rowWin) markDirtyDisjoint(ch.idx, ch.n, this.rowWin, this.colWin!, hw, this.w, ohw, this.ow, dirty);
+      else markDirty(ch.idx, ch.n, this.ry, this.rx, hw, this.w, ohw, this.ow, dirty);
+      wins = windows.members.subarray(0, collectDirty(dirty, windows.members));
+    } else {
+      windows.n = markWindows(ch.idx, ch.n, this.ry, this.rx, hw, this.w, ohw, this.ow, windows.stampArray, windows.generation, windows.members, windows.n);
+      wins = windows.sorted();
+    }
+    yChanged.n = maxWindows(wins, wins.length, this.gy, this.gx, hw, this.w, ohw, this.ow, this.xBits.of(xs[0]!), this.yBits.of(y), yChanged.idx, flush ? 1 : 0);
     windows.clear();
   }
+}
+
+/** For a reach table where every input reaches at most one output: that output per input (−1 for none); else null. */
+function disjointMap(r: ReachTable): Int32Array | null {
+  const n = r.offsets.length - 1;
+  const map = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const k = r.offsets[i + 1]! - r.offsets[i]!;
+    if (k > 1) return null;
+    if (k === 1) map[i] = r.out[r.offsets[i]!]!;
+  }
+  return map;
+}
+
+/**
+ * markDirty for disjoint windows, flat: (channel, row) decoded once per input row (the
+ * list is ascending), then one table lookup and one store per input.
+ */
+function markDirtyDisjoint(list: Int32Array, n: number, rowWin: Int32Array, colWin: Int32Array, hw: number, w: number, ohw: number, ow: number, dirty: Uint8Array): void {
+  let rowStart = 0;
+  let rowEnd = -1;
+  let base = -1;
+  for (let k = 0; k < n; k++) {
+    const s = list[k]!;
+    if (s >= rowEnd) {
+      const c = (s / hw) | 0;
+      const iy = ((s - c * hw) / w) | 0;
+      rowStart = c * hw + iy * w;
+      rowEnd = rowStart + w;
+      const r = rowWin[iy]!;
+      base = r < 0 ? -1 : c * ohw + r * ow;
+    }
+    const col = colWin[s - rowStart]!;
+    if (base >= 0 && col >= 0) dirty[base + col] = 1;
+  }
+}
+
+function markDirty(list: Int32Array, n: number, ry: ReachTable, rx: ReachTable, hw: number, w: number, ohw: number, ow: number, dirty: Uint8Array): void {
+  for (let k = 0; k < n; k++) {
+    const s = list[k]!;
+    const c = (s / hw) | 0;
+    const rem = s - c * hw;
+    const iy = (rem / w) | 0;
+    const ix = rem - iy * w;
+    const x0 = rx.offsets[ix]!;
+    const x1 = rx.offsets[ix + 1]!;
+    for (let a = ry.offsets[iy]!; a < ry.offsets[iy + 1]!; a++) {
+      const row = c * ohw + ry.out[a]! * ow;
+      for (let b = x0; b < x1; b++) dirty[row + rx.out[b]!] = 1;
+    }
+  }
+}
+
+/** Lists the marked windows ascending into `out` (one spare slot) and clears the marks; returns how many. */
+function collectDirty(dirty: Uint8Array, out: Int32Array): number {
+  let k = 0;
+  for (let o = 0; o < dirty.length; o++) {
+    out[k] = o;
+    k += dirty[o]!;
+    dirty[o] = 0;
+  }
+  return k;
 }
 
 /** Adds the windows every changed input lies in to the stamp set (without a branch per window); returns its new size. */
@@ -161,22 +265,37 @@ function maxWindows(
   wins: Int32Array, n: number, gy: ReachTable, gx: ReachTable, hw: number, w: number, ohw: number, ow: number,
   xb: Int32Array, yb: Int32Array, out: Int32Array, all: number,
 ): number {
+  const yOff = gy.offsets;
+  const yIn = gy.out;
+  const xOff = gx.offsets;
+  const xIn = gx.out;
   let m = 0;
+  // The list is ascending: (channel, window row) is decoded once per row.
+  let rowStart = 0;
+  let rowEnd = -1;
+  let base = 0;
+  let a0 = 0;
+  let a1 = 0;
   for (let k = 0; k < n; k++) {
     const o = wins[k]!;
-    const c = (o / ohw) | 0;
-    const p = o - c * ohw;
-    const oy = (p / ow) | 0;
-    const ox = p - oy * ow;
-    const base = c * hw;
+    if (o >= rowEnd) {
+      const c = (o / ohw) | 0;
+      const oy = ((o - c * ohw) / ow) | 0;
+      rowStart = c * ohw + oy * ow;
+      rowEnd = rowStart + ow;
+      base = c * hw;
+      a0 = yOff[oy]!;
+      a1 = yOff[oy + 1]!;
+    }
+    const ox = o - rowStart;
     let best = NEG_INF_BITS;
     let bestKey = NEG_INF_KEY;
-    const b0 = gx.offsets[ox]!;
-    const b1 = gx.offsets[ox + 1]!;
-    for (let a = gy.offsets[oy]!; a < gy.offsets[oy + 1]!; a++) {
-      const r = base + gy.out[a]! * w;
+    const b0 = xOff[ox]!;
+    const b1 = xOff[ox + 1]!;
+    for (let a = a0; a < a1; a++) {
+      const r = base + yIn[a]! * w;
       for (let b = b0; b < b1; b++) {
-        const bits = xb[r + gx.out[b]!]!;
+        const bits = xb[r + xIn[b]!]!;
         if ((bits & 0x7fffffff) > 0x7f800000) continue; // NaN: rare, so a predictable branch
         const key = floatKey(bits);
         const take = 0 - (key > bestKey ? 1 : 0);
