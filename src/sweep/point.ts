@@ -121,7 +121,10 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, signal?: Abo
       dense: p.dense,
       compareDense: true,
       denseOutputs,
+      // One core group on this thread: results are bit-identical for any grouping (DESIGN §6)
+      // and one group has the fewest batches to pass.
       inProcess: true,
+      workers: 1,
       trace: sink,
       config: { sweep_point: p.index, params: p.params },
       signal,
