@@ -116,7 +116,7 @@ function mergeLoop(
     const f = Math.fround(v);
     oi[m] = at;
     ov[m] = f;
-    m += f !== 0 ? 1 : 0;
+    m += +(f !== 0);
   }
   return m;
 }

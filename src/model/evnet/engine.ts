@@ -397,7 +397,7 @@ function accumulateLoop(idx: Int32Array, val: Float32Array, n: number, a: Float3
     const now = Math.fround(old + val[e]!);
     a[i] = now;
     changed[m] = i;
-    m += now !== old ? 1 : 0;
+    m += +(now !== old);
   }
   return m;
 }

@@ -174,7 +174,7 @@ function thresholdLoop(
       d[i] = 0;
       outIdx[m] = i;
       outVal[m] = di;
-      m += Math.abs(di) > h[i]! ? 1 : 0;
+      m += +(Math.abs(di) > h[i]!);
     }
     return m;
   }
@@ -184,7 +184,7 @@ function thresholdLoop(
     const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
     b[i] = xi;
     d[i] = di;
-    const fire = Math.abs(di) > h[i]! ? 1 : 0;
+    const fire = +(Math.abs(di) > h[i]!);
     dBits[i] &= fire - 1; // fired: d − p with p = d, i.e. +0
     outIdx[m] = i;
     outVal[m] = di;
@@ -208,7 +208,7 @@ function thresholdLoopUniform(
       d[i] = 0;
       outIdx[m] = i;
       outVal[m] = di;
-      m += Math.abs(di) > h ? 1 : 0;
+      m += +(Math.abs(di) > h);
     }
     return m;
   }
@@ -218,7 +218,7 @@ function thresholdLoopUniform(
     const di = Math.fround(d[i]! + Math.fround(xi - b[i]!));
     b[i] = xi;
     d[i] = di;
-    const fire = Math.abs(di) > h ? 1 : 0;
+    const fire = +(Math.abs(di) > h);
     dBits[i] &= fire - 1; // fired: d − p with p = d, i.e. +0
     outIdx[m] = i;
     outVal[m] = di;

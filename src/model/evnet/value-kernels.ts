@@ -46,11 +46,11 @@ function reluLoop(xb: Int32Array, yb: Int32Array, list: Int32Array, n: number, o
   for (let k = 0; k < n; k++) {
     const i = list[k]!;
     const b = xb[i]!;
-    const v = b & (0 - ((b > 0 ? 1 : 0) & (b <= 0x7f800000 ? 1 : 0)));
+    const v = b & (0 - (+(b > 0) & +(b <= 0x7f800000)));
     const old = yb[i]!;
     yb[i] = v;
     out[m] = i;
-    m += (v !== old ? 1 : 0) | all;
+    m += +(v !== old) | all;
   }
   return m;
 }
@@ -69,11 +69,11 @@ export function accumulateRelu(
     const i = idx[e]!;
     a[i] = a[i]! + val[e]!;
     const b = aBits[i]!;
-    const v = b & (0 - ((b > 0 ? 1 : 0) & (b <= 0x7f800000 ? 1 : 0)));
+    const v = b & (0 - (+(b > 0) & +(b <= 0x7f800000)));
     const old = yBits[i]!;
     yBits[i] = v;
     out[m] = i;
-    m += v !== old ? 1 : 0;
+    m += +(v !== old);
   }
   return m;
 }
@@ -248,7 +248,7 @@ function markWindows(
       for (let b = x0; b < x1; b++) {
         const o = row + rx.out[b]!;
         members[nw] = o;
-        nw += stamp[o] !== gen ? 1 : 0;
+        nw += +(stamp[o] !== gen);
         stamp[o] = gen;
       }
     }
@@ -298,14 +298,14 @@ function maxWindows(
         const bits = xb[r + xIn[b]!]!;
         if ((bits & 0x7fffffff) > 0x7f800000) continue; // NaN: rare, so a predictable branch
         const key = floatKey(bits);
-        const take = 0 - (key > bestKey ? 1 : 0);
+        const take = 0 - +(key > bestKey);
         best ^= (best ^ bits) & take;
         bestKey ^= (bestKey ^ key) & take;
       }
     }
     // `v !== y[o]` on bits: different bits, unless both are zeros of either sign (y never holds NaN).
     const old = yb[o]!;
-    const write = ((best !== old ? 1 : 0) & (((best | old) & 0x7fffffff) !== 0 ? 1 : 0)) | all;
+    const write = (+(best !== old) & +(((best | old) & 0x7fffffff) !== 0)) | all;
     yb[o] = old ^ ((old ^ best) & (0 - write));
     out[m] = o;
     m += write;
