@@ -140,6 +140,11 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string }>
           FROM core_frames cf JOIN cores c USING (run_id, core_id) JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id
           WHERE cf.run_id = (SELECT MAX(run_id) FROM runs) GROUP BY l.layer_id ORDER BY energy_pj DESC`,
   },
+  'sweep-points': {
+    description: '(sweep files) every point: parameters, status, accuracy/error, MACs, energy, latency',
+    sql: `SELECT sweep, idx + 1 AS point, label, status, accuracy, rel_rmse, macs, energy_pj, latency_ns, cores, error
+          FROM sweep_points ORDER BY sweep, idx`,
+  },
   totals: {
     description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',
     sql: `SELECT run_id, COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs,
