@@ -9,7 +9,8 @@ import { Gate } from './gate.js';
 import { accumulatorOffsets, bnGammaForGate, buildPlan, type EvPlan, type GateStep, type PlanStep } from './plan.js';
 import { formatPolicy, parsePolicy, type Policy, type PolicySpec } from './policy.js';
 import { DeltaList, IndexList } from './sparse.js';
-import { accumulateRelu, makeValueKernel, type ValueKernel } from './value-kernels.js';
+import { accumulateLoop, accumulateRelu, addLoop } from './accumulate.js';
+import { makeValueKernel, type ValueKernel } from './value-kernels.js';
 
 /** Per-gate overrides from the config, keyed by gate name (see `evsim inspect`). */
 export interface LayerOverride {
@@ -381,25 +382,6 @@ export class EvnetEngine {
       stateBytes: this.layers.reduce((s, l) => s + l.stateBytes, 0),
     };
   }
-}
-
-/** a[idx] += val in list order (the flush). */
-function addLoop(idx: Int32Array, val: Float32Array, n: number, a: Float32Array): void {
-  for (let e = 0; e < n; e++) a[idx[e]!] += val[e]!;
-}
-
-/** a[idx] += val in list order; lists the positions whose value changed and returns their count. */
-function accumulateLoop(idx: Int32Array, val: Float32Array, n: number, a: Float32Array, changed: Int32Array): number {
-  let m = 0;
-  for (let e = 0; e < n; e++) {
-    const i = idx[e]!;
-    const old = a[i]!;
-    const now = Math.fround(old + val[e]!);
-    a[i] = now;
-    changed[m] = i;
-    m += +(now !== old);
-  }
-  return m;
 }
 
 export function createEngine(graph: EvPlan['graph'], opts: EvnetOptions): EvnetEngine {

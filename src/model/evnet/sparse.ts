@@ -60,6 +60,14 @@ export function floatKey(bits: number): number {
 }
 
 /**
+ * ReLU on float32 bits, without a branch: x > 0 ⟺ 0 < bits ≤ bits(+Inf), so NaN and
+ * −0 give +0, as `x > 0 ? x : 0` does.
+ */
+export function reluBits(b: number): number {
+  return b & (0 - (+(b > 0) & +(b <= 0x7f800000)));
+}
+
+/**
  * A set of indices with O(1) insert and O(1) clear (generation stamps instead of
  * zeroing a bitmap), listing its members in ascending order on demand.
  */
