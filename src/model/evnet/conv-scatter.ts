@@ -7,6 +7,7 @@
  * of a scatter in ascending source index (DESIGN §3), but is stored once instead of
  * once per contribution, and the weights one pair needs are contiguous.
  */
+import { EvsimError } from '../../errors.js';
 import { reachTable, spatialOf, type ReachTable } from '../geometry.js';
 import type { ConvOp } from '../ir.js';
 import { createConvWasm, type ConvFillFn, type ConvSumFn } from './conv-wasm.js';
@@ -16,6 +17,8 @@ import { compactZeros, copyList, countInputs, countOutputs, fillPairs, layoutPai
 import { StampSet, type DeltaList } from './sparse.js';
 
 const PAGE_BYTES = 65536;
+/** Byte offsets are i32 (in JS views and wasm alike), so the buffer stays below 2 GiB. */
+const MAX_BYTES = 0x7fff0000;
 const align16 = (n: number): number => (n + 15) & ~15;
 
 /** The arrays in a ConvScatter's buffer, in layout order; the pair records come last (they grow). */
@@ -108,6 +111,7 @@ export class ConvScatter implements DeltaKernel {
       end = align16(end + this.regionBytes[r]);
     }
     this.at = at;
+    if (end > MAX_BYTES) throw new EvsimError('RUN_FAILED', `sparse conv: a ${op.cin}→${op.cout} conv on ${h}×${w} needs more than the 2 GiB its buffers can address`);
     const pages = Math.ceil(end / PAGE_BYTES) + 1;
     const wasm = opts.kernel === 'js' ? null : createConvWasm(pages);
     this.memory = wasm?.memory ?? null;
@@ -159,7 +163,10 @@ export class ConvScatter implements DeltaKernel {
     const need = pairsAt + 8 * pairs;
     const have = this.buffer.byteLength;
     if (need <= have) return;
-    const pages = Math.ceil(Math.max(need, have + (have >> 1)) / PAGE_BYTES);
+    if (need > MAX_BYTES) {
+      throw new EvsimError('RUN_FAILED', `sparse conv: one frame reaches ${pairs} (input, tap) pairs, beyond the 2 GiB its pair lists can address; use smaller frames or fewer channels`);
+    }
+    const pages = Math.ceil(Math.min(Math.max(need, have + (have >> 1)), MAX_BYTES) / PAGE_BYTES);
     if (this.memory) {
       this.memory.grow(pages - have / PAGE_BYTES);
       this.buffer = this.memory.buffer;
