@@ -87,16 +87,61 @@ export class EventLog {
 }
 
 /**
+ * Grow-only typed buffers reused frame after frame, handed out as views of the length
+ * asked for. A frame used to allocate dozens of short-lived typed arrays per segment;
+ * their backing stores (off-heap, zeroed, counted as external memory) cost more than
+ * the work on them and forced frequent garbage collections. A key names one use: two
+ * views in use at once need two keys.
+ */
+class Scratch {
+  private readonly i32 = new Map<string, Int32Array>();
+  private readonly f64 = new Map<string, Float64Array>();
+  ints(key: string, n: number, zero = false): Int32Array {
+    let b = this.i32.get(key);
+    if (!b || b.length < n) this.i32.set(key, (b = new Int32Array(Math.max(n, 2 * (b?.length ?? 8)))));
+    const v = b.subarray(0, n);
+    if (zero) v.fill(0);
+    return v;
+  }
+  floats(key: string, n: number, zero = false): Float64Array {
+    let b = this.f64.get(key);
+    if (!b || b.length < n) this.f64.set(key, (b = new Float64Array(Math.max(n, 2 * (b?.length ?? 8)))));
+    const v = b.subarray(0, n);
+    if (zero) v.fill(0);
+    return v;
+  }
+}
+
+/** [0, 1, …, n − 1] into `a` (TypedArray.from with a map function is an order of magnitude slower). */
+function iota(a: Int32Array): Int32Array {
+  for (let i = 0; i < a.length; i++) a[i] = i;
+  return a;
+}
+
+/** out[k] = src[ix[k]] for every k of out. */
+function gather<T extends Int32Array | Float32Array | Float64Array>(out: T, ix: ArrayLike<number>, src: ArrayLike<number>): T {
+  for (let k = 0; k < out.length; k++) out[k] = src[ix[k]!]!;
+  return out;
+}
+
+/**
  * Stable counting sort of `n` items by owning core (actor-local slot): returns the
  * items regrouped and each core's [start, end) range. `byItem` reads the owner of
  * item i directly (spikes) instead of through the element index (updates).
  */
-function groupByCore(items: Int32Array, n: number, ownerOf: Int32Array, slot: Int32Array, nMine: number, byItem = false): { list: Int32Array; start: Int32Array } {
-  const start = new Int32Array(nMine + 1);
+const SEND_KEYS = ['send.0', 'send.1', 'send.2', 'send.3'];
+const GROUP_KEYS = { upd: ['upd.start', 'upd.fill', 'upd.list'], sp: ['sp.start', 'sp.fill', 'sp.list'] } as const;
+
+function groupByCore(
+  items: Int32Array, n: number, ownerOf: Int32Array, slot: Int32Array, nMine: number, byItem: boolean, scratch: Scratch, key: 'upd' | 'sp',
+): { list: Int32Array; start: Int32Array } {
+  const [kStart, kFill, kList] = GROUP_KEYS[key];
+  const start = scratch.ints(kStart, nMine + 1, true);
   for (let k = 0; k < n; k++) start[slot[ownerOf[byItem ? k : items[k]!]!]! + 1]++;
   for (let i = 0; i < nMine; i++) start[i + 1] += start[i]!;
-  const fill = start.slice(0, nMine);
-  const list = new Int32Array(n);
+  const fill = scratch.ints(kFill, nMine);
+  fill.set(start.subarray(0, nMine));
+  const list = scratch.ints(kList, n);
   for (let k = 0; k < n; k++) list[fill[slot[ownerOf[byItem ? k : items[k]!]!]!]!++] = items[k]!;
   return { list, start };
 }
@@ -131,6 +176,7 @@ export class CoreGroup {
   private counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
   private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
   private order = new Int32Array(0);
+  private readonly scratch = new Scratch();
   private upd = new Int32Array(0);
   /** Messages received this frame: (t_ns, src, dst, neuron, value, hops) flattened. */
   private readonly events = new EventLog();
@@ -313,11 +359,14 @@ export class CoreGroup {
     const batches = (this.inbox.get(`${this.frame}:${stream}`) ?? []).sort((a, b) => a.srcActor - b.srcActor);
     let n = 0;
     for (const b of batches) n += b.idx.length;
-    const order = Array.from({ length: n }, (_, i) => i);
-    const idx = new Int32Array(n);
-    const val = new Float32Array(n);
-    const send = new Float64Array(n);
-    const src = new Int32Array(n);
+    // Several input streams are merged before any is used: keys per stream.
+    const sc = this.scratch;
+    const key = (what: string): string => `ms.${stream}.${what}`;
+    const order = iota(sc.ints(key('order'), n));
+    const idx = sc.ints(key('idx'), n);
+    const val = sc.floats(key('val'), n);
+    const send = sc.floats(key('send'), n);
+    const src = sc.ints(key('src'), n);
     let k = 0;
     const tokens = new Map<number, number>();
     for (const b of batches) {
@@ -331,8 +380,8 @@ export class CoreGroup {
     if (batches.length > 1) order.sort((a, b) => idx[a]! - idx[b]!);
     const l = this.deltas.get(stream)!;
     l.n = 0;
-    const s2 = new Float64Array(n);
-    const c2 = new Int32Array(n);
+    const s2 = sc.floats(key('s2'), n);
+    const c2 = sc.ints(key('c2'), n);
     for (let i = 0; i < n; i++) {
       const j = order[i]!;
       l.push(idx[j]!, val[j]!);
@@ -361,7 +410,7 @@ export class CoreGroup {
       return { stream, r: routes.get(stream)!, l: this.deltas.get(stream)!, m };
     });
     const nMine = this.cores.length;
-    const count = new Int32Array(nMine + 1);
+    const count = this.scratch.ints('count', nMine + 1, true);
     for (const { r, l } of merged) {
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
@@ -371,7 +420,8 @@ export class CoreGroup {
     for (let i = 0; i < nMine; i++) count[i + 1] += count[i]!;
     const total = count[nMine]!;
     const msg = this.msgBuf(total);
-    const fill = count.slice(0, nMine);
+    const fill = this.scratch.ints('fill', nMine);
+    fill.set(count.subarray(0, nMine));
     for (const { r, l, m } of merged) {
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
@@ -394,7 +444,7 @@ export class CoreGroup {
     }
     // 2. Dendrites, synapses, post-synaptic adds.
     for (const p of rt.pre) this.runDelta(p.step, p.kernel);
-    const extraSynops = new Float64Array(nMine);
+    const extraSynops = this.scratch.floats('extraSynops', nMine, true);
     for (const sn of rt.syn) {
       sn.kernel.run(sn.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(sn.step.out)!);
       if (sn.aggregated) {
@@ -435,7 +485,7 @@ export class CoreGroup {
       }
     }
     this.counts.accUpdates += nUpd;
-    const upd = groupByCore(updIdx, nUpd, accOwn, slot, nMine);
+    const upd = groupByCore(updIdx, nUpd, accOwn, slot, nMine, false, this.scratch, 'upd');
     // 4. Value nodes and gates (their changed lists hold owned neurons only).
     for (const v of rt.values) {
       v.kernel.run(
@@ -455,10 +505,11 @@ export class CoreGroup {
     // Spikes per core in trigger order: (trigger, gate, entry) packed as parallel arrays.
     let nSp = 0;
     for (const o of gateOut) nSp += o.n;
-    const spTrig = new Int32Array(nSp);
-    const spGate = new Int32Array(nSp);
-    const spEnt = new Int32Array(nSp);
-    const spCore = new Int32Array(nSp);
+    const sc = this.scratch;
+    const spTrig = sc.ints('sp.trig', nSp);
+    const spGate = sc.ints('sp.gate', nSp);
+    const spEnt = sc.ints('sp.ent', nSp);
+    const spCore = sc.ints('sp.core', nSp);
     {
       let k = 0;
       rt.gates.forEach((gt, gi) => {
@@ -473,12 +524,12 @@ export class CoreGroup {
         }
       });
     }
-    const sp = groupByCore(Int32Array.from({ length: nSp }, (_, i) => i), nSp, spCore, slot, nMine, true);
+    const sp = groupByCore(iota(sc.ints('sp.items', nSp)), nSp, spCore, slot, nMine, true, sc, 'sp');
     if (rt.gates.length > 1) {
       for (let i = 0; i < nMine; i++) sp.list.subarray(sp.start[i]!, sp.start[i + 1]!).sort((x, y) => spTrig[x]! - spTrig[y]! || spGate[x]! - spGate[y]! || spEnt[x]! - spEnt[y]!);
     }
-    const spTrigSorted = Int32Array.from(sp.list, (i) => spTrig[i]!);
-    const sendSorted = new Float64Array(nSp);
+    const spTrigSorted = gather(sc.ints('sp.trigSorted', nSp), sp.list, spTrig);
+    const sendSorted = sc.floats('sp.sendSorted', nSp);
     // 5. Time every core of the segment.
     const st = this.stats;
     for (const c of rt.cores) {
@@ -515,7 +566,7 @@ export class CoreGroup {
       st.stallNs[i] = res.stallNs;
       st.queueMax[i] = res.queueMax;
     }
-    const sendTimes = gateOut.map((o) => new Float64Array(o.n));
+    const sendTimes = gateOut.map((o, gi) => sc.floats(SEND_KEYS[gi] ?? `send.${gi}`, o.n));
     for (let k = 0; k < nSp; k++) {
       const j = sp.list[k]!;
       sendTimes[spGate[j]!]![spEnt[j]!] = sendSorted[k]!;
@@ -552,12 +603,21 @@ export class CoreGroup {
       const sendNs = sendTimes[gi]!;
       for (const [act, tokenCores] of dests) {
         const es = perActor.get(act)!;
-        out.push({ to: act, batch: {
-          type: 'delta.batch', frame: this.frame, stream: gt.stream, srcActor: this.actor,
-          idx: Int32Array.from(es, (e) => o.idx[e]!), val: Float32Array.from(es, (e) => o.val[e]!),
-          sendNs: Float64Array.from(es, (e) => sendNs[e]!), srcCore: Int32Array.from(es, (e) => own[o.idx[e]!]!),
-          tokenCore: tokenCores, tokenNs: Float64Array.from(tokenCores, (c) => this.tCore[slot[c]!]!),
-        } });
+        const m = es.length;
+        const idx = new Int32Array(m);
+        const val = new Float32Array(m);
+        const sendAt = new Float64Array(m);
+        const srcCore = new Int32Array(m);
+        for (let j = 0; j < m; j++) {
+          const e = es[j]!;
+          idx[j] = o.idx[e]!;
+          val[j] = o.val[e]!;
+          sendAt[j] = sendNs[e]!;
+          srcCore[j] = own[idx[j]!]!;
+        }
+        const tokenNs = new Float64Array(tokenCores.length);
+        for (let j = 0; j < tokenCores.length; j++) tokenNs[j] = this.tCore[slot[tokenCores[j]!]!]!;
+        out.push({ to: act, batch: { type: 'delta.batch', frame: this.frame, stream: gt.stream, srcActor: this.actor, idx, val, sendNs: sendAt, srcCore, tokenCore: tokenCores, tokenNs } });
       }
     });
   }

@@ -77,9 +77,14 @@ export class Sensor {
     }
     const out: Outbound[] = this.actors.map((a) => {
       const es = per.get(a)!;
+      const idx = new Int32Array(es.length);
+      const val = new Float32Array(es.length);
+      for (let j = 0; j < es.length; j++) {
+        idx[j] = s.idx[es[j]!]!;
+        val[j] = s.val[es[j]!]!;
+      }
       const batch: DeltaBatch = {
-        type: 'delta.batch', frame, stream: inputGate.out, srcActor: COORDINATOR,
-        idx: Int32Array.from(es, (e) => s.idx[e]!), val: Float32Array.from(es, (e) => s.val[e]!),
+        type: 'delta.batch', frame, stream: inputGate.out, srcActor: COORDINATOR, idx, val,
         sendNs: new Float64Array(es.length).fill(entryNs), srcCore: new Int32Array(es.length).fill(SENSOR),
         tokenCore: Int32Array.of(SENSOR), tokenNs: Float64Array.of(entryNs),
       };
