@@ -40,6 +40,21 @@ interface SegRuntime {
   rowParts: ReturnType<typeof partsByRow>;
   /** core id → 1 for this segment's cores owned here. */
   inSeg: Uint8Array;
+  /** Each gate's output list, and its send times this frame (views of scratch buffers). */
+  gateLists: DeltaList[];
+  sendTimes: Float64Array[];
+}
+
+/**
+ * The same array with the elements kind of an array of objects even when empty. The per-
+ * segment lists are read at the same sites for every segment; an empty `[]` (small-integer
+ * elements) beside full ones made V8 deoptimise runSegment thousands of times per run.
+ */
+function objects<T extends object>(items: T[]): T[] {
+  const a: T[] = [{} as T];
+  a.pop();
+  for (let i = 0; i < items.length; i++) a.push(items[i]!);
+  return a;
 }
 
 /** A growable log of message events as parallel typed arrays. */
@@ -226,33 +241,37 @@ export class CoreGroup {
       list(seg.acc.in);
       const rt: SegRuntime = {
         seg, cores: parts.map((p) => p.core).sort((a, b) => a - b),
-        pre: seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
-        syn: seg.synaptic.map((step) => {
+        pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
+        syn: objects(seg.synaptic.map((step) => {
           list(step.out);
           // Compute only the output rows of my partitions (all rows of a non-conv node).
           const rows = new Uint8Array(seg.rows);
           for (const p of parts) rows.fill(1, p.r0, p.r1);
           const kernel = makeDeltaKernel(g, step.node, step.node.op.kind === 'conv' ? rows : null)!;
           return { step, kernel, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
-        }),
-        post: seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; }),
-        values: seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; }),
-        gates: seg.gates.map((gs) => {
+        })),
+        post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
+        values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
+        gates: objects(seg.gates.map((gs) => {
           const own = owner.get(gs.in)!;
           const owned: number[] = [];
           for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && this.isMine[own[i]!]) owned.push(i);
           list(gs.out);
           return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: Int32Array.from(owned) };
-        }),
+        })),
         accOffset: offsets.get(seg.acc.out)!,
         accOwned: Int32Array.from(accOwned),
         rowParts: partsByRow(seg, parts),
+        gateLists: [],
+        sendTimes: [],
         inSeg: (() => {
           const m = new Uint8Array(nCores);
           for (const p of parts) m[p.core] = 1;
           return m;
         })(),
       };
+      rt.gateLists = objects(rt.gates.map((gt) => this.deltas.get(gt.stream)!));
+      rt.sendTimes = objects(rt.gates.map(() => new Float64Array(0)));
       this.segs.push(rt);
     }
     // Who completes my input streams, and whom my gate streams feed.
@@ -411,7 +430,8 @@ export class CoreGroup {
     });
     const nMine = this.cores.length;
     const count = this.scratch.ints('count', nMine + 1, true);
-    for (const { r, l } of merged) {
+    for (let q = 0; q < merged.length; q++) {
+      const { r, l } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (inSeg[r.core[k]!]) count[slot[r.core[k]!]! + 1]++;
@@ -422,7 +442,8 @@ export class CoreGroup {
     const msg = this.msgBuf(total);
     const fill = this.scratch.ints('fill', nMine);
     fill.set(count.subarray(0, nMine));
-    for (const { r, l, m } of merged) {
+    for (let q = 0; q < merged.length; q++) {
+      const { r, l, m } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
         const src = m.src[e]!;
@@ -443,9 +464,10 @@ export class CoreGroup {
       }
     }
     // 2. Dendrites, synapses, post-synaptic adds.
-    for (const p of rt.pre) this.runDelta(p.step, p.kernel);
+    for (let q = 0; q < rt.pre.length; q++) this.runDelta(rt.pre[q]!.step, rt.pre[q]!.kernel);
     const extraSynops = this.scratch.floats('extraSynops', nMine, true);
-    for (const sn of rt.syn) {
+    for (let q = 0; q < rt.syn.length; q++) {
+      const sn = rt.syn[q]!;
       sn.kernel.run(sn.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(sn.step.out)!);
       if (sn.aggregated) {
         const perPart = new Map<number, number>();
@@ -454,7 +476,7 @@ export class CoreGroup {
         for (const [pid, v] of perPart) extraSynops[slot[mapping.partitions[pid]!.core]!] += v;
       }
     }
-    for (const p of rt.post) this.runDelta(p.step, p.kernel);
+    for (let q = 0; q < rt.post.length; q++) this.runDelta(rt.post[q]!.step, rt.post[q]!.kernel);
     // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
     const acc = rt.seg.acc;
     const a = this.values.get(acc.out)!;
@@ -487,24 +509,26 @@ export class CoreGroup {
     this.counts.accUpdates += nUpd;
     const upd = groupByCore(updIdx, nUpd, accOwn, slot, nMine, false, this.scratch, 'upd');
     // 4. Value nodes and gates (their changed lists hold owned neurons only).
-    for (const v of rt.values) {
+    for (let q = 0; q < rt.values.length; q++) {
+      const v = rt.values[q]!;
       v.kernel.run(
         v.step.ins.map((t) => this.values.get(t)!), v.step.ins.map((t) => this.changed.get(t)!),
         this.values.get(v.step.out)!, this.changed.get(v.step.out)!, flush,
       );
     }
-    const gateOut = rt.gates.map((gt) => {
+    const gateOut = rt.gateLists;
+    for (let gi = 0; gi < rt.gates.length; gi++) {
+      const gt = rt.gates[gi]!;
       const x = this.values.get(gt.valueTensor)!;
-      const o = this.deltas.get(gt.stream)!;
+      const o = gateOut[gi]!;
       if (flush) gt.gate.flushOwned(x, gt.owned, o);
       else gt.gate.run(x, this.changed.get(gt.valueTensor)!, o);
       this.counts.gateUpdates += gt.gate.updates;
       this.counts.transmissions += gt.gate.transmissions;
-      return o;
-    });
+    }
     // Spikes per core in trigger order: (trigger, gate, entry) packed as parallel arrays.
     let nSp = 0;
-    for (const o of gateOut) nSp += o.n;
+    for (let q = 0; q < gateOut.length; q++) nSp += gateOut[q]!.n;
     const sc = this.scratch;
     const spTrig = sc.ints('sp.trig', nSp);
     const spGate = sc.ints('sp.gate', nSp);
@@ -532,10 +556,13 @@ export class CoreGroup {
     const sendSorted = sc.floats('sp.sendSorted', nSp);
     // 5. Time every core of the segment.
     const st = this.stats;
-    for (const c of rt.cores) {
+    for (let q = 0; q < rt.cores.length; q++) {
+      const c = rt.cores[q]!;
       const i = slot[c]!;
       let lastToken = -Infinity;
-      for (const u of upstream[c]!) {
+      const upc = upstream[c]!;
+      for (let j = 0; j < upc.length; j++) {
+        const u = upc[j]!;
         const endU = tokens.get(u);
         if (endU === undefined) continue;
         const arr = arrivalNs(chip, endU, tx(c) - tx(u), ty(c) - ty(u));
@@ -566,7 +593,8 @@ export class CoreGroup {
       st.stallNs[i] = res.stallNs;
       st.queueMax[i] = res.queueMax;
     }
-    const sendTimes = gateOut.map((o, gi) => sc.floats(SEND_KEYS[gi] ?? `send.${gi}`, o.n));
+    const sendTimes = rt.sendTimes;
+    for (let gi = 0; gi < gateOut.length; gi++) sendTimes[gi] = sc.floats(SEND_KEYS[gi] ?? `send.${gi}`, gateOut[gi]!.n);
     for (let k = 0; k < nSp; k++) {
       const j = sp.list[k]!;
       sendTimes[spGate[j]!]![spEnt[j]!] = sendSorted[k]!;
