@@ -27,7 +27,7 @@ export interface Outbound {
 interface SegRuntime {
   seg: Segment;
   /** My cores in this segment, ascending. */
-  cores: number[];
+  cores: Int32Array;
   pre: { step: NodeStep; kernel: DeltaKernel | null }[];
   syn: { step: NodeStep; kernel: DeltaKernel; geo: SynapseGeometry; aggregated: boolean }[];
   post: { step: NodeStep; kernel: DeltaKernel | null }[];
@@ -240,7 +240,7 @@ export class CoreGroup {
       value(seg.acc.out);
       list(seg.acc.in);
       const rt: SegRuntime = {
-        seg, cores: parts.map((p) => p.core).sort((a, b) => a - b),
+        seg, cores: Int32Array.from(parts.map((p) => p.core).sort((a, b) => a - b)),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         syn: objects(seg.synaptic.map((step) => {
           list(step.out);
@@ -262,16 +262,15 @@ export class CoreGroup {
         accOffset: offsets.get(seg.acc.out)!,
         accOwned: Int32Array.from(accOwned),
         rowParts: partsByRow(seg, parts),
-        gateLists: [],
-        sendTimes: [],
+        // Set here, not assigned later: a field changing type deprecates the object's map.
+        gateLists: objects(seg.gates.map((gs) => list(gs.out))),
+        sendTimes: objects(seg.gates.map(() => new Float64Array(0))),
         inSeg: (() => {
           const m = new Uint8Array(nCores);
           for (const p of parts) m[p.core] = 1;
           return m;
         })(),
       };
-      rt.gateLists = objects(rt.gates.map((gt) => this.deltas.get(gt.stream)!));
-      rt.sendTimes = objects(rt.gates.map(() => new Float64Array(0)));
       this.segs.push(rt);
     }
     // Who completes my input streams, and whom my gate streams feed.
