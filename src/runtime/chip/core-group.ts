@@ -197,6 +197,11 @@ export class CoreGroup {
   private readonly events = new EventLog();
   /** Source core id + 1 → rank among a core's upstream cores (scratch). */
   private readonly srcRank: Int32Array;
+  /** Tile coordinates by core id + 1 (index 0: the sensor on tile (0,0)). */
+  private readonly tileX1: Int32Array;
+  private readonly tileY1: Int32Array;
+  /** setup.upstream with one array shape whatever built it (see objects()). */
+  private readonly upstreamOf: Int32Array[];
 
   constructor(
     private readonly setup: ChipSetup,
@@ -217,6 +222,13 @@ export class CoreGroup {
     mine.forEach((c, i) => (this.slot[c] = i));
     this.tCore = new Float64Array(mine.length);
     this.srcRank = new Int32Array(nCores + 1);
+    this.tileX1 = new Int32Array(nCores + 1);
+    this.tileY1 = new Int32Array(nCores + 1);
+    for (let c = 0; c < nCores; c++) {
+      this.tileX1[c + 1] = mapping.cores[c]!.tileX;
+      this.tileY1[c + 1] = mapping.cores[c]!.tileY;
+    }
+    this.upstreamOf = objects(setup.upstream);
     this.stats = emptyStats(this.cores);
     const offsets = accumulatorOffsets(plan);
     const list = (t: number): DeltaList => {
@@ -410,11 +422,14 @@ export class CoreGroup {
   }
 
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
-    const { chip, mapping, routes, owner, trigger, upstream } = this.setup;
+    const { chip, mapping, routes, owner, trigger } = this.setup;
+    const upstream = this.upstreamOf;
     const flush = this.flush;
-    const cores = mapping.cores;
-    const tx = (c: number): number => (c === SENSOR ? 0 : cores[c]!.tileX);
-    const ty = (c: number): number => (c === SENSOR ? 0 : cores[c]!.tileY);
+    // SENSOR is −1: index + 1 reads the sensor's tile (0,0) at slot 0.
+    const tileX1 = this.tileX1;
+    const tileY1 = this.tileY1;
+    const tx = (c: number): number => tileX1[c + 1]!;
+    const ty = (c: number): number => tileY1[c + 1]!;
     const cost = chip.costs;
     const slot = this.slot;
     const isMine = this.isMine;
