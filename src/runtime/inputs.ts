@@ -20,6 +20,12 @@ export function frameShapeOf(g: Graph): number[] {
   return g.tensors[g.input]!.shape.slice(1);
 }
 
+/** The index of the first NaN or ±Inf, or −1 (its own function: see gemvRow in dense/ops.ts). */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
+}
+
 /** Validates a [T, ...] array against the model input. */
 export function checkFrames(g: Graph, shape: readonly number[], data: Float32Array, source: string): Frames {
   const want = frameShapeOf(g);
@@ -34,10 +40,9 @@ export function checkFrames(g: Graph, shape: readonly number[], data: Float32Arr
   const count = shape[0]!;
   if (count === 0) throw new EvsimError('BAD_FRAMES', `${source}: the video has no frames`);
   const frameSize = want.reduce((a, b) => a * b, 1);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) {
-      throw new EvsimError('BAD_FRAMES', `${source}: frame ${Math.floor(i / frameSize)} holds a non-finite value (NaN or ±Inf) at element ${i % frameSize}`);
-    }
+  const i = firstNonFinite(data);
+  if (i >= 0) {
+    throw new EvsimError('BAD_FRAMES', `${source}: frame ${Math.floor(i / frameSize)} holds a non-finite value (NaN or ±Inf) at element ${i % frameSize}`);
   }
   return { data, count, frameSize, source };
 }

@@ -2,6 +2,7 @@
  * The result of a run in the shape of DESIGN §8 (`evsim run --json`): every field
  * always present, 0 where not applicable, null for accuracy/error when not computed.
  */
+import { objects } from './objects.js';
 import { DenseExecutor } from '../model/dense/executor.js';
 import type { Graph } from '../model/ir.js';
 
@@ -135,7 +136,7 @@ export function denseReference(graph: Graph, compare: boolean | undefined, outpu
 
 export class RunAccumulator {
   readonly totals = emptyTotals();
-  readonly perFrame: FrameRecord[] = [];
+  readonly perFrame: FrameRecord[] = objects([]);
   readonly outputs: Float32Array | null;
   private readonly meter = new ErrorMeter();
   private correct = 0;

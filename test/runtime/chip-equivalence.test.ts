@@ -79,3 +79,22 @@ describe('queue depth', () => {
     expect(q1.result.totals.latency_ns).toBeGreaterThan(deep.result.totals.latency_ns);
   });
 });
+
+describe('chip setups shared between runs', () => {
+  it('a run on a cached setup (same model and chip, other threshold) equals one on a freshly mapped model', async () => {
+    const { g, frames } = fixture('resnet_block_bn');
+    const chip = loadChip('loihi');
+    const run = (model: typeof g, threshold: number, c = chip) =>
+      runChip(model, frames, frames.count, { threshold, policy: opts.policy, chip: c, workers: 2, inProcess: true, keepOutputs: true });
+    await run(g, 0.05); // maps g on loihi
+    const small = { ...chip, mesh: null, core: { ...chip.core, neurons: 64 } };
+    expect((await run(g, 0.05, small)).setup).not.toBe((await run(g, 0.05)).setup); // another chip in between
+    const cached = await run(g, 0.02); // the first mapping again
+    expect(cached.setup).toBe((await run(g, 0.1)).setup);
+    const fresh = await run(fixture('resnet_block_bn').g, 0.02); // a new graph object: mapped anew
+    expect(fresh.setup).not.toBe(cached.setup);
+    expect(Array.from(cached.outputs!)).toEqual(Array.from(fresh.outputs!));
+    expect(cached.result.per_frame).toEqual(fresh.result.per_frame);
+    expect(cached.result.totals).toEqual(fresh.result.totals);
+  });
+});

@@ -65,18 +65,28 @@ export function denseDense(op: DenseOp, x: Float32Array, out: Float32Array): voi
     xs = new Float32Array(m * k);
     for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) xs[i * k + j] = x[j * m + i]!;
   }
-  if (m === 1) {
-    // One row: a blocked GEMV (the GEMM packing would only add copies).
-    const acc = new Float64Array(n);
-    for (let kk = 0; kk < k; kk++) {
-      const v = xs[kk]!;
-      const base = kk * n;
-      for (let j = 0; j < n; j++) acc[j] += v * op.weight[base + j]!;
-    }
-    for (let j = 0; j < n; j++) out[j] = out[j]! + acc[j]!;
-    return;
+  // One row: a GEMV (the GEMM packing would only add copies).
+  if (m === 1) gemvRow(k, n, xs, op.weight, new Float64Array(n), out);
+  else sgemm(m, n, k, xs, 0, op.weight, 0, out, 0);
+}
+
+/**
+ * out += x·W for one row x of length k, summed in float64 per output. A function of its
+ * own so V8 optimises it whole (an on-stack compile inside denseDense's loop deoptimised
+ * at the loop's exit on every call).
+ */
+function gemvRow(k: number, n: number, x: Float32Array, w: Float32Array, acc: Float64Array, out: Float32Array): void {
+  for (let kk = 0; kk < k; kk++) {
+    const v = x[kk]!;
+    const base = kk * n;
+    for (let j = 0; j < n; j++) acc[j] += v * w[base + j]!;
   }
-  sgemm(m, n, k, xs, 0, op.weight, 0, out, 0);
+  addInto(out, acc, n);
+}
+
+/** out[j] += acc[j] (its own function for the same reason as gemvRow). */
+function addInto(out: Float32Array, acc: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) out[j] = out[j]! + acc[j]!;
 }
 
 export function avgPoolDense(op: AvgPoolOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {

@@ -31,49 +31,62 @@ export class DenseScatter implements DeltaKernel {
   }
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
-    const { m, k, n, transA, weight } = this.op;
-    const scratch = this.scratch;
-    for (let e = 0; e < inp.n; e++) {
-      const s = inp.idx[e]!;
-      const v = inp.val[e]!;
-      let row: number;
-      let kk: number;
-      if (transA) {
-        kk = (s / m) | 0;
-        row = s - kk * m;
-      } else {
-        row = (s / k) | 0;
-        kk = s - row * k;
-      }
-      this.rows.add(row);
-      let wi = kk * n;
-      let oi = row * n;
-      const end = oi + n;
-      const end4 = oi + (n & ~3);
-      while (oi < end4) {
-        scratch[oi] += weight[wi]! * v;
-        scratch[oi + 1] += weight[wi + 1]! * v;
-        scratch[oi + 2] += weight[wi + 2]! * v;
-        scratch[oi + 3] += weight[wi + 3]! * v;
-        oi += 4;
-        wi += 4;
-      }
-      while (oi < end) scratch[oi++] += weight[wi++]! * v;
-    }
-    this.macs = inp.n * n;
+    const op = this.op;
+    // The loops live in plain functions: V8 then optimises them whole, not on-stack in
+    // the middle of a first call (that code deoptimised at its first exit, every call).
+    scatterRows(inp.idx, inp.val, inp.n, op.m, op.k, op.n, op.transA, op.weight, this.scratch, this.rows);
+    this.macs = inp.n * op.n;
     out.n = 0;
-    const rows = this.rows.sorted();
-    for (let r = 0; r < rows.length; r++) {
-      const base = rows[r]! * n;
-      for (let j = 0; j < n; j++) {
-        const val = scratch[base + j]!;
-        if (val !== 0) {
-          scratch[base + j] = 0;
-          out.push(base + j, val);
-        }
+    drainRows(this.rows.sorted(), op.n, this.scratch, out);
+    this.rows.clear();
+  }
+}
+
+/** Adds x·W[k, :] into scratch row m for every input delta (m, k), in input order. */
+function scatterRows(
+  idx: Int32Array, val: Float32Array, count: number, m: number, k: number, n: number, transA: boolean,
+  weight: Float32Array, scratch: Float32Array, rows: StampSet,
+): void {
+  for (let e = 0; e < count; e++) {
+    const s = idx[e]!;
+    const v = val[e]!;
+    let row: number;
+    let kk: number;
+    if (transA) {
+      kk = (s / m) | 0;
+      row = s - kk * m;
+    } else {
+      row = (s / k) | 0;
+      kk = s - row * k;
+    }
+    rows.add(row);
+    let wi = kk * n;
+    let oi = row * n;
+    const end = oi + n;
+    const end4 = oi + (n & ~3);
+    while (oi < end4) {
+      scratch[oi] += weight[wi]! * v;
+      scratch[oi + 1] += weight[wi + 1]! * v;
+      scratch[oi + 2] += weight[wi + 2]! * v;
+      scratch[oi + 3] += weight[wi + 3]! * v;
+      oi += 4;
+      wi += 4;
+    }
+    while (oi < end) scratch[oi++] += weight[wi++]! * v;
+  }
+}
+
+/** The nonzero sums of the touched rows, ascending, into `out`; the rows are left zero. */
+function drainRows(rows: Int32Array, n: number, scratch: Float32Array, out: DeltaList): void {
+  for (let r = 0; r < rows.length; r++) {
+    const base = rows[r]! * n;
+    for (let j = 0; j < n; j++) {
+      const val = scratch[base + j]!;
+      if (val !== 0) {
+        scratch[base + j] = 0;
+        out.push(base + j, val);
       }
     }
-    this.rows.clear();
   }
 }
 

@@ -16,6 +16,7 @@ import type { Gate } from '../../model/evnet/gate.js';
 import { accumulatorOffsets, type NodeStep } from '../../model/evnet/plan.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
+import { objects } from '../objects.js';
 import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport } from '../messages.js';
 
 /** A batch and the actor it goes to. */
@@ -43,18 +44,6 @@ interface SegRuntime {
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
   gateLists: DeltaList[];
   sendTimes: Float64Array[];
-}
-
-/**
- * The same array with the elements kind of an array of objects even when empty. The per-
- * segment lists are read at the same sites for every segment; an empty `[]` (small-integer
- * elements) beside full ones made V8 deoptimise runSegment thousands of times per run.
- */
-function objects<T extends object>(items: T[]): T[] {
-  const a: T[] = [{} as T];
-  a.pop();
-  for (let i = 0; i < items.length; i++) a.push(items[i]!);
-  return a;
 }
 
 /** A growable log of message events as parallel typed arrays. */
@@ -125,6 +114,13 @@ class Scratch {
     if (zero) v.fill(0);
     return v;
   }
+}
+
+/** The cores of some partitions, ascending. */
+function coresOf(parts: readonly { core: number }[]): Int32Array {
+  const out = new Int32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = parts[i]!.core;
+  return out.sort();
 }
 
 /** [0, 1, …, n − 1] into `a` (TypedArray.from with a map function is an order of magnitude slower). */
@@ -252,7 +248,7 @@ export class CoreGroup {
       value(seg.acc.out);
       list(seg.acc.in);
       const rt: SegRuntime = {
-        seg, cores: Int32Array.from(parts.map((p) => p.core).sort((a, b) => a - b)),
+        seg, cores: coresOf(parts),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         syn: objects(seg.synaptic.map((step) => {
           list(step.out);

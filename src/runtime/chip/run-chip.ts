@@ -11,13 +11,14 @@ import type { PlacementStrategy } from '../../chip/mapper.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { formatPolicy } from '../../model/evnet/policy.js';
 import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
-import type { TraceRunInfo, TraceSink } from '../trace-sink.js';
+import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
 import type { Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { checkOverrides, createGate, gateOverride, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup, type Outbound } from './core-group.js';
-import { Sensor } from './sensor.js';
+import { objects } from '../objects.js';
+import { Sensor, type SensorFrame } from './sensor.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** How the coordinator talks to the actors; implemented in-process and over worker threads. */
@@ -62,8 +63,10 @@ export function assignCores(setup: ChipSetup, n: number): Int32Array {
 /** All actors on the calling thread; batches are delivered in FIFO order. */
 export class InProcessPool implements ActorPool {
   private readonly groups: CoreGroup[];
-  private readonly queue: Outbound[] = [];
-  private readonly done: FrameReport[] = [];
+  /** Undelivered batches from `head` on (objects() keeps one elements kind, see there). */
+  private queue: Outbound[] = objects([]);
+  private head = 0;
+  private done: FrameReport[] = objects([]);
   constructor(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, events = false) {
     this.groups = Array.from({ length: n }, (_, a) => new CoreGroup(setup, a, coreActor, opts, events));
   }
@@ -71,26 +74,30 @@ export class InProcessPool implements ActorPool {
     return this.groups.length;
   }
   startFrame(frame: number, flush: boolean): void {
-    for (const g of this.groups) g.startFrame(frame, flush);
+    for (let a = 0; a < this.groups.length; a++) this.groups[a]!.startFrame(frame, flush);
   }
   deliver(to: number, batch: DeltaBatch): void {
     this.queue.push({ to, batch });
   }
   async reports(frame: number): Promise<FrameReport[]> {
-    for (const g of this.groups) this.collect(g);
-    while (this.queue.length > 0) {
-      const { to, batch } = this.queue.shift()!;
+    for (let a = 0; a < this.groups.length; a++) this.collect(this.groups[a]!);
+    while (this.head < this.queue.length) {
+      const { to, batch } = this.queue[this.head++]!;
       const g = this.groups[to]!;
       g.receive(batch);
       this.collect(g);
     }
-    const mine = this.done.filter((r) => r.frame === frame);
-    this.done.length = 0;
+    this.queue = objects([]);
+    this.head = 0;
+    const all = this.done;
+    this.done = objects([]);
+    const mine = objects<FrameReport>([]);
+    for (let i = 0; i < all.length; i++) if (all[i]!.frame === frame) mine.push(all[i]!);
     return mine;
   }
   private collect(g: CoreGroup): void {
     const { out, report } = g.advance();
-    this.queue.push(...out);
+    for (let i = 0; i < out.length; i++) this.queue.push(out[i]!);
     if (report) this.done.push(report);
   }
   async close(): Promise<void> {}
@@ -127,7 +134,7 @@ export interface ChipRun {
 }
 
 export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
-  const setup = buildChipSetup(graph, opts.chip, { mesh: opts.mesh, strategy: opts.placement });
+  const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement);
   checkOverrides(setup.plan, opts.layers);
   const nCores = setup.mapping.cores.length;
   const n = Math.max(1, Math.min(opts.workers, nCores));
@@ -135,136 +142,228 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
   // Every gate is built once here so a bad per-layer setting exits 2 before any worker starts.
   for (const st of setup.plan.steps) if (st.kind === 'gate') createGate(setup.plan, st, evOpts, gateOverride(setup.plan, st, opts.layers)?.ov);
-  const sensor = new Sensor(setup, coreActor, evOpts);
   const events = opts.trace?.sink.level === 'events';
   const outT = graph.tensors[graph.output]!;
-  const acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, denseReference(graph, opts.compareDense, opts.denseOutputs));
-  const y = new Float32Array(outT.size);
-  const denseMacs = graph.nodes.reduce((s, nd) => s + denseMacsOf(nd, graph), 0);
-  const coreEnergy: Float64Array[] = [];
-  const endNs = new Float64Array(nCores);
-  const energy = new Float64Array(nCores);
-  let done = 0;
-  let interrupted = false;
-  let lastEnd = 0;
-  const { mapping } = setup;
-  const nSeg = mapping.segments.length;
-  const segOfCore = Int32Array.from(mapping.cores, (c) => mapping.partitions[c.partition]!.segment);
-  const coreFrame = {
-    messagesIn: new Float64Array(nCores), synops: new Float64Array(nCores), neuronUpdates: new Float64Array(nCores), messagesOut: new Float64Array(nCores),
-    busyNs: new Float64Array(nCores), stallNs: new Float64Array(nCores), queueMax: new Float64Array(nCores), energyPj: energy, endNs,
-  };
-  const layerFrame = { macs: new Float64Array(nSeg), adds: new Float64Array(nSeg), updates: new Float64Array(nSeg), transmissions: new Float64Array(nSeg) };
-  if (opts.trace) {
-    const mem = (t: number): number => setup.plan.tensors[t]!.size;
-    await opts.trace.sink.begin({
-      ...opts.trace.info,
-      layers: mapping.segments.map((seg) => ({
-        layer_id: seg.id, name: seg.synaptic.map((x) => x.node.name).join('+') || seg.acc.name,
-        op: seg.synaptic.map((x) => x.node.op.kind).join('+') || 'accumulator', kind: 'layer',
-        shape: setup.plan.tensors[seg.acc.in]!.shape.join('x'),
-        dense_macs: seg.synaptic.reduce((a, x) => a + denseMacsOf(x.node, graph), 0),
-        weight_bytes: seg.synaptic.reduce((a, x) => a + weightBytesOf(x.node.op), 0),
-        state_bytes: 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
-      })),
-      cores: mapping.cores.map((c) => {
-        const p = mapping.partitions[c.partition]!;
-        return { core_id: c.id, tile_x: c.tileX, tile_y: c.tileY, layer_id: p.segment, neurons: p.neurons, synapse_bytes: p.synapseBytes };
-      }),
-    });
-  }
+  if (opts.trace) await opts.trace.sink.begin({ ...opts.trace.info, ...traceTables(graph, setup) });
+  const loop = new FrameLoop(graph, setup, frames, count, opts, new Sensor(setup, coreActor, evOpts));
   const pool: ActorPool = opts.inProcess
     ? new InProcessPool(setup, coreActor, n, evOpts, events)
     : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
+  let interrupted = false;
   try {
     for (let t = 0; t < count; t++) {
       if (opts.shouldStop?.()) {
         interrupted = true;
         break;
       }
-      const flush = t === 0 || (opts.policy.resetEvery > 0 && t % opts.policy.resetEvery === 0);
-      let entry = 0;
-      if (opts.chip.framePeriodNs > 0) entry = t * opts.chip.framePeriodNs;
-      else if (t > 0) for (const c of setup.inputCores) entry = Math.max(entry, endNs[c]!);
-      pool.startFrame(t, flush);
-      const s = sensor.run(t, frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize), flush, entry);
-      for (const o of s.out) pool.deliver(o.to, o.batch);
-      const reports = await pool.reports(t);
-      const rec: FrameRecord = { frame: t, macs: 0, dense_macs: denseMacs, adds: 0, transmissions: s.transmissions, synops: 0, messages: s.messages, hops: s.hopsEw + s.hopsNs, energy_pj: 0, latency_ns: 0 };
-      let stall = 0;
-      let gateUpd = s.gateUpdates;
-      let accUpd = 0;
-      for (const r of reports) {
-        const st = r.stats;
-        for (let i = 0; i < st.cores.length; i++) {
-          const c = st.cores[i]!;
-          energy[c] = st.energyPj[i]!;
-          endNs[c] = st.endNs[i]!;
-          coreFrame.messagesIn[c] = st.messagesIn[i]!;
-          coreFrame.synops[c] = st.synops[i]!;
-          coreFrame.neuronUpdates[c] = st.neuronUpdates[i]!;
-          coreFrame.messagesOut[c] = st.messagesOut[i]!;
-          coreFrame.busyNs[c] = st.busyNs[i]!;
-          coreFrame.stallNs[c] = st.stallNs[i]!;
-          coreFrame.queueMax[c] = st.queueMax[i]!;
-          rec.synops += st.synops[i]!;
-          rec.adds += st.dendriteAdds[i]!;
-          rec.messages += st.messagesOut[i]!;
-          rec.hops += st.hopsEw[i]! + st.hopsNs[i]!;
-        }
-        for (let i = 0; i < r.outIdx.length; i++) y[r.outIdx[i]!] = r.outVal[i]!;
-        rec.transmissions += r.transmissions;
-        gateUpd += r.gateUpdates;
-        accUpd += r.accUpdates;
-      }
-      let e = 0;
-      // Core-id order for every sum, so totals never depend on the worker count.
-      for (let c = 0; c < nCores; c++) {
-        e += energy[c]!;
-        stall += coreFrame.stallNs[c]!;
-      }
-      rec.energy_pj = e + s.energyPj;
-      rec.macs = rec.synops;
-      let outEnd = 0;
-      for (const c of setup.outputCores) outEnd = Math.max(outEnd, endNs[c]!);
-      rec.latency_ns = outEnd - entry;
-      lastEnd = outEnd;
-      coreEnergy.push(energy.slice());
-      acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, frames.data.subarray(t * frames.frameSize, (t + 1) * frames.frameSize));
-      if (opts.trace) {
-        layerFrame.macs.fill(0);
-        layerFrame.adds.fill(0);
-        layerFrame.updates.fill(0);
-        layerFrame.transmissions.fill(0);
-        for (let c = 0; c < nCores; c++) {
-          const sg = segOfCore[c]!;
-          layerFrame.macs[sg] += coreFrame.synops[c]!;
-          layerFrame.updates[sg] += coreFrame.neuronUpdates[c]!;
-        }
-        for (const r of reports) {
-          for (let i = 0; i < r.stats.cores.length; i++) {
-            const sg = segOfCore[r.stats.cores[i]!]!;
-            layerFrame.adds[sg] += r.stats.dendriteAdds[i]!;
-            layerFrame.transmissions[sg] += r.stats.spikes[i]!;
-          }
-        }
-        opts.trace.sink.frame(rec, layerFrame, coreFrame, events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
-      }
-      done++;
-      opts.onFrame?.(done, count);
+      loop.begin(t, pool);
+      loop.finish(t, await pool.reports(t));
+      opts.onFrame?.(t + 1, count);
     }
   } finally {
     await pool.close();
   }
-  const fin = acc.finish(lastEnd);
+  const fin = loop.acc.finish(loop.lastEnd);
   const totals = fin.totals;
+  const done = loop.acc.frames;
   const result: RunResult = {
-    frames: done, totals, per_frame: acc.perFrame, accuracy: fin.accuracy,
+    frames: done, totals, per_frame: loop.acc.perFrame, accuracy: fin.accuracy,
     error_vs_dense: fin.error_vs_dense, trace: null, model: graph.name, chip: opts.chip.name,
     policy: formatPolicy(opts.policy), threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
     memory: planMemory(setup.plan), layers: [],
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
-  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy: loop.coreEnergy };
+}
+
+/**
+ * Chip setups (mapping, routes, ownership) by model, chip and placement, the last few
+ * per model. A run never modifies its setup, so sweep points that differ only in policy
+ * or threshold share one instead of mapping and routing the network again each time.
+ */
+const setups = new WeakMap<Graph, Map<string, ChipSetup>>();
+const SETUPS_PER_MODEL = 4;
+
+function chipSetupOf(graph: Graph, chip: ChipSpec, mesh: ChipRunOptions['mesh'], strategy: PlacementStrategy | undefined): ChipSetup {
+  // Numbers as strings: JSON would write Infinity (unlimited capacity) as null.
+  const key = JSON.stringify([chip, mesh ?? null, strategy ?? null], (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
+  let byKey = setups.get(graph);
+  if (!byKey) setups.set(graph, (byKey = new Map()));
+  let s = byKey.get(key);
+  if (s) {
+    byKey.delete(key);
+  } else {
+    s = buildChipSetup(graph, chip, { mesh, strategy });
+    if (byKey.size >= SETUPS_PER_MODEL) byKey.delete(byKey.keys().next().value!);
+  }
+  byKey.set(key, s);
+  return s;
+}
+
+/** The trace's layer and core tables of a mapped network. */
+function traceTables(graph: Graph, setup: ChipSetup): Pick<TraceRunInfo, 'layers' | 'cores'> {
+  const { mapping } = setup;
+  const mem = (t: number): number => setup.plan.tensors[t]!.size;
+  return {
+    layers: mapping.segments.map((seg) => ({
+      layer_id: seg.id, name: seg.synaptic.map((x) => x.node.name).join('+') || seg.acc.name,
+      op: seg.synaptic.map((x) => x.node.op.kind).join('+') || 'accumulator', kind: 'layer',
+      shape: setup.plan.tensors[seg.acc.in]!.shape.join('x'),
+      dense_macs: seg.synaptic.reduce((a, x) => a + denseMacsOf(x.node, graph), 0),
+      weight_bytes: seg.synaptic.reduce((a, x) => a + weightBytesOf(x.node.op), 0),
+      state_bytes: 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
+    })),
+    cores: mapping.cores.map((c) => {
+      const p = mapping.partitions[c.partition]!;
+      return { core_id: c.id, tile_x: c.tileX, tile_y: c.tileY, layer_id: p.segment, neurons: p.neurons, synapse_bytes: p.synapseBytes };
+    }),
+  };
+}
+
+/**
+ * The coordinator's per-frame work: feed a frame in, then fold the actors' reports into
+ * the run. Everything it reads per frame is a field set once here, so its code sees one
+ * object shape whatever options a run had (runChip's setup used to be compiled together
+ * with the frame loop, and every run's differently shaped options deoptimised it).
+ */
+class FrameLoop {
+  readonly acc: RunAccumulator;
+  readonly coreEnergy: Float64Array[] = objects([]);
+  lastEnd = 0;
+  private readonly data: Float32Array;
+  private readonly frameSize: number;
+  private readonly nCores: number;
+  private readonly framePeriodNs: number;
+  private readonly resetEvery: number;
+  private readonly inputCores: Int32Array;
+  private readonly outputCores: Int32Array;
+  private readonly segOfCore: Int32Array;
+  private readonly denseMacs: number;
+  private readonly y: Float32Array;
+  private readonly endNs: Float64Array;
+  private readonly energy: Float64Array;
+  private readonly coreFrame: { [K in keyof TraceCoreFrame]: Float64Array };
+  private readonly layerFrame: { [K in keyof TraceLayerFrame]: Float64Array };
+  private readonly sink: TraceSink | null;
+  private readonly events: boolean;
+  private entry = 0;
+  private sensorFrame: SensorFrame | null = null;
+
+  constructor(graph: Graph, setup: ChipSetup, frames: Frames, count: number, opts: ChipRunOptions, private readonly sensor: Sensor) {
+    const { mapping } = setup;
+    const nCores = mapping.cores.length;
+    const nSeg = mapping.segments.length;
+    const outT = graph.tensors[graph.output]!;
+    this.acc = new RunAccumulator(outT.size, count, !!opts.keepOutputs, opts.labels, denseReference(graph, opts.compareDense, opts.denseOutputs));
+    this.data = frames.data;
+    this.frameSize = frames.frameSize;
+    this.nCores = nCores;
+    this.framePeriodNs = opts.chip.framePeriodNs;
+    this.resetEvery = opts.policy.resetEvery;
+    this.inputCores = Int32Array.from(setup.inputCores);
+    this.outputCores = Int32Array.from(setup.outputCores);
+    const segOfCore = new Int32Array(nCores);
+    for (let c = 0; c < nCores; c++) segOfCore[c] = mapping.partitions[mapping.cores[c]!.partition]!.segment;
+    this.segOfCore = segOfCore;
+    this.denseMacs = graph.nodes.reduce((s, nd) => s + denseMacsOf(nd, graph), 0);
+    this.y = new Float32Array(outT.size);
+    this.endNs = new Float64Array(nCores);
+    this.energy = new Float64Array(nCores);
+    this.coreFrame = {
+      messagesIn: new Float64Array(nCores), synops: new Float64Array(nCores), neuronUpdates: new Float64Array(nCores), messagesOut: new Float64Array(nCores),
+      busyNs: new Float64Array(nCores), stallNs: new Float64Array(nCores), queueMax: new Float64Array(nCores), energyPj: this.energy, endNs: this.endNs,
+    };
+    this.layerFrame = { macs: new Float64Array(nSeg), adds: new Float64Array(nSeg), updates: new Float64Array(nSeg), transmissions: new Float64Array(nSeg) };
+    this.sink = opts.trace ? opts.trace.sink : null;
+    this.events = this.sink !== null && this.sink.level === 'events';
+  }
+
+  private input(t: number): Float32Array {
+    return this.data.subarray(t * this.frameSize, (t + 1) * this.frameSize);
+  }
+
+  /** Frame t enters: its entry time, the sensor's batches to the first-layer actors. */
+  begin(t: number, pool: ActorPool): void {
+    const flush = t === 0 || (this.resetEvery > 0 && t % this.resetEvery === 0);
+    let entry = 0;
+    if (this.framePeriodNs > 0) entry = t * this.framePeriodNs;
+    else if (t > 0) for (let i = 0; i < this.inputCores.length; i++) entry = Math.max(entry, this.endNs[this.inputCores[i]!]!);
+    this.entry = entry;
+    pool.startFrame(t, flush);
+    const s = this.sensor.run(t, this.input(t), flush, entry);
+    for (let i = 0; i < s.out.length; i++) pool.deliver(s.out[i]!.to, s.out[i]!.batch);
+    this.sensorFrame = s;
+  }
+
+  /** Frame t's reports: per-core figures, the frame's record, output and trace rows. */
+  finish(t: number, reports: FrameReport[]): void {
+    const s = this.sensorFrame!;
+    const { energy, endNs, coreFrame, y, nCores } = this;
+    const rec: FrameRecord = { frame: t, macs: 0, dense_macs: this.denseMacs, adds: 0, transmissions: s.transmissions, synops: 0, messages: s.messages, hops: s.hopsEw + s.hopsNs, energy_pj: 0, latency_ns: 0 };
+    let gateUpd = s.gateUpdates;
+    let accUpd = 0;
+    for (let k = 0; k < reports.length; k++) {
+      const r = reports[k]!;
+      const st = r.stats;
+      for (let i = 0; i < st.cores.length; i++) {
+        const c = st.cores[i]!;
+        energy[c] = st.energyPj[i]!;
+        endNs[c] = st.endNs[i]!;
+        coreFrame.messagesIn[c] = st.messagesIn[i]!;
+        coreFrame.synops[c] = st.synops[i]!;
+        coreFrame.neuronUpdates[c] = st.neuronUpdates[i]!;
+        coreFrame.messagesOut[c] = st.messagesOut[i]!;
+        coreFrame.busyNs[c] = st.busyNs[i]!;
+        coreFrame.stallNs[c] = st.stallNs[i]!;
+        coreFrame.queueMax[c] = st.queueMax[i]!;
+        rec.synops += st.synops[i]!;
+        rec.adds += st.dendriteAdds[i]!;
+        rec.messages += st.messagesOut[i]!;
+        rec.hops += st.hopsEw[i]! + st.hopsNs[i]!;
+      }
+      for (let i = 0; i < r.outIdx.length; i++) y[r.outIdx[i]!] = r.outVal[i]!;
+      rec.transmissions += r.transmissions;
+      gateUpd += r.gateUpdates;
+      accUpd += r.accUpdates;
+    }
+    let e = 0;
+    let stall = 0;
+    // Core-id order for every sum, so totals never depend on the worker count.
+    for (let c = 0; c < nCores; c++) {
+      e += energy[c]!;
+      stall += coreFrame.stallNs[c]!;
+    }
+    rec.energy_pj = e + s.energyPj;
+    rec.macs = rec.synops;
+    let outEnd = 0;
+    for (let i = 0; i < this.outputCores.length; i++) outEnd = Math.max(outEnd, endNs[this.outputCores[i]!]!);
+    rec.latency_ns = outEnd - this.entry;
+    this.lastEnd = outEnd;
+    this.coreEnergy.push(energy.slice());
+    this.acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, this.input(t));
+    if (this.sink) this.traceFrame(rec, reports);
+    this.sensorFrame = null;
+  }
+
+  private traceFrame(rec: FrameRecord, reports: FrameReport[]): void {
+    const { layerFrame, coreFrame, segOfCore } = this;
+    layerFrame.macs.fill(0);
+    layerFrame.adds.fill(0);
+    layerFrame.updates.fill(0);
+    layerFrame.transmissions.fill(0);
+    for (let c = 0; c < this.nCores; c++) {
+      const sg = segOfCore[c]!;
+      layerFrame.macs[sg] += coreFrame.synops[c]!;
+      layerFrame.updates[sg] += coreFrame.neuronUpdates[c]!;
+    }
+    for (const r of reports) {
+      for (let i = 0; i < r.stats.cores.length; i++) {
+        const sg = segOfCore[r.stats.cores[i]!]!;
+        layerFrame.adds[sg] += r.stats.dendriteAdds[i]!;
+        layerFrame.transmissions[sg] += r.stats.spikes[i]!;
+      }
+    }
+    this.sink!.frame(rec, layerFrame, coreFrame, this.events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
+  }
 }
