@@ -7,7 +7,7 @@
  * clocks; the worker shell and the in-process transport both drive it.
  */
 import { arrivalNs, coreEnergyPj, mergeBySource, runCoreFrameArrays, type MessageArrays } from '../../chip/timing.js';
-import { addSynapticReach, partsByRow, synapseGeometry, type SynapseGeometry } from '../../chip/routing.js';
+import { addSynapticReach, partsByRow, synapseGeometry, type StreamRoutes, type SynapseGeometry } from '../../chip/routing.js';
 import { isAggregated, type Segment } from '../../chip/segments.js';
 import { SENSOR, type ChipSetup } from '../../chip/setup.js';
 import { makeDeltaKernel, type DeltaKernel } from '../../model/evnet/delta-kernels.js';
@@ -39,8 +39,8 @@ interface SegRuntime {
   accOwned: Int32Array;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
-  /** core id → 1 for this segment's cores owned here. */
-  inSeg: Uint8Array;
+  /** Per input stream (as seg.inputs): its routes kept only where they reach this segment's cores owned here. */
+  inRoutes: StreamRoutes[];
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
   gateLists: DeltaList[];
   sendTimes: Float64Array[];
@@ -114,6 +114,31 @@ class Scratch {
     if (zero) v.fill(0);
     return v;
   }
+}
+
+/**
+ * A stream's routes kept only where they reach the marked cores (same order). With
+ * several actors, each walks just the routes into its own cores, not every actor's.
+ */
+function routesInto(r: StreamRoutes, mark: Uint8Array): StreamRoutes {
+  const n = r.offsets.length - 1;
+  const offsets = new Int32Array(n + 1);
+  let m = 0;
+  for (let s = 0; s < n; s++) {
+    for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (mark[r.core[k]!]) m++;
+    offsets[s + 1] = m;
+  }
+  const core = new Int32Array(m);
+  const synops = new Int32Array(m);
+  const dendrites = new Int32Array(m);
+  let j = 0;
+  for (let k = 0; k < r.core.length; k++) {
+    if (!mark[r.core[k]!]) continue;
+    core[j] = r.core[k]!;
+    synops[j] = r.synops[k]!;
+    dendrites[j++] = r.dendrites[k]!;
+  }
+  return { stream: r.stream, offsets, core, synops, dendrites };
 }
 
 /** The cores of some partitions, ascending. */
@@ -247,6 +272,8 @@ export class CoreGroup {
       for (let i = 0; i < accOwn.length; i++) if (accOwn[i]! >= 0 && this.isMine[accOwn[i]!]) accOwned.push(i);
       value(seg.acc.out);
       list(seg.acc.in);
+      const inSeg = new Uint8Array(nCores);
+      for (const p of parts) inSeg[p.core] = 1;
       const rt: SegRuntime = {
         seg, cores: coresOf(parts),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
@@ -273,11 +300,7 @@ export class CoreGroup {
         // Set here, not assigned later: a field changing type deprecates the object's map.
         gateLists: objects(seg.gates.map((gs) => list(gs.out))),
         sendTimes: objects(seg.gates.map(() => new Float64Array(0))),
-        inSeg: (() => {
-          const m = new Uint8Array(nCores);
-          for (const p of parts) m[p.core] = 1;
-          return m;
-        })(),
+        inRoutes: objects(seg.inputs.map((stream) => routesInto(routes.get(stream)!, inSeg))),
       };
       this.segs.push(rt);
     }
@@ -430,13 +453,13 @@ export class CoreGroup {
     const slot = this.slot;
     const isMine = this.isMine;
     // 1. Inputs, and the messages each core of this segment receives (counting sort by
-    // core). A stream may also feed my cores of another segment: those count there.
-    const inSeg = rt.inSeg;
+    // core). A stream may also feed my cores of another segment: those count there
+    // (inRoutes holds only the routes into this segment's cores).
     const tokens = new Map<number, number>();
-    const merged = rt.seg.inputs.map((stream) => {
+    const merged = rt.seg.inputs.map((stream, q) => {
       const m = this.mergeStream(stream);
       for (const [c, t] of m.tokens) tokens.set(c, t);
-      return { stream, r: routes.get(stream)!, l: this.deltas.get(stream)!, m };
+      return { stream, r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, m };
     });
     const nMine = this.cores.length;
     const count = this.scratch.ints('count', nMine + 1, true);
@@ -444,7 +467,7 @@ export class CoreGroup {
       const { r, l } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
-        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) if (inSeg[r.core[k]!]) count[slot[r.core[k]!]! + 1]++;
+        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) count[slot[r.core[k]!]! + 1]++;
       }
     }
     for (let i = 0; i < nMine; i++) count[i + 1] += count[i]!;
@@ -461,7 +484,6 @@ export class CoreGroup {
         const sy = ty(src);
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
           const c = r.core[k]!;
-          if (!inSeg[c]) continue;
           const at = fill[slot[c]!]!++;
           msg.arrival[at] = arrivalNs(chip, m.send[e]!, tx(c) - sx, ty(c) - sy);
           msg.src[at] = src;
