@@ -9,7 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
-import { sweepCommand, type SweepArgs } from './sweep.js';
+import { rejectRepeated, sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
 import { writeReport } from '../trace/report.js';
@@ -107,6 +107,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', describe: 'print the result as one JSON object' })
           .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }),
       async (a) => {
+        rejectRepeated(a as unknown as Record<string, unknown>, ['workers', 'out', 'pareto', 'svg', 'retry-failed', 'json', 'quiet']);
         checkNumbers(a as unknown as Record<string, unknown>);
         exitCode = await sweepCommand(a as unknown as SweepArgs);
       },

@@ -16,6 +16,16 @@ export interface SweepArgs {
   quiet?: boolean;
 }
 
+/**
+ * yargs collects a repeated option into an array; a sweep option means one thing, so
+ * `--out a --out b` is refused instead of guessing which one was meant.
+ */
+export function rejectRepeated(a: Record<string, unknown>, names: readonly string[]): void {
+  for (const n of names) {
+    if (Array.isArray(a[n])) throw new EvsimError('BAD_USAGE', `--${n} given ${a[n].length} times; give it once`);
+  }
+}
+
 function cell(v: unknown, key: string): string {
   if (v === null || v === undefined) return '—';
   if (typeof v !== 'number') return String(v);
@@ -49,6 +59,9 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       retryFailed: a.retryFailed,
       signal: ac.signal,
       onStart: (s) => {
+        if (chatty) {
+          for (const d of s.duplicates) process.stderr.write(`note: ${d.from} (${d.label}) is the same configuration as point ${d.sameAs + 1}; it runs once\n`);
+        }
         if (chatty && s.skipped > 0) process.stderr.write(`${s.skipped} of ${s.total} points already in the file; running ${s.todo}\n`);
         if (tty && s.todo > 0) {
           bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | ETA {eta_formatted} | {last}', hideCursor: true, clearOnComplete: true, etaBuffer: 8 }, undefined);
@@ -74,6 +87,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       const failed = r.points.filter((x) => x.status === 'failed');
       for (const p of failed.slice(0, failed.length > 6 ? 4 : 6)) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
       if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND status = 'failed'"`);
+      if (r.keptFailed > 0) lines.push(`  ${r.keptFailed === 1 ? '1 point' : `${r.keptFailed} points`} failed in an earlier run and ${r.keptFailed === 1 ? 'was' : 'were'} kept; --retry-failed runs ${r.keptFailed === 1 ? 'it' : 'them'} again`);
       if (r.front.length > 0) {
         lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
       }
@@ -81,7 +95,10 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       lines.push(`query: evsim query ${r.out} "SELECT * FROM sweep_points WHERE sweep = '${r.name}' ORDER BY idx"`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
-    return r.interrupted ? 130 : 0;
+    if (r.interrupted) return 130;
+    // A sweep that ranks nothing has failed at its job, even with every point stored.
+    if (r.frontNote) throw new EvsimError('RUN_FAILED', `sweep ${r.name}: ${r.frontNote}`);
+    return 0;
   } finally {
     (bar as SingleBar | null)?.stop();
     process.removeListener('SIGINT', onSigint);

@@ -39,13 +39,16 @@ export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
 
 export const DEFAULT_OBJECTIVES = ['energy_pj', 'latency_ns', 'error'];
 
-/** Parses `energy_pj,latency_ns,error`; an unknown key exits 2 listing the known ones. */
-export function parseObjectives(keys: readonly string[]): Objective[] {
+/**
+ * Parses `energy_pj,latency_ns,error`; an unknown key exits 2 listing the known ones.
+ * `where` names the setting in messages (the flag, or a sweep file's `pareto:`).
+ */
+export function parseObjectives(keys: readonly string[], where = '--pareto'): Objective[] {
   const list = keys.map((k) => k.trim()).filter((k) => k !== '');
-  if (list.length < 2) throw new EvsimError('BAD_USAGE', `--pareto needs at least two objectives, e.g. energy_pj,latency_ns,error; got '${keys.join(',')}'`);
+  if (list.length < 2) throw new EvsimError('BAD_USAGE', `${where} needs at least two objectives, e.g. energy_pj,latency_ns,error; got '${keys.join(',')}'`);
   return list.map((k) => {
     const o = OBJECTIVES[k];
-    if (!o) throw new EvsimError('BAD_USAGE', `--pareto: unknown objective '${k}'; use ${Object.keys(OBJECTIVES).join(', ')}`);
+    if (!o) throw new EvsimError('BAD_USAGE', `${where}: unknown objective '${k}'; use ${Object.keys(OBJECTIVES).join(', ')}`);
     return o;
   });
 }

@@ -5,6 +5,7 @@
  * dense reference outputs are cached per thread, so points that share them pay once.
  */
 import { basename } from 'node:path';
+import { isFree } from '../chip/spec.js';
 import { EvsimError } from '../errors.js';
 import { DenseExecutor } from '../model/dense/executor.js';
 import type { Graph } from '../model/ir.js';
@@ -13,14 +14,23 @@ import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
 import { simulate } from '../runtime/simulate.js';
+import type { TraceRunInfo } from '../runtime/trace-sink.js';
 import { makeWorkload } from '../workloads/workload.js';
+import { sweepWording } from './check.js';
 import type { ResolvedPoint } from './spec.js';
 
 /** Run totals a sweep point keeps (DESIGN §8 names). */
 const TOTAL_KEYS = ['macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
+/**
+ * Totals a chip without costs (`ideal`) has no figure for: `evsim run` reports them as 0,
+ * a sweep stores null, so a Pareto front over them leaves such points out instead of
+ * ranking their zeros as the best energy or latency.
+ */
+const CHIP_KEYS = ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
+type ChipKey = (typeof CHIP_KEYS)[number];
 
 /** The figures of a finished point (the sweep_points result columns). */
-export interface PointMetrics extends Pick<Totals, (typeof TOTAL_KEYS)[number]> {
+export interface PointMetrics extends Pick<Totals, Exclude<(typeof TOTAL_KEYS)[number], ChipKey>>, Record<ChipKey, number | null> {
   frames: number;
   ops_reduction: number;
   /** Frames per second of simulated chip time (null on `ideal`, which has no time). */
@@ -62,14 +72,26 @@ function graphOf(path: string): Graph {
   return g;
 }
 
+/**
+ * The frames of a point, shaped [T, ...model input without batch]. Cached per thread by
+ * source and input shape: two models sharing a workload or a frames file each get frames
+ * of their own shape.
+ */
 function inputsOf(p: ResolvedPoint, g: Graph): { key: string; inputs: Inputs } {
-  const key = p.workload ? JSON.stringify(p.workload) : `${p.frames}\u0000${p.labels}`;
+  const frameShape = frameShapeOf(g);
+  const source = p.workload ? JSON.stringify(p.workload) : `${p.frames}\u0000${p.labels}`;
+  const key = `${frameShape.join('x')}\u0000${source}`;
   let v = inputs.get(key);
   if (!v) {
-    if (p.workload) v = makeWorkload(p.workload, g.tensors[g.input]!.shape);
-    else {
+    if (p.workload) {
+      const w = makeWorkload(p.workload, g.tensors[g.input]!.shape);
+      // Temporal MNIST comes as [T, 784]; an image model reads the same pixels as
+      // [T, 1, 28, 28] (expansion checked that the sizes agree).
+      const t = w.frames.shape[0]!;
+      v = { frames: { shape: [t, ...frameShape], data: w.frames.data }, labels: w.labels };
+    } else {
       const f = loadFrames(g, p.frames!);
-      v = { frames: { shape: [f.count, ...frameShapeOf(g)], data: f.data }, labels: p.labels };
+      v = { frames: { shape: [f.count, ...frameShape], data: f.data }, labels: p.labels };
     }
     inputs.set(key, v);
   }
@@ -90,22 +112,41 @@ function referenceOf(model: string, g: Graph, inputKey: string, frames: Float32A
   return out;
 }
 
-/** Simulates one point; a failure is returned as a failed outcome, never thrown. */
-export async function runPoint(p: ResolvedPoint, tracePath: string, signal?: AbortSignal): Promise<PointOutcome> {
+/** Records the point's run with its model's real content hash (simulate() gets a parsed graph). */
+class PointSink extends RecordingSink {
+  constructor(path: string, private readonly p: ResolvedPoint) {
+    super(path, p.traceLevel);
+  }
+
+  override begin(info: TraceRunInfo): Promise<void> {
+    return super.begin({ ...info, modelHash: this.p.modelHash });
+  }
+}
+
+/** What a sweep point's run records as its configuration in the trace's runs table. */
+function pointConfig(p: ResolvedPoint): unknown {
+  const { index, key, params, label, ...resolved } = p;
+  return { sweep_point: index, point_key: key, label, params, ...resolved };
+}
+
+/**
+ * Simulates one point; a failure is returned as a failed outcome, never thrown.
+ * `shouldStop` is polled after every frame: when it turns true the run ends after that
+ * frame, and the point comes back interrupted with the frames it completed.
+ */
+export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?: () => boolean): Promise<PointOutcome> {
   const t0 = performance.now();
-  const sink = new RecordingSink(tracePath, p.traceLevel);
+  const sink = new PointSink(tracePath, p);
   const outcome = (status: PointOutcome['status'], error: string | null, metrics: PointMetrics | null): PointOutcome => ({
     index: p.index, key: p.key, status, error, metrics, recording: sink.recording.info ? sink.recording : null, wall_s: (performance.now() - t0) / 1000,
   });
+  const stop = new AbortController();
   try {
     const g = graphOf(p.model);
     const { key, inputs: inp } = inputsOf(p, g);
     const total = inp.frames.shape[0]!;
     const count = Math.min(total, p.maxFrames ?? Infinity);
-    // A frames file of the wrong shape fails in simulate() with its own message; only
-    // build the reference for frames that fit the model.
-    const fits = inp.frames.data.length === total * g.tensors[g.input]!.size;
-    const denseOutputs = fits ? referenceOf(p.model, g, key, inp.frames.data, count) : null;
+    const denseOutputs = referenceOf(p.model, g, key, inp.frames.data, count);
     const r = await simulate({
       model: g,
       frames: inp.frames,
@@ -126,16 +167,21 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, signal?: Abo
       inProcess: true,
       workers: 1,
       trace: sink,
-      config: { sweep_point: p.index, params: p.params },
-      signal,
+      config: pointConfig(p),
+      signal: shouldStop ? stop.signal : undefined,
+      // simulate() checks its signal before each frame; the sweep's stop is a flag shared
+      // across threads, looked at here after each frame.
+      onFrame: shouldStop ? () => (shouldStop() ? stop.abort() : undefined) : undefined,
     });
     const t = r.totals;
     const err = r.error_vs_dense;
+    const timed = !isFree(p.chip);
     const m: PointMetrics = {
       ...(Object.fromEntries(TOTAL_KEYS.map((k) => [k, t[k]])) as Pick<Totals, (typeof TOTAL_KEYS)[number]>),
+      ...(timed ? {} : (Object.fromEntries(CHIP_KEYS.map((k) => [k, null])) as Record<ChipKey, null>)),
       frames: r.frames,
       ops_reduction: r.ops_reduction,
-      throughput_fps: t.latency_ns > 0 ? r.frames / (t.latency_ns * 1e-9) : null,
+      throughput_fps: timed && t.latency_ns > 0 ? r.frames / (t.latency_ns * 1e-9) : null,
       accuracy: r.accuracy,
       rel_rmse: err ? err.rel_rmse : null,
       max_abs: err ? err.max_abs : null,
@@ -145,6 +191,6 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, signal?: Abo
     return outcome(r.interrupted ? 'interrupted' : 'completed', null, m);
   } catch (e) {
     const msg = e instanceof EvsimError ? e.message : `${(e as Error).name}: ${(e as Error).message}`;
-    return outcome('failed', msg, null);
+    return outcome('failed', sweepWording(msg), null);
   }
 }

@@ -4,7 +4,6 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,12 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { EvsimError } from '../errors.js';
 import { replayRecording } from '../runtime/recording-sink.js';
+import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
-import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives } from './pareto.js';
+import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { paretoSvg } from './plot.js';
 import type { PointMetrics, PointOutcome } from './point.js';
-import { expandSweep, loadSweepFile, type ResolvedPoint, type SweepSpec } from './spec.js';
+import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
+import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
 
 export interface SweepOptions {
@@ -36,10 +37,13 @@ export interface SweepOptions {
   /** Write the Pareto scatter here; default <out without .sqlite>.pareto.svg; null: none. */
   svg?: string | null;
   /** Called once the points to run are known, before any runs. */
-  onStart?: (s: { total: number; todo: number; skipped: number }) => void;
+  onStart?: (s: { total: number; todo: number; skipped: number; duplicates: ExpandedSweep['duplicates'] }) => void;
   /** Called after each point is stored. */
   onProgress?: (p: SweepProgress) => void;
-  /** Abort: running points stop, finished ones stay stored, the result says interrupted. */
+  /**
+   * Abort: running points stop after their current frame and are stored as interrupted
+   * (a later run does them again), finished ones stay stored, the result says interrupted.
+   */
   signal?: AbortSignal;
 }
 
@@ -75,10 +79,16 @@ export interface SweepResult {
   skipped: number;
   /** Failed points (this invocation and kept from earlier ones). */
   failed: number;
+  /** Of those, failed in an earlier invocation and kept (retryFailed runs them again). */
+  keptFailed: number;
+  /** Points left out because an earlier point has the same configuration. */
+  duplicates: ExpandedSweep['duplicates'];
   interrupted: boolean;
   objectives: string[];
   points: SweepPoint[];
   front: SweepPoint[];
+  /** Why the front is empty (no point completed, or an objective missing for all), else null. */
+  frontNote: string | null;
   svg: string | null;
 }
 
@@ -92,18 +102,40 @@ function workerFile(): string {
   return built;
 }
 
+/** Why objectives leave the front empty, with the usual cause of each missing one. */
+function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: readonly Objective[]): string {
+  const completed = rows.filter((r) => r.status === 'completed');
+  if (completed.length === 0) {
+    const failed = rows.filter((r) => r.status === 'failed').length;
+    return `no point completed (${failed} of ${rows.length} failed${failed < rows.length ? ', the rest did not run' : ''}): there is nothing to rank`;
+  }
+  const has = (r: Record<string, unknown>, o: Objective): boolean => typeof r[o.column] === 'number' && Number.isFinite(r[o.column]);
+  const missing = objectives.filter((o) => completed.every((r) => !has(r, o)));
+  const why = (o: Objective): string =>
+    ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns', 'throughput_fps'].includes(o.key)
+      ? `${o.key} (a chip without costs, such as ideal, has no energy or time)`
+      : o.key === 'accuracy' ? `${o.key} (it needs labels: frames with labels:, or the temporal-mnist workload)` : o.key;
+  const what = missing.length > 0
+    ? `${missing.map(why).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing for all ${completed.length} completed points`
+    : `no completed point has all of ${objectives.map((o) => o.key).join(', ')}`;
+  return `no Pareto front: ${what}; rank on other objectives with --pareto, e.g. macs,error (stored points do not run again)`;
+}
+
 /** Runs a sweep: a sweep YAML path or a spec object. */
 export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): Promise<SweepResult> {
   const loaded = typeof spec === 'string'
     ? { ...loadSweepFile(spec), where: spec }
     : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? opts.name ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
   const ex = expandSweep(loaded.spec, { baseDir: loaded.baseDir, name: loaded.name, where: loaded.where });
-  const objectives = parseObjectives(opts.pareto ?? ex.pareto ?? DEFAULT_OBJECTIVES);
+  const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? DEFAULT_OBJECTIVES, `${loaded.where}: pareto`);
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${workers}`);
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
   if (opts.out === undefined) mkdirSync(dirname(out), { recursive: true });
   const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);
+  // Checked now: outputs that cannot be written must not wait for every point to run first.
+  SweepStore.checkPath(out);
+  if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot');
 
   const store = await SweepStore.open(out);
   let interrupted = false;
@@ -112,16 +144,18 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   let skipped = 0;
   try {
     await store.ensureParamColumns(ex.paths);
-    const existing = await store.existing(ex.name);
+    const existing = await store.sync(ex.name, ex.points);
     const todo: { point: ResolvedPoint; id: number }[] = [];
     for (const p of ex.points) {
-      const had = existing.get(p.key);
-      const keep = had && (had.status === 'completed' || (had.status === 'failed' && !opts.retryFailed));
-      if (!keep) todo.push({ point: p, id: await store.pending(ex.name, p, had) });
+      const had = existing.get(p.key)!;
+      const keep = had.status === 'completed' || (had.status === 'failed' && !opts.retryFailed);
+      if (keep) continue;
+      if (had.status !== 'pending') await store.pending(had.point_id);
+      todo.push({ point: p, id: had.point_id });
     }
 
     skipped = ex.points.length - todo.length;
-    opts.onStart?.({ total: ex.points.length, todo: todo.length, skipped });
+    opts.onStart?.({ total: ex.points.length, todo: todo.length, skipped, duplicates: ex.duplicates });
     if (todo.length > 0) {
       const n = Math.min(workers, todo.length);
       const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
@@ -142,30 +176,31 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
           point: { index: t.point.index, label: t.point.label, status: o.status, error: o.error, wall_s: o.wall_s },
         });
       };
-      const aborted = new AbortController();
-      setMaxListeners(0, aborted.signal);
-      const onAbort = (): void => aborted.abort();
+      const enqueue = (t: { point: ResolvedPoint; id: number }, o: PointOutcome): void => {
+        chain = chain.then(() => store1(t, o)).catch((e) => {
+          writeError ??= e;
+        });
+      };
+      // The stop reaches the workers as a shared flag, not as a piscina abort (which would
+      // terminate the thread and lose the point's frames): a running point ends after its
+      // frame and is stored as interrupted; a point not started yet comes back null.
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      const onAbort = (): void => {
+        interrupted = true;
+        Atomics.store(stop, 0, 1);
+      };
       opts.signal?.addEventListener('abort', onAbort);
-      if (opts.signal?.aborted) aborted.abort();
+      if (opts.signal?.aborted) onAbort();
       try {
         await Promise.all(
           todo.map((t) =>
-            pool.run({ point: t.point, tracePath: out }, { signal: aborted.signal }).then(
-              (o: PointOutcome) => {
-                chain = chain.then(() => store1(t, o)).catch((e) => {
-                  writeError ??= e;
-                });
+            (pool.run({ point: t.point, tracePath: out, stop } satisfies SweepTask) as Promise<PointOutcome | null>).then(
+              (o) => {
+                if (o) enqueue(t, o);
               },
               (e: Error) => {
-                if (aborted.signal.aborted) {
-                  interrupted = true;
-                  return;
-                }
                 // A worker that died (not a failed simulation, which comes back as an outcome).
-                const o: PointOutcome = { index: t.point.index, key: t.point.key, status: 'failed', error: `worker failed: ${e.message}`, metrics: null, recording: null, wall_s: 0 };
-                chain = chain.then(() => store1(t, o)).catch((err) => {
-                  writeError ??= err;
-                });
+                enqueue(t, { index: t.point.index, key: t.point.key, status: 'failed', error: `worker failed: ${e.message}`, metrics: null, recording: null, wall_s: 0 });
               },
             ),
           ),
@@ -176,7 +211,6 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
         await pool.destroy();
       }
       if (writeError) throw new EvsimError('RUN_FAILED', `sweep file ${out}: ${(writeError as Error).message}`);
-      if (aborted.signal.aborted) interrupted = true;
     }
 
     const rows = await store.rows(ex.name, ex.points.map((p) => p.key));
@@ -196,10 +230,13 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       writeFileSync(svgPath, await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives));
       svg = svgPath;
     }
+    const ranKeys = new Set(todo.map((t) => t.point.key));
+    const failed = points.filter((p) => p.status === 'failed').length;
     return {
       name: ex.name, out, total: ex.points.length, ran, skipped,
-      failed: points.filter((p) => p.status === 'failed').length, interrupted, objectives: objectives.map((o) => o.key),
-      points, front: points.filter((p) => p.pareto), svg,
+      failed, keptFailed: rows.filter((r) => r.status === 'failed' && !ranKeys.has(String(r.point_key))).length,
+      duplicates: ex.duplicates, interrupted, objectives: objectives.map((o) => o.key),
+      points, front: points.filter((p) => p.pareto), frontNote: front.size > 0 ? null : emptyFrontNote(rows, objectives), svg,
     };
   } finally {
     await store.close();

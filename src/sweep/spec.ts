@@ -2,20 +2,22 @@
  * Sweep files: a base point plus `grid:` (cartesian product over config paths) and
  * `points:` (explicit assignments, run after the grid). Every path is checked against
  * the schema before anything runs, and every expanded point is resolved and validated
- * (chip included), so bad input exits 2 naming the path; only run-time failures (a
- * network that does not fit the chip) are recorded as failed points.
+ * (chip, model, frames, labels and per-layer settings included: check.ts), so bad input
+ * exits 2 naming the path; only run-time failures (a network that does not fit the chip)
+ * are recorded as failed points. Points that resolve to the same configuration run once.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import type { ChipSpec } from '../chip/spec.js';
+import { isFree, type ChipSpec } from '../chip/spec.js';
 import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/chip-config.js';
 import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError } from '../errors.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
+import { SweepInputs } from './check.js';
+import { canonical, canonicalPath, checkPathIn, deepMerge, isPlainObject, setPath } from './paths.js';
 
 const layerOverride = z
   .object({ threshold: z.number().min(0).optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0)).optional() })
@@ -100,6 +102,8 @@ export interface ResolvedPoint {
   params: Record<string, unknown>;
   label: string;
   model: string;
+  /** Content hash of the model file (recorded with the point's run). */
+  modelHash: string;
   frames: string | null;
   labels: string | null;
   workload: WorkloadSpec | null;
@@ -121,87 +125,16 @@ export interface ExpandedSweep {
   /** Grid and points paths, in first-seen order (the sweep_points parameter columns). */
   paths: string[];
   pareto: string[] | null;
-}
-
-// ---------------------------------------------------------------------------------
-// Paths
-
-/** Peels optional/default/effects wrappers off a zod schema. */
-function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
-  for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
-    else if (s instanceof z.ZodDefault) s = s.removeDefault();
-    else if (s instanceof z.ZodEffects) s = s.innerType();
-    else return s;
-  }
-}
-
-function objectOptions(s: z.ZodTypeAny): z.ZodObject<z.ZodRawShape>[] {
-  const u = unwrap(s);
-  if (u instanceof z.ZodObject) return [u];
-  if (u instanceof z.ZodDiscriminatedUnion) return [...u.options.values()] as z.ZodObject<z.ZodRawShape>[];
-  if (u instanceof z.ZodUnion) return (u.options as z.ZodTypeAny[]).flatMap(objectOptions);
-  return [];
+  /**
+   * Points dropped because an earlier point has the same configuration (same key): their
+   * label, where they came from ('grid' or 'points[i]'), and the index of the point kept.
+   */
+  duplicates: { label: string; from: string; sameAs: number }[];
 }
 
 /** Checks that `path` names a field of a point; the message lists what exists there. */
 export function checkPath(path: string): void {
-  const segs = path.split('.');
-  if (segs.some((s) => s === '')) throw new Error(`'${path}' is not a path (use dots between names, e.g. chip.core.neurons)`);
-  let s: z.ZodTypeAny = pointSchema;
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const here = segs.slice(0, i).join('.') || 'a point';
-    const u = unwrap(s);
-    if (u instanceof z.ZodRecord) {
-      s = u.valueSchema;
-      continue;
-    }
-    const opts = objectOptions(s);
-    if (opts.length === 0) throw new Error(`unknown path '${path}': ${here} is a single value, it has no field '${seg}'`);
-    const found = opts.map((o) => o.shape[seg]).find((x) => x !== undefined);
-    if (!found) {
-      const keys = [...new Set(opts.flatMap((o) => Object.keys(o.shape)))];
-      throw new Error(`unknown path '${path}': ${here} has no field '${seg}' (it has ${keys.join(', ')})`);
-    }
-    s = found;
-  }
-}
-
-/** `chip: loihi` means chip.preset, `policy: rounding` means policy.name. */
-function canonicalPath(path: string, v: unknown): string {
-  if (path === 'chip' && typeof v === 'string') return 'chip.preset';
-  if (path === 'policy' && typeof v === 'string') return 'policy.name';
-  return path;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function setPath(doc: Record<string, unknown>, path: string, v: unknown): void {
-  const segs = path.split('.');
-  let o = doc;
-  for (const seg of segs.slice(0, -1)) {
-    if (!isPlainObject(o[seg])) o[seg] = {};
-    o = o[seg] as Record<string, unknown>;
-  }
-  o[segs[segs.length - 1]!] = structuredClone(v);
-}
-
-/** Objects merge key by key; anything else replaces. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : structuredClone(v);
-  return out;
-}
-
-/** JSON with sorted keys, so equal configurations hash equally. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  return JSON.stringify(v === undefined ? null : v);
+  checkPathIn(pointSchema, path);
 }
 
 const fmtValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -217,15 +150,6 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
   return { spec: parsed.data, baseDir: dirname(resolve(path)), name: parsed.data.name ?? basename(path, extname(path)) };
 }
 
-/** The model file's content hash: a point's key changes when the model does. */
-function fileHash(path: string, where: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
-  } catch (e) {
-    throw new EvsimError('BAD_CONFIG', `${where}: cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
 /**
  * Expands a sweep into resolved points. `where` names the sweep in messages (its file);
  * relative paths resolve against `baseDir`.
@@ -237,6 +161,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const spec = parsed.data;
 
   const assignments: Record<string, unknown>[] = [];
+  /** Where each assignment came from: 'grid' or 'points[i]' (for the duplicate notes). */
+  const origins: string[] = [];
   const paths: string[] = [];
   const addPath = (p: string, ctx: string): void => {
     try {
@@ -251,12 +177,19 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   // Cartesian product, the last grid key varying fastest.
   let combos: Record<string, unknown>[] = [{}];
   for (const [p, values] of grid) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [p]: v })));
-  if (grid.length > 0) assignments.push(...combos);
+  if (grid.length > 0) {
+    assignments.push(...combos);
+    origins.push(...combos.map(() => 'grid'));
+  }
   (spec.points ?? []).forEach((pt, i) => {
     for (const p of Object.keys(pt)) addPath(p, `points[${i}]`);
     assignments.push(pt);
+    origins.push(`points[${i}]`);
   });
-  if (assignments.length === 0) assignments.push({});
+  if (assignments.length === 0) {
+    assignments.push({});
+    origins.push('base');
+  }
 
   // Normalise shorthands in the base, then check its own paths the same way.
   const base: Record<string, unknown> = structuredClone(spec.base);
@@ -265,8 +198,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const baseSetsMesh = isPlainObject(base.chip) && 'mesh' in base.chip;
   const isMeshPath = (p: string): boolean => p === 'chip.mesh' || p.startsWith('chip.mesh.');
 
-  const modelHashes = new Map<string, string>();
-  const points: ResolvedPoint[] = assignments.map((assign, index) => {
+  const inputs = new SweepInputs();
+  const all: ResolvedPoint[] = assignments.map((assign, index) => {
     const doc = structuredClone(base);
     const params: Record<string, unknown> = {};
     for (const [p, v] of Object.entries(assign)) {
@@ -312,15 +245,26 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     }
 
     const model = abs(d.model);
-    let hash = modelHashes.get(model);
-    if (!hash) modelHashes.set(model, (hash = fileHash(model, ctx)));
+    const m = inputs.model(model, ctx);
     const layers: ResolvedPoint['layers'] = {};
     for (const [name, o] of Object.entries(d.policy.layers ?? {})) layers[name] = { threshold: o.threshold, policy: o.policy, channelThresholds: o.channel_thresholds };
-    const traceLevel = spec.trace_level ?? 'summary';
+    if (!isFree(chip)) inputs.onChip(model, m, ctx);
+    inputs.gates(model, m, { policy: d.policy.name, threshold: d.policy.threshold, bnGamma: d.policy.bn_gamma, layers }, ctx);
+    const frames = d.frames ? abs(d.frames) : null;
+    const labels = d.labels ? abs(d.labels) : null;
+    let framesHash: string | null = null;
+    let labelsHash: string | null = null;
+    if (frames) {
+      const f = inputs.frames(frames, m, ctx);
+      framesHash = f.hash;
+      if (labels) labelsHash = inputs.labels(labels, Math.min(f.count, d.max_frames ?? Infinity), ctx);
+    }
+    if (d.workload) inputs.workload(d.workload, m, ctx);
     const resolved: Omit<ResolvedPoint, 'index' | 'key' | 'params' | 'label'> = {
       model,
-      frames: d.frames ? abs(d.frames) : null,
-      labels: d.labels ? abs(d.labels) : null,
+      modelHash: m.hash,
+      frames,
+      labels,
       workload: d.workload ?? null,
       maxFrames: d.max_frames ?? null,
       policy: d.policy.name,
@@ -331,16 +275,32 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
       mesh,
       placement: d.mapping.strategy,
       dense: d.dense,
-      traceLevel,
+      traceLevel: spec.trace_level ?? 'summary',
     };
-    // The key covers what determines the results (chip as its resolved fields, model by content).
+    // The key covers what determines the stored results: the chip as its resolved fields,
+    // model, frames and labels by content (not path), and what the run records.
     const key = createHash('sha256')
-      .update(canonical({ ...resolved, chip: chipRaw, model: hash, traceLevel: undefined }))
+      .update(canonical({ ...resolved, chip: chipRaw, model: m.hash, modelHash: undefined, frames: framesHash, labels: labelsHash }))
       .digest('hex')
       .slice(0, 24);
     return { index, key, params, label, ...resolved };
   });
 
+  // Equal configurations (a repeated grid value, a points: entry equal to a grid point)
+  // would store the same results twice: each runs once, the repeats are reported.
+  const byKey = new Map<string, ResolvedPoint>();
+  const duplicates: ExpandedSweep['duplicates'] = [];
+  const points: ResolvedPoint[] = [];
+  for (const p of all) {
+    const first = byKey.get(p.key);
+    if (first) duplicates.push({ label: p.label, from: origins[p.index]!, sameAs: first.index });
+    else {
+      const q = { ...p, index: points.length };
+      byKey.set(p.key, q);
+      points.push(q);
+    }
+  }
+
   const pareto = spec.pareto ?? null;
-  return { name: opts.name, points, paths, pareto };
+  return { name: opts.name, points, paths, pareto, duplicates };
 }

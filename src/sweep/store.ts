@@ -46,6 +46,11 @@ export function paramColumn(path: string): string {
   return FIXED.has(c) || /^\d/.test(c) ? `param_${c}` : c;
 }
 
+/** A parameter value as a column value: objects as JSON, booleans as 0/1. */
+function sqlValue(v: unknown): unknown {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
+}
+
 export interface StoredPoint {
   point_id: number;
   point_key: string;
@@ -55,8 +60,13 @@ export interface StoredPoint {
 export class SweepStore {
   private constructor(private readonly db: sqlite3.Database, readonly path: string) {}
 
+  /** Fails with exit 2 when the sweep file cannot be written (also done by open). */
+  static checkPath(path: string): void {
+    checkTracePath(path, 'sweep file', 'pass --out elsewhere');
+  }
+
   static async open(path: string): Promise<SweepStore> {
-    checkTracePath(path);
+    SweepStore.checkPath(path);
     let db: sqlite3.Database | null = null;
     try {
       db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
@@ -88,31 +98,54 @@ export class SweepStore {
     }
   }
 
-  async existing(sweep: string): Promise<Map<string, StoredPoint>> {
+  /**
+   * Writes every current point's row: new points as pending; points already in the file
+   * get this expansion's idx, label and parameters (a grid edited since keeps old results
+   * under new numbers, and a parameter a point no longer sets is NULL). Returns the rows
+   * by point key. Rows of points no longer in the sweep stay, untouched.
+   */
+  async sync(sweep: string, points: readonly ResolvedPoint[]): Promise<Map<string, StoredPoint>> {
+    const paramCols = (await all(this.db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)).filter((c) => !FIXED.has(c));
     const rows = await all(this.db, 'SELECT point_id, point_key, status FROM sweep_points WHERE sweep = ?', [sweep]);
-    return new Map(rows.map((r) => [String(r.point_key), { point_id: Number(r.point_id), point_key: String(r.point_key), status: String(r.status) }]));
+    const have = new Map(rows.map((r) => [String(r.point_key), { point_id: Number(r.point_id), point_key: String(r.point_key), status: String(r.status) }]));
+    const now = new Date().toISOString();
+    await exec(this.db, 'BEGIN');
+    try {
+      for (const p of points) {
+        const byCol = new Map(Object.entries(p.params).map(([path, v]) => [paramColumn(path), sqlValue(v)]));
+        const vals = paramCols.map((c) => byCol.get(c) ?? null);
+        const had = have.get(p.key);
+        if (had) {
+          await run(
+            this.db,
+            `UPDATE sweep_points SET idx = ?, label = ?, params_json = ?${paramCols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
+            [p.index, p.label, JSON.stringify(p.params), ...vals, had.point_id],
+          );
+        } else {
+          const r = await run(
+            this.db,
+            `INSERT INTO sweep_points (sweep, point_key, idx, label, params_json, status, updated_at${paramCols.map((c) => `, "${c}"`).join('')})
+             VALUES (?, ?, ?, ?, ?, 'pending', ?${paramCols.map(() => ', ?').join('')})`,
+            [sweep, p.key, p.index, p.label, JSON.stringify(p.params), now, ...vals],
+          );
+          have.set(p.key, { point_id: r.lastID, point_key: p.key, status: 'pending' });
+        }
+      }
+      await exec(this.db, 'COMMIT');
+    } catch (e) {
+      await exec(this.db, 'ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    return have;
   }
 
-  /** Inserts the point as pending (or resets an existing row to pending) and returns its id. */
-  async pending(sweep: string, p: ResolvedPoint, existing: StoredPoint | undefined): Promise<number> {
-    const now = new Date().toISOString();
-    const cols = Object.keys(p.params).map(paramColumn);
-    const vals = Object.values(p.params).map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v));
-    if (existing) {
-      await run(
-        this.db,
-        `UPDATE sweep_points SET status = 'pending', error = NULL, idx = ?, label = ?, updated_at = ?${cols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
-        [p.index, p.label, now, ...vals, existing.point_id],
-      );
-      return existing.point_id;
-    }
-    const r = await run(
+  /** Resets a point that will run (again) to pending, without the results of an earlier run. */
+  async pending(pointId: number): Promise<void> {
+    await run(
       this.db,
-      `INSERT INTO sweep_points (sweep, point_key, idx, label, params_json, status, updated_at${cols.map((c) => `, "${c}"`).join('')})
-       VALUES (?, ?, ?, ?, ?, 'pending', ?${cols.map(() => ', ?').join('')})`,
-      [sweep, p.key, p.index, p.label, JSON.stringify(p.params), now, ...vals],
+      `UPDATE sweep_points SET status = 'pending', error = NULL, run_id = NULL, wall_s = NULL, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE point_id = ?`,
+      [new Date().toISOString(), pointId],
     );
-    return r.lastID;
   }
 
   async record(pointId: number, o: PointOutcome, runId: number | null): Promise<void> {

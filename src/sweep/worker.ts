@@ -5,6 +5,19 @@
 import { runPoint, type PointOutcome } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
-export default function runSweepTask(task: { point: ResolvedPoint; tracePath: string }): Promise<PointOutcome> {
-  return runPoint(task.point, task.tracePath);
+export interface SweepTask {
+  point: ResolvedPoint;
+  tracePath: string;
+  /**
+   * The sweep's stop flag (an Int32Array over a SharedArrayBuffer; nonzero: stop). A
+   * running point ends after its current frame and comes back interrupted, which a
+   * terminated thread could not do; a point not started yet comes back null (not run).
+   */
+  stop: Int32Array | null;
+}
+
+export default async function runSweepTask(task: SweepTask): Promise<PointOutcome | null> {
+  const stop = task.stop;
+  if (stop && Atomics.load(stop, 0) !== 0) return null;
+  return runPoint(task.point, task.tracePath, stop ? () => Atomics.load(stop, 0) !== 0 : undefined);
 }

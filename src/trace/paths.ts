@@ -6,14 +6,18 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 
-/** Fails with exit 2 before anything is simulated when the trace cannot be written. */
-export function checkTracePath(path: string): void {
+/**
+ * Fails with exit 2 before anything is simulated when the trace cannot be written.
+ * `what` names the file and `elsewhere` says how to choose another (a sweep's file
+ * comes from --out, a run's from --trace).
+ */
+export function checkTracePath(path: string, what = 'trace', elsewhere = 'pass --trace elsewhere (or --no-trace)'): void {
   const abs = resolve(path);
   const dir = dirname(abs);
-  if (!existsSync(dir)) throw new EvsimError('BAD_TRACE', `trace ${path}: folder ${dir} does not exist; create it or pass --trace elsewhere (or --no-trace)`);
+  if (!existsSync(dir)) throw new EvsimError('BAD_TRACE', `${what} ${path}: folder ${dir} does not exist; create it or ${elsewhere}`);
   try {
     accessSync(existsSync(abs) ? abs : dir, constants.W_OK);
   } catch {
-    throw new EvsimError('BAD_TRACE', `trace ${path}: not writable; pass --trace elsewhere (or --no-trace)`);
+    throw new EvsimError('BAD_TRACE', `${what} ${path}: not writable; ${elsewhere}`);
   }
 }

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
 import { simulate } from '../../src/runtime/simulate.js';
@@ -17,24 +16,12 @@ import { sweep, type SweepPoint } from '../../src/sweep/run.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import { bruteForceFront } from '../helpers/pareto.js';
 import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
+import { query } from '../helpers/sqlite.js';
 
 const MODEL = join(ROOT, 'test', 'fixtures', 'onnx', 'resnet_block.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'evsim-sweep-'));
 
 const evsim = cliIn(tmp);
-
-function query(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  return new Promise((res, rej) => {
-    const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (e) => {
-      if (e) return rej(e);
-      db.all(sql, (e2, rows) => {
-        db.close();
-        if (e2) rej(e2);
-        else res(rows as Record<string, unknown>[]);
-      });
-    });
-  });
-}
 
 const grid3x4 = `
 name: grid
@@ -144,7 +131,10 @@ describe('interruption', () => {
     const done = first.points.filter((p) => p.status === 'completed').length;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBeLessThan(12);
-    expect(first.points.filter((p) => p.status === 'pending')).toHaveLength(12 - done);
+    // Points running at the stop end interrupted (their frames stored); the rest never started.
+    const cut = first.points.filter((p) => p.status === 'interrupted');
+    expect(first.points.filter((p) => p.status === 'pending')).toHaveLength(12 - done - cut.length);
+    for (const p of cut) expect((await query(out, `SELECT status FROM runs WHERE run_id = ${p.run_id}`))[0]!.status).toBe('interrupted');
     const rest = await sweep(file, { out, workers: 2, svg: null });
     expect(rest.interrupted).toBe(false);
     expect(rest.skipped).toBe(done);
@@ -172,11 +162,13 @@ points:
     expect(res.failed).toBe(1);
     const bad = res.points.find((p) => p.status === 'failed')!;
     expect(bad.label).toContain('chip.mesh.width=1');
-    expect(bad.error).toMatch(/needs \d+ cores but the 1×1 mesh .* has 4/);
+    expect(bad.error).toMatch(/needs \d+ cores but the 1×1 mesh .* has 4; use mapping\.mesh: auto or a larger mesh$/);
     const text = evsim('sweep', file, '--out', out);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/3 points — 0 run now, 3 already in .*, 1 failed/);
     expect(text.out).toMatch(/failed: point 3 \(chip\.mesh\.width=1 .*\): the network needs/);
+    expect(text.out).toMatch(/^ {2}1 point failed in an earlier run and was kept; --retry-failed runs it again$/m);
+    expect(evsim('sweep', file, '--out', out, '--retry-failed').out).toMatch(/3 points — 1 run now, 2 already in .*, 1 failed/);
   });
 });
 

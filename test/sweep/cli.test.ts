@@ -1,0 +1,78 @@
+/**
+ * `evsim sweep` exit codes and messages: repeated options and unwritable outputs are
+ * refused before any point runs, a sweep that ranks nothing exits 1 saying why, and
+ * messages name the sweep's own settings (not `evsim run` flags).
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeNpy } from '../../src/workloads/npy.js';
+import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
+
+const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-sweep-cli-'));
+const evsim = cliIn(tmp);
+
+const frames = join(tmp, 'frames.npy');
+writeNpy(frames, { shape: [2, 6], data: new Float32Array(12).map((_, i) => i / 4) });
+
+/** A sweep file of `body` lines after a gemm_trans base (frames [2, 6]). */
+function sweepFile(name: string, body = '', chip = 'loihi'): string {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\nbase: { model: ${join(FIX, 'gemm_trans.onnx')}, frames: ${frames}, chip: ${chip} }\n${body}`);
+  return file;
+}
+
+describe('options', () => {
+  const file = sweepFile('opts', 'grid:\n  policy.threshold: [0.1, 0.2]\n');
+
+  it('a repeated option exits 2 naming it', () => {
+    expectBadInput(evsim('sweep', file, '--out', join(tmp, 'a.sqlite'), '--out', join(tmp, 'b.sqlite')), /^evsim: --out given 2 times; give it once$/);
+    expectBadInput(evsim('sweep', file, '--pareto', 'energy_pj,error', '--pareto', 'macs,error'), /^evsim: --pareto given 2 times/);
+    expect(existsSync(join(tmp, 'a.sqlite'))).toBe(false);
+  });
+
+  it('an --svg in a missing folder exits 2 before any point runs', () => {
+    const out = join(tmp, 'svg.sqlite');
+    expectBadInput(evsim('sweep', file, '--out', out, '--svg', join(tmp, 'nowhere', 'front.svg')), /--svg .*front\.svg: folder .*nowhere does not exist/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an --out in a missing folder names --out, not --trace', () => {
+    const r = evsim('sweep', file, '--out', join(tmp, 'nowhere', 's.sqlite'));
+    expectBadInput(r, /sweep file .*s\.sqlite: folder .*nowhere does not exist; create it or pass --out elsewhere$/);
+    expect(r.err).not.toMatch(/--trace/);
+  });
+
+  it("a bad pareto: in the file names pareto:, not --pareto", () => {
+    const r = evsim('sweep', sweepFile('yaml-pareto', 'pareto: [energy_pj, speed]\n'), '--out', join(tmp, 'p.sqlite'));
+    expectBadInput(r, /yaml-pareto\.yaml: pareto: unknown objective 'speed'/);
+    expect(r.err).not.toMatch(/--pareto/);
+  });
+});
+
+describe('a sweep that ranks nothing', () => {
+  it('exits 1 when no point completed', () => {
+    // 4 neurons per core on one 1×1 tile (4 cores): the gemm's 4 + 4 neurons and its input need more.
+    const file = sweepFile('none', 'grid:\n  chip.core.neurons: [1, 2]\n', '{ preset: loihi, mesh: { width: 1, height: 1 } }');
+    const r = evsim('sweep', file, '--out', join(tmp, 'none.sqlite'));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/none: 2 points — 2 run now, 0 already in .*, 2 failed/);
+    expect(r.err.trimEnd().split('\n').at(-1)).toMatch(/^evsim: sweep none: no point completed \(2 of 2 failed\): there is nothing to rank$/);
+  });
+
+  it('exits 1 naming the objectives no point has (energy and latency on ideal); other objectives rank the stored points', () => {
+    const file = sweepFile('ideal', 'grid:\n  policy.threshold: [0.1, 0.5]\n', 'ideal');
+    const out = join(tmp, 'ideal.sqlite');
+    const r = evsim('sweep', file, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err.trimEnd().split('\n').at(-1)).toMatch(
+      /^evsim: sweep ideal: no Pareto front: energy_pj \(a chip without costs, such as ideal, has no energy or time\) and latency_ns \(.*\) are missing for all 2 completed points; rank on other objectives with --pareto/,
+    );
+    const again = evsim('sweep', file, '--out', out, '--pareto', 'macs,error');
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/2 points — 0 run now, 2 already in/);
+    expect(again.out).toMatch(/Pareto front over macs, error/);
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * Sweep expansion: equal configurations run once, point keys follow the content of the
+ * files a point reads and what it records, and configuration errors inside points (files,
+ * models, shapes, per-layer names) exit 2 before any point runs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isEvsimError } from '../../src/errors.js';
+import { expandSweep, type SweepSpec } from '../../src/sweep/spec.js';
+import { sweep } from '../../src/sweep/run.js';
+import { writeNpy } from '../../src/workloads/npy.js';
+import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
+import { query } from '../helpers/sqlite.js';
+
+const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
+/** Gemm 6 → 4: input [1, 6], so frames are [T, 6]. */
+const GEMM = join(FIX, 'gemm_trans.onnx');
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-sweep-expand-'));
+const evsim = cliIn(tmp);
+
+/** Writes float32 frames [T, width] whose element i is i / 10 + offset. */
+function frames(name: string, t: number, offset = 0, width = 6): string {
+  const data = new Float32Array(t * width).map((_, i) => i / 10 + offset);
+  const path = join(tmp, name);
+  writeNpy(path, { shape: [t, width], data });
+  return path;
+}
+
+function labels(name: string, values: number[]): string {
+  const path = join(tmp, name);
+  writeNpy(path, { shape: [values.length], data: Int32Array.from(values) });
+  return path;
+}
+
+const expand = (spec: SweepSpec): ReturnType<typeof expandSweep> => expandSweep(spec, { baseDir: tmp, name: 't' });
+
+/** The EvsimError expandSweep throws, for its code and message. */
+function expansionError(spec: SweepSpec): { code: string; exitCode: number; message: string } {
+  try {
+    expand(spec);
+  } catch (e) {
+    if (isEvsimError(e)) return { code: e.code, exitCode: e.exitCode, message: e.message };
+    throw e;
+  }
+  throw new Error('expected the expansion to fail');
+}
+
+describe('equal configurations', () => {
+  const f3 = frames('dup.npy', 3);
+  const spec: SweepSpec = {
+    name: 'dup',
+    base: { model: GEMM, frames: f3, chip: 'loihi' },
+    grid: { 'policy.threshold': [0.1, 0.2, 0.1] },
+    points: [{ 'policy.threshold': 0.2 }, { 'policy.threshold': 0.3 }],
+  };
+
+  it('a repeated grid value and a points: entry equal to a grid point are expanded once, and reported', () => {
+    const ex = expand(spec);
+    // Grid 0.1, 0.2, 0.1 then points 0.2, 0.3: the second 0.1 and the points 0.2 repeat.
+    expect(ex.points.map((p) => p.label)).toEqual(['policy.threshold=0.1', 'policy.threshold=0.2', 'policy.threshold=0.3']);
+    expect(ex.points.map((p) => p.index)).toEqual([0, 1, 2]);
+    expect(ex.duplicates).toEqual([
+      { label: 'policy.threshold=0.1', from: 'grid', sameAs: 0 },
+      { label: 'policy.threshold=0.2', from: 'points[0]', sameAs: 1 },
+    ]);
+  });
+
+  it('such a sweep runs every distinct point once and exits 0 with a note', async () => {
+    const out = join(tmp, 'dup.sqlite');
+    let notes: unknown[] = [];
+    const r = await sweep(spec, { out, workers: 1, svg: null, baseDir: tmp, onStart: (s) => (notes = s.duplicates) });
+    expect(r.ran).toBe(3);
+    expect(notes).toHaveLength(2);
+    expect((await query(out, 'SELECT COUNT(*) AS n FROM sweep_points'))[0]!.n).toBe(3);
+    const file = join(tmp, 'dup.yaml');
+    writeFileSync(file, `name: dup\nbase: { model: ${GEMM}, frames: ${f3} }\ngrid:\n  policy.threshold: [0.1, 0.1]\n`);
+    const cli = evsim('sweep', file, '--out', join(tmp, 'dup-cli.sqlite'), '--no-svg');
+    expect(cli.code).toBe(0);
+    expect(cli.err).toMatch(/^note: grid \(policy\.threshold=0\.1\) is the same configuration as point 1; it runs once$/m);
+    expect(cli.out).toMatch(/dup: 1 points — 1 run now/);
+  });
+});
+
+describe('point keys', () => {
+  const keyOf = (spec: SweepSpec): string => expand(spec).points[0]!.key;
+
+  it('change with the content of the frames and labels files, not their timestamps', () => {
+    const f = frames('key-frames.npy', 3);
+    const l = labels('key-labels.npy', [1, 2, 3]);
+    const spec: SweepSpec = { base: { model: GEMM, frames: f, labels: l } };
+    const k0 = keyOf(spec);
+    // The same bytes written again: the same key.
+    writeFileSync(f, readFileSync(f));
+    expect(keyOf(spec)).toBe(k0);
+    frames('key-frames.npy', 3, 0.5);
+    const k1 = keyOf(spec);
+    expect(k1).not.toBe(k0);
+    labels('key-labels.npy', [1, 2, 4]);
+    expect(keyOf(spec)).not.toBe(k1);
+  });
+
+  it('change with trace_level', () => {
+    const base = { model: GEMM, frames: frames('key-level.npy', 2) };
+    expect(keyOf({ base, trace_level: 'cores' })).not.toBe(keyOf({ base, trace_level: 'summary' }));
+    // summary is the default.
+    expect(keyOf({ base })).toBe(keyOf({ base, trace_level: 'summary' }));
+  });
+
+  it('a resume after the frames changed runs the point again', async () => {
+    const f = frames('resume-frames.npy', 3);
+    const spec: SweepSpec = { name: 'refresh', base: { model: GEMM, frames: f } };
+    const out = join(tmp, 'refresh.sqlite');
+    expect((await sweep(spec, { out, svg: null, workers: 1 })).ran).toBe(1);
+    expect((await sweep(spec, { out, svg: null, workers: 1 })).ran).toBe(0);
+    frames('resume-frames.npy', 3, 1);
+    const again = await sweep(spec, { out, svg: null, workers: 1 });
+    expect(again.ran).toBe(1);
+    expect(again.points).toHaveLength(1);
+  });
+
+  it('points carry the model file hash', () => {
+    const p = expand({ base: { model: GEMM, frames: frames('hash.npy', 2) } }).points[0]!;
+    expect(p.modelHash).toBe(createHash('sha256').update(readFileSync(GEMM)).digest('hex').slice(0, 16));
+  });
+});
+
+describe('configuration errors inside points exit 2 at expansion', () => {
+  const good = frames('good.npy', 3);
+  const base = { model: GEMM, frames: good };
+  writeFileSync(join(tmp, 'bad.onnx'), 'not a protobuf');
+
+  it('a missing frames file names the point and the path', () => {
+    const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
+    expect(e.exitCode).toBe(2);
+    expect(e.code).toBe('BAD_NPY');
+    expect(e.message).toMatch(/point 2 \(frames=nope\.npy\): frames: cannot read .*nope\.npy: no such file/);
+  });
+
+  it('an unreadable or invalid model file', () => {
+    const bad = expansionError({ base, grid: { model: [GEMM, 'bad.onnx'] } });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.code).toBe('BAD_MODEL');
+    expect(bad.message).toMatch(/point 2 \(model=bad\.onnx\): model: bad\.onnx: not a valid ONNX model/);
+    expect(expansionError({ base, points: [{ model: 'missing.onnx' }] }).message).toMatch(/point 1 .*: model: cannot read model .*missing\.onnx: ENOENT/);
+  });
+
+  it('frames whose shape is not the model input', () => {
+    const e = expansionError({ base, points: [{ frames: frames('wide.npy', 3, 0, 7) }] });
+    expect(e.code).toBe('BAD_FRAMES');
+    expect(e.message).toMatch(/point 1 .*: frames: .*wide\.npy: frames have shape \[3, 7\] but the model input .* needs \[T, 6\]/);
+  });
+
+  it('too few labels for the frames', () => {
+    const e = expansionError({ base: { ...base, labels: labels('short-labels.npy', [1, 2]) } });
+    expect(e.code).toBe('BAD_FRAMES');
+    expect(e.message).toMatch(/point 1 \(base\): labels: .*short-labels\.npy: 2 labels for 3 frames/);
+  });
+
+  it('a workload that does not fit the model input', () => {
+    expect(expansionError({ base: { model: GEMM, workload: { kind: 'video' } } }).message).toMatch(/point 1 \(base\): workload: the video workload needs an image model/);
+    const mnist = expansionError({ base: { model: join(FIX, 'resnet_block.onnx'), workload: { kind: 'temporal-mnist', frames: 2 } } });
+    expect(mnist.exitCode).toBe(2);
+    expect(mnist.message).toMatch(/workload: the temporal-mnist workload has 28×28 = 784-pixel frames; this model's input is \[1, 3, 16, 16\]/);
+  });
+
+  it('a model that cannot be placed on a chip (it can on ideal)', () => {
+    const model = join(FIX, 'activations.onnx'); // multiplies two layers' values
+    const e = expansionError({ base: { model, workload: { kind: 'video', frames: 2 } }, grid: { chip: ['ideal', 'loihi'] } });
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/point 2 \(chip=loihi\): model: '\/Mul' multiplies values of two different layers; .* \(use chip: ideal\)$/);
+  });
+
+  it('an unknown gate in policy.layers, a bad per-layer policy, channel_thresholds of the wrong length', () => {
+    const unknown = expansionError({ base, points: [{ 'policy.layers': { nosuch: { threshold: 0.1 } } }] });
+    expect(unknown.code).toBe('BAD_CONFIG');
+    expect(unknown.message).toMatch(/point 1 .*: policy\.layers\.nosuch: no gate of that name; gates are: \S+/);
+    const gate = expand({ base }).points[0]!;
+    expect(gate.layers).toEqual({});
+    const name = /gates are: ([^,\s]+)/.exec(unknown.message)![1]!;
+    expect(expansionError({ base, points: [{ [`policy.layers.${name}.policy`]: 'reset:4' }] }).message).toMatch(/reset:N is network-wide/);
+    // The input gate has 6 channels ([1, 6]: channels are dimension 1).
+    expect(expansionError({ base, points: [{ [`policy.layers.${name}.channel_thresholds`]: [0.1, 0.2] }] }).message).toMatch(/channel_thresholds has 2 entries; the gate has 6 channels/);
+    expect(expansionError({ base: { ...base, policy: { name: 'rounding', threshold: 0 } } }).message).toMatch(/rounding policy needs a threshold > 0/);
+  });
+
+  it('the CLI exits 2 with one line, before any point runs or the sweep file is made', () => {
+    const file = join(tmp, 'bad-points.yaml');
+    const out = join(tmp, 'bad-points.sqlite');
+    writeFileSync(file, `name: bad\nbase: { model: ${GEMM}, frames: ${good} }\ngrid:\n  policy.threshold: [0.1, 0.2]\npoints:\n  - { frames: missing.npy }\n`);
+    expectBadInput(evsim('sweep', file, '--out', out), /point 3 \(frames=missing\.npy\): frames: cannot read .*missing\.npy: no such file/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
