@@ -28,7 +28,10 @@ const MNIST_PIXELS = 784;
  * not by flags.
  */
 export function sweepWording(msg: string): string {
-  return msg.replace('use --mesh auto', 'use mapping.mesh: auto').replace('use --chip ideal', 'use chip: ideal');
+  return msg
+    .replace('use --mesh auto', 'use mapping.mesh: auto')
+    .replace('use --chip ideal', 'use chip: ideal')
+    .replace("the run's threshold (--threshold, or threshold: in a config)", 'policy.threshold');
 }
 
 /**

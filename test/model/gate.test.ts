@@ -347,6 +347,8 @@ describe('rounding (Sigma-Delta), h = 0.5 so k = 2', () => {
 
   it('a rounding policy needs h > 0', () => {
     expect(() => createEngine(identityNet(), { threshold: 0, policy: parsePolicy('rounding') })).toThrow(expect.objectContaining({ code: 'BAD_POLICY' }));
+    // A zero global threshold is named as such, not as the first gate's setting.
+    expect(() => createEngine(identityNet(), { threshold: 0, policy: parsePolicy('rounding') })).toThrow(/^the run's threshold \(--threshold/);
   });
 });
 

@@ -183,7 +183,7 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(expansionError({ base, points: [{ [`policy.layers.${name}.policy`]: 'reset:4' }] }).message).toMatch(/reset:N is network-wide/);
     // The input gate has 6 channels ([1, 6]: channels are dimension 1).
     expect(expansionError({ base, points: [{ [`policy.layers.${name}.channel_thresholds`]: [0.1, 0.2] }] }).message).toMatch(/channel_thresholds has 2 entries; the gate has 6 channels/);
-    expect(expansionError({ base: { ...base, policy: { name: 'rounding', threshold: 0 } } }).message).toMatch(/rounding policy needs a threshold > 0/);
+    expect(expansionError({ base: { ...base, policy: { name: 'rounding', threshold: 0 } } }).message).toMatch(/policy\.threshold is 0 but the rounding policy needs a threshold > 0/);
   });
 
   it('the CLI exits 2 with one line, before any point runs or the sweep file is made', () => {

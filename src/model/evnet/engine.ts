@@ -100,7 +100,10 @@ const { shape, size } = plan.tensors[step.in]!;
     if (gamma && gamma.length === geo.channels) for (let c = 0; c < geo.channels; c++) perChannel[c] = perChannel[c]! * Math.abs(gamma[c]!);
   }
   if (policy.mode === 'rounding' && perChannel.some((v) => v <= 0)) {
-    throw new EvsimError('BAD_POLICY', `${where}: the rounding policy needs a threshold > 0 (it rounds to multiples of h)`);
+    // Name the setting that holds the zero: the run's threshold, or this gate's own.
+    const global = ov?.threshold === undefined && !ov?.channelThresholds && base <= 0;
+    const what = global ? 'the run\'s threshold (--threshold, or threshold: in a config)' : `${where}: the rounding policy`;
+    throw new EvsimError('BAD_POLICY', `${what}${global ? ' is 0 but the rounding policy' : ''} needs a threshold > 0 (it rounds to multiples of h)`);
   }
   const h = new Float32Array(size);
   for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
