@@ -53,9 +53,15 @@ export interface PointOutcome {
   wall_s: number;
 }
 
-interface Inputs {
+export interface Inputs {
   frames: { shape: number[]; data: Float32Array };
   labels: Int32Array | string | null;
+}
+
+/** A point's inputs in shared memory, under their cache key (see sharedInputsOf). */
+export interface SharedInputs {
+  key: string;
+  inputs: Inputs;
 }
 
 const graphs = new Map<string, Graph>();
@@ -96,6 +102,36 @@ function inputsOf(p: ResolvedPoint, g: Graph): { key: string; inputs: Inputs } {
     inputs.set(key, v);
   }
   return { key, inputs: v };
+}
+
+const shared = new Map<string, SharedInputs>();
+
+function toShared<T extends Float32Array | Int32Array>(a: T, make: (b: SharedArrayBuffer) => T): T {
+  const b = make(new SharedArrayBuffer(a.byteLength));
+  b.set(a);
+  return b;
+}
+
+/**
+ * A point's inputs built once on the calling thread (the sweep's main thread) in shared
+ * memory: each worker adopts them instead of generating the workload or reading the
+ * frames again (Temporal MNIST's ordering alone costs a worker about a quarter second).
+ */
+export function sharedInputsOf(p: ResolvedPoint): SharedInputs {
+  const { key, inputs: v } = inputsOf(p, graphOf(p.model));
+  let s = shared.get(key);
+  if (!s) {
+    const labels = v.labels instanceof Int32Array ? toShared(v.labels, (b) => new Int32Array(b)) : v.labels;
+    s = { key, inputs: { frames: { shape: v.frames.shape, data: toShared(v.frames.data, (b) => new Float32Array(b)) }, labels } };
+    shared.set(key, s);
+    inputs.set(key, s.inputs);
+  }
+  return s;
+}
+
+/** Takes inputs built by sharedInputsOf on another thread into this thread's cache. */
+export function adoptInputs(s: SharedInputs): void {
+  if (!inputs.has(s.key)) inputs.set(s.key, s.inputs);
 }
 
 /** The dense network's outputs for the first `count` frames, computed once per thread. */

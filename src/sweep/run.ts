@@ -16,7 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { paretoSvg } from './plot.js';
-import type { PointMetrics, PointOutcome } from './point.js';
+import { sharedInputsOf, type PointMetrics, type PointOutcome, type SharedInputs } from './point.js';
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
@@ -158,6 +158,15 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     opts.onStart?.({ total: ex.points.length, todo: todo.length, skipped, duplicates: ex.duplicates });
     if (todo.length > 0) {
       const n = Math.min(workers, todo.length);
+      // Frames and labels once, here, in shared memory (not once per worker thread); a
+      // point whose inputs cannot be built gets none and reports the error itself.
+      const inputsFor = (p: ResolvedPoint): SharedInputs | null => {
+        try {
+          return sharedInputsOf(p);
+        } catch {
+          return null;
+        }
+      };
       const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
       // One writer: results are stored one after another on this chain.
       let chain: Promise<void> = Promise.resolve();
@@ -194,7 +203,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       try {
         await Promise.all(
           todo.map((t) =>
-            (pool.run({ point: t.point, tracePath: out, stop } satisfies SweepTask) as Promise<PointOutcome | null>).then(
+            (pool.run({ point: t.point, tracePath: out, stop, inputs: inputsFor(t.point) } satisfies SweepTask) as Promise<PointOutcome | null>).then(
               (o) => {
                 if (o) enqueue(t, o);
               },

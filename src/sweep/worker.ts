@@ -2,7 +2,7 @@
  * The sweep's piscina worker: one task = one point, simulated in-process on this
  * thread (DESIGN §6: sweeps parallelise across points, never nested pools).
  */
-import { runPoint, type PointOutcome } from './point.js';
+import { adoptInputs, runPoint, type PointOutcome, type SharedInputs } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
 export interface SweepTask {
@@ -14,10 +14,13 @@ export interface SweepTask {
    * terminated thread could not do; a point not started yet comes back null (not run).
    */
   stop: Int32Array | null;
+  /** The point's frames and labels, built once by the sweep (null: build them here). */
+  inputs?: SharedInputs | null;
 }
 
 export default async function runSweepTask(task: SweepTask): Promise<PointOutcome | null> {
   const stop = task.stop;
   if (stop && Atomics.load(stop, 0) !== 0) return null;
+  if (task.inputs) adoptInputs(task.inputs);
   return runPoint(task.point, task.tracePath, stop ? () => Atomics.load(stop, 0) !== 0 : undefined);
 }

@@ -75,3 +75,18 @@ describe('the run a point records', () => {
     expect((cfg.chip as { name: string }).name).toBe('loihi');
   });
 });
+
+describe('inputs built once for all workers', () => {
+  it('sharedInputsOf gives the workload in shared memory, equal to generating it directly', async () => {
+    const { sharedInputsOf } = await import('../../src/sweep/point.js');
+    const { expandSweep } = await import('../../src/sweep/spec.js');
+    const model = join(FIX, 'resnet_block.onnx'); // input [1, 3, 16, 16]
+    const ex = expandSweep({ name: 'shared', base: { model, workload: { kind: 'video', motion: 'major', frames: 4, seed: 5 }, chip: 'loihi' }, grid: { 'policy.threshold': [0.05, 0.1] } }, { baseDir: ROOT, name: 'shared' });
+    const a = sharedInputsOf(ex.points[0]!);
+    expect(sharedInputsOf(ex.points[1]!)).toBe(a); // one copy for every point of the workload
+    expect(a.inputs.frames.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const direct = syntheticVideo({ frames: 4, channels: 3, height: 16, width: 16, motion: 'major', seed: 5 });
+    expect(a.inputs.frames.shape).toEqual([4, 3, 16, 16]);
+    expect(Array.from(a.inputs.frames.data)).toEqual(Array.from(direct.data));
+  });
+});
