@@ -403,41 +403,56 @@ export class CoreGroup {
     };
   }
 
-  /** Merges the batches of one stream into its delta list (ascending neuron) plus per-entry metadata. */
+  /**
+   * Merges the batches of one stream into its delta list (ascending neuron) plus
+   * per-entry send time and source core. Every batch is ascending (a gate lists its
+   * changes in index order) and the batches hold disjoint neurons (each has one owner),
+   * so a k-way merge gives the one ascending order, whoever sent what.
+   */
   private mergeStream(stream: number): { send: Float64Array; src: Int32Array; tokens: Map<number, number> } {
-    const batches = (this.inbox.get(`${this.frame}:${stream}`) ?? []).sort((a, b) => a.srcActor - b.srcActor);
+    const batches = this.inbox.get(`${this.frame}:${stream}`) ?? [];
+    const nb = batches.length;
     let n = 0;
-    for (const b of batches) n += b.idx.length;
+    for (let b = 0; b < nb; b++) n += batches[b]!.idx.length;
     // Several input streams are merged before any is used: keys per stream.
     const sc = this.scratch;
-    const key = (what: string): string => `ms.${stream}.${what}`;
-    const order = iota(sc.ints(key('order'), n));
-    const idx = sc.ints(key('idx'), n);
-    const val = sc.floats(key('val'), n);
-    const send = sc.floats(key('send'), n);
-    const src = sc.ints(key('src'), n);
-    let k = 0;
+    const send = sc.floats(`ms.${stream}.send`, n);
+    const src = sc.ints(`ms.${stream}.src`, n);
+    const heads = sc.ints('ms.heads', nb, true);
     const tokens = new Map<number, number>();
-    for (const b of batches) {
-      idx.set(b.idx, k);
-      val.set(b.val, k);
-      send.set(b.sendNs, k);
-      src.set(b.srcCore, k);
-      k += b.idx.length;
-      for (let i = 0; i < b.tokenCore.length; i++) tokens.set(b.tokenCore[i]!, b.tokenNs[i]!);
+    for (let b = 0; b < nb; b++) {
+      const bt = batches[b]!;
+      for (let i = 0; i < bt.tokenCore.length; i++) tokens.set(bt.tokenCore[i]!, bt.tokenNs[i]!);
     }
-    if (batches.length > 1) order.sort((a, b) => idx[a]! - idx[b]!);
     const l = this.deltas.get(stream)!;
-    l.n = 0;
-    const s2 = sc.floats(key('s2'), n);
-    const c2 = sc.ints(key('c2'), n);
-    for (let i = 0; i < n; i++) {
-      const j = order[i]!;
-      l.push(idx[j]!, val[j]!);
-      s2[i] = send[j]!;
-      c2[i] = src[j]!;
+    if (nb === 1) {
+      const bt = batches[0]!;
+      l.idx.set(bt.idx);
+      l.val.set(bt.val);
+      l.n = n;
+      send.set(bt.sendNs);
+      src.set(bt.srcCore);
+      return { send, src, tokens };
     }
-    return { send: s2, src: c2, tokens };
+    l.n = 0;
+    for (let k = 0; k < n; k++) {
+      let best = -1;
+      let bestIdx = 0x7fffffff;
+      for (let b = 0; b < nb; b++) {
+        const h = heads[b]!;
+        const bt = batches[b]!;
+        if (h < bt.idx.length && bt.idx[h]! < bestIdx) {
+          bestIdx = bt.idx[h]!;
+          best = b;
+        }
+      }
+      const bt = batches[best]!;
+      const h = heads[best]!++;
+      l.push(bestIdx, bt.val[h]!);
+      send[k] = bt.sendNs[h]!;
+      src[k] = bt.srcCore[h]!;
+    }
+    return { send, src, tokens };
   }
 
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
