@@ -69,6 +69,17 @@ export interface FrameReport {
   events: FrameEvents | null;
 }
 
+/**
+ * An actor's input cores (those the sensor feeds) have finished a frame: the latest of
+ * their frame.end times. The next frame enters when every such actor has said so (§5).
+ */
+export interface InputsDone {
+  type: 'frame.inputs';
+  frame: number;
+  actor: number;
+  endNs: number;
+}
+
 export interface FrameStart {
   type: 'frame.start';
   frame: number;
@@ -81,4 +92,4 @@ export interface CtlError {
   message: string;
 }
 
-export type ActorMessage = DeltaBatch | FrameReport | FrameStart | CtlError;
+export type ActorMessage = DeltaBatch | FrameReport | InputsDone | FrameStart | CtlError;

@@ -9,7 +9,7 @@ import type { ChipSetup } from '../../chip/setup.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { decode, encode } from '../codec.js';
 import type { ActorMessage, DeltaBatch } from '../messages.js';
-import { CoreGroup, type Outbound } from './core-group.js';
+import { CoreGroup } from './core-group.js';
 
 export interface ActorTask {
   actor: number;
@@ -51,27 +51,23 @@ export default function runActor(task: ActorTask): Promise<string> {
     const ids = Array.from(cs.slice(0, 8)).join(', ') + (cs.length > 8 ? ', …' : '');
     return `actor ${actor} (cores ${ids || 'none'}; partitions of ${[...layers].join(', ')})`;
   };
-  let frame = -1;
   return new Promise((resolve) => {
-    const fail = (e: unknown): void => {
+    const fail = (e: unknown, frame = group.frameNow): void => {
       post(coordinator, { type: 'ctl.error', actor, message: `${describe()} failed at frame ${frame}: ${(e as Error)?.message ?? String(e)}` });
     };
+    // Step until nothing can run: input-core cues first, then batches (my own delivered
+    // at once, peers' sent as soon as their segment ran), then a finished frame's report.
     const pump = (): void => {
-      const pending: Outbound[] = [];
-      const step = (): void => {
-        const { out, report } = group.advance();
-        pending.push(...out);
-        if (report) post(coordinator, report);
-      };
-      step();
-      while (pending.length > 0) {
-        const { to, batch } = pending.shift()!;
-        if (to === actor) {
-          group.receive(batch);
-          step();
-        } else {
-          post(peers[to]!, batch);
+      for (;;) {
+        const r = group.advance();
+        for (let i = 0; i < r.inputs.length; i++) post(coordinator, r.inputs[i]!);
+        for (let i = 0; i < r.out.length; i++) {
+          const { to, batch } = r.out[i]!;
+          if (to === actor) group.receive(batch);
+          else post(peers[to]!, batch);
         }
+        for (let i = 0; i < r.reports.length; i++) post(coordinator, r.reports[i]!);
+        if (!r.ran) return;
       }
     };
     const onBatch = (data: Uint8Array): void => {
@@ -96,8 +92,10 @@ export default function runActor(task: ActorTask): Promise<string> {
           resolve(`actor ${actor} done`);
           return;
         }
-        frame = data.frame;
-        if (task.failAtFrame !== null && data.frame === task.failAtFrame) throw new Error('injected fault');
+        if (task.failAtFrame !== null && data.frame === task.failAtFrame) {
+          fail(new Error('injected fault'), data.frame);
+          return;
+        }
         group.startFrame(data.frame, data.flush);
         pump();
       } catch (e) {

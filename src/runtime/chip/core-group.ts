@@ -17,12 +17,20 @@ import { accumulatorOffsets, type NodeStep } from '../../model/evnet/plan.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
 import { objects } from '../objects.js';
-import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport } from '../messages.js';
+import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport, type InputsDone } from '../messages.js';
 
 /** A batch and the actor it goes to. */
 export interface Outbound {
   to: number;
   batch: DeltaBatch;
+}
+
+/** What one advance() produced: batches to send, a finished frame, input cores done. */
+export interface Advanced {
+  out: Outbound[];
+  reports: FrameReport[];
+  inputs: InputsDone[];
+  ran: boolean;
 }
 
 interface SegRuntime {
@@ -208,6 +216,12 @@ export class CoreGroup {
   private nextSeg = 0;
   private flush = false;
   private started = false;
+  /** Frames started by the coordinator while an earlier one was still running here (≤ 1, §6). */
+  private readonly pending: { frame: number; flush: boolean }[] = objects([]);
+  /** Index in segs after which my input cores are done for the frame (−1: I own none). */
+  private readonly inputSeg: number;
+  /** Slots of my input cores. */
+  private readonly inputSlots: Int32Array;
   private stats: CoreStats;
   private counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
   private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
@@ -336,10 +350,29 @@ export class CoreGroup {
         this.dests.set(gt.stream, m);
       }
     }
+    const inputs = Array.from(setup.inputCores).filter((c) => this.isMine[c]);
+    this.inputSlots = Int32Array.from(inputs, (c) => this.slot[c]!);
+    let inputSeg = -1;
+    for (let j = 0; j < this.segs.length; j++) if (this.segs[j]!.cores.some((c) => inputs.includes(c))) inputSeg = j;
+    this.inputSeg = inputSeg;
   }
 
-  /** Begins frame k (the coordinator says whether it is a flush). */
+  /** The frame running here (or last run). */
+  get frameNow(): number {
+    return this.frame;
+  }
+
+  /**
+   * Frame k starts (the coordinator says whether it is a flush). With two frames in
+   * flight it may come while frame k − 1 still runs here; it then begins as soon as
+   * that one is reported.
+   */
   startFrame(frame: number, flush: boolean): void {
+    if (this.started) this.pending.push({ frame, flush });
+    else this.begin(frame, flush);
+  }
+
+  private begin(frame: number, flush: boolean): void {
     this.frame = frame;
     this.flush = flush;
     this.nextSeg = 0;
@@ -364,21 +397,40 @@ export class CoreGroup {
   }
 
   /**
-   * Runs every segment whose inputs are complete, in plan order. Returns the batches
-   * to send and, once the frame is finished, its report.
+   * One step: runs the next segment of the current frame if its inputs are complete
+   * (beginning a frame the coordinator started, finishing one whose last segment ran).
+   * `ran` says whether anything happened; callers send what it produced, deliver, and
+   * step again until nothing does, so batches leave as soon as their segment ran. Once
+   * my input cores are done with a frame it reports their latest frame.end (the
+   * coordinator's cue to let the next frame enter, §5).
    */
-  advance(): { out: Outbound[]; report: FrameReport | null } {
-    const out: Outbound[] = [];
-    if (!this.started) return { out, report: null };
-    while (this.nextSeg < this.segs.length && this.ready(this.segs[this.nextSeg]!)) {
-      this.runSegment(this.segs[this.nextSeg]!, out);
-      this.nextSeg++;
+  advance(): Advanced {
+    const res: Advanced = { out: objects([]), reports: objects([]), inputs: objects([]), ran: false };
+    if (!this.started) {
+      const next = this.pending.shift();
+      if (!next) return res;
+      this.begin(next.frame, next.flush);
     }
-    if (this.nextSeg < this.segs.length) return { out, report: null };
-    this.started = false;
-    // A stream may feed several of my segments: its batches live until the frame ends.
-    for (const key of [...this.inbox.keys()]) if (key.startsWith(`${this.frame}:`)) this.inbox.delete(key);
-    return { out, report: this.report() };
+    if (this.nextSeg < this.segs.length && this.ready(this.segs[this.nextSeg]!)) {
+      this.runSegment(this.segs[this.nextSeg]!, res.out);
+      if (this.nextSeg === this.inputSeg) res.inputs.push(this.inputsDone());
+      this.nextSeg++;
+      res.ran = true;
+    }
+    if (this.nextSeg === this.segs.length) {
+      this.started = false;
+      // A stream may feed several of my segments: its batches live until the frame ends.
+      for (const key of [...this.inbox.keys()]) if (key.startsWith(`${this.frame}:`)) this.inbox.delete(key);
+      res.reports.push(this.report());
+      res.ran = true;
+    }
+    return res;
+  }
+
+  private inputsDone(): InputsDone {
+    let endNs = -Infinity;
+    for (let i = 0; i < this.inputSlots.length; i++) endNs = Math.max(endNs, this.tCore[this.inputSlots[i]!]!);
+    return { type: 'frame.inputs', frame: this.frame, actor: this.actor, endNs };
   }
 
   private report(): FrameReport {

@@ -67,17 +67,25 @@ function workerFile(): string {
 export class WorkerPool implements ActorPool {
   private readonly coord: MessagePort[] = [];
   private readonly waiting = new Map<number, FrameReport[]>();
+  /** Per actor: the last frame it reported, and frame starts held back until it is near. */
+  private readonly reported: number[];
+  private readonly held: Control[][];
+  /** Per frame: input-core cues received (count, latest frame.end). */
+  private readonly inputs = new Map<number, { n: number; endNs: number }>();
   private wake: (() => void) | null = null;
   private error: string | null = null;
   private readonly tasks: Promise<unknown>[] = [];
   private closed = false;
 
-  private constructor(private readonly piscina: Piscina, readonly size: number) {}
+  private constructor(private readonly piscina: Piscina, readonly size: number, private readonly inputActors: number) {
+    this.reported = new Array<number>(size).fill(-1);
+    this.held = Array.from({ length: size }, () => []);
+  }
 
   static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null, events = false): Promise<WorkerPool> {
     const filename = workerFile();
     const piscina = new Piscina({ filename, minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
-    const pool = new WorkerPool(piscina, n);
+    const pool = new WorkerPool(piscina, n, new Set(Array.from(setup.inputCores, (c) => coreActor[c]!)).size);
     shareLargeArrays(setup);
     // peers[i][j]: actor i's port to actor j.
     const peers: (MessagePort | undefined)[][] = Array.from({ length: n }, () => new Array(n).fill(undefined));
@@ -116,7 +124,15 @@ export class WorkerPool implements ActorPool {
       this.fail(msg.message);
       return;
     }
+    if (msg.type === 'frame.inputs') {
+      const got = this.inputs.get(msg.frame) ?? { n: 0, endNs: -Infinity };
+      this.inputs.set(msg.frame, { n: got.n + 1, endNs: Math.max(got.endNs, msg.endNs) });
+      this.wake?.();
+      return;
+    }
     if (msg.type === 'frame.report') {
+      this.reported[msg.actor] = msg.frame;
+      this.release(msg.actor);
       const l = this.waiting.get(msg.frame) ?? [];
       l.push(msg);
       this.waiting.set(msg.frame, l);
@@ -124,9 +140,17 @@ export class WorkerPool implements ActorPool {
     }
   }
 
+  /** Frame starts go to each actor as soon as it has reported the frame two before (≤ 2 in flight per actor, §6). */
   startFrame(frame: number, flush: boolean): void {
-    const ctl: Control = { type: 'frame.start', frame, flush };
-    for (const p of this.coord) p.postMessage(ctl);
+    for (let a = 0; a < this.size; a++) {
+      this.held[a]!.push({ type: 'frame.start', frame, flush });
+      this.release(a);
+    }
+  }
+
+  private release(a: number): void {
+    const q = this.held[a]!;
+    while (q.length > 0 && q[0]!.type === 'frame.start' && q[0]!.frame <= this.reported[a]! + 2) this.coord[a]!.postMessage(q.shift()!);
   }
 
   deliver(to: number, batch: DeltaBatch): void {
@@ -134,6 +158,18 @@ export class WorkerPool implements ActorPool {
     const own = new Uint8Array(buf.length);
     own.set(buf);
     this.coord[to]!.postMessage(own, [own.buffer]);
+  }
+
+  async inputsDone(frame: number): Promise<number> {
+    for (;;) {
+      if (this.error) throw new EvsimError('RUN_FAILED', this.error);
+      const got = this.inputs.get(frame);
+      if (got && got.n === this.inputActors) {
+        this.inputs.delete(frame);
+        return got.endNs;
+      }
+      await this.message();
+    }
   }
 
   async reports(frame: number): Promise<FrameReport[]> {
@@ -144,9 +180,14 @@ export class WorkerPool implements ActorPool {
         this.waiting.delete(frame);
         return got.sort((a, b) => a.actor - b.actor);
       }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = null;
+      await this.message();
     }
+  }
+
+  /** Resolves on the next message from an actor (or a failure). */
+  private async message(): Promise<void> {
+    await new Promise<void>((r) => (this.wake = r));
+    this.wake = null;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,57 @@
+/**
+ * Which actor owns which core (DESIGN §6: partitions are fixed by the mapper, the
+ * worker count only groups them). Cores are dealt as a pipeline: in plan order
+ * (segment, then rows, then channel groups) cut into N contiguous stretches of equal
+ * estimated work, so every batch flows from an actor to itself or a later one. With
+ * frames in flight, actor 0 runs frame k + 1 while actor 1 finishes frame k, and no
+ * actor ever waits on a later one within a frame. (Dealing every layer's rows to all
+ * actors instead made each layer a barrier between them: measured 1.42× on two
+ * workers against 1.6× for the pipeline.)
+ *
+ * Work per layer depends on how much of it changes, which grows with depth in an
+ * EvNet and differs from video to video, so the estimate comes from the run's own
+ * first frames on the functional engine (profile-guided, as pipeline-parallel DNN
+ * systems do): messages into each segment, synaptic ops and neuron updates, weighted
+ * by what each costs the simulator. The assignment never changes results.
+ */
+import type { ChipSetup } from '../../chip/setup.js';
+
+/**
+ * Simulator work of a core per frame beside its synaptic ops, in synop equivalents
+ * (merging and timing its messages, its neuron updates and gate): a least-squares fit
+ * of per-segment times of the demo CNN (npm run bench's chip run) to dense synops and
+ * cores gives 6.5 ms per million synops and 1.8 ms per core over the run.
+ */
+const CORE_OVERHEAD_SYNOPS = 270_000;
+
+/**
+ * Cores to `n` actors as a pipeline: cores in plan order, cut into n stretches of equal
+ * estimated work, a core's work being its dense synops (neurons × fan-in) plus a fixed
+ * overhead per core.
+ */
+export function pipelineAssignment(setup: ChipSetup, n: number): Int32Array {
+  const { mapping } = setup;
+  const nCores = mapping.cores.length;
+  const out = new Int32Array(nCores);
+  if (n <= 1) return out;
+  const part = (c: number): (typeof mapping.partitions)[number] => mapping.partitions[mapping.cores[c]!.partition]!;
+  const work = new Float64Array(nCores);
+  let total = 0;
+  for (let c = 0; c < nCores; c++) {
+    const p = part(c);
+    work[c] = p.neurons * mapping.segments[p.segment]!.fanIn + CORE_OVERHEAD_SYNOPS;
+    total += work[c]!;
+  }
+  const order = Array.from({ length: nCores }, (_, c) => c).sort((a, b) => {
+    const pa = part(a);
+    const pb = part(b);
+    return pa.segment - pb.segment || pa.r0 - pb.r0 || pa.c0 - pb.c0 || a - b;
+  });
+  let done = 0;
+  for (const c of order) {
+    // Each core goes to the stretch holding the middle of its work.
+    out[c] = Math.min(n - 1, Math.floor(((done + work[c]! / 2) / total) * n));
+    done += work[c]!;
+  }
+  return out;
+}

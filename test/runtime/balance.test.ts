@@ -1,0 +1,68 @@
+/**
+ * Cores dealt to actors as a pipeline: every message goes from an actor to itself or a
+ * later one (so no actor waits on a later one within a frame), each actor's cores are
+ * one stretch of the plan order, and the stretches carry comparable dense work.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildChipSetup } from '../../src/chip/setup.js';
+import { loadChip } from '../../src/config/chip-config.js';
+import { loadOnnx } from '../../src/model/onnx/import.js';
+import { pipelineAssignment } from '../../src/runtime/chip/balance.js';
+
+const ROOT = join(__dirname, '..', '..');
+const models = {
+  resnet_block: join(ROOT, 'test', 'fixtures', 'onnx', 'resnet_block.onnx'),
+  'demo-cnn': join(ROOT, 'sim-configs', 'models', 'demo-cnn.onnx'),
+};
+
+describe('pipeline assignment of cores to actors', () => {
+  for (const [name, file] of Object.entries(models)) {
+    const setup = buildChipSetup(loadOnnx(file), loadChip('loihi'), { mesh: 'auto' });
+    const { mapping, routes, owner } = setup;
+    for (const n of [2, 3, 4]) {
+      it(`${name}, ${n} actors: messages only flow forward, stretches are contiguous`, () => {
+        const actor = pipelineAssignment(setup, n);
+        expect(actor.length).toBe(mapping.cores.length);
+        // Every route from a neuron's core to a target core: source actor ≤ target actor.
+        let backward = 0;
+        let crossing = 0;
+        for (const [stream, r] of routes) {
+          const own = owner.get(stream)!;
+          for (let s = 0; s < own.length; s++) {
+            if (own[s]! < 0) continue;
+            for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+              if (actor[own[s]!]! > actor[r.core[k]!]!) backward++;
+              if (actor[own[s]!]! < actor[r.core[k]!]!) crossing++;
+            }
+          }
+        }
+        expect(backward).toBe(0);
+        expect(crossing).toBeGreaterThan(0);
+        // In plan order (segment, rows, channels) the actor never goes down.
+        const order = mapping.cores.map((c) => c.id).sort((a, b) => {
+          const pa = mapping.partitions[mapping.cores[a]!.partition]!;
+          const pb = mapping.partitions[mapping.cores[b]!.partition]!;
+          return pa.segment - pb.segment || pa.r0 - pb.r0 || pa.c0 - pb.c0 || a - b;
+        });
+        for (let i = 1; i < order.length; i++) expect(actor[order[i]!]!).toBeGreaterThanOrEqual(actor[order[i - 1]!]!);
+        // All actors get work; none gets more than half the dense synops of the network.
+        const dense = new Float64Array(n);
+        for (const c of mapping.cores) {
+          const p = mapping.partitions[c.partition]!;
+          dense[actor[c.id]!] += p.neurons * mapping.segments[p.segment]!.fanIn;
+        }
+        if (mapping.cores.length >= 8 * n) {
+          expect(new Set(actor).size).toBe(n);
+          const total = dense.reduce((a, b) => a + b, 0);
+          for (const d of dense) expect(d).toBeLessThan(0.75 * total);
+        }
+      });
+    }
+  }
+
+  it('one actor owns every core', () => {
+    const setup = buildChipSetup(loadOnnx(models.resnet_block), loadChip('loihi'), { mesh: 'auto' });
+    expect(Array.from(new Set(pipelineAssignment(setup, 1)))).toEqual([0]);
+  });
+});
