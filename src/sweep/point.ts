@@ -135,17 +135,44 @@ export function adoptInputs(s: SharedInputs): void {
 }
 
 /** The dense network's outputs for the first `count` frames, computed once per thread. */
-function referenceOf(model: string, g: Graph, inputKey: string, frames: Float32Array, count: number): Float32Array {
+function referenceOf(
+  model: string, g: Graph, inputKey: string, frames: Float32Array, count: number,
+  make: (n: number) => Float32Array = (n) => new Float32Array(n),
+): Float32Array {
   const key = `${model}\u0000${inputKey}`;
   const have = references.get(key);
   const outSize = g.tensors[g.output]!.size;
   if (have && have.length >= count * outSize) return have;
   const inSize = g.tensors[g.input]!.size;
-  const out = new Float32Array(count * outSize);
+  const out = make(count * outSize);
   const dense = new DenseExecutor(g);
   for (let t = 0; t < count; t++) out.set(dense.run(frames.subarray(t * inSize, (t + 1) * inSize)), t * outSize);
   references.set(key, out);
   return out;
+}
+
+/** A point's dense reference outputs (all its input frames) in shared memory, under their cache key. */
+export interface SharedReference {
+  key: string;
+  outputs: Float32Array;
+}
+
+/**
+ * The dense outputs a point is compared against, computed once on the calling thread
+ * (the sweep's main thread, while the workers start) in shared memory, instead of once
+ * per worker thread.
+ */
+export function sharedReferenceOf(p: ResolvedPoint): SharedReference {
+  const g = graphOf(p.model);
+  const { key, inputs: v } = inputsOf(p, g);
+  const outputs = referenceOf(p.model, g, key, v.frames.data, v.frames.shape[0]!, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
+  return { key: `${p.model}\u0000${key}`, outputs };
+}
+
+/** Takes reference outputs built by sharedReferenceOf on another thread into this thread's cache. */
+export function adoptReference(s: SharedReference): void {
+  const have = references.get(s.key);
+  if (!have || have.length < s.outputs.length) references.set(s.key, s.outputs);
 }
 
 /** Records the point's run with its model's real content hash (simulate() gets a parsed graph). */

@@ -16,7 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { paretoSvg } from './plot.js';
-import { sharedInputsOf, type PointMetrics, type PointOutcome, type SharedInputs } from './point.js';
+import { sharedInputsOf, sharedReferenceOf, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
@@ -158,11 +158,12 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     opts.onStart?.({ total: ex.points.length, todo: todo.length, skipped, duplicates: ex.duplicates });
     if (todo.length > 0) {
       const n = Math.min(workers, todo.length);
-      // Frames and labels once, here, in shared memory (not once per worker thread); a
-      // point whose inputs cannot be built gets none and reports the error itself.
-      const inputsFor = (p: ResolvedPoint): SharedInputs | null => {
+      // Frames, labels and dense reference outputs once, here, in shared memory (not once
+      // per worker thread), while the workers start; a point whose inputs cannot be built
+      // gets none and reports the error itself.
+      const inputsFor = (p: ResolvedPoint): { inputs: SharedInputs; reference: SharedReference } | null => {
         try {
-          return sharedInputsOf(p);
+          return { inputs: sharedInputsOf(p), reference: sharedReferenceOf(p) };
         } catch {
           return null;
         }
@@ -174,7 +175,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       const store1 = async (t: { point: ResolvedPoint; id: number }, o: PointOutcome): Promise<void> => {
         let runId: number | null = null;
         if (o.recording) {
-          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion());
+          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion(), { replay: true });
           if (await replayRecording(o.recording, sink)) runId = sink.id;
         }
         await store.record(t.id, o, runId);
@@ -203,7 +204,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       try {
         await Promise.all(
           todo.map((t) =>
-            (pool.run({ point: t.point, tracePath: out, stop, inputs: inputsFor(t.point) } satisfies SweepTask) as Promise<PointOutcome | null>).then(
+            (pool.run({ point: t.point, tracePath: out, stop, ...(inputsFor(t.point) ?? {}) } satisfies SweepTask) as Promise<PointOutcome | null>).then(
               (o) => {
                 if (o) enqueue(t, o);
               },

@@ -2,7 +2,7 @@
  * The sweep's piscina worker: one task = one point, simulated in-process on this
  * thread (DESIGN §6: sweeps parallelise across points, never nested pools).
  */
-import { adoptInputs, runPoint, type PointOutcome, type SharedInputs } from './point.js';
+import { adoptInputs, adoptReference, runPoint, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
 export interface SweepTask {
@@ -16,11 +16,14 @@ export interface SweepTask {
   stop: Int32Array | null;
   /** The point's frames and labels, built once by the sweep (null: build them here). */
   inputs?: SharedInputs | null;
+  /** The dense outputs it is compared against, computed once by the sweep (null: here). */
+  reference?: SharedReference | null;
 }
 
 export default async function runSweepTask(task: SweepTask): Promise<PointOutcome | null> {
   const stop = task.stop;
   if (stop && Atomics.load(stop, 0) !== 0) return null;
   if (task.inputs) adoptInputs(task.inputs);
+  if (task.reference) adoptReference(task.reference);
   return runPoint(task.point, task.tracePath, stop ? () => Atomics.load(stop, 0) !== 0 : undefined);
 }

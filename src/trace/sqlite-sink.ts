@@ -57,7 +57,16 @@ export class SqliteTraceSink implements TraceSink {
   private lastBeat = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly path: string, readonly level: 'summary' | 'cores' | 'events', private readonly version: string) {}
+  /**
+   * `replay`: the run is written from a finished recording (a sweep point), not live, so
+   * it goes in as one transaction, with no heartbeat and no checkpoint of its own.
+   */
+  constructor(
+    readonly path: string,
+    readonly level: 'summary' | 'cores' | 'events',
+    private readonly version: string,
+    private readonly opts: { replay?: boolean } = {},
+  ) {}
 
   /** The run's row in `runs` (0 before begin). */
   get id(): number {
@@ -90,6 +99,7 @@ export class SqliteTraceSink implements TraceSink {
       // Frames are written inside a transaction that commitSoon() closes and reopens.
       await exec(this.db, 'COMMIT; BEGIN');
       this.lastBeat = Date.now();
+      if (this.opts.replay) return;
       // A heartbeat even while a slow frame runs, so only a dead process looks stale.
       this.timer = setInterval(() => this.commitSoon(), HEARTBEAT_MS);
       this.timer.unref();
@@ -159,7 +169,7 @@ export class SqliteTraceSink implements TraceSink {
       // Events are many: commit every frame so memory stays bounded.
       this.framesSinceCommit = COMMIT_EVERY_FRAMES;
     }
-    if (++this.framesSinceCommit >= COMMIT_EVERY_FRAMES) this.commitSoon();
+    if (++this.framesSinceCommit >= COMMIT_EVERY_FRAMES && !this.opts.replay) this.commitSoon();
   }
 
   /** Queues a commit of everything buffered (writes run in order on one chain). */
@@ -198,7 +208,7 @@ export class SqliteTraceSink implements TraceSink {
     this.statements.clear();
     await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
     await exec(db, 'COMMIT');
-    await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
+    if (!this.opts.replay) await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
     await close(db);
   }
 }
