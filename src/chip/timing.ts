@@ -124,12 +124,23 @@ export function mergeBySource(m: MessageArrays, order: Int32Array, from: number,
       }
     }
   }
+  if (k <= LINEAR_MERGE_MAX) mergeRunsLinear(m.arrival, order, from, to, k, heads, ends, tmp);
+  else mergeRunsHeap(m.arrival, order, from, to, k, heads, ends, tmp);
+}
+
+/** Up to this many sources a scan of every run head beats a heap (demo CNN loop: 4 → 1075 ms, 8 → 1175 ms). */
+const LINEAR_MERGE_MAX = 4;
+
+/** The k-way merge by scanning the run heads: O(n·k). */
+function mergeRunsLinear(
+  arrival: Float64Array, order: Int32Array, from: number, to: number, k: number, heads: Int32Array, ends: Int32Array, tmp: Int32Array,
+): void {
   for (let i = from; i < to; i++) {
     let best = -1;
     let bestArr = Infinity;
     for (let j = 0; j < k; j++) {
       if (heads[j]! >= ends[j]!) continue;
-      const arr = m.arrival[tmp[heads[j]!]!]!;
+      const arr = arrival[tmp[heads[j]!]!]!;
       // Runs are in source order, so on equal arrival the lower run (source) wins.
       if (arr < bestArr) {
         bestArr = arr;
@@ -138,6 +149,61 @@ export function mergeBySource(m: MessageArrays, order: Int32Array, from: number,
     }
     order[i] = tmp[heads[best]!++]!;
   }
+}
+
+let heapRun = new Int32Array(64);
+let heapKey = new Float64Array(64);
+
+/**
+ * The same merge with a binary min-heap of the nonempty runs keyed (head arrival, run):
+ * O(n·log k), for cores fed by many source cores.
+ */
+function mergeRunsHeap(
+  arrival: Float64Array, order: Int32Array, from: number, to: number, k: number, heads: Int32Array, ends: Int32Array, tmp: Int32Array,
+): void {
+  if (heapRun.length < k) {
+    heapRun = new Int32Array(2 * k);
+    heapKey = new Float64Array(2 * k);
+  }
+  const run = heapRun;
+  const key = heapKey;
+  let n = 0;
+  for (let j = 0; j < k; j++) {
+    if (heads[j]! >= ends[j]!) continue;
+    run[n] = j;
+    key[n++] = arrival[tmp[heads[j]!]!]!;
+  }
+  for (let p = (n >> 1) - 1; p >= 0; p--) siftDown(run, key, p, n);
+  for (let i = from; i < to; i++) {
+    const j = run[0]!;
+    order[i] = tmp[heads[j]!++]!;
+    if (heads[j]! < ends[j]!) {
+      key[0] = arrival[tmp[heads[j]!]!]!;
+    } else {
+      n--;
+      run[0] = run[n]!;
+      key[0] = key[n]!;
+    }
+    siftDown(run, key, 0, n);
+  }
+}
+
+/** Restores the heap below position p: (key, run) ascending, so on equal arrival the lower run wins. */
+function siftDown(run: Int32Array, key: Float64Array, p: number, n: number): void {
+  const r0 = run[p]!;
+  const k0 = key[p]!;
+  for (;;) {
+    let c = 2 * p + 1;
+    if (c >= n) break;
+    if (c + 1 < n && (key[c + 1]! < key[c]! || (key[c + 1] === key[c] && run[c + 1]! < run[c]!))) c++;
+    if (key[c]! < k0 || (key[c] === k0 && run[c]! < r0)) {
+      run[p] = run[c]!;
+      key[p] = key[c]!;
+      p = c;
+    } else break;
+  }
+  run[p] = r0;
+  key[p] = k0;
 }
 
 /**
