@@ -86,13 +86,13 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       ];
       const failed = r.points.filter((x) => x.status === 'failed');
       for (const p of failed.slice(0, failed.length > 6 ? 4 : 6)) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
-      if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND status = 'failed'"`);
+      if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND current = 1 AND status = 'failed'"`);
       if (r.keptFailed > 0) lines.push(`  ${r.keptFailed === 1 ? '1 point' : `${r.keptFailed} points`} failed in an earlier run and ${r.keptFailed === 1 ? 'was' : 'were'} kept; --retry-failed runs ${r.keptFailed === 1 ? 'it' : 'them'} again`);
       if (r.front.length > 0) {
         lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
       }
       if (r.svg) lines.push('', `plot: ${r.svg}`);
-      lines.push(`query: evsim query ${r.out} "SELECT * FROM sweep_points WHERE sweep = '${r.name}' ORDER BY idx"`);
+      lines.push(`query: evsim query ${r.out} "SELECT * FROM sweep_points WHERE sweep = '${r.name}' AND current = 1 ORDER BY idx"`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
     if (r.interrupted) return 130;

@@ -33,12 +33,13 @@ CREATE TABLE IF NOT EXISTS sweep_points (
   ${METRIC_COLUMNS.map((c) => `${c} ${c === 'frames' || c === 'cores' ? 'INTEGER' : 'REAL'}`).join(',\n  ')},
   wall_s REAL,
   updated_at TEXT,
+  current INTEGER NOT NULL DEFAULT 1,
   UNIQUE (sweep, point_key)
 );
 CREATE INDEX IF NOT EXISTS sweep_points_by_sweep ON sweep_points (sweep, idx);
 `;
 
-const FIXED = new Set(['point_id', 'sweep', 'point_key', 'idx', 'label', 'params_json', 'status', 'error', 'run_id', 'wall_s', 'updated_at', ...METRIC_COLUMNS]);
+const FIXED = new Set(['point_id', 'sweep', 'point_key', 'idx', 'label', 'params_json', 'status', 'error', 'run_id', 'wall_s', 'updated_at', 'current', ...METRIC_COLUMNS]);
 
 /** `chip.core.neurons` → column `chip_core_neurons` (prefixed when it would clash). */
 export function paramColumn(path: string): string {
@@ -78,6 +79,9 @@ export class SweepStore {
         throw new EvsimError('BAD_TRACE', `${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
       }
       await exec(db, SWEEP_SQL);
+      // Files written before `current` existed get it (every row counts as current until synced).
+      const cols = new Set((await all(db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
+      if (!cols.has('current')) await exec(db, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
       return new SweepStore(db, path);
     } catch (e) {
       if (db) await close(db).catch(() => undefined);
@@ -102,7 +106,8 @@ export class SweepStore {
    * Writes every current point's row: new points as pending; points already in the file
    * get this expansion's idx, label and parameters (a grid edited since keeps old results
    * under new numbers, and a parameter a point no longer sets is NULL). Returns the rows
-   * by point key. Rows of points no longer in the sweep stay, untouched.
+   * by point key. Rows of points no longer in the sweep stay, with `current` = 0, so
+   * queries can leave them out (`WHERE current = 1`).
    */
   async sync(sweep: string, points: readonly ResolvedPoint[]): Promise<Map<string, StoredPoint>> {
     const paramCols = (await all(this.db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)).filter((c) => !FIXED.has(c));
@@ -111,6 +116,7 @@ export class SweepStore {
     const now = new Date().toISOString();
     await exec(this.db, 'BEGIN');
     try {
+      await run(this.db, 'UPDATE sweep_points SET current = 0 WHERE sweep = ?', [sweep]);
       for (const p of points) {
         const byCol = new Map(Object.entries(p.params).map(([path, v]) => [paramColumn(path), sqlValue(v)]));
         const vals = paramCols.map((c) => byCol.get(c) ?? null);
@@ -118,7 +124,7 @@ export class SweepStore {
         if (had) {
           await run(
             this.db,
-            `UPDATE sweep_points SET idx = ?, label = ?, params_json = ?${paramCols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
+            `UPDATE sweep_points SET current = 1, idx = ?, label = ?, params_json = ?${paramCols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
             [p.index, p.label, JSON.stringify(p.params), ...vals, had.point_id],
           );
         } else {

@@ -141,9 +141,9 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string }>
           WHERE cf.run_id = (SELECT MAX(run_id) FROM runs) GROUP BY l.layer_id ORDER BY energy_pj DESC`,
   },
   'sweep-points': {
-    description: '(sweep files) every point: parameters, status, accuracy/error, MACs, energy, latency',
+    description: "(sweep files) every point of each sweep's current grid: parameters, status, accuracy/error, MACs, energy, latency",
     sql: `SELECT sweep, idx + 1 AS point, label, status, accuracy, rel_rmse, macs, energy_pj, latency_ns, cores, error
-          FROM sweep_points ORDER BY sweep, idx`,
+          FROM sweep_points WHERE current = 1 ORDER BY sweep, idx`,
   },
   totals: {
     description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',

@@ -47,6 +47,9 @@ describe('a grid edited between runs', () => {
       { idx: 0, label: 'policy.threshold=0.2', params_json: '{"policy.threshold":0.2}', policy_threshold: 0.2, chip_core_neurons: null },
       { idx: 2, label: 'policy.threshold=0.5 chip.core.neurons=1024', params_json: '{"policy.threshold":0.5,"chip.core.neurons":1024}', policy_threshold: 0.5, chip_core_neurons: 1024 },
     ]);
+    // Only the current grid's rows are marked current (what the printed queries select).
+    const current = await query(out, "SELECT label, current FROM sweep_points WHERE sweep = 'edited' ORDER BY point_id");
+    expect(current.map((r) => r.current)).toEqual([1, 1, 0]);
     expect(r2.total).toBe(2);
     expect(r2.front.every((p) => p.label !== 'policy.threshold=0.5 chip.core.neurons=1024')).toBe(true);
   });
