@@ -58,6 +58,11 @@ export interface SimulateOptions {
   trace?: TraceSink | null;
   /** Recorded with the run in the trace. */
   config?: unknown;
+  /**
+   * The model's content hash for the trace, when `model` is an imported graph whose file
+   * is known to the caller (default: the hash of the .onnx path, or 'in-memory').
+   */
+  modelHash?: string;
 }
 
 /** EVSIM_INJECT_FAULT=actor:frame makes that actor fail (for testing failure handling). */
@@ -97,7 +102,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const sink = opts.trace ?? null;
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink
-    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: modelPath ? hashModel(modelPath) : 'in-memory', chip: chip.name, config: opts.config ?? null, frames: count } }
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? null, frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,

@@ -14,7 +14,6 @@ import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
 import { simulate } from '../runtime/simulate.js';
-import type { TraceRunInfo } from '../runtime/trace-sink.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
 import type { ResolvedPoint } from './spec.js';
@@ -175,17 +174,6 @@ export function adoptReference(s: SharedReference): void {
   if (!have || have.length < s.outputs.length) references.set(s.key, s.outputs);
 }
 
-/** Records the point's run with its model's real content hash (simulate() gets a parsed graph). */
-class PointSink extends RecordingSink {
-  constructor(path: string, private readonly p: ResolvedPoint) {
-    super(path, p.traceLevel);
-  }
-
-  override begin(info: TraceRunInfo): Promise<void> {
-    return super.begin({ ...info, modelHash: this.p.modelHash });
-  }
-}
-
 /** What a sweep point's run records as its configuration in the trace's runs table. */
 function pointConfig(p: ResolvedPoint): unknown {
   const { index, key, params, label, ...resolved } = p;
@@ -199,7 +187,7 @@ function pointConfig(p: ResolvedPoint): unknown {
  */
 export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?: () => boolean): Promise<PointOutcome> {
   const t0 = performance.now();
-  const sink = new PointSink(tracePath, p);
+  const sink = new RecordingSink(tracePath, p.traceLevel);
   const outcome = (status: PointOutcome['status'], error: string | null, metrics: PointMetrics | null): PointOutcome => ({
     index: p.index, key: p.key, status, error, metrics, recording: sink.recording.info ? sink.recording : null, wall_s: (performance.now() - t0) / 1000,
   });
@@ -231,6 +219,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
       workers: 1,
       trace: sink,
       config: pointConfig(p),
+      modelHash: p.modelHash,
       signal: shouldStop ? stop.signal : undefined,
       // simulate() checks its signal before each frame; the sweep's stop is a flag shared
       // across threads, looked at here after each frame.
