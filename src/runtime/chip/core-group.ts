@@ -25,6 +25,18 @@ export interface Outbound {
   batch: DeltaBatch;
 }
 
+/**
+ * Where one gate stream's messages go, per neuron (element index; set for owned neurons
+ * only): the hops of all its messages and the actors they reach, each once
+ * (act[actOff[s], actOff[s + 1])). Static for a setup and an assignment of cores.
+ */
+interface GateFan {
+  hopsEw: Int32Array;
+  hopsNs: Int32Array;
+  actOff: Int32Array;
+  act: Int32Array;
+}
+
 /** What one advance() produced: batches to send, a finished frame, input cores done. */
 export interface Advanced {
   out: Outbound[];
@@ -210,6 +222,10 @@ export class CoreGroup {
   private readonly expected = new Map<number, Set<number>>();
   /** Per produced stream: destination actor → my cores upstream of it. */
   private readonly dests = new Map<number, Map<number, Int32Array>>();
+  /** Per produced stream with routes: where my neurons' messages go (see GateFan). */
+  private readonly fans = new Map<number, GateFan>();
+  /** Per actor: entries counted for, then written into, its batch (scratch). */
+  private readonly fill: Int32Array;
   private readonly inbox = new Map<string, DeltaBatch[]>();
   private readonly tCore: Float64Array;
   private frame = 0;
@@ -241,7 +257,7 @@ export class CoreGroup {
   constructor(
     private readonly setup: ChipSetup,
     readonly actor: number,
-    private readonly coreActor: Int32Array,
+    coreActor: Int32Array,
     opts: EvnetOptions,
     /** Record every received message (trace level `events`). */
     private readonly recordEvents = false,
@@ -264,6 +280,9 @@ export class CoreGroup {
       this.tileY1[c + 1] = mapping.cores[c]!.tileY;
     }
     this.upstreamOf = objects(setup.upstream);
+    let nActors = 1;
+    for (let c = 0; c < nCores; c++) nActors = Math.max(nActors, coreActor[c]! + 1);
+    this.fill = new Int32Array(nActors);
     this.stats = emptyStats(this.cores);
     const offsets = accumulatorOffsets(plan);
     const list = (t: number): DeltaList => {
@@ -336,14 +355,29 @@ export class CoreGroup {
         const own = owner.get(gt.stream)!;
         const byActor = new Map<number, Set<number>>();
         if (r) {
+          // Per owned neuron: hops of all its messages, and the actors its messages reach.
+          const fan = { hopsEw: new Int32Array(own.length), hopsNs: new Int32Array(own.length), actOff: new Int32Array(own.length + 1) };
+          const acts: number[] = [];
+          const last = new Int32Array(this.fill.length).fill(-1);
           for (let s = 0; s < own.length; s++) {
-            if (own[s]! < 0 || !this.isMine[own[s]!]) continue;
+            fan.actOff[s] = acts.length;
+            const c = own[s]!;
+            if (c < 0 || !this.isMine[c]) continue;
             for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
-              const a = coreActor[r.core[k]!]!;
-              if (!byActor.has(a)) byActor.set(a, new Set());
-              byActor.get(a)!.add(own[s]!);
+              const d = r.core[k]!;
+              fan.hopsEw[s] += Math.abs(this.tileX1[d + 1]! - this.tileX1[c + 1]!);
+              fan.hopsNs[s] += Math.abs(this.tileY1[d + 1]! - this.tileY1[c + 1]!);
+              const a = coreActor[d]!;
+              if (last[a] !== s) {
+                last[a] = s;
+                acts.push(a);
+                if (!byActor.has(a)) byActor.set(a, new Set());
+              }
+              byActor.get(a)!.add(c);
             }
           }
+          fan.actOff[own.length] = acts.length;
+          this.fans.set(gt.stream, { ...fan, act: Int32Array.from(acts) });
         }
         const m = new Map<number, Int32Array>();
         for (const [a, cs] of [...byActor.entries()].sort((x, y) => x[0] - y[0])) m.set(a, Int32Array.from([...cs].sort((x, y) => x - y)));
@@ -508,7 +542,7 @@ export class CoreGroup {
   }
 
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
-    const { chip, mapping, routes, owner, trigger } = this.setup;
+    const { chip, mapping, owner, trigger } = this.setup;
     const upstream = this.upstreamOf;
     const flush = this.flush;
     // SENSOR is −1: index + 1 reads the sensor's tile (0,0) at slot 0.
@@ -516,7 +550,6 @@ export class CoreGroup {
     const tileY1 = this.tileY1;
     const tx = (c: number): number => tileX1[c + 1]!;
     const ty = (c: number): number => tileY1[c + 1]!;
-    const cost = chip.costs;
     const slot = this.slot;
     const isMine = this.isMine;
     // 1. Inputs, and the messages each core of this segment receives (counting sort by
@@ -699,54 +732,60 @@ export class CoreGroup {
       sendTimes[spGate[j]!]![spEnt[j]!] = sendSorted[k]!;
     }
     // 6. Batches per destination actor; messages and hops are charged to the sender.
-    void cost;
-    rt.gates.forEach((gt, gi) => {
-      const o = gateOut[gi]!;
-      const r = routes.get(gt.stream);
-      const own = owner.get(gt.stream)!;
-      const dests = this.dests.get(gt.stream)!;
-      const nA = this.coreActor.length > 0 ? Math.max(...dests.keys(), 0) + 1 : 1;
-      const lastEntry = new Int32Array(nA).fill(-1);
-      const perActor = new Map<number, number[]>([...dests.keys()].map((d) => [d, []]));
+    for (let gi = 0; gi < rt.gates.length; gi++) this.emit(rt.gates[gi]!.stream, gateOut[gi]!, sendTimes[gi]!, out);
+  }
+
+  /**
+   * One gate's transmissions this frame: messages and hops charged to the sending cores,
+   * and a batch (ascending neuron) to every actor the stream reaches from my cores.
+   */
+  private emit(stream: number, o: DeltaList, sendNs: Float64Array, out: Outbound[]): void {
+    const { routes, owner } = this.setup;
+    const r = routes.get(stream);
+    const fan = this.fans.get(stream);
+    const own = owner.get(stream)!;
+    const dests = this.dests.get(stream)!;
+    const slot = this.slot;
+    const st = this.stats;
+    const nA = this.fill.length;
+    const count = this.fill;
+    count.fill(0);
+    if (r && fan) {
       for (let e = 0; e < o.n; e++) {
         const s = o.idx[e]!;
-        const c = own[s]!;
-        const i = slot[c]!;
-        const sx = tx(c);
-        const sy = ty(c);
-        if (!r) continue;
-        for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
-          const d = r.core[k]!;
-          st.messagesOut[i]++;
-          st.hopsEw[i] += Math.abs(tx(d) - sx);
-          st.hopsNs[i] += Math.abs(ty(d) - sy);
-          const act = this.coreActor[d]!;
-          if (lastEntry[act] !== e) {
-            lastEntry[act] = e;
-            perActor.get(act)!.push(e);
-          }
-        }
+        const i = slot[own[s]!]!;
+        st.messagesOut[i] += r.offsets[s + 1]! - r.offsets[s]!;
+        st.hopsEw[i] += fan.hopsEw[s]!;
+        st.hopsNs[i] += fan.hopsNs[s]!;
+        for (let j = fan.actOff[s]!; j < fan.actOff[s + 1]!; j++) count[fan.act[j]!]++;
       }
-      const sendNs = sendTimes[gi]!;
-      for (const [act, tokenCores] of dests) {
-        const es = perActor.get(act)!;
-        const m = es.length;
-        const idx = new Int32Array(m);
-        const val = new Float32Array(m);
-        const sendAt = new Float64Array(m);
-        const srcCore = new Int32Array(m);
-        for (let j = 0; j < m; j++) {
-          const e = es[j]!;
-          idx[j] = o.idx[e]!;
-          val[j] = o.val[e]!;
-          sendAt[j] = sendNs[e]!;
-          srcCore[j] = own[idx[j]!]!;
-        }
-        const tokenNs = new Float64Array(tokenCores.length);
-        for (let j = 0; j < tokenCores.length; j++) tokenNs[j] = this.tCore[slot[tokenCores[j]!]!]!;
-        out.push({ to: act, batch: { type: 'delta.batch', frame: this.frame, stream: gt.stream, srcActor: this.actor, idx, val, sendNs: sendAt, srcCore, tokenCore: tokenCores, tokenNs } });
+    }
+    const batches = new Array<DeltaBatch | null>(nA).fill(null);
+    for (const [act, tokenCores] of dests) {
+      const m = count[act]!;
+      const tokenNs = new Float64Array(tokenCores.length);
+      for (let j = 0; j < tokenCores.length; j++) tokenNs[j] = this.tCore[slot[tokenCores[j]!]!]!;
+      const batch: DeltaBatch = {
+        type: 'delta.batch', frame: this.frame, stream, srcActor: this.actor,
+        idx: new Int32Array(m), val: new Float32Array(m), sendNs: new Float64Array(m), srcCore: new Int32Array(m), tokenCore: tokenCores, tokenNs,
+      };
+      batches[act] = batch;
+      out.push({ to: act, batch });
+    }
+    if (!r || !fan) return;
+    count.fill(0);
+    for (let e = 0; e < o.n; e++) {
+      const s = o.idx[e]!;
+      for (let j = fan.actOff[s]!; j < fan.actOff[s + 1]!; j++) {
+        const a = fan.act[j]!;
+        const b = batches[a]!;
+        const at = count[a]!++;
+        b.idx[at] = s;
+        b.val[at] = o.val[e]!;
+        b.sendNs[at] = sendNs[e]!;
+        b.srcCore[at] = own[s]!;
       }
-    });
+    }
   }
 
   /** Grow-only message buffers for one segment's frame. */
