@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildChipSetup } from '../../src/chip/setup.js';
+import { buildChipSetup, type ChipSetup } from '../../src/chip/setup.js';
 import { loadChip } from '../../src/config/chip-config.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
 import { pipelineAssignment } from '../../src/runtime/chip/balance.js';
@@ -52,14 +52,33 @@ describe('pipeline assignment of cores to actors', () => {
           const p = mapping.partitions[c.partition]!;
           dense[actor[c.id]!] += p.neurons * mapping.segments[p.segment]!.fanIn;
         }
+        expect(new Set(actor).size).toBe(Math.min(n, mapping.cores.length));
         if (mapping.cores.length >= 8 * n) {
-          expect(new Set(actor).size).toBe(n);
           const total = dense.reduce((a, b) => a + b, 0);
           for (const d of dense) expect(d).toBeLessThan(0.75 * total);
         }
       });
     }
   }
+
+  it('no actor is left without cores, even beside one heavy core', () => {
+    // Five cores in plan order; the first holds nearly all the dense work, so the middle
+    // of its work alone lies in the last stretch and would leave the others empty.
+    const neurons = [1024, 4, 4, 4, 4];
+    const setup = {
+      mapping: {
+        cores: neurons.map((_, id) => ({ id, tileX: 0, tileY: 0, partition: id })),
+        partitions: neurons.map((nn, id) => ({ id, segment: id === 0 ? 0 : 1, core: id, c0: 0, c1: 1, r0: id, r1: id + 1, neurons: nn, synapseBytes: 0 })),
+        segments: [{ fanIn: 100_000 }, { fanIn: 1 }],
+      },
+    } as unknown as ChipSetup;
+    for (let n = 1; n <= 5; n++) {
+      const a = Array.from(pipelineAssignment(setup, n));
+      expect(new Set(a).size).toBe(n);
+      for (let i = 1; i < a.length; i++) expect(a[i]! - a[i - 1]!).toBeGreaterThanOrEqual(0);
+    }
+    expect(Array.from(pipelineAssignment(setup, 2))).toEqual([0, 1, 1, 1, 1]);
+  });
 
   it('one actor owns every core', () => {
     const setup = buildChipSetup(loadOnnx(models.resnet_block), loadChip('loihi'), { mesh: 'auto' });

@@ -27,7 +27,7 @@ const CORE_OVERHEAD_SYNOPS = 270_000;
 /**
  * Cores to `n` actors as a pipeline: cores in plan order, cut into n stretches of equal
  * estimated work, a core's work being its dense synops (neurons × fan-in) plus a fixed
- * overhead per core.
+ * overhead per core. Every actor gets at least one core (the caller keeps n ≤ cores).
  */
 export function pipelineAssignment(setup: ChipSetup, n: number): Int32Array {
   const { mapping } = setup;
@@ -48,9 +48,15 @@ export function pipelineAssignment(setup: ChipSetup, n: number): Int32Array {
     return pa.segment - pb.segment || pa.r0 - pb.r0 || pa.c0 - pb.c0 || a - b;
   });
   let done = 0;
-  for (const c of order) {
-    // Each core goes to the stretch holding the middle of its work.
-    out[c] = Math.min(n - 1, Math.floor(((done + work[c]! / 2) / total) * n));
+  let prev = -1;
+  for (let i = 0; i < nCores; i++) {
+    const c = order[i]!;
+    // Each core goes to the stretch holding the middle of its work, but no actor is left
+    // without cores: at most one stretch further than the last core's, and never so late
+    // that the cores left cannot reach the last actor.
+    const mid = Math.min(n - 1, Math.floor(((done + work[c]! / 2) / total) * n));
+    prev = Math.max(Math.min(mid, prev + 1), n - nCores + i);
+    out[c] = prev;
     done += work[c]!;
   }
   return out;
