@@ -47,10 +47,43 @@ function synapseGeometry(plan: EvPlan, s: NodeStep): SynapseGeometry {
 }
 
 /**
- * Adds, per partition of the segment, the synapses that input element `e` of a
- * synaptic node reaches, into `acc` (indexed by partition id).
+ * Sums by partition id over a few touched partitions: typed arrays indexed by id plus
+ * the list of ids touched since the last clear (in first-touch order), so clearing
+ * costs only what was touched. Routing adds up per-neuron figures for 10⁵–10⁶ neurons;
+ * a Map per neuron made that the slowest part of a chip run's setup.
  */
-function addSynapticReach(sg: SynapseGeometry, e: number, rowParts: Partition[][], acc: Map<number, number>): void {
+export class PartSums {
+  readonly sum: Float64Array;
+  readonly ids: Int32Array;
+  n = 0;
+  private readonly has: Uint8Array;
+  constructor(parts: number) {
+    this.sum = new Float64Array(parts);
+    this.ids = new Int32Array(parts);
+    this.has = new Uint8Array(parts);
+  }
+  add(id: number, v: number): void {
+    if (this.has[id] === 0) {
+      this.has[id] = 1;
+      this.ids[this.n++] = id;
+    }
+    this.sum[id] += v;
+  }
+  clear(): void {
+    for (let i = 0; i < this.n; i++) {
+      const id = this.ids[i]!;
+      this.has[id] = 0;
+      this.sum[id] = 0;
+    }
+    this.n = 0;
+  }
+}
+
+/**
+ * Adds, per partition of the segment, the synapses that input element `e` of a
+ * synaptic node reaches, into `acc` (by partition id).
+ */
+function addSynapticReach(sg: SynapseGeometry, e: number, rowParts: Partition[][], acc: PartSums): void {
   if (sg.conv) {
     const c = sg.conv;
     const ci = Math.floor(e / c.hw);
@@ -65,14 +98,14 @@ function addSynapticReach(sg: SynapseGeometry, e: number, rowParts: Partition[][
     for (let a = c.ry.offsets[iy]!; a < c.ry.offsets[iy + 1]!; a++) {
       for (const p of rowParts[c.ry.out[a]!]!) {
         const ch = Math.min(p.c1, gHi) - Math.max(p.c0, gLo);
-        if (ch > 0) acc.set(p.id, (acc.get(p.id) ?? 0) + nx * ch);
+        if (ch > 0) acc.add(p.id, nx * ch);
       }
     }
     return;
   }
   const d = sg.dense!;
   const row = d.transA ? e % d.m : Math.floor(e / d.k);
-  for (const p of rowParts[row]!) acc.set(p.id, (acc.get(p.id) ?? 0) + (p.c1 - p.c0));
+  for (const p of rowParts[row]!) acc.add(p.id, p.c1 - p.c0);
 }
 
 /** For every neuron-grid row, the partitions covering it. */
@@ -82,10 +115,10 @@ function partsByRow(seg: Segment, parts: Partition[]): Partition[][] {
   return rows;
 }
 
-/** Partition owning accumulator element i of a segment's neuron grid. */
 export { addSynapticReach, partsByRow, synapseGeometry };
 export type { SynapseGeometry };
 
+/** Partition owning accumulator element i of a segment's neuron grid. */
 export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Partition | undefined {
   let ch: number;
   let row: number;
@@ -103,88 +136,164 @@ export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Parti
 
 /** Builds the routes of every gate stream consumed by any segment. */
 export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamRoutes> {
-  const g = plan.graph;
   const partsOf = mapping.segments.map((s) => mapping.partitions.filter((p) => p.segment === s.id));
-  const coreOf = (p: Partition): number => p.core;
+  const nParts = mapping.partitions.length;
+  const coreOfPart = Int32Array.from(mapping.partitions, (p) => p.core);
   const routes = new Map<number, StreamRoutes>();
   const streams = new Set<number>();
   for (const s of mapping.segments) for (const t of s.inputs) streams.add(t);
+  // Per neuron: synapses reached per partition (directly, and behind an aggregating
+  // dendrite), dendritic adds per partition, and the partitions touched.
+  const perPart = new PartSums(nParts);
+  const reachOnly = new PartSums(nParts);
+  const dendPart = new PartSums(nParts);
+  const touched = new PartSums(nParts);
   for (const stream of [...streams].sort((a, b) => a - b)) {
     const size = plan.tensors[stream]!.size;
-    // Per consuming segment: probe kernels for its dendritic nodes and synapse geometry.
-    const consumers = mapping.segments.filter((s) => s.inputs.includes(stream)).map((seg) => {
-      const kernels = new Map<NodeStep, DeltaKernel | null>();
-      for (const n of [...seg.pre, ...seg.post]) kernels.set(n, makeDeltaKernel(g, n.node));
-      const lists = new Map<number, DeltaList>();
-      for (const n of [...seg.pre, ...seg.post]) {
-        for (const t of [...n.ins, n.out]) if (!lists.has(t)) lists.set(t, new DeltaList(plan.tensors[t]!.size));
-      }
-      for (const sy of seg.synaptic) for (const t of [sy.out, ...sy.ins]) if (!lists.has(t)) lists.set(t, new DeltaList(plan.tensors[t]!.size));
-      if (!lists.has(seg.acc.in)) lists.set(seg.acc.in, new DeltaList(plan.tensors[seg.acc.in]!.size));
-      if (!lists.has(stream)) lists.set(stream, new DeltaList(size));
-      return {
-        seg, kernels, lists, syn: seg.synaptic.map((sy) => synapseGeometry(plan, sy)), rowParts: partsByRow(seg, partsOf[seg.id]!),
-        aggregated: new Set(seg.synaptic.filter((sy) => isAggregated(seg, sy))),
-      };
-    });
+    const consumers = mapping.segments.filter((s) => s.inputs.includes(stream)).map((seg) => probeOf(plan, seg, stream, partsOf[seg.id]!));
     const offsets = new Int32Array(size + 1);
-    const cores: number[] = [];
-    const synops: number[] = [];
-    const dendrites: number[] = [];
+    const cores = new IntBuffer();
+    const synops = new IntBuffer();
+    const dendrites = new IntBuffer();
     for (let s = 0; s < size; s++) {
-      offsets[s] = cores.length;
-      const perPart = new Map<number, number>();
-      const reachOnly = new Map<number, number>();
-      const dendPart = new Map<number, number>();
+      offsets[s] = cores.n;
+      perPart.clear();
+      reachOnly.clear();
+      dendPart.clear();
       for (const c of consumers) {
-        for (const l of c.lists.values()) l.n = 0;
-        c.lists.get(stream)!.push(s, 1);
-        // Runs a chain of dendritic nodes on the probe; returns its adds and last output.
-        const chain = (nodes: NodeStep[]): { adds: number; last: DeltaList | null } => {
-          let adds = 0;
-          let last: DeltaList | null = null;
-          for (const n of nodes) {
-            const k = c.kernels.get(n)!;
-            const out = c.lists.get(n.out)!;
-            if (k) k.run(n.ins.map((t) => c.lists.get(t)!), out);
-            else { out.n = 0; const src = c.lists.get(n.ins[0]!)!; for (let i = 0; i < src.n; i++) out.push(src.idx[i]!, src.val[i]!); }
-            // DESIGN §4: a dendritic node costs one add per input element it receives.
-            for (const t of n.ins) adds += c.lists.get(t)!.n;
-            last = out;
-          }
-          return { adds, last };
-        };
-        let dend = chain(c.seg.pre).adds;
-        for (const sg of c.syn) {
+        for (let i = 0; i < c.lists.length; i++) c.lists[i]!.n = 0;
+        c.input.push(s, 1);
+        let dend = runChain(c.pre);
+        for (let q = 0; q < c.syn.length; q++) {
+          const sg = c.syn[q]!;
           // Behind an aggregating dendrite the synapses act once per frame on the
           // aggregated values (charged by the core then), so the message only routes.
-          const target = c.aggregated.has(sg.step) ? reachOnly : perPart;
-          const inp = c.lists.get(sg.step.ins[0]!)!;
+          const target = c.aggregated[q] ? reachOnly : perPart;
+          const inp = c.synIn[q]!;
           for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
         }
         // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
-        const postChain = chain(c.seg.post);
-        dend += postChain.adds;
-        let accHits = postChain.last;
-        if (c.seg.synaptic.length === 0) accHits = c.lists.get(c.seg.acc.in) ?? accHits;
-        const touchedParts = new Set<number>([...perPart.keys(), ...reachOnly.keys()]);
+        dend += runChain(c.post);
+        let accHits = c.post.length > 0 ? c.post[c.post.length - 1]!.out : null;
+        if (c.syn.length === 0) accHits = c.accIn;
+        // This consumer's dendritic adds are charged to every partition its probe touched.
+        touched.clear();
+        for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
+        for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
         if (accHits) {
           for (let i = 0; i < accHits.n; i++) {
             const p = ownerOf(c.seg, c.rowParts, accHits.idx[i]!);
-            if (p) touchedParts.add(p.id);
+            if (p) touched.add(p.id, 0);
           }
         }
-        for (const pid of touchedParts) dendPart.set(pid, (dendPart.get(pid) ?? 0) + dend);
+        for (let i = 0; i < touched.n; i++) dendPart.add(touched.ids[i]!, dend);
       }
-      const pids = [...new Set([...perPart.keys(), ...reachOnly.keys(), ...dendPart.keys()])].sort((a, b) => coreOf(mapping.partitions[a]!) - coreOf(mapping.partitions[b]!));
-      for (const pid of pids) {
-        cores.push(coreOf(mapping.partitions[pid]!));
-        synops.push(perPart.get(pid) ?? 0);
-        dendrites.push(dendPart.get(pid) ?? 0);
+      touched.clear();
+      for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
+      for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
+      for (let i = 0; i < dendPart.n; i++) touched.add(dendPart.ids[i]!, 0);
+      // Cores ascending (a neuron reaches a few partitions: an insertion sort).
+      const ids = touched.ids;
+      for (let i = 1; i < touched.n; i++) {
+        const p = ids[i]!;
+        let j = i - 1;
+        while (j >= 0 && coreOfPart[ids[j]!]! > coreOfPart[p]!) {
+          ids[j + 1] = ids[j]!;
+          j--;
+        }
+        ids[j + 1] = p;
+      }
+      for (let i = 0; i < touched.n; i++) {
+        const pid = ids[i]!;
+        cores.push(coreOfPart[pid]!);
+        synops.push(perPart.sum[pid]!);
+        dendrites.push(dendPart.sum[pid]!);
       }
     }
-    offsets[size] = cores.length;
-    routes.set(stream, { stream, offsets, core: Int32Array.from(cores), synops: Int32Array.from(synops), dendrites: Int32Array.from(dendrites) });
+    offsets[size] = cores.n;
+    routes.set(stream, { stream, offsets, core: cores.take(), synops: synops.take(), dendrites: dendrites.take() });
   }
   return routes;
+}
+
+/** A growable Int32Array. */
+class IntBuffer {
+  private a = new Int32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(2 * this.a.length);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  /** The values pushed, exactly sized. */
+  take(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+/** One dendritic node of a probe: its kernel (null: a copy of its one input) and lists. */
+interface ProbeNode {
+  kernel: DeltaKernel | null;
+  ins: DeltaList[];
+  out: DeltaList;
+}
+
+/**
+ * A consuming segment's probe of one stream: dendritic chains are run with the model's
+ * own delta kernels on a one-element input; synaptic reach is counted from geometry.
+ */
+interface Probe {
+  seg: Segment;
+  /** Every list the probe writes (reset before each neuron). */
+  lists: DeltaList[];
+  /** The stream's list, where each neuron's one-element probe goes in. */
+  input: DeltaList;
+  pre: ProbeNode[];
+  post: ProbeNode[];
+  syn: SynapseGeometry[];
+  /** Per synaptic node: its input list, and whether an aggregating dendrite feeds it. */
+  synIn: DeltaList[];
+  aggregated: boolean[];
+  accIn: DeltaList;
+  rowParts: Partition[][];
+}
+
+function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[]): Probe {
+  const byTensor = new Map<number, DeltaList>();
+  const list = (t: number): DeltaList => {
+    let l = byTensor.get(t);
+    if (!l) byTensor.set(t, (l = new DeltaList(plan.tensors[t]!.size)));
+    return l;
+  };
+  const node = (n: NodeStep): ProbeNode => ({ kernel: makeDeltaKernel(plan.graph, n.node), ins: n.ins.map(list), out: list(n.out) });
+  const input = list(stream);
+  const pre = seg.pre.map(node);
+  const post = seg.post.map(node);
+  const syn = seg.synaptic.map((sy) => synapseGeometry(plan, sy));
+  const synIn = seg.synaptic.map((sy) => list(sy.ins[0]!));
+  for (const sy of seg.synaptic) list(sy.out);
+  const accIn = list(seg.acc.in);
+  return {
+    seg, lists: [...byTensor.values()], input, pre, post, syn, synIn, accIn, rowParts: partsByRow(seg, parts),
+    aggregated: seg.synaptic.map((sy) => isAggregated(seg, sy)),
+  };
+}
+
+/** Runs a dendritic chain on the probe; returns its adds (DESIGN §4: one per input element a node receives). */
+function runChain(nodes: ProbeNode[]): number {
+  let adds = 0;
+  for (const n of nodes) {
+    if (n.kernel) {
+      n.kernel.run(n.ins, n.out);
+    } else {
+      n.out.n = 0;
+      const src = n.ins[0]!;
+      for (let i = 0; i < src.n; i++) n.out.push(src.idx[i]!, src.val[i]!);
+    }
+    for (const l of n.ins) adds += l.n;
+  }
+  return adds;
 }

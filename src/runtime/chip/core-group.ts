@@ -7,7 +7,7 @@
  * clocks; the worker shell and the in-process transport both drive it.
  */
 import { arrivalNs, coreEnergyPj, mergeBySource, runCoreFrameArrays, type MessageArrays } from '../../chip/timing.js';
-import { addSynapticReach, partsByRow, synapseGeometry, type StreamRoutes, type SynapseGeometry } from '../../chip/routing.js';
+import { addSynapticReach, PartSums, partsByRow, synapseGeometry, type StreamRoutes, type SynapseGeometry } from '../../chip/routing.js';
 import { isAggregated, type Segment } from '../../chip/segments.js';
 import { SENSOR, type ChipSetup } from '../../chip/setup.js';
 import { makeDeltaKernel, type DeltaKernel } from '../../model/evnet/delta-kernels.js';
@@ -226,6 +226,8 @@ export class CoreGroup {
   private readonly fans = new Map<number, GateFan>();
   /** Per actor: entries counted for, then written into, its batch (scratch). */
   private readonly fill: Int32Array;
+  /** Synapses behind an aggregating dendrite, by partition (scratch). */
+  private readonly partSums: PartSums;
   private readonly inbox = new Map<string, DeltaBatch[]>();
   private readonly tCore: Float64Array;
   private frame = 0;
@@ -283,6 +285,7 @@ export class CoreGroup {
     let nActors = 1;
     for (let c = 0; c < nCores; c++) nActors = Math.max(nActors, coreActor[c]! + 1);
     this.fill = new Int32Array(nActors);
+    this.partSums = new PartSums(mapping.partitions.length);
     this.stats = emptyStats(this.cores);
     const offsets = accumulatorOffsets(plan);
     const list = (t: number): DeltaList => {
@@ -602,10 +605,11 @@ export class CoreGroup {
       const sn = rt.syn[q]!;
       sn.kernel.run(sn.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(sn.step.out)!);
       if (sn.aggregated) {
-        const perPart = new Map<number, number>();
+        const perPart = this.partSums;
+        perPart.clear();
         const inp = this.deltas.get(sn.step.ins[0]!)!;
         for (let i = 0; i < inp.n; i++) addSynapticReach(sn.geo, inp.idx[i]!, rt.rowParts, perPart);
-        for (const [pid, v] of perPart) extraSynops[slot[mapping.partitions[pid]!.core]!] += v;
+        for (let i = 0; i < perPart.n; i++) extraSynops[slot[mapping.partitions[perPart.ids[i]!]!.core]!] += perPart.sum[perPart.ids[i]!]!;
       }
     }
     for (let q = 0; q < rt.post.length; q++) this.runDelta(rt.post[q]!.step, rt.post[q]!.kernel);
