@@ -59,6 +59,26 @@ describe('determinism across worker threads (residual CNN)', () => {
     }
     expect(runs[0]!.result.totals.energy_pj).toBeGreaterThan(0);
   });
+
+  it('the same with more frames than 4 workers keep in flight and a flush every 3 frames', async () => {
+    // 4 workers let up to 8 frames be begun at once; 12 frames fill that window, and a
+    // flush (reset:3) then lands while earlier frames are still running.
+    const { g } = fixture('resnet_block');
+    const v = syntheticVideo({ frames: 12, channels: 3, height: 16, width: 16, motion: 'major', seed: 5 });
+    const frames = checkFrames(g, v.shape, v.data, 'video');
+    const o = { threshold: 0.05, policy: parsePolicy('threshold,reset:3') };
+    const one = await runChip(g, frames, 12, { ...o, chip: loadChip('loihi'), workers: 1, inProcess: true, keepOutputs: true });
+    for (const workers of [2, 4]) {
+      const r = await runChip(g, frames, 12, { ...o, chip: loadChip('loihi'), workers, keepOutputs: true });
+      expect(r.result.frames).toBe(12);
+      expect(Array.from(r.outputs!)).toEqual(Array.from(one.outputs!));
+      expect(r.result.per_frame).toEqual(one.result.per_frame);
+    }
+    // The flushes happened: without them frames 0–2 are the same and frame 3 is not.
+    const plain = await runChip(g, frames, 4, { ...opts, chip: loadChip('loihi'), workers: 1, inProcess: true });
+    expect(plain.result.per_frame.slice(0, 3)).toEqual(one.result.per_frame.slice(0, 3));
+    expect(plain.result.per_frame[3]!.synops).not.toBe(one.result.per_frame[3]!.synops);
+  });
 });
 
 describe('queue depth', () => {

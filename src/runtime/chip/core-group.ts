@@ -174,6 +174,12 @@ function iota(a: Int32Array): Int32Array {
   return a;
 }
 
+/** Whether a[i] < a[i + 1] throughout. */
+function ascending(a: Int32Array): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i - 1]! >= a[i]!) return false;
+  return true;
+}
+
 /** out[k] = src[ix[k]] for every k of out. */
 function gather<T extends Int32Array | Float32Array | Float64Array>(out: T, ix: ArrayLike<number>, src: ArrayLike<number>): T {
   for (let k = 0; k < out.length; k++) out[k] = src[ix[k]!]!;
@@ -512,6 +518,8 @@ export class CoreGroup {
     for (let b = 0; b < nb; b++) {
       const bt = batches[b]!;
       for (let i = 0; i < bt.tokenCore.length; i++) tokens.set(bt.tokenCore[i]!, bt.tokenNs[i]!);
+      // The merge (and so the arithmetic order, whatever the worker count) rests on this.
+      if (!ascending(bt.idx)) throw new Error(`internal: a batch of stream ${stream} from actor ${bt.srcActor} is not in ascending neuron order`);
     }
     const l = this.deltas.get(stream)!;
     if (nb === 1) {

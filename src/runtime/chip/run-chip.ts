@@ -20,6 +20,9 @@ import { CoreGroup, type Outbound } from './core-group.js';
 import { objects } from '../objects.js';
 import { pipelineAssignment } from './balance.js';
 import { Sensor, type SensorFrame } from './sensor.js';
+
+/** A sensor frame's figures, without its batches. */
+type SensorCounts = Omit<SensorFrame, 'out'>;
 import { WorkerPool } from './worker-pool.js';
 
 /** How the coordinator talks to the actors; implemented in-process and over worker threads. */
@@ -126,8 +129,6 @@ export interface ChipRun {
   outputShape: number[];
   interrupted: boolean;
   setup: ChipSetup;
-  /** Per frame, per core (id order): energy pJ and frame.end ns, for traces. */
-  coreEnergy: Float64Array[];
 }
 
 export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
@@ -168,7 +169,13 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
         break;
       }
       if (t - finished >= window) await finishOne();
-      loop.begin(t, t > 0 ? await pool.inputsDone(t - 1) : 0, pool);
+      const inputsEnd = t > 0 ? await pool.inputsDone(t - 1) : 0;
+      // A stop that came while waiting: frame t does not begin.
+      if (opts.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+      loop.begin(t, inputsEnd, pool);
       begun++;
     }
     // Frames already begun are completed and kept, also on an interrupt.
@@ -187,7 +194,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     memory: planMemory(setup.plan), layers: [],
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
-  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup, coreEnergy: loop.coreEnergy };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup };
 }
 
 /**
@@ -242,7 +249,6 @@ function traceTables(graph: Graph, setup: ChipSetup): Pick<TraceRunInfo, 'layers
  */
 class FrameLoop {
   readonly acc: RunAccumulator;
-  readonly coreEnergy: Float64Array[] = objects([]);
   lastEnd = 0;
   private readonly data: Float32Array;
   private readonly frameSize: number;
@@ -260,7 +266,7 @@ class FrameLoop {
   private readonly sink: TraceSink | null;
   private readonly events: boolean;
   /** Frames begun and not yet finished: entry time and the sensor's share. */
-  private readonly inFlight = new Map<number, { entry: number; sensor: SensorFrame }>();
+  private readonly inFlight = new Map<number, { entry: number; sensor: SensorCounts }>();
 
   constructor(graph: Graph, setup: ChipSetup, frames: Frames, count: number, opts: ChipRunOptions, private readonly sensor: Sensor) {
     const { mapping } = setup;
@@ -304,7 +310,9 @@ class FrameLoop {
     pool.startFrame(t, flush);
     const s = this.sensor.run(t, this.input(t), flush, entry);
     for (let i = 0; i < s.out.length; i++) pool.deliver(s.out[i]!.to, s.out[i]!.batch);
-    this.inFlight.set(t, { entry, sensor: s });
+    // Its figures only: the batches are the actors' now.
+    const { out: _sent, ...counts } = s;
+    this.inFlight.set(t, { entry, sensor: counts });
   }
 
   /** Frame t's reports: per-core figures, the frame's record, output and trace rows. */
@@ -352,7 +360,6 @@ class FrameLoop {
     for (let i = 0; i < this.outputCores.length; i++) outEnd = Math.max(outEnd, endNs[this.outputCores[i]!]!);
     rec.latency_ns = outEnd - entry;
     this.lastEnd = outEnd;
-    this.coreEnergy.push(energy.slice());
     this.acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, this.input(t));
     if (this.sink) this.traceFrame(rec, reports);
   }
