@@ -199,6 +199,12 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const isMeshPath = (p: string): boolean => p === 'chip.mesh' || p.startsWith('chip.mesh.');
 
   const inputs = new SweepInputs();
+  // Chip presets and files are read once per sweep, not once per point.
+  const chipFiles = new Map<string, unknown>();
+  const chipFile = (path: string): unknown => {
+    if (!chipFiles.has(path)) chipFiles.set(path, loadChipRaw(path).raw);
+    return structuredClone(chipFiles.get(path));
+  };
   const all: ResolvedPoint[] = assignments.map((assign, index) => {
     const doc = structuredClone(base);
     const params: Record<string, unknown> = {};
@@ -225,7 +231,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     const presetName = preset ?? 'loihi';
     let chipRaw: unknown;
     try {
-      chipRaw = deepMerge(loadChipRaw(isChipFile(presetName) ? abs(presetName) : presetName).raw, over);
+      chipRaw = deepMerge(chipFile(isChipFile(presetName) ? abs(presetName) : presetName), over);
     } catch (e) {
       throw new EvsimError('BAD_CONFIG', `${ctx}: chip.preset: ${(e as Error).message}`);
     }
