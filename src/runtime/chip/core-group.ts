@@ -13,7 +13,7 @@ import { SENSOR, type ChipSetup } from '../../chip/setup.js';
 import { makeDeltaKernel, type DeltaKernel } from '../../model/evnet/delta-kernels.js';
 import { createGate, gateOverride, type EvnetOptions } from '../../model/evnet/engine.js';
 import type { Gate } from '../../model/evnet/gate.js';
-import { accumulatorOffsets, type NodeStep } from '../../model/evnet/plan.js';
+import { accumulatorOffsets, type EvPlan, type NodeStep } from '../../model/evnet/plan.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
 import { objects } from '../objects.js';
@@ -208,6 +208,85 @@ function groupByCore(
   return { list, start };
 }
 
+/**
+ * Each accumulator's starting values (biases carried through, read-only), per plan:
+ * core groups of one setup share them (sweep points, several in-process groups) instead
+ * of each running the dense network on constants again.
+ */
+const offsetsByPlan = new WeakMap<EvPlan, Map<number, Float32Array>>();
+function offsetsOf(plan: EvPlan): Map<number, Float32Array> {
+  let o = offsetsByPlan.get(plan);
+  if (!o) offsetsByPlan.set(plan, (o = accumulatorOffsets(plan)));
+  return o;
+}
+
+/** The elements of a tensor whose owning core is one of mine, ascending. */
+function ownedBy(own: Int32Array, isMine: Uint8Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && isMine[own[i]!]) n++;
+  const out = new Int32Array(n);
+  let j = 0;
+  for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && isMine[own[i]!]) out[j++] = i;
+  return out;
+}
+
+/** The actors (the coordinator for the sensor) whose batches of a stream reach my cores. */
+function sourceActors(r: StreamRoutes, own: Int32Array, isMine: Uint8Array, coreActor: Int32Array): Set<number> {
+  const src = new Set<number>();
+  for (let s = 0; s < own.length; s++) {
+    for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+      if (isMine[r.core[k]!]) {
+        src.add(own[s]! === SENSOR ? COORDINATOR : coreActor[own[s]!]!);
+        break;
+      }
+    }
+  }
+  return src;
+}
+
+/**
+ * Where a gate stream of mine goes: per owned neuron the hops of its messages and the
+ * actors they reach (null without routes, e.g. the network output), and per
+ * destination actor my cores upstream of it (ascending), whose frame.end tokens its
+ * batch carries.
+ */
+function gateFan(
+  r: StreamRoutes | undefined, own: Int32Array, isMine: Uint8Array, coreActor: Int32Array, tileX1: Int32Array, tileY1: Int32Array, nActors: number,
+): { fan: GateFan | null; dests: Map<number, Int32Array> } {
+  const byActor = new Map<number, Set<number>>();
+  let fan: GateFan | null = null;
+  if (r) {
+    const hopsEw = new Int32Array(own.length);
+    const hopsNs = new Int32Array(own.length);
+    const actOff = new Int32Array(own.length + 1);
+    const acts: number[] = [];
+    const last = new Int32Array(nActors).fill(-1);
+    for (let s = 0; s < own.length; s++) {
+      actOff[s] = acts.length;
+      const c = own[s]!;
+      if (c < 0 || !isMine[c]) continue;
+      for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+        const d = r.core[k]!;
+        hopsEw[s] += Math.abs(tileX1[d + 1]! - tileX1[c + 1]!);
+        hopsNs[s] += Math.abs(tileY1[d + 1]! - tileY1[c + 1]!);
+        const a = coreActor[d]!;
+        if (last[a] !== s) {
+          last[a] = s;
+          acts.push(a);
+          let cs = byActor.get(a);
+          if (!cs) byActor.set(a, (cs = new Set()));
+          cs.add(c);
+        }
+      }
+    }
+    actOff[own.length] = acts.length;
+    fan = { hopsEw, hopsNs, actOff, act: Int32Array.from(acts) };
+  }
+  const dests = new Map<number, Int32Array>();
+  for (const [a, cs] of [...byActor.entries()].sort((x, y) => x[0] - y[0])) dests.set(a, Int32Array.from([...cs].sort((x, y) => x - y)));
+  return { fan, dests };
+}
+
 function emptyStats(cores: Int32Array): CoreStats {
   const z = (): Float64Array => new Float64Array(cores.length);
   return {
@@ -293,7 +372,7 @@ export class CoreGroup {
     this.fill = new Int32Array(nActors);
     this.partSums = new PartSums(mapping.partitions.length);
     this.stats = emptyStats(this.cores);
-    const offsets = accumulatorOffsets(plan);
+    const offsets = offsetsOf(plan);
     const list = (t: number): DeltaList => {
       let l = this.deltas.get(t);
       if (!l) { l = new DeltaList(plan.tensors[t]!.size); this.deltas.set(t, l); }
@@ -309,9 +388,7 @@ export class CoreGroup {
       const parts = mapping.partitions.filter((p) => p.segment === seg.id && this.isMine[p.core]);
       if (parts.length === 0) continue;
       for (const t of seg.inputs) list(t);
-      const accOwn = owner.get(seg.acc.out)!;
-      const accOwned: number[] = [];
-      for (let i = 0; i < accOwn.length; i++) if (accOwn[i]! >= 0 && this.isMine[accOwn[i]!]) accOwned.push(i);
+      const accOwned = ownedBy(owner.get(seg.acc.out)!, this.isMine);
       value(seg.acc.out);
       list(seg.acc.in);
       const inSeg = new Uint8Array(nCores);
@@ -330,14 +407,11 @@ export class CoreGroup {
         post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
         gates: objects(seg.gates.map((gs) => {
-          const own = owner.get(gs.in)!;
-          const owned: number[] = [];
-          for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && this.isMine[own[i]!]) owned.push(i);
           list(gs.out);
-          return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: Int32Array.from(owned) };
+          return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: ownedBy(owner.get(gs.in)!, this.isMine) };
         })),
         accOffset: offsets.get(seg.acc.out)!,
-        accOwned: Int32Array.from(accOwned),
+        accOwned,
         rowParts: partsByRow(seg, parts),
         // Set here, not assigned later: a field changing type deprecates the object's map.
         gateLists: objects(seg.gates.map((gs) => list(gs.out))),
@@ -348,49 +422,12 @@ export class CoreGroup {
     }
     // Who completes my input streams, and whom my gate streams feed.
     for (const rt of this.segs) {
-      for (const stream of rt.seg.inputs) {
-        const r = routes.get(stream)!;
-        const own = owner.get(stream)!;
-        const src = new Set<number>();
-        for (let s = 0; s < own.length; s++) {
-          for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
-            if (this.isMine[r.core[k]!]) src.add(own[s]! === SENSOR ? COORDINATOR : coreActor[own[s]!]!);
-          }
-        }
-        this.expected.set(stream, src);
-      }
+      for (const stream of rt.seg.inputs) this.expected.set(stream, sourceActors(routes.get(stream)!, owner.get(stream)!, this.isMine, coreActor));
       for (const gt of rt.gates) {
         const r = routes.get(gt.stream);
-        const own = owner.get(gt.stream)!;
-        const byActor = new Map<number, Set<number>>();
-        if (r) {
-          // Per owned neuron: hops of all its messages, and the actors its messages reach.
-          const fan = { hopsEw: new Int32Array(own.length), hopsNs: new Int32Array(own.length), actOff: new Int32Array(own.length + 1) };
-          const acts: number[] = [];
-          const last = new Int32Array(this.fill.length).fill(-1);
-          for (let s = 0; s < own.length; s++) {
-            fan.actOff[s] = acts.length;
-            const c = own[s]!;
-            if (c < 0 || !this.isMine[c]) continue;
-            for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
-              const d = r.core[k]!;
-              fan.hopsEw[s] += Math.abs(this.tileX1[d + 1]! - this.tileX1[c + 1]!);
-              fan.hopsNs[s] += Math.abs(this.tileY1[d + 1]! - this.tileY1[c + 1]!);
-              const a = coreActor[d]!;
-              if (last[a] !== s) {
-                last[a] = s;
-                acts.push(a);
-                if (!byActor.has(a)) byActor.set(a, new Set());
-              }
-              byActor.get(a)!.add(c);
-            }
-          }
-          fan.actOff[own.length] = acts.length;
-          this.fans.set(gt.stream, { ...fan, act: Int32Array.from(acts) });
-        }
-        const m = new Map<number, Int32Array>();
-        for (const [a, cs] of [...byActor.entries()].sort((x, y) => x[0] - y[0])) m.set(a, Int32Array.from([...cs].sort((x, y) => x - y)));
-        this.dests.set(gt.stream, m);
+        const { fan, dests } = gateFan(r, owner.get(gt.stream)!, this.isMine, coreActor, this.tileX1, this.tileY1, this.fill.length);
+        if (fan) this.fans.set(gt.stream, fan);
+        this.dests.set(gt.stream, dests);
       }
     }
     const inputs = Array.from(setup.inputCores).filter((c) => this.isMine[c]);
