@@ -14,7 +14,6 @@ import { writeNpy } from '../workloads/npy.js';
 import { availableParallelism } from 'node:os';
 import type { PlacementStrategy } from '../chip/mapper.js';
 import { isFree, type ChipSpec } from '../chip/spec.js';
-import { loadChip } from '../config/chip-config.js';
 import { runChip } from './chip/run-chip.js';
 import { runFunctional } from './functional.js';
 import type { TraceSink } from './trace-sink.js';
@@ -84,7 +83,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     throw new EvsimError('BAD_POLICY', `threshold must be a number ≥ 0, got ${threshold}`);
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
-  const chip = typeof opts.chip === 'object' ? opts.chip : loadChip(opts.chip ?? 'loihi');
+  // Chip files are YAML: the parser is loaded only for a chip given by name or path.
+  const chip = typeof opts.chip === 'object' ? opts.chip : (await import('../config/chip-config.js')).loadChip(opts.chip ?? 'loihi');
   if (opts.dense) {
     // The conventional network on the same chip (DESIGN §5): every frame re-flushes, so
     // every neuron updates, and every neuron transmits, zeros included.

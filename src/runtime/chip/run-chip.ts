@@ -23,7 +23,6 @@ import { Sensor, type SensorFrame } from './sensor.js';
 
 /** A sensor frame's figures, without its batches. */
 type SensorCounts = Omit<SensorFrame, 'out'>;
-import { WorkerPool } from './worker-pool.js';
 
 /** How the coordinator talks to the actors; implemented in-process and over worker threads. */
 export interface ActorPool {
@@ -146,7 +145,8 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const loop = new FrameLoop(graph, setup, frames, count, opts, new Sensor(setup, coreActor, evOpts));
   const pool: ActorPool = opts.inProcess
     ? new InProcessPool(setup, coreActor, n, evOpts, events)
-    : await WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
+    : // Loaded only for worker threads: in-process runs (sweep points) never load piscina or msgpackr.
+      await (await import('./worker-pool.js')).WorkerPool.start(setup, coreActor, n, evOpts, opts.injectFault ?? null, events);
   let interrupted = false;
   // Frame t enters once the input cores are done with t − 1, and frames are folded in
   // order as their reports complete. Each actor holds at most two frames (§6): a pool
