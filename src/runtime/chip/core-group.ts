@@ -604,11 +604,13 @@ export class CoreGroup {
     // core). A stream may also feed my cores of another segment: those count there
     // (inRoutes holds only the routes into this segment's cores).
     const tokens = new Map<number, number>();
-    const merged = rt.seg.inputs.map((stream, q) => {
+    // objects(): one elements kind whatever the inputs (the bare map() array deoptimised
+    // this function at its first loop in every sweep worker).
+    const merged = objects(rt.seg.inputs.map((stream, q) => {
       const m = this.mergeStream(stream);
       for (const [c, t] of m.tokens) tokens.set(c, t);
       return { stream, r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, m };
-    });
+    }));
     const nMine = this.cores.length;
     const count = this.scratch.ints('count', nMine + 1, true);
     for (let q = 0; q < merged.length; q++) {
