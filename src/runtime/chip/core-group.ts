@@ -37,6 +37,25 @@ interface GateFan {
   act: Int32Array;
 }
 
+/** One input stream of a segment this frame: its routes into my cores, merged entries, their send times and sources. */
+interface MergedInput {
+  r: StreamRoutes;
+  l: DeltaList;
+  send: Float64Array;
+  src: Int32Array;
+}
+
+/** A segment's spikes grouped by core (list[start[i], start[i + 1]) for slot i), with their gate, entry and trigger. */
+interface Spikes {
+  n: number;
+  list: Int32Array;
+  start: Int32Array;
+  gate: Int32Array;
+  ent: Int32Array;
+  trigSorted: Int32Array;
+  sendSorted: Float64Array;
+}
+
 /** What one advance() produced: batches to send, a finished frame, input cores done. */
 export interface Advanced {
   out: Outbound[];
@@ -589,28 +608,52 @@ export class CoreGroup {
     return { send, src, tokens };
   }
 
+  /**
+   * One segment of the current frame: its messages in, its kernels, accumulators, value
+   * nodes and gates on my neurons, the §5 timing of each of my cores in it, and its
+   * batches out. Each step is a method of its own, so V8 optimises (and, when a sweep's
+   * next point brings new shapes, re-optimises) small functions, not one large one.
+   */
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
-    const { chip, mapping, owner, trigger } = this.setup;
-    const upstream = this.upstreamOf;
-    const flush = this.flush;
-    // SENSOR is −1: index + 1 reads the sensor's tile (0,0) at slot 0.
-    const tileX1 = this.tileX1;
-    const tileY1 = this.tileY1;
-    const tx = (c: number): number => tileX1[c + 1]!;
-    const ty = (c: number): number => tileY1[c + 1]!;
-    const slot = this.slot;
-    const isMine = this.isMine;
-    // 1. Inputs, and the messages each core of this segment receives (counting sort by
-    // core). A stream may also feed my cores of another segment: those count there
-    // (inRoutes holds only the routes into this segment's cores).
+    // 1. Inputs, and the messages each core of this segment receives.
     const tokens = new Map<number, number>();
     // objects(): one elements kind whatever the inputs (the bare map() array deoptimised
     // this function at its first loop in every sweep worker).
     const merged = objects(rt.seg.inputs.map((stream, q) => {
       const m = this.mergeStream(stream);
       for (const [c, t] of m.tokens) tokens.set(c, t);
-      return { stream, r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, m };
+      return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src };
     }));
+    const count = this.countMessages(merged);
+    const msg = this.fillMessages(merged, count);
+    // 2. Dendrites, synapses, post-synaptic adds.
+    const extraSynops = this.runKernels(rt);
+    // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
+    const upd = this.accumulate(rt);
+    // 4. Value nodes and gates (their changed lists hold owned neurons only), then the
+    // spikes per core in trigger order.
+    this.runGates(rt);
+    const sp = this.spikesByCore(rt);
+    // 5. Time every core of the segment.
+    this.timeCores(rt, tokens, count, msg, extraSynops, upd, sp);
+    const sendTimes = rt.sendTimes;
+    const gateOut = rt.gateLists;
+    for (let gi = 0; gi < gateOut.length; gi++) sendTimes[gi] = this.scratch.floats(SEND_KEYS[gi] ?? `send.${gi}`, gateOut[gi]!.n);
+    for (let k = 0; k < sp.n; k++) {
+      const j = sp.list[k]!;
+      sendTimes[sp.gate[j]!]![sp.ent[j]!] = sp.sendSorted[k]!;
+    }
+    // 6. Batches per destination actor; messages and hops are charged to the sender.
+    for (let gi = 0; gi < rt.gates.length; gi++) this.emit(rt.gates[gi]!.stream, gateOut[gi]!, sendTimes[gi]!, out);
+  }
+
+  /**
+   * Messages per core of mine (counting sort by core: count[slot + 1]), then prefix sums.
+   * A stream may also feed my cores of another segment: those count there (inRoutes
+   * holds only the routes into this segment's cores).
+   */
+  private countMessages(merged: MergedInput[]): Int32Array {
+    const slot = this.slot;
     const nMine = this.cores.length;
     const count = this.scratch.ints('count', nMine + 1, true);
     for (let q = 0; q < merged.length; q++) {
@@ -621,33 +664,51 @@ export class CoreGroup {
       }
     }
     for (let i = 0; i < nMine; i++) count[i + 1] += count[i]!;
-    const total = count[nMine]!;
-    const msg = this.msgBuf(total);
+    return count;
+  }
+
+  /** Each message's arrival (§5), source, sequence, synops and adds, grouped by core. */
+  private fillMessages(merged: MergedInput[], count: Int32Array): MessageArrays {
+    const { chip } = this.setup;
+    const slot = this.slot;
+    // SENSOR is −1: index + 1 reads the sensor's tile (0,0) at slot 0.
+    const tileX1 = this.tileX1;
+    const tileY1 = this.tileY1;
+    const nMine = this.cores.length;
+    const msg = this.msgBuf(count[nMine]!);
+    const order = this.order;
     const fill = this.scratch.ints('fill', nMine);
     fill.set(count.subarray(0, nMine));
     for (let q = 0; q < merged.length; q++) {
-      const { r, l, m } = merged[q]!;
+      const { r, l, send, src: srcOf } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
-        const src = m.src[e]!;
-        const sx = tx(src);
-        const sy = ty(src);
+        const src = srcOf[e]!;
+        const sx = tileX1[src + 1]!;
+        const sy = tileY1[src + 1]!;
         for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
           const c = r.core[k]!;
           const at = fill[slot[c]!]!++;
-          msg.arrival[at] = arrivalNs(chip, m.send[e]!, tx(c) - sx, ty(c) - sy);
+          const dx = tileX1[c + 1]! - sx;
+          const dy = tileY1[c + 1]! - sy;
+          msg.arrival[at] = arrivalNs(chip, send[e]!, dx, dy);
           msg.src[at] = src;
           msg.seq[at] = s;
           msg.synops[at] = r.synops[k]!;
           msg.dendrites[at] = r.dendrites[k]!;
-          if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(tx(c) - sx) + Math.abs(ty(c) - sy));
-          this.order[at] = at;
+          if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(dx) + Math.abs(dy));
+          order[at] = at;
         }
       }
     }
-    // 2. Dendrites, synapses, post-synaptic adds.
+    return msg;
+  }
+
+  /** Dendrites, synapses and post-synaptic adds; returns the synops behind aggregating dendrites, by core slot. */
+  private runKernels(rt: SegRuntime): Float64Array {
+    const { mapping } = this.setup;
     for (let q = 0; q < rt.pre.length; q++) this.runDelta(rt.pre[q]!.step, rt.pre[q]!.kernel);
-    const extraSynops = this.scratch.floats('extraSynops', nMine, true);
+    const extraSynops = this.scratch.floats('extraSynops', this.cores.length, true);
     for (let q = 0; q < rt.syn.length; q++) {
       const sn = rt.syn[q]!;
       sn.kernel.run(sn.step.ins.map((t) => this.deltas.get(t)!), this.deltas.get(sn.step.out)!);
@@ -656,16 +717,23 @@ export class CoreGroup {
         perPart.clear();
         const inp = this.deltas.get(sn.step.ins[0]!)!;
         for (let i = 0; i < inp.n; i++) addSynapticReach(sn.geo, inp.idx[i]!, rt.rowParts, perPart);
-        for (let i = 0; i < perPart.n; i++) extraSynops[slot[mapping.partitions[perPart.ids[i]!]!.core]!] += perPart.sum[perPart.ids[i]!]!;
+        for (let i = 0; i < perPart.n; i++) extraSynops[this.slot[mapping.partitions[perPart.ids[i]!]!.core]!] += perPart.sum[perPart.ids[i]!]!;
       }
     }
     for (let q = 0; q < rt.post.length; q++) this.runDelta(rt.post[q]!.step, rt.post[q]!.kernel);
-    // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
+    return extraSynops;
+  }
+
+  /** Adds the segment's deltas into my accumulators (a flush restarts them from their offsets); the updated neurons by core. */
+  private accumulate(rt: SegRuntime): { list: Int32Array; start: Int32Array } {
+    const { owner } = this.setup;
+    const isMine = this.isMine;
     const acc = rt.seg.acc;
     const a = this.values.get(acc.out)!;
     const ach = this.changed.get(acc.out)!;
     const delta = this.deltas.get(acc.in)!;
     const accOwn = owner.get(acc.out)!;
+    const flush = this.flush;
     const updIdx = flush ? rt.accOwned : this.updBuf(delta.n);
     let nUpd = 0;
     ach.n = 0;
@@ -690,8 +758,12 @@ export class CoreGroup {
       }
     }
     this.counts.accUpdates += nUpd;
-    const upd = groupByCore(updIdx, nUpd, accOwn, slot, nMine, false, this.scratch, 'upd');
-    // 4. Value nodes and gates (their changed lists hold owned neurons only).
+    return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
+  }
+
+  /** Value nodes and gates of the segment on my neurons. */
+  private runGates(rt: SegRuntime): void {
+    const flush = this.flush;
     for (let q = 0; q < rt.values.length; q++) {
       const v = rt.values[q]!;
       v.kernel.run(
@@ -709,7 +781,13 @@ export class CoreGroup {
       this.counts.gateUpdates += gt.gate.updates;
       this.counts.transmissions += gt.gate.transmissions;
     }
-    // Spikes per core in trigger order: (trigger, gate, entry) packed as parallel arrays.
+  }
+
+  /** The segment's spikes, (trigger, gate, entry) as parallel arrays, grouped by core in trigger order. */
+  private spikesByCore(rt: SegRuntime): Spikes {
+    const { owner, trigger } = this.setup;
+    const gateOut = rt.gateLists;
+    const nMine = this.cores.length;
     let nSp = 0;
     for (let q = 0; q < gateOut.length; q++) nSp += gateOut[q]!.n;
     const sc = this.scratch;
@@ -717,48 +795,59 @@ export class CoreGroup {
     const spGate = sc.ints('sp.gate', nSp);
     const spEnt = sc.ints('sp.ent', nSp);
     const spCore = sc.ints('sp.core', nSp);
-    {
-      let k = 0;
-      rt.gates.forEach((gt, gi) => {
-        const o = gateOut[gi]!;
-        const own = owner.get(gt.stream)!;
-        const trig = trigger.get(gt.stream)!;
-        for (let e = 0; e < o.n; e++) {
-          spTrig[k] = trig[o.idx[e]!]!;
-          spGate[k] = gi;
-          spEnt[k] = e;
-          spCore[k++] = own[o.idx[e]!]!;
-        }
-      });
+    let k = 0;
+    for (let gi = 0; gi < rt.gates.length; gi++) {
+      const gt = rt.gates[gi]!;
+      const o = gateOut[gi]!;
+      const own = owner.get(gt.stream)!;
+      const trig = trigger.get(gt.stream)!;
+      for (let e = 0; e < o.n; e++) {
+        spTrig[k] = trig[o.idx[e]!]!;
+        spGate[k] = gi;
+        spEnt[k] = e;
+        spCore[k++] = own[o.idx[e]!]!;
+      }
     }
-    const sp = groupByCore(iota(sc.ints('sp.items', nSp)), nSp, spCore, slot, nMine, true, sc, 'sp');
+    const sp = groupByCore(iota(sc.ints('sp.items', nSp)), nSp, spCore, this.slot, nMine, true, sc, 'sp');
     if (rt.gates.length > 1) {
       for (let i = 0; i < nMine; i++) sp.list.subarray(sp.start[i]!, sp.start[i + 1]!).sort((x, y) => spTrig[x]! - spTrig[y]! || spGate[x]! - spGate[y]! || spEnt[x]! - spEnt[y]!);
     }
-    const spTrigSorted = gather(sc.ints('sp.trigSorted', nSp), sp.list, spTrig);
-    const sendSorted = sc.floats('sp.sendSorted', nSp);
-    // 5. Time every core of the segment.
+    return {
+      n: nSp, list: sp.list, start: sp.start, gate: spGate, ent: spEnt,
+      trigSorted: gather(sc.ints('sp.trigSorted', nSp), sp.list, spTrig), sendSorted: sc.floats('sp.sendSorted', nSp),
+    };
+  }
+
+  /** §5 timing of each of my cores in the segment: its messages in order, then updates and spikes; sets the spikes' send times. */
+  private timeCores(
+    rt: SegRuntime, tokens: Map<number, number>, count: Int32Array, msg: MessageArrays, extraSynops: Float64Array,
+    upd: { list: Int32Array; start: Int32Array }, sp: Spikes,
+  ): void {
+    const { chip } = this.setup;
+    const upstream = this.upstreamOf;
+    const slot = this.slot;
+    const tileX1 = this.tileX1;
+    const tileY1 = this.tileY1;
     const st = this.stats;
     for (let q = 0; q < rt.cores.length; q++) {
       const c = rt.cores[q]!;
       const i = slot[c]!;
       let lastToken = -Infinity;
-      const upc = upstream[c]!;
-      for (let j = 0; j < upc.length; j++) {
-        const u = upc[j]!;
+      const ups = upstream[c]!;
+      for (let j = 0; j < ups.length; j++) {
+        const u = ups[j]!;
         const endU = tokens.get(u);
         if (endU === undefined) continue;
-        const arr = arrivalNs(chip, endU, tx(c) - tx(u), ty(c) - ty(u));
+        const arr = arrivalNs(chip, endU, tileX1[c + 1]! - tileX1[u + 1]!, tileY1[c + 1]! - tileY1[u + 1]!);
         if (arr > lastToken) lastToken = arr;
       }
       const m0 = count[i]!;
       const m1 = count[i + 1]!;
-      const ups = upstream[c]!;
       for (let j = 0; j < ups.length; j++) this.srcRank[ups[j]! + 1] = j;
       mergeBySource(msg, this.order, m0, m1, ups, this.srcRank);
       const res = runCoreFrameArrays(
         chip, this.tCore[i]!, msg, this.order, m0, m1, lastToken, extraSynops[i]!,
-        upd.list, upd.start[i]!, upd.start[i + 1]!, spTrigSorted, sp.start[i]!, sp.start[i + 1]!, sendSorted,
+        upd.list, upd.start[i]!, upd.start[i + 1]!, sp.trigSorted, sp.start[i]!, sp.start[i + 1]!, sp.sendSorted,
       );
       this.tCore[i] = res.endNs;
       let syn = extraSynops[i]!;
@@ -776,14 +865,6 @@ export class CoreGroup {
       st.stallNs[i] = res.stallNs;
       st.queueMax[i] = res.queueMax;
     }
-    const sendTimes = rt.sendTimes;
-    for (let gi = 0; gi < gateOut.length; gi++) sendTimes[gi] = sc.floats(SEND_KEYS[gi] ?? `send.${gi}`, gateOut[gi]!.n);
-    for (let k = 0; k < nSp; k++) {
-      const j = sp.list[k]!;
-      sendTimes[spGate[j]!]![spEnt[j]!] = sendSorted[k]!;
-    }
-    // 6. Batches per destination actor; messages and hops are charged to the sender.
-    for (let gi = 0; gi < rt.gates.length; gi++) this.emit(rt.gates[gi]!.stream, gateOut[gi]!, sendTimes[gi]!, out);
   }
 
   /**
