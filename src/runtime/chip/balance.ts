@@ -19,10 +19,10 @@ import type { ChipSetup } from '../../chip/setup.js';
 /**
  * Simulator work of a core per frame beside its synaptic ops, in synop equivalents
  * (merging and timing its messages, its neuron updates and gate): a least-squares fit
- * of per-segment times of the demo CNN (npm run bench's chip run) to dense synops and
- * cores gives 6.5 ms per million synops and 1.8 ms per core over the run.
+ * of per-segment times of the demo CNN (npm run bench's chip run, 96 frames) to dense
+ * synops and cores gives 12.8 ms per million dense synops and 2.6 ms per core.
  */
-const CORE_OVERHEAD_SYNOPS = 270_000;
+const CORE_OVERHEAD_SYNOPS = 200_000;
 
 /**
  * Cores to `n` actors as a pipeline: cores in plan order, cut into n stretches of equal
