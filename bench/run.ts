@@ -150,8 +150,8 @@ async function parallelCeiling(): Promise<number> {
 /**
  * Frames of the chip scaling run: long enough for steady state. Each worker thread
  * compiles the simulator for itself and a pipeline fills and drains once, so the first
- * few frames scale worse (a 24-frame run measured about 1.5× where 96 frames gave
- * 1.84×).
+ * few frames scale worse (a 24-frame run measured about 1.65× where 96 frames gave
+ * 1.80×).
  */
 const CHIP_FRAMES = 96;
 
