@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DenseExecutor } from '../src/model/dense/executor.js';
 import { createEngine } from '../src/model/evnet/engine.js';
@@ -204,6 +204,42 @@ function traceBench(): Record<string, number> {
 }
 
 /**
+ * The same sweep points run directly on warm threads (no sweep runner, no SQLite): each
+ * thread runs the 32 points twice to warm up, then twice more timed; 1 thread, then 2
+ * at once. Shows how the simulator itself scales once each thread has compiled it.
+ */
+const WARM_POINTS = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { expandSweep } = await import(workerData.spec);
+  const { runPoint, sharedInputsOf } = await import(workerData.point);
+  const ex = expandSweep(workerData.sweep, { baseDir: workerData.root, name: 'bench', where: 'bench' });
+  for (const p of ex.points) sharedInputsOf(p);
+  const out = join(mkdtempSync(join(tmpdir(), 'evsim-bench-warm-')), 't.sqlite');
+  for (let rep = 0; rep < 2; rep++) for (const p of ex.points) await runPoint(p, out);
+  const t0 = performance.now();
+  for (let rep = 0; rep < 2; rep++) for (const p of ex.points) await runPoint(p, out);
+  parentPort.postMessage(performance.now() - t0);
+})();`;
+
+async function warmPointThreads(threads: number, sweepSpec: SweepSpec): Promise<number> {
+  const dist = join(root, 'dist', 'src', 'sweep');
+  const workerData = { sweep: sweepSpec, root, spec: pathToFileURL(join(dist, 'spec.js')).href, point: pathToFileURL(join(dist, 'point.js')).href };
+  const times = await Promise.all(Array.from({ length: threads }, () => new Promise<number>((res, rej) => {
+    const w = new Worker(WARM_POINTS, { eval: true, workerData });
+    w.once('message', (t: number) => {
+      res(t);
+      void w.terminate();
+    });
+    w.once('error', rej);
+  })));
+  return Math.max(...times);
+}
+
+/**
  * Sweep parallelism: the same 32 small points (Temporal MNIST MLP on loihi, threshold ×
  * neurons per core) with 1 worker and with 2, alternately, each into a fresh file.
  */
@@ -233,7 +269,10 @@ async function sweepBench(): Promise<Record<string, number>> {
     rmSync(dir, { recursive: true, force: true });
   }
   const speedup = median(one.map((a, i) => a / two[i]!));
+  const warm1 = await warmPointThreads(1, spec);
+  const warm2 = await warmPointThreads(2, spec);
   return {
+    warm_threads_2_vs_1: (2 * warm1) / warm2,
     points: 32,
     wall_ms_1_worker: median(one),
     wall_ms_2_workers: median(two),
@@ -314,8 +353,9 @@ async function main(): Promise<void> {
     p('1 worker, ms', sw.wall_ms_1_worker, 0);
     p('2 workers, ms', sw.wall_ms_2_workers, 0);
     p('2 workers vs 1 (×)', sw.speedup_2_vs_1);
-  p('machine ceiling, 2 threads vs 1 (×)', sw.machine_ceiling_2_vs_1);
-  p('speedup / ceiling', sw.efficiency_vs_ceiling);
+    p('machine ceiling, 2 threads vs 1 (×)', sw.machine_ceiling_2_vs_1);
+    p('speedup / ceiling', sw.efficiency_vs_ceiling);
+    p('same points on warm threads, 2 vs 1 (×)', sw.warm_threads_2_vs_1);
     check('sweep speedup 2 workers vs 1', sw.speedup_2_vs_1, 1.8, '×');
   }
 
