@@ -76,12 +76,17 @@ export function denseDense(op: DenseOp, x: Float32Array, out: Float32Array): voi
  * at the loop's exit on every call).
  */
 function gemvRow(k: number, n: number, x: Float32Array, w: Float32Array, acc: Float64Array, out: Float32Array): void {
+  gemvAcc(k, n, x, w, acc);
+  addInto(out, acc, n);
+}
+
+/** acc[j] += Σ_kk x[kk]·w[kk·n + j]: the loops apart from the call after them, which code compiled mid-loop had no feedback for (a deoptimisation on every call). */
+function gemvAcc(k: number, n: number, x: Float32Array, w: Float32Array, acc: Float64Array): void {
   for (let kk = 0; kk < k; kk++) {
     const v = x[kk]!;
     const base = kk * n;
     for (let j = 0; j < n; j++) acc[j] += v * w[base + j]!;
   }
-  addInto(out, acc, n);
 }
 
 /** out[j] += acc[j] (its own function for the same reason as gemvRow). */

@@ -138,6 +138,19 @@ function convertConv(ins: Operand[], a: Attrs, where: string): Converted {
   return { op, inputs: [x.id], shape: outShapeOf(x.shape, cout, oh, ow) };
 }
 
+/**
+ * Gemm's B as [k, n] float32, scaled by alpha. The loops are a function of their own:
+ * compiled mid-loop inside convertGemm, the code after them had no type feedback and
+ * deoptimised at every weight matrix.
+ */
+function gemmWeight(b: Float64Array, k: number, n: number, transB: boolean, alpha: number): Float32Array {
+  const weight = new Float32Array(k * n);
+  for (let kk = 0; kk < k; kk++) {
+    for (let nn = 0; nn < n; nn++) weight[kk * n + nn] = alpha * b[transB ? nn * k + kk : kk * n + nn]!;
+  }
+  return weight;
+}
+
 function convertGemm(ins: Operand[], a: Attrs, where: string): Converted {
   const x = act(ins[0], where, 'input A');
   const bT = konst(ins[1], where, 'input B (the weight)');
@@ -150,10 +163,7 @@ function convertGemm(ins: Operand[], a: Attrs, where: string): Converted {
   const [m, k] = transA ? [x.shape[1]!, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
   const [kb, n] = transB ? [bT.shape[1]!, bT.shape[0]!] : [bT.shape[0]!, bT.shape[1]!];
   if (k !== kb) throw bad(where, `A [${x.shape}] and B [${bT.shape}] have different inner sizes`);
-  const weight = new Float32Array(k * n);
-  for (let kk = 0; kk < k; kk++) {
-    for (let nn = 0; nn < n; nn++) weight[kk * n + nn] = alpha * bT.data[transB ? nn * k + kk : kk * n + nn]!;
-  }
+  const weight = gemmWeight(bT.data, k, n, transB, alpha);
   let bias: Float32Array | null = null;
   if (c) {
     bias = expandTo(c, [m, n], where);

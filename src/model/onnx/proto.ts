@@ -92,6 +92,26 @@ function rawSize(dt: number): number {
   }
 }
 
+/**
+ * Little-endian raw tensor data into `data`, one loop per element type: a loop with the
+ * type switch inside was compiled mid-loop for one type (the float weights) and
+ * deoptimised at the next (an int64 shape), tensor after tensor.
+ */
+function decodeRaw(dv: DataView, dt: number, n: number, size: number, data: Float64Array): void {
+  switch (dt) {
+    case DT.FLOAT: for (let i = 0; i < n; i++) data[i] = dv.getFloat32(i * size, true); break;
+    case DT.DOUBLE: for (let i = 0; i < n; i++) data[i] = dv.getFloat64(i * size, true); break;
+    case DT.INT64: for (let i = 0; i < n; i++) data[i] = Number(dv.getBigInt64(i * size, true)); break;
+    case DT.UINT64: for (let i = 0; i < n; i++) data[i] = Number(dv.getBigUint64(i * size, true)); break;
+    case DT.INT32: for (let i = 0; i < n; i++) data[i] = dv.getInt32(i * size, true); break;
+    case DT.UINT32: for (let i = 0; i < n; i++) data[i] = dv.getUint32(i * size, true); break;
+    case DT.INT16: for (let i = 0; i < n; i++) data[i] = dv.getInt16(i * size, true); break;
+    case DT.UINT16: for (let i = 0; i < n; i++) data[i] = dv.getUint16(i * size, true); break;
+    case DT.INT8: for (let i = 0; i < n; i++) data[i] = dv.getInt8(i * size); break;
+    default: for (let i = 0; i < n; i++) data[i] = dv.getUint8(i * size); break;
+  }
+}
+
 export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
   const dt = t.dataType ?? DT.UNDEFINED;
   const dtype = dtypeClass(dt, where);
@@ -113,22 +133,7 @@ export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
         `${where}: raw data holds ${raw.length} bytes but shape [${shape.join(', ')}] needs ${n * size}; the file is corrupt`,
       );
     }
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    for (let i = 0; i < n; i++) {
-      const o = i * size;
-      switch (dt) {
-        case DT.FLOAT: data[i] = dv.getFloat32(o, true); break;
-        case DT.DOUBLE: data[i] = dv.getFloat64(o, true); break;
-        case DT.INT64: data[i] = Number(dv.getBigInt64(o, true)); break;
-        case DT.UINT64: data[i] = Number(dv.getBigUint64(o, true)); break;
-        case DT.INT32: data[i] = dv.getInt32(o, true); break;
-        case DT.UINT32: data[i] = dv.getUint32(o, true); break;
-        case DT.INT16: data[i] = dv.getInt16(o, true); break;
-        case DT.UINT16: data[i] = dv.getUint16(o, true); break;
-        case DT.INT8: data[i] = dv.getInt8(o); break;
-        default: data[i] = dv.getUint8(o); break;
-      }
-    }
+    decodeRaw(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), dt, n, size, data);
     return { dtype, shape, data };
   }
   let src: ArrayLike<LongLike> | undefined;
