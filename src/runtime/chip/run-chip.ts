@@ -36,7 +36,6 @@ export interface ActorPool {
   close(): Promise<void>;
 }
 
-
 /** All actors on the calling thread; batches are delivered in FIFO order. */
 export class InProcessPool implements ActorPool {
   private readonly groups: CoreGroup[];
