@@ -1,4 +1,5 @@
 /** `evsim inspect M.onnx`: graph with domains, inserted gates/accumulators, MACs, memory. */
+import { availableParallelism } from 'node:os';
 import { mapNetwork, type PlacementStrategy } from '../chip/mapper.js';
 import { loadChip } from '../config/chip-config.js';
 import { EvsimError } from '../errors.js';
@@ -6,6 +7,7 @@ import { createEngine } from '../model/evnet/engine.js';
 import type { EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import { loadOnnx } from '../model/onnx/import.js';
+import { pipelineAssignment } from '../runtime/chip/balance.js';
 import { fmtBytes, fmtInt, table } from './format.js';
 
 export interface InspectArgs {
@@ -14,6 +16,8 @@ export interface InspectArgs {
   chip?: string;
   mesh?: string;
   placement?: PlacementStrategy;
+  /** Worker threads whose actors the mapping is shown grouped into (as `evsim run --workers`). */
+  workers?: number;
 }
 
 /** The mapping section of `inspect --chip`: cores per layer, utilisation, synapse memory. */
@@ -21,8 +25,13 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
   const chip = loadChip(a.chip!);
   const mesh = parseMesh(a.mesh);
   const m = mapNetwork(plan, chip, { mesh, strategy: a.placement });
+  const workers = Math.max(1, Math.min(a.workers ?? Math.min(2, availableParallelism()), m.cores.length));
+  const actorOf = pipelineAssignment(m, workers);
   const rows = m.segments.map((seg) => {
     const parts = m.partitions.filter((p) => p.segment === seg.id);
+    // Cores of the layer per actor (the pipeline stretches of a run with this many workers).
+    const actors: Record<string, number> = {};
+    for (const p of parts) actors[actorOf[p.core]!] = (actors[actorOf[p.core]!] ?? 0) + 1;
     const neurons = parts.reduce((s, p) => s + p.neurons, 0);
     const syn = parts.reduce((s, p) => s + p.synapseBytes, 0);
     const maxSyn = Math.max(...parts.map((p) => p.synapseBytes));
@@ -34,17 +43,23 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
       synapse_bytes: syn,
       max_synapse_fill: maxSyn / chip.core.synapseBytes,
       gates: seg.gates.map((g) => g.name),
+      actors,
     };
   });
+  const actorsCell = (x: Record<string, number>): string => {
+    const ks = Object.keys(x);
+    return ks.length === 1 ? ks[0]! : ks.map((k) => `${k} (${x[k]})`).join(' · ');
+  };
   const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
   const text = [
     `mapping on ${chip.name}: ${m.cores.length} cores on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
     table(
-      ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill'],
-      rows.map((r) => [r.layer, r.cores, fmtInt(r.neurons), pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill)]),
+      ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill', `actor (${workers} worker${workers > 1 ? 's' : ''})`],
+      rows.map((r) => [r.layer, r.cores, fmtInt(r.neurons), pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill), actorsCell(r.actors)]),
     ),
-  ].join('\n');
-  return { text, json: { chip: chip.name, cores: m.cores.length, mesh: { width: m.width, height: m.height }, placement: m.strategy, layers: rows } };
+    workers > 1 ? `actors run the layers as a pipeline (cores of a split layer in parentheses); --workers N shows another grouping` : '',
+  ].filter((l) => l !== '').join('\n');
+  return { text, json: { chip: chip.name, cores: m.cores.length, mesh: { width: m.width, height: m.height }, placement: m.strategy, workers, layers: rows } };
 }
 
 export function parseMesh(mesh: string | undefined): 'auto' | { width: number; height: number } | undefined {

@@ -88,9 +88,14 @@ export async function main(argv: string[]): Promise<void> {
           .option('chip', { type: 'string', describe: 'also map onto this chip (preset or YAML file)' })
           .option('mesh', { type: 'string', describe: 'auto | WxH (default: grow to fit)' })
           .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement strategy' })
+          .option('workers', { type: 'number', describe: 'show which actor runs each layer with this many workers (default min(2, cores))' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement })}\n`);
+        rejectRepeated(a as unknown as Record<string, unknown>, ['workers']);
+        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) {
+          throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
+        }
+        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers })}\n`);
       },
     )
     .command(

@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildChipSetup, type ChipSetup } from '../../src/chip/setup.js';
+import type { Mapping } from '../../src/chip/mapper.js';
+import { buildChipSetup } from '../../src/chip/setup.js';
 import { loadChip } from '../../src/config/chip-config.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
 import { pipelineAssignment } from '../../src/runtime/chip/balance.js';
+import { cliIn, expectBadInput } from '../helpers/cli.js';
 
 const ROOT = join(__dirname, '..', '..');
 const models = {
@@ -22,7 +24,7 @@ describe('pipeline assignment of cores to actors', () => {
     const { mapping, routes, owner } = setup;
     for (const n of [2, 3, 4]) {
       it(`${name}, ${n} actors: messages only flow forward, stretches are contiguous`, () => {
-        const actor = pipelineAssignment(setup, n);
+        const actor = pipelineAssignment(setup.mapping, n);
         expect(actor.length).toBe(mapping.cores.length);
         // Every route from a neuron's core to a target core: source actor ≤ target actor.
         let backward = 0;
@@ -70,18 +72,46 @@ describe('pipeline assignment of cores to actors', () => {
         cores: neurons.map((_, id) => ({ id, tileX: 0, tileY: 0, partition: id })),
         partitions: neurons.map((nn, id) => ({ id, segment: id === 0 ? 0 : 1, core: id, c0: 0, c1: 1, r0: id, r1: id + 1, neurons: nn, synapseBytes: 0 })),
         segments: [{ fanIn: 100_000 }, { fanIn: 1 }],
-      },
-    } as unknown as ChipSetup;
+      } as unknown as Mapping,
+    };
     for (let n = 1; n <= 5; n++) {
-      const a = Array.from(pipelineAssignment(setup, n));
+      const a = Array.from(pipelineAssignment(setup.mapping, n));
       expect(new Set(a).size).toBe(n);
       for (let i = 1; i < a.length; i++) expect(a[i]! - a[i - 1]!).toBeGreaterThanOrEqual(0);
     }
-    expect(Array.from(pipelineAssignment(setup, 2))).toEqual([0, 1, 1, 1, 1]);
+    expect(Array.from(pipelineAssignment(setup.mapping, 2))).toEqual([0, 1, 1, 1, 1]);
   });
 
   it('one actor owns every core', () => {
     const setup = buildChipSetup(loadOnnx(models.resnet_block), loadChip('loihi'), { mesh: 'auto' });
-    expect(Array.from(new Set(pipelineAssignment(setup, 1)))).toEqual([0]);
+    expect(Array.from(new Set(pipelineAssignment(setup.mapping, 1)))).toEqual([0]);
+  });
+});
+
+describe('evsim inspect --workers', () => {
+  const run = cliIn(ROOT);
+  for (const workers of [2, 3]) {
+    it(`shows the pipeline stretches of ${workers} workers, layer by layer in plan order`, () => {
+      const r = run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', String(workers), '--json');
+      expect(r.code).toBe(0);
+      const m = JSON.parse(r.out) as { workers: number; mapping: { workers: number; layers: { cores: number; actors: Record<string, number> }[] } };
+      const layers = m.mapping.layers;
+      expect(m.mapping.workers).toBe(workers);
+      // Every layer's cores are accounted for, actors only go up from layer to layer, and
+      // the first layer starts on actor 0 and the last ends on the last actor.
+      let last = 0;
+      for (const l of layers) {
+        const ids = Object.keys(l.actors).map(Number).sort((a, b) => a - b);
+        expect(Object.values(l.actors).reduce((a, b) => a + b, 0)).toBe(l.cores);
+        expect(ids[0]!).toBeGreaterThanOrEqual(last);
+        last = ids[ids.length - 1]!;
+      }
+      expect(Object.keys(layers[0]!.actors)).toEqual(['0']);
+      expect(last).toBe(workers - 1);
+    });
+  }
+
+  it('rejects a worker count that is not a positive integer', () => {
+    expectBadInput(run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', '0'), /--workers must be a positive integer/);
   });
 });

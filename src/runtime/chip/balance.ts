@@ -15,7 +15,7 @@
  * (36 k vs 140 k messages per frame into the demo CNN's second layer). The assignment
  * never changes results, only how evenly the actors are loaded.
  */
-import type { ChipSetup } from '../../chip/setup.js';
+import type { Mapping } from '../../chip/mapper.js';
 
 /**
  * Simulator work of a core per frame beside its synaptic ops, in synop equivalents
@@ -30,8 +30,7 @@ const CORE_OVERHEAD_SYNOPS = 200_000;
  * estimated work, a core's work being its dense synops (neurons × fan-in) plus a fixed
  * overhead per core. Every actor gets at least one core (the caller keeps n ≤ cores).
  */
-export function pipelineAssignment(setup: ChipSetup, n: number): Int32Array {
-  const { mapping } = setup;
+export function pipelineAssignment(mapping: Mapping, n: number): Int32Array {
   const nCores = mapping.cores.length;
   const out = new Int32Array(nCores);
   if (n <= 1) return out;

@@ -137,7 +137,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
   // Every gate is built once here so a bad per-layer setting exits 2 before any worker starts.
   for (const st of setup.plan.steps) if (st.kind === 'gate') createGate(setup.plan, st, evOpts, gateOverride(setup.plan, st, opts.layers)?.ov);
-  const coreActor = pipelineAssignment(setup, n);
+  const coreActor = pipelineAssignment(setup.mapping, n);
   const events = opts.trace?.sink.level === 'events';
   const outT = graph.tensors[graph.output]!;
   if (opts.trace) await opts.trace.sink.begin({ ...opts.trace.info, ...traceTables(graph, setup) });
