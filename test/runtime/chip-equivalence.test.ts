@@ -81,6 +81,39 @@ describe('determinism across worker threads (residual CNN)', () => {
   });
 });
 
+describe('frame period', () => {
+  const withPeriod = (ns: number) => {
+    const base = loadChip('loihi');
+    return chipFromObject({
+      name: `loihi-p${ns}`, mesh: 'auto', cores_per_tile: 4, frame_period_ns: ns,
+      core: { neurons: 1024, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
+      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
+    }, 'period');
+  };
+
+  it('frame k enters at k·frame_period_ns: a period longer than any frame leaves frames independent, on any worker count', async () => {
+    const { g } = fixture('resnet_block');
+    const v = syntheticVideo({ frames: 8, channels: 3, height: 16, width: 16, motion: 'major', seed: 9 });
+    const frames = checkFrames(g, v.shape, v.data, 'video');
+    const p = 10_000_000;
+    const one = await runChip(g, frames, 8, { ...opts, chip: withPeriod(p), workers: 1, inProcess: true });
+    const two = await runChip(g, frames, 8, { ...opts, chip: withPeriod(p), workers: 2 });
+    const slower = await runChip(g, frames, 8, { ...opts, chip: withPeriod(2 * p), workers: 2 });
+    expect(two.result.per_frame).toEqual(one.result.per_frame);
+    // Each frame meets an idle chip, so doubling the period changes no frame's latency
+    // (up to float rounding: times count from a later entry, below a picosecond here).
+    const lat = one.result.per_frame.map((f) => f.latency_ns);
+    slower.result.per_frame.forEach((f, k) => expect(Math.abs(f.latency_ns - lat[k]!)).toBeLessThan(1e-3));
+    expect(Math.max(...lat)).toBeLessThan(p);
+    // First frame in at 0, last frame (k = 7) in at 7·p and done lat[7] later.
+    expect(Math.abs(one.result.totals.latency_ns - (7 * p + lat[7]!))).toBeLessThan(1e-3);
+    expect(Math.abs(slower.result.totals.latency_ns - (7 * 2 * p + lat[7]!))).toBeLessThan(1e-3);
+    // Without a period the frames queue behind each other: the run takes far less than 7·p.
+    const free = await runChip(g, frames, 8, { ...opts, chip: loadChip('loihi'), workers: 2 });
+    expect(free.result.totals.latency_ns).toBeLessThan(7 * p);
+  });
+});
+
 describe('queue depth', () => {
   it('depth 1 gives the same outputs with more stall and a higher latency than depth 64', async () => {
     const { g, frames } = fixture('resnet_block');
