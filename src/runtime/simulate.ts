@@ -140,10 +140,15 @@ export function assertWritable(path: string, what: string): void {
   }
 }
 
-/** A short content hash identifying the model file in traces. */
+/** A short content hash of a file's bytes (models in traces, sweep point keys). */
+export function fileHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+}
+
+/** The model file's hash for the trace ('unknown' when it cannot be read). */
 function hashModel(path: string): string {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+    return fileHash(path);
   } catch {
     return 'unknown';
   }

@@ -7,8 +7,6 @@
  * policy settings against the model's gates. Only run-time failures (a network that does
  * not fit the chip) are left for the points.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { buildSegments } from '../chip/segments.js';
 import { EvsimError } from '../errors.js';
@@ -18,6 +16,7 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { loadFrames, loadLabels } from '../runtime/inputs.js';
+import { fileHash } from '../runtime/simulate.js';
 import { makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
 
 /** Pixels of a Temporal MNIST frame (28 × 28). */
@@ -44,11 +43,6 @@ function at(ctx: string, field: string, e: unknown): EvsimError {
   return new EvsimError(e instanceof EvsimError ? e.code : 'BAD_CONFIG', `${ctx}: ${field}${sep}${sweepWording(msg)}`);
 }
 
-/** A short content hash of a file (its bytes, so an edited file gets a new point key). */
-function contentHash(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
-}
-
 export interface CheckedModel {
   graph: Graph;
   /** Content hash of the .onnx file. */
@@ -71,7 +65,7 @@ export class SweepInputs {
       try {
         const graph = loadOnnx(path);
         graph.name = basename(path, '.onnx');
-        m = { graph, hash: contentHash(path) };
+        m = { graph, hash: fileHash(path) };
       } catch (e) {
         throw at(ctx, 'model', e);
       }
@@ -178,7 +172,7 @@ export class SweepInputs {
     let h = this.files.get(path);
     if (!h) {
       try {
-        h = contentHash(path);
+        h = fileHash(path);
       } catch (e) {
         throw at(ctx, field, new EvsimError('BAD_CONFIG', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
       }
