@@ -13,6 +13,7 @@ import { loadOnnx } from '../model/onnx/import.js';
 import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
+import { toShared } from '../runtime/shared.js';
 import { simulate } from '../runtime/simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
@@ -105,12 +106,6 @@ function inputsOf(p: ResolvedPoint, g: Graph): { key: string; inputs: Inputs } {
 
 const shared = new Map<string, SharedInputs>();
 
-function toShared<T extends Float32Array | Int32Array>(a: T, make: (b: SharedArrayBuffer) => T): T {
-  const b = make(new SharedArrayBuffer(a.byteLength));
-  b.set(a);
-  return b;
-}
-
 /**
  * A point's inputs built once on the calling thread (the sweep's main thread) in shared
  * memory: each worker adopts them instead of generating the workload or reading the
@@ -120,8 +115,8 @@ export function sharedInputsOf(p: ResolvedPoint): SharedInputs {
   const { key, inputs: v } = inputsOf(p, graphOf(p.model));
   let s = shared.get(key);
   if (!s) {
-    const labels = v.labels instanceof Int32Array ? toShared(v.labels, (b) => new Int32Array(b)) : v.labels;
-    s = { key, inputs: { frames: { shape: v.frames.shape, data: toShared(v.frames.data, (b) => new Float32Array(b)) }, labels } };
+    const labels = v.labels instanceof Int32Array ? toShared(v.labels) : v.labels;
+    s = { key, inputs: { frames: { shape: v.frames.shape, data: toShared(v.frames.data) }, labels } };
     shared.set(key, s);
     inputs.set(key, s.inputs);
   }

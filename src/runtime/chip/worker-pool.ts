@@ -17,38 +17,7 @@ import { decode, encode } from '../codec.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import type { ActorTask, Control } from './actor-worker.js';
 import type { ActorPool } from './run-chip.js';
-
-type Typed = Int32Array | Float32Array | Float64Array | Uint8Array | Uint32Array;
-
-/** Copies typed arrays larger than `min` elements into SharedArrayBuffers (in place in the object graph). */
-export function shareLargeArrays<T>(root: T, min = 4096): T {
-  const seen = new Set<unknown>();
-  const visit = (v: unknown): unknown => {
-    if (v === null || typeof v !== 'object') return v;
-    if (ArrayBuffer.isView(v)) {
-      const t = v as Typed;
-      if (t.length < min || t.buffer instanceof SharedArrayBuffer) return t;
-      const ctor = t.constructor as unknown as { new (b: SharedArrayBuffer): Typed; BYTES_PER_ELEMENT: number };
-      const shared = new ctor(new SharedArrayBuffer(t.length * ctor.BYTES_PER_ELEMENT));
-      shared.set(t as never);
-      return shared;
-    }
-    if (seen.has(v)) return v;
-    seen.add(v);
-    if (v instanceof Map) {
-      for (const [k, x] of v) v.set(k, visit(x));
-      return v;
-    }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) v[i] = visit(v[i]);
-      return v;
-    }
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) o[k] = visit(o[k]);
-    return v;
-  };
-  return visit(root) as T;
-}
+import { shareLargeArrays } from '../shared.js';
 
 /**
  * The compiled worker script. From dist/ it sits beside this file; when this module
