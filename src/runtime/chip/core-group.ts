@@ -873,7 +873,7 @@ export class CoreGroup {
    */
   private emit(stream: number, o: DeltaList, sendNs: Float64Array, out: Outbound[]): void {
     const { routes, owner } = this.setup;
-    const r = routes.get(stream);
+    // A stream has a fan exactly when it has routes (see gateFan).
     const fan = this.fans.get(stream);
     const own = owner.get(stream)!;
     const dests = this.dests.get(stream)!;
@@ -882,7 +882,8 @@ export class CoreGroup {
     const nA = this.fill.length;
     const count = this.fill;
     count.fill(0);
-    if (r && fan) {
+    if (fan) {
+      const r = routes.get(stream)!;
       for (let e = 0; e < o.n; e++) {
         const s = o.idx[e]!;
         const i = slot[own[s]!]!;
@@ -904,7 +905,7 @@ export class CoreGroup {
       batches[act] = batch;
       out.push({ to: act, batch });
     }
-    if (!r || !fan) return;
+    if (!fan) return;
     count.fill(0);
     for (let e = 0; e < o.n; e++) {
       const s = o.idx[e]!;

@@ -163,13 +163,9 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   };
   try {
     for (let t = 0; t < count; t++) {
-      if (opts.shouldStop?.()) {
-        interrupted = true;
-        break;
-      }
       if (t - finished >= window) await finishOne();
       const inputsEnd = t > 0 ? await pool.inputsDone(t - 1) : 0;
-      // A stop that came while waiting: frame t does not begin.
+      // Checked after the waits, so a stop that came during them begins no further frame.
       if (opts.shouldStop?.()) {
         interrupted = true;
         break;
