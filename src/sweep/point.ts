@@ -28,6 +28,8 @@ const TOTAL_KEYS = ['macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'me
  */
 const CHIP_KEYS = ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
 type ChipKey = (typeof CHIP_KEYS)[number];
+/** Every sweep_points figure that is null on a chip without costs (the totals above and the throughput). */
+export const UNTIMED_COLUMNS: readonly string[] = [...CHIP_KEYS, 'throughput_fps'];
 
 /** The figures of a finished point (the sweep_points result columns). */
 export interface PointMetrics extends Pick<Totals, Exclude<(typeof TOTAL_KEYS)[number], ChipKey>>, Record<ChipKey, number | null> {

@@ -16,7 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { paretoSvg } from './plot.js';
-import { sharedInputsOf, sharedReferenceOf, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
+import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
@@ -112,7 +112,7 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
   const has = (r: Record<string, unknown>, o: Objective): boolean => typeof r[o.column] === 'number' && Number.isFinite(r[o.column]);
   const missing = objectives.filter((o) => completed.every((r) => !has(r, o)));
   const why = (o: Objective): string =>
-    ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns', 'throughput_fps'].includes(o.key)
+    UNTIMED_COLUMNS.includes(o.key)
       ? `${o.key} (a chip without costs, such as ideal, has no energy or time)`
       : o.key === 'accuracy' ? `${o.key} (it needs labels: frames with labels:, or the temporal-mnist workload)` : o.key;
   const what = missing.length > 0
