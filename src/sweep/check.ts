@@ -7,17 +7,16 @@
  * policy settings against the model's gates. Only run-time failures (a network that does
  * not fit the chip) are left for the points.
  */
-import { basename } from 'node:path';
 import { buildSegments } from '../chip/segments.js';
 import { EvsimError } from '../errors.js';
 import { checkOverrides, createGate, gateOverride, type LayerOverride } from '../model/evnet/engine.js';
 import { buildPlan, type EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
-import { loadOnnx } from '../model/onnx/import.js';
 import { loadFrames, loadLabels } from '../runtime/inputs.js';
 import { fileHash } from '../runtime/simulate.js';
 import { makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
+import { graphOf } from './models.js';
 
 /** Pixels of a Temporal MNIST frame (28 × 28). */
 const MNIST_PIXELS = 784;
@@ -63,9 +62,7 @@ export class SweepInputs {
     let m = this.models.get(path);
     if (!m) {
       try {
-        const graph = loadOnnx(path);
-        graph.name = basename(path, '.onnx');
-        m = { graph, hash: fileHash(path) };
+        m = { graph: graphOf(path), hash: fileHash(path) };
       } catch (e) {
         throw at(ctx, 'model', e);
       }

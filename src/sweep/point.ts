@@ -4,12 +4,10 @@
  * memory and returned, for the sweep's single writer to store. Models, workloads and
  * dense reference outputs are cached per thread, so points that share them pay once.
  */
-import { basename } from 'node:path';
 import { isFree } from '../chip/spec.js';
 import { EvsimError } from '../errors.js';
 import { DenseExecutor } from '../model/dense/executor.js';
 import type { Graph } from '../model/ir.js';
-import { loadOnnx } from '../model/onnx/import.js';
 import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
@@ -17,6 +15,7 @@ import { toShared } from '../runtime/shared.js';
 import { simulate } from '../runtime/simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
+import { graphOf } from './models.js';
 import type { ResolvedPoint } from './spec.js';
 
 /** Run totals a sweep point keeps (DESIGN §8 names). */
@@ -66,19 +65,8 @@ export interface SharedInputs {
   inputs: Inputs;
 }
 
-const graphs = new Map<string, Graph>();
 const inputs = new Map<string, Inputs>();
 const references = new Map<string, Float32Array>();
-
-function graphOf(path: string): Graph {
-  let g = graphs.get(path);
-  if (!g) {
-    g = loadOnnx(path);
-    g.name = basename(path, '.onnx');
-    graphs.set(path, g);
-  }
-  return g;
-}
 
 /**
  * The frames of a point, shaped [T, ...model input without batch]. Cached per thread by
@@ -130,12 +118,17 @@ export function adoptInputs(s: SharedInputs): void {
   if (!inputs.has(s.key)) inputs.set(s.key, s.inputs);
 }
 
+/** Reference outputs are kept by the model's content, so an edited model never reuses the old one's. */
+function referenceKey(modelHash: string, inputKey: string): string {
+  return `${modelHash}\u0000${inputKey}`;
+}
+
 /** The dense network's outputs for the first `count` frames, computed once per thread. */
 function referenceOf(
-  model: string, g: Graph, inputKey: string, frames: Float32Array, count: number,
+  modelHash: string, g: Graph, inputKey: string, frames: Float32Array, count: number,
   make: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Array {
-  const key = `${model}\u0000${inputKey}`;
+  const key = referenceKey(modelHash, inputKey);
   const have = references.get(key);
   const outSize = g.tensors[g.output]!.size;
   if (have && have.length >= count * outSize) return have;
@@ -161,8 +154,8 @@ export interface SharedReference {
 export function sharedReferenceOf(p: ResolvedPoint): SharedReference {
   const g = graphOf(p.model);
   const { key, inputs: v } = inputsOf(p, g);
-  const outputs = referenceOf(p.model, g, key, v.frames.data, v.frames.shape[0]!, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
-  return { key: `${p.model}\u0000${key}`, outputs };
+  const outputs = referenceOf(p.modelHash, g, key, v.frames.data, v.frames.shape[0]!, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
+  return { key: referenceKey(p.modelHash, key), outputs };
 }
 
 /** Takes reference outputs built by sharedReferenceOf on another thread into this thread's cache. */
@@ -194,7 +187,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
     const { key, inputs: inp } = inputsOf(p, g);
     const total = inp.frames.shape[0]!;
     const count = Math.min(total, p.maxFrames ?? Infinity);
-    const denseOutputs = referenceOf(p.model, g, key, inp.frames.data, count);
+    const denseOutputs = referenceOf(p.modelHash, g, key, inp.frames.data, count);
     const r = await simulate({
       model: g,
       frames: inp.frames,

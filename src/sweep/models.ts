@@ -1,0 +1,31 @@
+/**
+ * Parsed models by path, one cache per thread: a sweep's checks, its shared inputs and
+ * reference outputs, and the points a thread runs all use one parse of each model.
+ */
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Graph } from '../model/ir.js';
+import { loadOnnx } from '../model/onnx/import.js';
+
+const graphs = new Map<string, { graph: Graph; stamp: string }>();
+
+/**
+ * The model at `path`, named after its file; parsed on first use and again when the
+ * file has changed since (errors as loadOnnx's), so a long-lived process running sweep
+ * after sweep never checks or runs an edited model as its old version.
+ */
+export function graphOf(path: string): Graph {
+  let stamp = '';
+  try {
+    const st = statSync(path);
+    stamp = `${st.mtimeMs}:${st.size}`;
+  } catch {
+    // loadOnnx reports the missing or unreadable file.
+  }
+  const have = graphs.get(path);
+  if (have && have.stamp === stamp) return have.graph;
+  const graph = loadOnnx(path);
+  graph.name = basename(path, '.onnx');
+  graphs.set(path, { graph, stamp });
+  return graph;
+}
