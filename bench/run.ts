@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DenseExecutor } from '../src/model/dense/executor.js';
 import { createEngine } from '../src/model/evnet/engine.js';
@@ -208,28 +208,10 @@ function traceBench(): Record<string, number> {
  * thread runs the 32 points twice to warm up, then twice more timed; 1 thread, then 2
  * at once. Shows how the simulator itself scales once each thread has compiled it.
  */
-const WARM_POINTS = `
-const { parentPort, workerData } = require('node:worker_threads');
-(async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { expandSweep } = await import(workerData.spec);
-  const { runPoint, sharedInputsOf } = await import(workerData.point);
-  const ex = expandSweep(workerData.sweep, { baseDir: workerData.root, name: 'bench', where: 'bench' });
-  for (const p of ex.points) sharedInputsOf(p);
-  const out = join(mkdtempSync(join(tmpdir(), 'evsim-bench-warm-')), 't.sqlite');
-  for (let rep = 0; rep < 2; rep++) for (const p of ex.points) await runPoint(p, out);
-  const t0 = performance.now();
-  for (let rep = 0; rep < 2; rep++) for (const p of ex.points) await runPoint(p, out);
-  parentPort.postMessage(performance.now() - t0);
-})();`;
-
 async function warmPointThreads(threads: number, sweepSpec: SweepSpec): Promise<number> {
-  const dist = join(root, 'dist', 'src', 'sweep');
-  const workerData = { sweep: sweepSpec, root, spec: pathToFileURL(join(dist, 'spec.js')).href, point: pathToFileURL(join(dist, 'point.js')).href };
+  const script = join(root, 'dist', 'bench', 'warm-points.js');
   const times = await Promise.all(Array.from({ length: threads }, () => new Promise<number>((res, rej) => {
-    const w = new Worker(WARM_POINTS, { eval: true, workerData });
+    const w = new Worker(script, { workerData: { sweep: sweepSpec, root } });
     w.once('message', (t: number) => {
       res(t);
       void w.terminate();
