@@ -58,8 +58,9 @@ describe('a grid edited between runs', () => {
 describe('a stop while points run', () => {
   it('ends the running point as interrupted with its frames stored; the next run does it again', async () => {
     // A long point and a short one start together on two workers; the short one's result
-    // stops the sweep while the long one is still running.
-    const long = 600;
+    // stops the sweep while the long one is still running. (600 frames were once done
+    // before the short point's result was stored, on a loaded machine.)
+    const long = 2000;
     const spec: SweepSpec = {
       name: 'stop',
       base: { model: join(FIX, 'pad_transpose.onnx'), chip: 'loihi' },
