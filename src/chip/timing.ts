@@ -222,7 +222,11 @@ export function runCoreFrameArrays(
   const inLat = c.message_in.latencyNs;
   const synLat = c.synop.latencyNs;
   const denLat = c.dendrite_add.latencyNs;
-  let t = tCore;
+  // Unary plus: the clock stays an unboxed double (with a bare parameter in its phi, V8
+  // kept `t` tagged and allocated a heap number at every step, 11 KB a frame).
+  let t = +tCore;
+  const lastToken = +lastTokenNs;
+  const extra = +extraSynops;
   let busy = 0;
   let stall = 0;
   let queueMax = 0;
@@ -248,9 +252,9 @@ export function runCoreFrameArrays(
     busy += work;
   }
   if (q !== Infinity && queueMax > q) queueMax = q;
-  if (lastTokenNs > t) t = lastTokenNs;
-  if (extraSynops > 0) {
-    const w = extraSynops * synLat;
+  if (lastToken > t) t = lastToken;
+  if (extra > 0) {
+    const w = extra * synLat;
     t += w;
     busy += w;
   }

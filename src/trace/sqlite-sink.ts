@@ -39,18 +39,35 @@ export function close(db: sqlite3.Database): Promise<void> {
   return new Promise((res, rej) => db.close((e) => (e ? rej(e) : res())));
 }
 
-/** Rows per INSERT (one JSON parameter each). */
-const ROWS_PER_CHUNK = 20_000;
+/** Rows per INSERT statement. */
+const ROWS_PER_CHUNK = 5000;
 /** Heartbeat period while a run is open. */
 const HEARTBEAT_MS = 5000;
 /** Commit at least this often, so a killed run keeps its frames. */
 const COMMIT_EVERY_FRAMES = 8;
 
+/**
+ * A value as an SQL literal: numbers as JavaScript prints them (shortest text that reads
+ * back as the same double: integral ones stay INTEGER, others REAL), non-finite numbers
+ * and null as NULL (as JSON had them), strings quoted.
+ */
+function sqlLiteral(v: number | string | null): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
+  if (v === null) return 'NULL';
+  return `'${v.replaceAll("'", "''")}'`;
+}
+
+/** `INSERT INTO table VALUES (...), (...)` for rows[from, to). */
+export function insertSql(table: string, rows: readonly Row[], from: number, to: number): string {
+  const parts: string[] = [];
+  for (let i = from; i < to; i++) parts.push(`(${rows[i]!.map(sqlLiteral).join(',')})`);
+  return `INSERT INTO ${table} VALUES ${parts.join(',')}`;
+}
+
 export class SqliteTraceSink implements TraceSink {
   private db: sqlite3.Database | null = null;
   private runId = 0;
   private pending = new Map<string, Row[]>();
-  private readonly statements = new Map<string, sqlite3.Statement>();
   private framesSinceCommit = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
@@ -116,28 +133,18 @@ export class SqliteTraceSink implements TraceSink {
   }
 
   /**
-   * Inserts a batch of rows (already detached from `pending`). Each chunk travels as one
-   * JSON parameter that SQLite expands with json_each: 1.7× the rows per second of
-   * binding every value (measured 560 k vs 330 k rows/s), types preserved.
+   * Inserts a batch of rows (already detached from `pending`) as multi-row INSERT
+   * statements with literal values: 2× the rows per second of expanding one JSON
+   * parameter with json_each, which re-parsed each row's JSON once per column (measured
+   * 1.0 M vs 0.64 M rows/s for 7-column rows, half the process CPU), and 3× binding
+   * every value. Values keep their types (see sqlLiteral).
    */
   private async flushRows(batch: Map<string, Row[]> = this.takePending()): Promise<void> {
     for (const [table, rows] of batch) {
-      if (rows.length === 0) continue;
-      const width = rows[0]!.length;
       for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
-        await this.insert(table, width, JSON.stringify(rows.slice(i, i + ROWS_PER_CHUNK)));
+        await exec(this.db!, insertSql(table, rows, i, Math.min(rows.length, i + ROWS_PER_CHUNK)));
       }
     }
-  }
-
-  private insert(table: string, width: number, json: string): Promise<void> {
-    let st = this.statements.get(table);
-    if (!st) {
-      const cols = Array.from({ length: width }, (_, c) => `j.value->>${c}`).join(', ');
-      st = this.db!.prepare(`INSERT INTO ${table} SELECT ${cols} FROM json_each(?) AS j`);
-      this.statements.set(table, st);
-    }
-    return new Promise((res, rej) => st!.run([json], (e: Error | null) => (e ? rej(e) : res())));
   }
 
   private takePending(): Map<string, Row[]> {
@@ -204,8 +211,6 @@ export class SqliteTraceSink implements TraceSink {
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
     const t = now();
-    for (const st of this.statements.values()) await new Promise<void>((r) => st.finalize(() => r()));
-    this.statements.clear();
     await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
     await exec(db, 'COMMIT');
     if (!this.opts.replay) await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');

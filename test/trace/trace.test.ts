@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryTrace } from '../../src/trace/query.js';
+import { exec, openDb, close, insertSql } from '../../src/trace/sqlite-sink.js';
+import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 
@@ -64,6 +66,32 @@ describe('trace contents', () => {
       expect(r.core_synops).toBe(r.synops);
       expect(r.layer_macs).toBe(r.synops);
     }
+  });
+});
+
+describe('trace rows as SQL literals', () => {
+  it('every double reads back bit-identical, integral numbers as INTEGER, non-finite as NULL, quotes survive', async () => {
+    // Doubles whose shortest text needs all 17 digits, subnormals, extremes, -0.
+    const reals = [0.1 + 0.2, 1 / 3, 2 / 3 * 1e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 123456.78901234567, -9.87654321e-5, 2 ** 53 + 2, 1e21, 4.35, 0.000001];
+    const rows = reals.map((v, i) => [i, v, `it's ${i}`]);
+    rows.push([100, Number.NaN, null], [101, Number.POSITIVE_INFINITY, ''], [102, -0, "''"], [103, 7, 'x']);
+    const t = join(tmp, 'literals.sqlite');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, 'CREATE TABLE t (k INTEGER, v, s TEXT)');
+    await exec(db, insertSql('t', rows, 0, rows.length));
+    await close(db);
+    const back = await queryTrace(t, 'SELECT k, v, typeof(v) AS ty, s FROM t ORDER BY k');
+    for (let i = 0; i < reals.length; i++) {
+      expect(Object.is(back[i]!.v, reals[i]), `${reals[i]} came back as ${back[i]!.v}`).toBe(true);
+      expect(back[i]!.s).toBe(`it's ${i}`);
+    }
+    expect(back.slice(reals.length)).toEqual([
+      { k: 100, v: null, ty: 'null', s: null },
+      { k: 101, v: null, ty: 'null', s: '' },
+      { k: 102, v: 0, ty: 'integer', s: "''" },
+      { k: 103, v: 7, ty: 'integer', s: 'x' },
+    ]);
+    expect(back[0]!.ty).toBe('real');
   });
 });
 
