@@ -134,6 +134,29 @@ export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Parti
   return rowParts[row]?.find((p) => ch >= p.c0 && ch < p.c1);
 }
 
+/**
+ * The owning core of every accumulator element of a segment (SENSOR where no partition
+ * covers it): ownerOf for each element, filled a partition's row runs at a time rather
+ * than searched element by element. A row belongs to the first partition listing it,
+ * as in ownerOf, so partitions are filled last to first.
+ */
+export function segmentOwners(seg: Segment, parts: readonly Partition[], size: number, none: number): Int32Array {
+  const own = new Int32Array(size).fill(none);
+  const plane = seg.rows * seg.cols;
+  for (let q = parts.length - 1; q >= 0; q--) {
+    const p = parts[q]!;
+    for (let r = p.r0; r < p.r1; r++) {
+      if (seg.denseGrid) {
+        // [m, n]: element i = row·n + channel.
+        own.fill(p.core, r * seg.channels + p.c0, r * seg.channels + p.c1);
+      } else {
+        for (let ch = p.c0; ch < p.c1; ch++) own.fill(p.core, ch * plane + r * seg.cols, ch * plane + (r + 1) * seg.cols);
+      }
+    }
+  }
+  return own;
+}
+
 /** Builds the routes of every gate stream consumed by any segment. */
 export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamRoutes> {
   const partsOf = mapping.segments.map((s) => mapping.partitions.filter((p) => p.segment === s.id));

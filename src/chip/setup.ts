@@ -9,7 +9,7 @@ import { spatialOf } from '../model/geometry.js';
 import type { Graph } from '../model/ir.js';
 import { buildPlan, type EvPlan, type GateStep } from '../model/evnet/plan.js';
 import { mapNetwork, type Mapping, type MapOptions } from './mapper.js';
-import { buildRoutes, ownerOf, partsByRow, type StreamRoutes } from './routing.js';
+import { buildRoutes, segmentOwners, type StreamRoutes } from './routing.js';
 import type { ChipSpec } from './spec.js';
 
 /** Core id used for the input sensor on tile (0, 0). */
@@ -34,8 +34,21 @@ export interface ChipSetup {
   inputCores: Int32Array;
 }
 
+/**
+ * The EvNet plan of a graph, built once per graph: it depends on the network alone, so
+ * setups of one model on different chips (a sweep over chip sizes) share it, and with
+ * it what is cached per plan (each accumulator's starting values, a dense pass of the
+ * network on its constants).
+ */
+const plans = new WeakMap<Graph, EvPlan>();
+function planOf(graph: Graph): EvPlan {
+  let p = plans.get(graph);
+  if (!p) plans.set(graph, (p = buildPlan(graph)));
+  return p;
+}
+
 export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = {}): ChipSetup {
-  const plan = buildPlan(graph);
+  const plan = planOf(graph);
   const mapping = mapNetwork(plan, chip, opts);
   const routes = buildRoutes(plan, mapping);
   const owner = new Map<number, Int32Array>();
@@ -44,14 +57,10 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
   if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input does not feed a linear node; it cannot enter the chip through the sensor`);
 
   for (const seg of mapping.segments) {
-    const rowParts = partsByRow(seg, mapping.partitions.filter((p) => p.segment === seg.id));
     const accT = plan.tensors[seg.acc.out]!;
-    const own = new Int32Array(accT.size);
+    const own = segmentOwners(seg, mapping.partitions.filter((p) => p.segment === seg.id), accT.size, SENSOR);
     const trig = new Int32Array(accT.size);
-    for (let i = 0; i < accT.size; i++) {
-      own[i] = ownerOf(seg, rowParts, i)?.core ?? SENSOR;
-      trig[i] = i;
-    }
+    for (let i = 0; i < accT.size; i++) trig[i] = i;
     owner.set(seg.acc.out, own);
     owner.set(seg.acc.in, own);
     trigger.set(seg.acc.out, trig);
@@ -112,10 +121,21 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
   owner.set(inputGate.out, new Int32Array(plan.tensors[inputGate.out]!.size).fill(SENSOR));
 
   const up: Set<number>[] = mapping.cores.map(() => new Set<number>());
+  // Neighbouring neurons mostly share their owner: a core's last source seen skips most adds.
+  const lastSrc = new Int32Array(mapping.cores.length).fill(SENSOR - 1);
   for (const r of routes.values()) {
     const own = owner.get(r.stream);
     if (!own) throw new EvsimError('BAD_MODEL', `tensor ${plan.tensors[r.stream]!.name} is not produced by a mapped layer`);
-    for (let s = 0; s < own.length; s++) for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) up[r.core[k]!]!.add(own[s]!);
+    for (let s = 0; s < own.length; s++) {
+      const src = own[s]!;
+      for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
+        const dst = r.core[k]!;
+        if (lastSrc[dst] !== src) {
+          lastSrc[dst] = src;
+          up[dst]!.add(src);
+        }
+      }
+    }
   }
   const upstream = up.map((set) => Int32Array.from([...set].sort((a, b) => a - b)));
   const outOwn = owner.get(plan.output);

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
+import { ownerOf, partsByRow, segmentOwners } from '../../src/chip/routing.js';
 import { chipFromObject, loadChip } from '../../src/config/chip-config.js';
 import { buildPlan } from '../../src/model/evnet/plan.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
@@ -52,6 +53,23 @@ describe('partitioning', () => {
     const t = mapNetwork(plan('cnn_basic'), tiny, { mesh: 'auto' }).partitions.filter((p) => p.segment === 0);
     expect(t).toHaveLength(8 * 3);
     expect(t.slice(0, 3).map((p) => [p.r0, p.r1, p.c0, p.c1])).toEqual([[0, 2, 0, 3], [0, 2, 3, 6], [0, 2, 6, 8]]);
+  });
+
+  it('segment ownership filled by partition equals ownerOf element by element', () => {
+    // Conv grids split by rows and channels, dense grids, a grouped conv; tiny cores make many partitions.
+    for (const [name, neurons] of [['cnn_basic', 100], ['cnn_basic', 512], ['cnn_group', 64], ['mlp', 12], ['mlp_flatten', 33]] as const) {
+      const pl = plan(name);
+      const chip = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, neurons } };
+      const m = mapNetwork(pl, chip, { mesh: 'auto' });
+      for (const seg of m.segments) {
+        const parts = m.partitions.filter((p) => p.segment === seg.id);
+        const size = pl.tensors[seg.acc.out]!.size;
+        const rows = partsByRow(seg, parts);
+        const want = Int32Array.from({ length: size }, (_, i) => ownerOf(seg, rows, i)?.core ?? -1);
+        expect(segmentOwners(seg, parts, size, -1), `${name} segment ${seg.id}`).toEqual(want);
+        expect(new Set(want).size).toBe(new Set(parts.map((p) => p.core)).size);
+      }
+    }
   });
 
   it('a network that does not fit exits with the number of cores it needs', () => {
