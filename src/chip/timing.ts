@@ -83,6 +83,7 @@ export function orderMessages(m: MessageArrays, order: Int32Array, from: number,
 
 let runHeads = new Int32Array(16);
 let runEnds = new Int32Array(16);
+let runFill = new Int32Array(16);
 let tmpOrder = new Int32Array(1024);
 
 /**
@@ -98,6 +99,7 @@ export function mergeBySource(m: MessageArrays, order: Int32Array, from: number,
   if (runHeads.length < k + 1) {
     runHeads = new Int32Array(2 * (k + 1));
     runEnds = new Int32Array(2 * (k + 1));
+    runFill = new Int32Array(2 * (k + 1));
   }
   if (tmpOrder.length < to - from) tmpOrder = new Int32Array(Math.max(to - from, 2 * tmpOrder.length));
   const heads = runHeads;
@@ -107,7 +109,7 @@ export function mergeBySource(m: MessageArrays, order: Int32Array, from: number,
   for (let j = 0; j < k; j++) heads[j + 1] += heads[j]!;
   for (let j = 0; j < k; j++) ends[j] = heads[j + 1]!;
   const tmp = tmpOrder;
-  const fill = ends.slice(0, k);
+  const fill = runFill;
   for (let j = 0; j < k; j++) fill[j] = heads[j]!;
   for (let i = from; i < to; i++) {
     const x = order[i]!;

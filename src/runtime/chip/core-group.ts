@@ -56,7 +56,10 @@ interface Spikes {
   sendSorted: Float64Array;
 }
 
-/** What one advance() produced: batches to send, a finished frame, input cores done. */
+/**
+ * What one advance() produced: batches to send, a finished frame, input cores done. The
+ * group reuses it: it holds until the next advance(), so callers take what they need first.
+ */
 export interface Advanced {
   out: Outbound[];
   reports: FrameReport[];
@@ -349,6 +352,10 @@ export class CoreGroup {
   private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
   private order = new Int32Array(0);
   private readonly scratch = new Scratch();
+  /** advance()'s result, emptied on each call (objects(): one elements kind). */
+  private readonly advanced: Advanced = { out: objects([]), reports: objects([]), inputs: objects([]), ran: false };
+  /** Frame.end tokens of a segment's input batches, by source core (reused). */
+  private readonly tokens = new Map<number, number>();
   private upd = new Int32Array(0);
   /** Messages received this frame: (t_ns, src, dst, neuron, value, hops) flattened. */
   private readonly events = new EventLog();
@@ -504,7 +511,11 @@ export class CoreGroup {
    * coordinator's cue to let the next frame enter, §5).
    */
   advance(): Advanced {
-    const res: Advanced = { out: objects([]), reports: objects([]), inputs: objects([]), ran: false };
+    const res = this.advanced;
+    res.out.length = 0;
+    res.reports.length = 0;
+    res.inputs.length = 0;
+    res.ran = false;
     if (!this.started) {
       const next = this.pending.shift();
       if (!next) return res;
@@ -560,7 +571,7 @@ export class CoreGroup {
    * changes in index order) and the batches hold disjoint neurons (each has one owner),
    * so a k-way merge gives the one ascending order, whoever sent what.
    */
-  private mergeStream(stream: number): { send: Float64Array; src: Int32Array; tokens: Map<number, number> } {
+  private mergeStream(stream: number, tokens: Map<number, number>): { send: Float64Array; src: Int32Array } {
     const batches = this.inbox.get(`${this.frame}:${stream}`) ?? [];
     const nb = batches.length;
     let n = 0;
@@ -570,7 +581,6 @@ export class CoreGroup {
     const send = sc.floats(`ms.${stream}.send`, n);
     const src = sc.ints(`ms.${stream}.src`, n);
     const heads = sc.ints('ms.heads', nb, true);
-    const tokens = new Map<number, number>();
     for (let b = 0; b < nb; b++) {
       const bt = batches[b]!;
       for (let i = 0; i < bt.tokenCore.length; i++) tokens.set(bt.tokenCore[i]!, bt.tokenNs[i]!);
@@ -585,7 +595,7 @@ export class CoreGroup {
       l.n = n;
       send.set(bt.sendNs);
       src.set(bt.srcCore);
-      return { send, src, tokens };
+      return { send, src };
     }
     l.n = 0;
     for (let k = 0; k < n; k++) {
@@ -605,7 +615,7 @@ export class CoreGroup {
       send[k] = bt.sendNs[h]!;
       src[k] = bt.srcCore[h]!;
     }
-    return { send, src, tokens };
+    return { send, src };
   }
 
   /**
@@ -616,12 +626,12 @@ export class CoreGroup {
    */
   private runSegment(rt: SegRuntime, out: Outbound[]): void {
     // 1. Inputs, and the messages each core of this segment receives.
-    const tokens = new Map<number, number>();
+    const tokens = this.tokens;
+    tokens.clear();
     // objects(): one elements kind whatever the inputs (the bare map() array deoptimised
     // this function at its first loop in every sweep worker).
     const merged = objects(rt.seg.inputs.map((stream, q) => {
-      const m = this.mergeStream(stream);
-      for (const [c, t] of m.tokens) tokens.set(c, t);
+      const m = this.mergeStream(stream, tokens);
       return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src };
     }));
     const count = this.countMessages(merged);

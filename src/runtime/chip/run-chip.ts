@@ -78,7 +78,7 @@ export class InProcessPool implements ActorPool {
       g.receive(batch);
       this.collect(g);
     }
-    this.queue = objects([]);
+    this.queue.length = 0;
     this.head = 0;
   }
   private collect(g: CoreGroup): void {
@@ -305,9 +305,8 @@ class FrameLoop {
     pool.startFrame(t, flush);
     const s = this.sensor.run(t, this.input(t), flush, entry);
     for (let i = 0; i < s.out.length; i++) pool.deliver(s.out[i]!.to, s.out[i]!.batch);
-    // Its figures only: the batches are the actors' now.
-    const { out: _sent, ...counts } = s;
-    this.inFlight.set(t, { entry, sensor: counts });
+    // Only its figures are read later (the batches are the actors' now).
+    this.inFlight.set(t, { entry, sensor: s });
   }
 
   /** Frame t's reports: per-core figures, the frame's record, output and trace rows. */
