@@ -135,22 +135,23 @@ export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Parti
 }
 
 /**
- * The owning core of every accumulator element of a segment (SENSOR where no partition
- * covers it): ownerOf for each element, filled a partition's row runs at a time rather
+ * The owning core (or, with `pick`, another figure of the owning partition) of every
+ * accumulator element of a segment (`none` where no partition covers it): ownerOf for each element, filled a partition's row runs at a time rather
  * than searched element by element. A row belongs to the first partition listing it,
  * as in ownerOf, so partitions are filled last to first.
  */
-export function segmentOwners(seg: Segment, parts: readonly Partition[], size: number, none: number): Int32Array {
+export function segmentOwners(seg: Segment, parts: readonly Partition[], size: number, none: number, pick: (p: Partition) => number = (p) => p.core): Int32Array {
   const own = new Int32Array(size).fill(none);
   const plane = seg.rows * seg.cols;
   for (let q = parts.length - 1; q >= 0; q--) {
     const p = parts[q]!;
+    const v = pick(p);
     for (let r = p.r0; r < p.r1; r++) {
       if (seg.denseGrid) {
         // [m, n]: element i = row·n + channel.
-        own.fill(p.core, r * seg.channels + p.c0, r * seg.channels + p.c1);
+        own.fill(v, r * seg.channels + p.c0, r * seg.channels + p.c1);
       } else {
-        for (let ch = p.c0; ch < p.c1; ch++) own.fill(p.core, ch * plane + r * seg.cols, ch * plane + (r + 1) * seg.cols);
+        for (let ch = p.c0; ch < p.c1; ch++) own.fill(v, ch * plane + r * seg.cols, ch * plane + (r + 1) * seg.cols);
       }
     }
   }
@@ -161,82 +162,100 @@ export function segmentOwners(seg: Segment, parts: readonly Partition[], size: n
 export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamRoutes> {
   const partsOf = mapping.segments.map((s) => mapping.partitions.filter((p) => p.segment === s.id));
   const nParts = mapping.partitions.length;
-  const coreOfPart = Int32Array.from(mapping.partitions, (p) => p.core);
-  const routes = new Map<number, StreamRoutes>();
   const streams = new Set<number>();
   for (const s of mapping.segments) for (const t of s.inputs) streams.add(t);
-  // Per neuron: synapses reached per partition (directly, and behind an aggregating
-  // dendrite), dendritic adds per partition, and the partitions touched.
-  const perPart = new PartSums(nParts);
-  const reachOnly = new PartSums(nParts);
-  const dendPart = new PartSums(nParts);
-  const touched = new PartSums(nParts);
+  const ctx: RouteContext = {
+    coreOfPart: Int32Array.from(mapping.partitions, (p) => p.core),
+    perPart: new PartSums(nParts), reachOnly: new PartSums(nParts), dendPart: new PartSums(nParts), touched: new PartSums(nParts),
+  };
+  const routes = new Map<number, StreamRoutes>();
   for (const stream of [...streams].sort((a, b) => a - b)) {
-    const size = plan.tensors[stream]!.size;
     const consumers = mapping.segments.filter((s) => s.inputs.includes(stream)).map((seg) => probeOf(plan, seg, stream, partsOf[seg.id]!));
-    const offsets = new Int32Array(size + 1);
-    const cores = new IntBuffer();
-    const synops = new IntBuffer();
-    const dendrites = new IntBuffer();
-    for (let s = 0; s < size; s++) {
-      offsets[s] = cores.n;
-      perPart.clear();
-      reachOnly.clear();
-      dendPart.clear();
-      for (const c of consumers) {
-        for (let i = 0; i < c.lists.length; i++) c.lists[i]!.n = 0;
-        c.input.push(s, 1);
-        let dend = runChain(c.pre);
-        for (let q = 0; q < c.syn.length; q++) {
-          const sg = c.syn[q]!;
-          // Behind an aggregating dendrite the synapses act once per frame on the
-          // aggregated values (charged by the core then), so the message only routes.
-          const target = c.aggregated[q] ? reachOnly : perPart;
-          const inp = c.synIn[q]!;
-          for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
-        }
-        // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
-        dend += runChain(c.post);
-        let accHits = c.post.length > 0 ? c.post[c.post.length - 1]!.out : null;
-        if (c.syn.length === 0) accHits = c.accIn;
-        // This consumer's dendritic adds are charged to every partition its probe touched.
-        touched.clear();
-        for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
-        for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
-        if (accHits) {
-          for (let i = 0; i < accHits.n; i++) {
-            const p = ownerOf(c.seg, c.rowParts, accHits.idx[i]!);
-            if (p) touched.add(p.id, 0);
-          }
-        }
-        for (let i = 0; i < touched.n; i++) dendPart.add(touched.ids[i]!, dend);
-      }
-      touched.clear();
-      for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
-      for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
-      for (let i = 0; i < dendPart.n; i++) touched.add(dendPart.ids[i]!, 0);
-      // Cores ascending (a neuron reaches a few partitions: an insertion sort).
-      const ids = touched.ids;
-      for (let i = 1; i < touched.n; i++) {
-        const p = ids[i]!;
-        let j = i - 1;
-        while (j >= 0 && coreOfPart[ids[j]!]! > coreOfPart[p]!) {
-          ids[j + 1] = ids[j]!;
-          j--;
-        }
-        ids[j + 1] = p;
-      }
-      for (let i = 0; i < touched.n; i++) {
-        const pid = ids[i]!;
-        cores.push(coreOfPart[pid]!);
-        synops.push(perPart.sum[pid]!);
-        dendrites.push(dendPart.sum[pid]!);
-      }
-    }
-    offsets[size] = cores.n;
-    routes.set(stream, { stream, offsets, core: cores.take(), synops: synops.take(), dendrites: dendrites.take() });
+    routes.set(stream, routeStream(stream, plan.tensors[stream]!.size, consumers, ctx));
   }
   return routes;
+}
+
+/**
+ * Per-neuron sums shared by every stream: synapses reached per partition (directly, and
+ * behind an aggregating dendrite), dendritic adds per partition, the partitions touched.
+ */
+interface RouteContext {
+  coreOfPart: Int32Array;
+  perPart: PartSums;
+  reachOnly: PartSums;
+  dendPart: PartSums;
+  touched: PartSums;
+}
+
+/** One stream's routes: each neuron probed through every consumer, its partitions by core. */
+function routeStream(stream: number, size: number, consumers: Probe[], ctx: RouteContext): StreamRoutes {
+  const { coreOfPart, perPart, reachOnly, dendPart, touched } = ctx;
+  const offsets = new Int32Array(size + 1);
+  const cores = new IntBuffer();
+  const synops = new IntBuffer();
+  const dendrites = new IntBuffer();
+  for (let s = 0; s < size; s++) {
+    offsets[s] = cores.n;
+    perPart.clear();
+    reachOnly.clear();
+    dendPart.clear();
+    for (let q = 0; q < consumers.length; q++) probeNeuron(consumers[q]!, s, ctx);
+    touched.clear();
+    for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
+    for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
+    for (let i = 0; i < dendPart.n; i++) touched.add(dendPart.ids[i]!, 0);
+    // Cores ascending (a neuron reaches a few partitions: an insertion sort).
+    const ids = touched.ids;
+    for (let i = 1; i < touched.n; i++) {
+      const p = ids[i]!;
+      let j = i - 1;
+      while (j >= 0 && coreOfPart[ids[j]!]! > coreOfPart[p]!) {
+        ids[j + 1] = ids[j]!;
+        j--;
+      }
+      ids[j + 1] = p;
+    }
+    for (let i = 0; i < touched.n; i++) {
+      const pid = ids[i]!;
+      cores.push(coreOfPart[pid]!);
+      synops.push(perPart.sum[pid]!);
+      dendrites.push(dendPart.sum[pid]!);
+    }
+  }
+  offsets[size] = cores.n;
+  return { stream, offsets, core: cores.take(), synops: synops.take(), dendrites: dendrites.take() };
+}
+
+/** Neuron `s` of the stream through one consumer: its synapses and dendritic adds per partition. */
+function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
+  const { perPart, reachOnly, dendPart, touched } = ctx;
+  for (let i = 0; i < c.lists.length; i++) c.lists[i]!.n = 0;
+  c.input.push(s, 1);
+  let dend = runChain(c.pre);
+  for (let q = 0; q < c.syn.length; q++) {
+    const sg = c.syn[q]!;
+    // Behind an aggregating dendrite the synapses act once per frame on the
+    // aggregated values (charged by the core then), so the message only routes.
+    const target = c.aggregated[q] ? reachOnly : perPart;
+    const inp = c.synIn[q]!;
+    for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
+  }
+  // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
+  dend += runChain(c.post);
+  let accHits = c.post.length > 0 ? c.post[c.post.length - 1]!.out : null;
+  if (c.syn.length === 0) accHits = c.accIn;
+  // This consumer's dendritic adds are charged to every partition its probe touched.
+  touched.clear();
+  for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
+  for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
+  if (accHits) {
+    for (let i = 0; i < accHits.n; i++) {
+      const pid = c.partOf[accHits.idx[i]!]!;
+      if (pid >= 0) touched.add(pid, 0);
+    }
+  }
+  for (let i = 0; i < touched.n; i++) dendPart.add(touched.ids[i]!, dend);
 }
 
 /** A growable Int32Array. */
@@ -282,6 +301,8 @@ interface Probe {
   aggregated: boolean[];
   accIn: DeltaList;
   rowParts: Partition[][];
+  /** Per accumulator element: the id of its partition (−1: none), as ownerOf finds it. */
+  partOf: Int32Array;
 }
 
 function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[]): Probe {
@@ -301,6 +322,7 @@ function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[])
   const accIn = list(seg.acc.in);
   return {
     seg, lists: [...byTensor.values()], input, pre, post, syn, synIn, accIn, rowParts: partsByRow(seg, parts),
+    partOf: segmentOwners(seg, parts, plan.tensors[seg.acc.out]!.size, -1, (p) => p.id),
     aggregated: seg.synaptic.map((sy) => isAggregated(seg, sy)),
   };
 }

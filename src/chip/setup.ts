@@ -6,10 +6,11 @@
  */
 import { EvsimError } from '../errors.js';
 import { spatialOf } from '../model/geometry.js';
-import type { Graph } from '../model/ir.js';
-import { buildPlan, type EvPlan, type GateStep } from '../model/evnet/plan.js';
+import type { Graph, Op } from '../model/ir.js';
+import { buildPlan, type EvPlan, type GateStep, type NodeStep } from '../model/evnet/plan.js';
 import { mapNetwork, type Mapping, type MapOptions } from './mapper.js';
 import { buildRoutes, segmentOwners, type StreamRoutes } from './routing.js';
+import type { Segment } from './segments.js';
 import type { ChipSpec } from './spec.js';
 
 /** Core id used for the input sensor on tile (0, 0). */
@@ -47,82 +48,95 @@ function planOf(graph: Graph): EvPlan {
   return p;
 }
 
-export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = {}): ChipSetup {
-  const plan = planOf(graph);
-  const mapping = mapNetwork(plan, chip, opts);
-  const routes = buildRoutes(plan, mapping);
-  const owner = new Map<number, Int32Array>();
-  const trigger = new Map<number, Int32Array>();
-  const inputGate = plan.steps.find((s): s is GateStep => s.kind === 'gate' && s.in === plan.input);
-  if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input does not feed a linear node; it cannot enter the chip through the sensor`);
+/**
+ * What a plan's value nodes do to ownership and phase-2 order, whatever the chip: per
+ * value tensor, the trigger (accumulator index) of each element, and the input element
+ * whose owner owns each output element (null: the same element). Built once per plan:
+ * a setup then only gathers owners through it (a max pool's window scan used to run
+ * again for every mapping).
+ */
+interface ValueMaps {
+  trigger: Map<number, Int32Array>;
+  from: Map<number, Int32Array | null>;
+}
 
-  for (const seg of mapping.segments) {
-    const accT = plan.tensors[seg.acc.out]!;
-    const own = segmentOwners(seg, mapping.partitions.filter((p) => p.segment === seg.id), accT.size, SENSOR);
-    const trig = new Int32Array(accT.size);
-    for (let i = 0; i < accT.size; i++) trig[i] = i;
-    owner.set(seg.acc.out, own);
-    owner.set(seg.acc.in, own);
-    trigger.set(seg.acc.out, trig);
+const valueMaps = new WeakMap<EvPlan, ValueMaps>();
+
+function valueMapsOf(plan: EvPlan, segments: readonly Segment[]): ValueMaps {
+  let m = valueMaps.get(plan);
+  if (m) return m;
+  m = { trigger: new Map(), from: new Map() };
+  for (const seg of segments) {
+    const size = plan.tensors[seg.acc.out]!.size;
+    const trig = new Int32Array(size);
+    for (let i = 0; i < size; i++) trig[i] = i;
+    m.trigger.set(seg.acc.out, trig);
     for (const v of seg.values) {
+      const inTrig = m.trigger.get(v.ins[0]!)!;
       const op = v.node.op;
-      const inOwn = owner.get(v.ins[0]!)!;
-      const inTrig = trigger.get(v.ins[0]!)!;
-      const size = plan.tensors[v.out]!.size;
-      const o = new Int32Array(size);
-      const t = new Int32Array(size);
-      if (op.kind === 'maxpool') {
-        const { h, w } = spatialOf(plan.tensors[v.ins[0]!]!.shape);
-        const { c, h: oh, w: ow } = spatialOf(plan.tensors[v.out]!.shape);
-        for (let ch = 0; ch < c; ch++) {
-          for (let oy = 0; oy < oh; oy++) {
-            for (let ox = 0; ox < ow; ox++) {
-              const oi = (ch * oh + oy) * ow + ox;
-              const y0 = Math.min(h - 1, Math.max(0, oy * op.strideH - op.padT));
-              const x0 = Math.min(w - 1, Math.max(0, ox * op.strideW - op.padL));
-              o[oi] = inOwn[(ch * h + y0) * w + x0]!;
-              let mx = -1;
-              for (let ky = 0; ky < op.kh; ky++) {
-                const iy = oy * op.strideH - op.padT + ky * op.dilH;
-                if (iy < 0 || iy >= h) continue;
-                for (let kx = 0; kx < op.kw; kx++) {
-                  const ix = ox * op.strideW - op.padL + kx * op.dilW;
-                  if (ix >= 0 && ix < w) mx = Math.max(mx, inTrig[(ch * h + iy) * w + ix]!);
-                }
-              }
-              t[oi] = mx;
-            }
-          }
-        }
-      } else if (op.kind === 'softmax') {
-        for (let r = 0; r < op.outer * op.inner; r++) {
-          const oo = Math.floor(r / op.inner);
-          const ii = r - oo * op.inner;
-          let mx = -1;
-          for (let j = 0; j < op.len; j++) mx = Math.max(mx, inTrig[(oo * op.len + j) * op.inner + ii]!);
-          for (let j = 0; j < op.len; j++) {
-            const e = (oo * op.len + j) * op.inner + ii;
-            o[e] = inOwn[e]!;
-            t[e] = mx;
-          }
-        }
-      } else {
-        o.set(inOwn);
-        t.set(inTrig);
-      }
-      owner.set(v.out, o);
-      trigger.set(v.out, t);
+      const r = op.kind === 'maxpool' ? maxpoolMaps(plan, v, op, inTrig) : op.kind === 'softmax' ? softmaxMaps(op, inTrig) : { from: null, trig: inTrig.slice() };
+      m.trigger.set(v.out, r.trig);
+      m.from.set(v.out, r.from);
     }
-    for (const gt of seg.gates) {
-      owner.set(gt.out, owner.get(gt.in)!);
-      trigger.set(gt.out, trigger.get(gt.in)!);
+    for (const gt of seg.gates) m.trigger.set(gt.out, m.trigger.get(gt.in)!);
+  }
+  valueMaps.set(plan, m);
+  return m;
+}
+
+/** A max pool output is owned with its window's first input and triggered by the window's last trigger. */
+function maxpoolMaps(plan: EvPlan, v: NodeStep, op: Extract<Op, { kind: 'maxpool' }>, inTrig: Int32Array): { from: Int32Array; trig: Int32Array } {
+  const { h, w } = spatialOf(plan.tensors[v.ins[0]!]!.shape);
+  const { c, h: oh, w: ow } = spatialOf(plan.tensors[v.out]!.shape);
+  const from = new Int32Array(c * oh * ow);
+  const trig = new Int32Array(c * oh * ow);
+  for (let ch = 0; ch < c; ch++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const oi = (ch * oh + oy) * ow + ox;
+        const y0 = Math.min(h - 1, Math.max(0, oy * op.strideH - op.padT));
+        const x0 = Math.min(w - 1, Math.max(0, ox * op.strideW - op.padL));
+        from[oi] = (ch * h + y0) * w + x0;
+        let mx = -1;
+        for (let ky = 0; ky < op.kh; ky++) {
+          const iy = oy * op.strideH - op.padT + ky * op.dilH;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < op.kw; kx++) {
+            const ix = ox * op.strideW - op.padL + kx * op.dilW;
+            if (ix >= 0 && ix < w) mx = Math.max(mx, inTrig[(ch * h + iy) * w + ix]!);
+          }
+        }
+        trig[oi] = mx;
+      }
     }
   }
-  owner.set(inputGate.out, new Int32Array(plan.tensors[inputGate.out]!.size).fill(SENSOR));
+  return { from, trig };
+}
 
-  const up: Set<number>[] = mapping.cores.map(() => new Set<number>());
+/** A softmax keeps ownership; each output waits for the last trigger of its row. */
+function softmaxMaps(op: Extract<Op, { kind: 'softmax' }>, inTrig: Int32Array): { from: null; trig: Int32Array } {
+  const trig = new Int32Array(inTrig.length);
+  for (let r = 0; r < op.outer * op.inner; r++) {
+    const oo = Math.floor(r / op.inner);
+    const ii = r - oo * op.inner;
+    let mx = -1;
+    for (let j = 0; j < op.len; j++) mx = Math.max(mx, inTrig[(oo * op.len + j) * op.inner + ii]!);
+    for (let j = 0; j < op.len; j++) trig[(oo * op.len + j) * op.inner + ii] = mx;
+  }
+  return { from: null, trig };
+}
+
+function gather(src: Int32Array, idx: Int32Array): Int32Array {
+  const out = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]!]!;
+  return out;
+}
+
+/** Per core: the cores (SENSOR for the input) whose neurons send it messages, ascending. */
+function upstreamOf(plan: EvPlan, routes: Map<number, StreamRoutes>, owner: Map<number, Int32Array>, nCores: number): Int32Array[] {
+  const up: Set<number>[] = Array.from({ length: nCores }, () => new Set<number>());
   // Neighbouring neurons mostly share their owner: a core's last source seen skips most adds.
-  const lastSrc = new Int32Array(mapping.cores.length).fill(SENSOR - 1);
+  const lastSrc = new Int32Array(nCores).fill(SENSOR - 1);
   for (const r of routes.values()) {
     const own = owner.get(r.stream);
     if (!own) throw new EvsimError('BAD_MODEL', `tensor ${plan.tensors[r.stream]!.name} is not produced by a mapped layer`);
@@ -137,11 +151,36 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
       }
     }
   }
-  const upstream = up.map((set) => Int32Array.from([...set].sort((a, b) => a - b)));
+  return up.map((set) => Int32Array.from([...set].sort((a, b) => a - b)));
+}
+
+export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = {}): ChipSetup {
+  const plan = planOf(graph);
+  const mapping = mapNetwork(plan, chip, opts);
+  const routes = buildRoutes(plan, mapping);
+  const inputGate = plan.steps.find((s): s is GateStep => s.kind === 'gate' && s.in === plan.input);
+  if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input does not feed a linear node; it cannot enter the chip through the sensor`);
+
+  const maps = valueMapsOf(plan, mapping.segments);
+  const owner = new Map<number, Int32Array>();
+  for (const seg of mapping.segments) {
+    const own = segmentOwners(seg, mapping.partitions.filter((p) => p.segment === seg.id), plan.tensors[seg.acc.out]!.size, SENSOR);
+    owner.set(seg.acc.out, own);
+    owner.set(seg.acc.in, own);
+    for (const v of seg.values) {
+      const inOwn = owner.get(v.ins[0]!)!;
+      const from = maps.from.get(v.out)!;
+      owner.set(v.out, from ? gather(inOwn, from) : inOwn.slice());
+    }
+    for (const gt of seg.gates) owner.set(gt.out, owner.get(gt.in)!);
+  }
+  owner.set(inputGate.out, new Int32Array(plan.tensors[inputGate.out]!.size).fill(SENSOR));
+
+  const upstream = upstreamOf(plan, routes, owner, mapping.cores.length);
   const outOwn = owner.get(plan.output);
   if (!outOwn) throw new EvsimError('BAD_MODEL', `${graph.name}: the network output is not computed by a mapped layer`);
   const outputCores = Int32Array.from([...new Set(outOwn)].filter((c) => c >= 0).sort((a, b) => a - b));
   const inputRoutes = routes.get(inputGate.out);
   const inputCores = Int32Array.from([...new Set(inputRoutes ? inputRoutes.core : [])].sort((a, b) => a - b));
-  return { plan, chip, mapping, routes, owner, trigger, inputGate, upstream, outputCores, inputCores };
+  return { plan, chip, mapping, routes, owner, trigger: maps.trigger, inputGate, upstream, outputCores, inputCores };
 }

@@ -230,6 +230,33 @@ function groupByCore(
   return { list, start };
 }
 
+/** A flush frame's accumulation: every owned accumulator restarts from its offset plus its deltas; all count as updated. */
+function accumulateFlush(rt: SegRuntime, a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array, isMine: Uint8Array): number {
+  for (let k = 0; k < rt.accOwned.length; k++) a[rt.accOwned[k]!] = rt.accOffset[rt.accOwned[k]!]!;
+  for (let e = 0; e < delta.n; e++) {
+    const i = delta.idx[e]!;
+    const c = accOwn[i]!;
+    if (c >= 0 && isMine[c]) a[i] += delta.val[e]!;
+  }
+  for (let k = 0; k < rt.accOwned.length; k++) ach.push(rt.accOwned[k]!);
+  return rt.accOwned.length;
+}
+
+/** A frame's deltas into the owned accumulators; lists the updated ones in `updIdx` (returns how many) and the changed ones in `ach`. */
+function accumulateDeltas(a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array, isMine: Uint8Array, updIdx: Int32Array): number {
+  let nUpd = 0;
+  for (let e = 0; e < delta.n; e++) {
+    const i = delta.idx[e]!;
+    const c = accOwn[i]!;
+    if (c < 0 || !isMine[c]) continue;
+    updIdx[nUpd++] = i;
+    const old = a[i]!;
+    a[i] = old + delta.val[e]!;
+    if (a[i] !== old) ach.push(i);
+  }
+  return nUpd;
+}
+
 /**
  * Each accumulator's starting values (biases carried through, read-only), per plan:
  * core groups of one setup share them (sweep points, several in-process groups) instead
@@ -737,36 +764,16 @@ export class CoreGroup {
   /** Adds the segment's deltas into my accumulators (a flush restarts them from their offsets); the updated neurons by core. */
   private accumulate(rt: SegRuntime): { list: Int32Array; start: Int32Array } {
     const { owner } = this.setup;
-    const isMine = this.isMine;
     const acc = rt.seg.acc;
+    const accOwn = owner.get(acc.out)!;
     const a = this.values.get(acc.out)!;
     const ach = this.changed.get(acc.out)!;
     const delta = this.deltas.get(acc.in)!;
-    const accOwn = owner.get(acc.out)!;
-    const flush = this.flush;
-    const updIdx = flush ? rt.accOwned : this.updBuf(delta.n);
-    let nUpd = 0;
     ach.n = 0;
-    if (flush) {
-      for (let k = 0; k < rt.accOwned.length; k++) a[rt.accOwned[k]!] = rt.accOffset[rt.accOwned[k]!]!;
-      for (let e = 0; e < delta.n; e++) {
-        const i = delta.idx[e]!;
-        const c = accOwn[i]!;
-        if (c >= 0 && isMine[c]) a[i] += delta.val[e]!;
-      }
-      for (let k = 0; k < rt.accOwned.length; k++) ach.push(rt.accOwned[k]!);
-      nUpd = rt.accOwned.length;
-    } else {
-      for (let e = 0; e < delta.n; e++) {
-        const i = delta.idx[e]!;
-        const c = accOwn[i]!;
-        if (c < 0 || !isMine[c]) continue;
-        updIdx[nUpd++] = i;
-        const old = a[i]!;
-        a[i] = old + delta.val[e]!;
-        if (a[i] !== old) ach.push(i);
-      }
-    }
+    // The flush (a run's first frame, a reset) is a method of its own: run once per
+    // segment and run, it would deoptimise the per-frame path it sat in.
+    const updIdx = this.flush ? rt.accOwned : this.updBuf(delta.n);
+    const nUpd = this.flush ? accumulateFlush(rt, a, ach, delta, accOwn, this.isMine) : accumulateDeltas(a, ach, delta, accOwn, this.isMine, updIdx);
     this.counts.accUpdates += nUpd;
     return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
   }
