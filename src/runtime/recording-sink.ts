@@ -2,58 +2,125 @@
  * A TraceSink that keeps a run in memory, to be replayed into another sink later.
  * A sweep point runs in a worker thread and records its run here; the sweep's main
  * thread, the only writer of the sweep file, replays it there (DESIGN §7: one writer).
- * Everything it holds survives structured cloning (plain objects and typed arrays).
+ *
+ * Frames are kept in columns (a few growable Float64Arrays, not objects per frame): the
+ * recording crosses to the main thread as a handful of buffers, so receiving it costs a
+ * copy instead of rebuilding thousands of objects, which the sweep's main thread did
+ * before it could hand the worker its next point.
  */
 import type { FrameRecord } from './result.js';
 import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from './trace-sink.js';
 
-export interface RecordedFrame {
-  rec: FrameRecord;
-  layers: TraceLayerFrame | null;
-  cores: TraceCoreFrame | null;
-}
+/** The FrameRecord fields, in column order. */
+const FRAME_KEYS = ['frame', 'macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns'] as const;
+/** Fails to compile when FrameRecord gains a field FRAME_KEYS lacks. */
+const _everyFrameKey: Record<Exclude<keyof FrameRecord, (typeof FRAME_KEYS)[number]>, never> = {};
+void _everyFrameKey;
+const LAYER_KEYS = ['macs', 'adds', 'updates', 'transmissions'] as const;
+const CORE_KEYS = ['messagesIn', 'synops', 'neuronUpdates', 'messagesOut', 'busyNs', 'stallNs', 'queueMax', 'energyPj', 'endNs'] as const;
 
 export interface Recording {
   level: 'summary' | 'cores';
   info: TraceRunInfo | null;
-  frames: RecordedFrame[];
+  /** Frames recorded. */
+  frames: number;
+  /** FRAME_KEYS of each frame, frame after frame. */
+  records: Float64Array;
+  /** Per frame whether it had layer figures; if so, LAYER_KEYS × `nLayers` of them in `layers`. */
+  hasLayers: Uint8Array;
+  nLayers: number;
+  layers: Float64Array;
+  /** Per frame whether it had core figures (level cores); if so, CORE_KEYS × `nCores` of them in `cores`. */
+  hasCores: Uint8Array;
+  nCores: number;
+  cores: Float64Array;
   status: RunStatus | null;
   error: string | null;
 }
 
-/** A copy, since the runtime reuses its per-frame buffers. */
-const copy = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
+/** A growable Float64Array. */
+class Column {
+  private a = new Float64Array(256);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) this.grow(this.n + 1);
+    this.a[this.n++] = v;
+  }
+  pushAll(v: ArrayLike<number>): void {
+    if (this.n + v.length > this.a.length) this.grow(this.n + v.length);
+    for (let i = 0; i < v.length; i++) this.a[this.n++] = v[i]!;
+  }
+  private grow(need: number): void {
+    const b = new Float64Array(Math.max(need, 2 * this.a.length));
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
+  /** The values, exactly sized (a copy: a view would carry the whole buffer across threads). */
+  take(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
 
 export class RecordingSink implements TraceSink {
-  readonly recording: Recording;
+  private info: TraceRunInfo | null = null;
+  private frames = 0;
+  private readonly records = new Column();
+  private readonly layers = new Column();
+  private readonly cores = new Column();
+  private readonly hasLayers: number[] = [];
+  private readonly hasCores: number[] = [];
+  private nLayers = -1;
+  private nCores = -1;
+  private status: RunStatus | null = null;
+  private error: string | null = null;
 
   /** `path` is where the run will be replayed (reported as the run's trace). */
-  constructor(readonly path: string, readonly level: 'summary' | 'cores') {
-    this.recording = { level, info: null, frames: [], status: null, error: null };
-  }
+  constructor(readonly path: string, readonly level: 'summary' | 'cores') {}
 
   async begin(info: TraceRunInfo): Promise<void> {
-    this.recording.info = info;
+    this.info = info;
   }
 
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void {
-    this.recording.frames.push({
-      rec: { ...rec },
-      layers: layers && { macs: copy(layers.macs), adds: copy(layers.adds), updates: copy(layers.updates), transmissions: copy(layers.transmissions) },
-      cores: cores && this.level === 'cores'
-        ? {
-            messagesIn: copy(cores.messagesIn), synops: copy(cores.synops), neuronUpdates: copy(cores.neuronUpdates),
-            messagesOut: copy(cores.messagesOut), busyNs: copy(cores.busyNs), stallNs: copy(cores.stallNs),
-            queueMax: copy(cores.queueMax), energyPj: copy(cores.energyPj), endNs: copy(cores.endNs),
-          }
-        : null,
-    });
+    for (const k of FRAME_KEYS) this.records.push(rec[k]);
+    this.hasLayers.push(layers ? 1 : 0);
+    if (layers) {
+      this.nLayers = sameCount(this.nLayers, layers.macs.length, 'layer');
+      for (const k of LAYER_KEYS) this.layers.pushAll(layers[k]);
+    }
+    const keepCores = cores !== null && this.level === 'cores';
+    this.hasCores.push(keepCores ? 1 : 0);
+    if (keepCores) {
+      this.nCores = sameCount(this.nCores, cores.synops.length, 'core');
+      for (const k of CORE_KEYS) this.cores.pushAll(cores[k]);
+    }
+    this.frames++;
   }
 
   async end(status: RunStatus, error?: string): Promise<void> {
-    this.recording.status = status;
-    this.recording.error = error ?? null;
+    this.status = status;
+    this.error = error ?? null;
   }
+
+  /** Whether the run began (a run that failed before it has nothing to replay). */
+  get began(): boolean {
+    return this.info !== null;
+  }
+
+  /** What was recorded, in buffers that survive structured cloning. */
+  get recording(): Recording {
+    return {
+      level: this.level, info: this.info, frames: this.frames, records: this.records.take(),
+      hasLayers: Uint8Array.from(this.hasLayers), nLayers: Math.max(0, this.nLayers), layers: this.layers.take(),
+      hasCores: Uint8Array.from(this.hasCores), nCores: Math.max(0, this.nCores), cores: this.cores.take(),
+      status: this.status, error: this.error,
+    };
+  }
+}
+
+function sameCount(have: number, got: number, what: string): number {
+  if (have >= 0 && have !== got) throw new Error(`internal: a recorded frame has ${got} ${what}s, an earlier one ${have}`);
+  return got;
 }
 
 /**
@@ -63,7 +130,30 @@ export class RecordingSink implements TraceSink {
 export async function replayRecording(rec: Recording, sink: TraceSink): Promise<boolean> {
   if (!rec.info) return false;
   await sink.begin(rec.info);
-  for (const f of rec.frames) sink.frame(f.rec, f.layers, f.cores);
+  const nf = FRAME_KEYS.length;
+  const L = rec.nLayers;
+  const C = rec.nCores;
+  let lo = 0;
+  let co = 0;
+  for (let f = 0; f < rec.frames; f++) {
+    const r = {} as Record<(typeof FRAME_KEYS)[number], number>;
+    for (let k = 0; k < nf; k++) r[FRAME_KEYS[k]!] = rec.records[f * nf + k]!;
+    let layers: TraceLayerFrame | null = null;
+    if (rec.hasLayers[f]) {
+      const v = (k: number): Float64Array => rec.layers.subarray(lo + k * L, lo + (k + 1) * L);
+      layers = { macs: v(0), adds: v(1), updates: v(2), transmissions: v(3) };
+      lo += LAYER_KEYS.length * L;
+    }
+    let cores: TraceCoreFrame | null = null;
+    if (rec.hasCores[f]) {
+      const v = (k: number): Float64Array => rec.cores.subarray(co + k * C, co + (k + 1) * C);
+      cores = {
+        messagesIn: v(0), synops: v(1), neuronUpdates: v(2), messagesOut: v(3), busyNs: v(4), stallNs: v(5), queueMax: v(6), energyPj: v(7), endNs: v(8),
+      };
+      co += CORE_KEYS.length * C;
+    }
+    sink.frame(r as FrameRecord, layers, cores);
+  }
   await sink.end(rec.status ?? 'failed', rec.error ?? undefined);
   return true;
 }

@@ -179,7 +179,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
   const t0 = performance.now();
   const sink = new RecordingSink(tracePath, p.traceLevel);
   const outcome = (status: PointOutcome['status'], error: string | null, metrics: PointMetrics | null): PointOutcome => ({
-    index: p.index, key: p.key, status, error, metrics, recording: sink.recording.info ? sink.recording : null, wall_s: (performance.now() - t0) / 1000,
+    index: p.index, key: p.key, status, error, metrics, recording: sink.began ? sink.recording : null, wall_s: (performance.now() - t0) / 1000,
   });
   const stop = new AbortController();
   try {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
 import { simulate } from '../../src/runtime/simulate.js';
+import { SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
@@ -111,6 +112,23 @@ describe('sweep grid', () => {
     expect(p.cores).toBe(r.cores);
     expect(p.rel_rmse).toBe(r.error_vs_dense!.rel_rmse);
     expect(p.throughput_fps).toBeCloseTo(4 / (r.totals.latency_ns * 1e-9), 6);
+  });
+
+  it("a point's trace rows in the sweep file equal those simulate() writes directly", async () => {
+    const spec = { name: 'rows', trace_level: 'cores' as const, base: { model: MODEL, workload: { kind: 'video' as const, motion: 'minor' as const, frames: 4 }, chip: 'loihi' }, grid: { 'policy.threshold': [0.05] } };
+    const swOut = join(tmp, 'rows.sqlite');
+    const sw = await sweep(spec, { out: swOut, workers: 1, svg: null });
+    expect(sw.points[0]!.status).toBe('completed');
+    const direct = join(tmp, 'rows-direct.sqlite');
+    const video = syntheticVideo({ frames: 4, channels: 3, height: 16, width: 16, motion: 'minor', seed: 1 });
+    await simulate({ model: MODEL, frames: video, threshold: 0.05, chip: 'loihi', mesh: 'auto', inProcess: true, trace: new SqliteTraceSink(direct, 'cores', 'test') });
+    for (const [table, order] of [['frames', 'frame'], ['layer_frames', 'frame, layer_id'], ['core_frames', 'frame, core_id'], ['layers', 'layer_id'], ['cores', 'core_id']]) {
+      const strip = (rows: Record<string, unknown>[]) => rows.map(({ run_id: _r, ...rest }) => rest);
+      const a = strip(await query(swOut, `SELECT * FROM ${table} WHERE run_id = ${sw.points[0]!.run_id} ORDER BY ${order}`));
+      const b = strip(await query(direct, `SELECT * FROM ${table} ORDER BY ${order}`));
+      expect(a.length, table).toBeGreaterThan(0);
+      expect(a, table).toEqual(b);
+    }
   });
 
   it('results do not depend on the number of workers', async () => {
