@@ -221,46 +221,74 @@ async function warmPointThreads(threads: number, sweepSpec: SweepSpec): Promise<
   return Math.max(...times);
 }
 
-/**
- * Sweep parallelism: the same 32 small points (Temporal MNIST MLP on loihi, threshold ×
- * neurons per core) with 1 worker and with 2, alternately, each into a fresh file.
- */
-async function sweepBench(): Promise<Record<string, number>> {
-  const spec: SweepSpec = {
+/** The bench's grid: Temporal MNIST MLP on loihi, threshold × neurons per core (32 points). */
+function benchSweep(frames: number): SweepSpec {
+  return {
     name: 'bench',
-    base: { model: join(root, 'sim-configs', 'models', 'mnist-mlp.onnx'), workload: { kind: 'temporal-mnist', frames: 400 }, chip: 'loihi' },
+    base: { model: join(root, 'sim-configs', 'models', 'mnist-mlp.onnx'), workload: { kind: 'temporal-mnist', frames }, chip: 'loihi' },
     grid: { 'policy.threshold': [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2, 0.3], 'chip.core.neurons': [64, 128, 256, 1024] },
   };
+}
+
+/** One sweep into a fresh file: wall ms and the process's CPU ms (every thread) meanwhile. */
+async function timeSweep(spec: SweepSpec, workers: number, out: string): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await sweep(spec, { out, workers, svg: null });
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  if (r.ran !== 32 || r.failed !== 0) throw new Error(`bench sweep: ${r.ran} points ran, ${r.failed} failed`);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+/**
+ * Sweep parallelism: the same 32 small points (400 frames each) with 1 worker and with
+ * 2, alternately, each into a fresh file; then one pair with 5× longer points. The CPU
+ * each run used per second of wall time shows whether it kept both vCPUs busy: one
+ * worker leaves the second free for V8's compiler and GC threads, two workers share it
+ * with them, so each thread's own start-up work (JIT compiling the simulator) costs
+ * wall time only there.
+ */
+async function sweepBench(): Promise<Record<string, number>> {
+  const spec = benchSweep(400);
   const dir = mkdtempSync(join(tmpdir(), 'evsim-bench-sweep-'));
-  const time = async (workers: number, i: number): Promise<number> => {
-    const t0 = performance.now();
-    const r = await sweep(spec, { out: join(dir, `s${workers}-${i}.sqlite`), workers, svg: null });
-    if (r.ran !== 32 || r.failed !== 0) throw new Error(`bench sweep: ${r.ran} points ran, ${r.failed} failed`);
-    return performance.now() - t0;
-  };
-  const one: number[] = [];
-  const two: number[] = [];
+  const one: { wall: number; cpu: number }[] = [];
+  const two: { wall: number; cpu: number }[] = [];
   const ceiling: number[] = [];
+  let long1 = { wall: 0, cpu: 0 };
+  let long2 = { wall: 0, cpu: 0 };
   try {
+    // Untimed: the main thread's frames and dense reference outputs, cached for every run after.
+    await timeSweep(spec, 1, join(dir, 'warm.sqlite'));
     for (let i = 0; i < 3; i++) {
-      one.push(await time(1, i));
-      two.push(await time(2, i));
+      one.push(await timeSweep(spec, 1, join(dir, `s1-${i}.sqlite`)));
+      two.push(await timeSweep(spec, 2, join(dir, `s2-${i}.sqlite`)));
       ceiling.push(await parallelCeiling());
     }
+    const long = benchSweep(2000);
+    await timeSweep(long, 1, join(dir, 'warm-long.sqlite'));
+    long1 = await timeSweep(long, 1, join(dir, 'l1.sqlite'));
+    long2 = await timeSweep(long, 2, join(dir, 'l2.sqlite'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const speedup = median(one.map((a, i) => a / two[i]!));
+  const speedup = median(one.map((a, i) => a.wall / two[i]!.wall));
   const warm1 = await warmPointThreads(1, spec);
   const warm2 = await warmPointThreads(2, spec);
   return {
     warm_threads_2_vs_1: (2 * warm1) / warm2,
     points: 32,
-    wall_ms_1_worker: median(one),
-    wall_ms_2_workers: median(two),
+    wall_ms_1_worker: median(one.map((a) => a.wall)),
+    wall_ms_2_workers: median(two.map((a) => a.wall)),
     speedup_2_vs_1: speedup,
+    cpu_per_wall_1_worker: median(one.map((a) => a.cpu / a.wall)),
+    cpu_per_wall_2_workers: median(two.map((a) => a.cpu / a.wall)),
+    extra_cpu_ms_2_workers: median(two.map((a, i) => a.cpu - one[i]!.cpu)),
     machine_ceiling_2_vs_1: median(ceiling),
     efficiency_vs_ceiling: speedup / median(ceiling),
+    long_points_wall_ms_1_worker: long1.wall,
+    long_points_wall_ms_2_workers: long2.wall,
+    long_points_speedup_2_vs_1: long1.wall / long2.wall,
   };
 }
 
@@ -337,7 +365,13 @@ async function main(): Promise<void> {
     p('2 workers vs 1 (×)', sw.speedup_2_vs_1);
     p('machine ceiling, 2 threads vs 1 (×)', sw.machine_ceiling_2_vs_1);
     p('speedup / ceiling', sw.efficiency_vs_ceiling);
+    p('CPU per wall second, 1 worker', sw.cpu_per_wall_1_worker);
+    p('CPU per wall second, 2 workers', sw.cpu_per_wall_2_workers);
+    p('CPU ms 2 workers spend beyond 1', sw.extra_cpu_ms_2_workers, 0);
     p('same points on warm threads, 2 vs 1 (×)', sw.warm_threads_2_vs_1);
+    p('2000-frame points: 1 worker, ms', sw.long_points_wall_ms_1_worker, 0);
+    p('2000-frame points: 2 workers, ms', sw.long_points_wall_ms_2_workers, 0);
+    p('2000-frame points: 2 workers vs 1 (×)', sw.long_points_speedup_2_vs_1);
     check('sweep speedup 2 workers vs 1', sw.speedup_2_vs_1, 1.8, '×');
   }
 
