@@ -5,6 +5,7 @@
  * costs on the way. Dendritic chains are probed with the model's own delta kernels on
  * one-element inputs; synaptic reach is counted from the conv/dense geometry.
  */
+import { Growable } from '../growable.js';
 import { reachTable, spatialOf, type ReachTable } from '../model/geometry.js';
 import { makeDeltaKernel, type DeltaKernel } from '../model/evnet/delta-kernels.js';
 import type { EvPlan, NodeStep } from '../model/evnet/plan.js';
@@ -192,9 +193,9 @@ interface RouteContext {
 function routeStream(stream: number, size: number, consumers: Probe[], ctx: RouteContext): StreamRoutes {
   const { coreOfPart, perPart, reachOnly, dendPart, touched } = ctx;
   const offsets = new Int32Array(size + 1);
-  const cores = new IntBuffer();
-  const synops = new IntBuffer();
-  const dendrites = new IntBuffer();
+  const cores = new Growable((n) => new Int32Array(n));
+  const synops = new Growable((n) => new Int32Array(n));
+  const dendrites = new Growable((n) => new Int32Array(n));
   for (let s = 0; s < size; s++) {
     offsets[s] = cores.n;
     perPart.clear();
@@ -256,24 +257,6 @@ function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
     }
   }
   for (let i = 0; i < touched.n; i++) dendPart.add(touched.ids[i]!, dend);
-}
-
-/** A growable Int32Array. */
-class IntBuffer {
-  private a = new Int32Array(1024);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(2 * this.a.length);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  /** The values pushed, exactly sized. */
-  take(): Int32Array {
-    return this.a.slice(0, this.n);
-  }
 }
 
 /** One dendritic node of a probe: its kernel (null: a copy of its one input) and lists. */

@@ -8,6 +8,7 @@
  * copy instead of rebuilding thousands of objects, which the sweep's main thread did
  * before it could hand the worker its next point.
  */
+import { Growable } from '../growable.js';
 import type { FrameRecord } from './result.js';
 import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from './trace-sink.js';
 
@@ -38,35 +39,12 @@ export interface Recording {
   error: string | null;
 }
 
-/** A growable Float64Array. */
-class Column {
-  private a = new Float64Array(256);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) this.grow(this.n + 1);
-    this.a[this.n++] = v;
-  }
-  pushAll(v: ArrayLike<number>): void {
-    if (this.n + v.length > this.a.length) this.grow(this.n + v.length);
-    for (let i = 0; i < v.length; i++) this.a[this.n++] = v[i]!;
-  }
-  private grow(need: number): void {
-    const b = new Float64Array(Math.max(need, 2 * this.a.length));
-    b.set(this.a.subarray(0, this.n));
-    this.a = b;
-  }
-  /** The values, exactly sized (a copy: a view would carry the whole buffer across threads). */
-  take(): Float64Array {
-    return this.a.slice(0, this.n);
-  }
-}
-
 export class RecordingSink implements TraceSink {
   private info: TraceRunInfo | null = null;
   private frames = 0;
-  private readonly records = new Column();
-  private readonly layers = new Column();
-  private readonly cores = new Column();
+  private readonly records = new Growable((n) => new Float64Array(n));
+  private readonly layers = new Growable((n) => new Float64Array(n));
+  private readonly cores = new Growable((n) => new Float64Array(n));
   private readonly hasLayers: number[] = [];
   private readonly hasCores: number[] = [];
   private nLayers = -1;
