@@ -255,11 +255,11 @@ export function runCoreFrameArrays(
   }
   if (q !== Infinity && queueMax > q) queueMax = q;
   if (lastToken > t) t = lastToken;
-  // Unconditional (adding 0 changes nothing): a branch taken only by cores behind an
-  // aggregating dendrite deoptimised this function whenever such a core first came by.
-  const w = extra * synLat;
-  t += w;
-  busy += w;
+  if (extra > 0) {
+    const w = extra * synLat;
+    t += w;
+    busy += w;
+  }
   let u = u0;
   let s = s0;
   while (u < u1 || s < s1) {

@@ -22,7 +22,7 @@ export function presetDir(): string {
 }
 
 const capacity = z.union([z.number().int().positive(), z.literal('unlimited')]);
-const cost = z.object({ energy_pj: z.number().min(0), latency_ns: z.number().min(0) }).strict();
+const cost = z.object({ energy_pj: z.number().min(0).finite(), latency_ns: z.number().min(0).finite() }).strict();
 
 export const chipSchema = z
   .object({
@@ -39,8 +39,8 @@ export const chipSchema = z
       })
       .strict(),
     costs: z.object(Object.fromEntries(COST_KEYS.map((k) => [k, cost])) as Record<CostKey, typeof cost>).strict(),
-    static_mw: z.number().min(0).optional(),
-    frame_period_ns: z.number().min(0).optional(),
+    static_mw: z.number().min(0).finite().optional(),
+    frame_period_ns: z.number().min(0).finite().optional(),
   })
   .strict();
 

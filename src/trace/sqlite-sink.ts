@@ -54,6 +54,9 @@ const COMMIT_EVERY_FRAMES = 8;
 function sqlLiteral(v: number | string | null): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL';
   if (v === null) return 'NULL';
+  if (typeof v !== 'string') throw new Error(`internal: trace value ${String(v)} of type ${typeof v}`);
+  // SQL text ends at a NUL character: such a string (a model's node name) goes in as its UTF-8 bytes.
+  if (v.includes('\0')) return `CAST(X'${Buffer.from(v, 'utf8').toString('hex')}' AS TEXT)`;
   return `'${v.replaceAll("'", "''")}'`;
 }
 

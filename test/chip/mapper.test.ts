@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
 import { ownerOf, partsByRow, segmentOwners } from '../../src/chip/routing.js';
-import { chipFromObject, loadChip } from '../../src/config/chip-config.js';
+import { chipFromObject, loadChip, loadChipRaw } from '../../src/config/chip-config.js';
 import { buildPlan } from '../../src/model/evnet/plan.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
 
@@ -34,6 +34,8 @@ describe('presets', () => {
     expect(msg).toMatch(/mesh/);
     expect(msg).toMatch(/core\.neurons/);
     expect(msg).toMatch(/costs\.synop Required/);
+    // YAML's .inf is a number too: an infinite cost is named, not simulated as NaN times.
+    expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), static_mw: Infinity }, 'y.yaml')).toThrow(/^y\.yaml: static_mw .*finite/);
     expect(msg).not.toMatch(/\n/);
   });
 });

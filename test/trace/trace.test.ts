@@ -74,7 +74,7 @@ describe('trace rows as SQL literals', () => {
     // Doubles whose shortest text needs all 17 digits, subnormals, extremes, -0.
     const reals = [0.1 + 0.2, 1 / 3, 2 / 3 * 1e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 123456.78901234567, -9.87654321e-5, 2 ** 53 + 2, 1e21, 4.35, 0.000001];
     const rows = reals.map((v, i) => [i, v, `it's ${i}`]);
-    rows.push([100, Number.NaN, null], [101, Number.POSITIVE_INFINITY, ''], [102, -0, "''"], [103, 7, 'x']);
+    rows.push([100, Number.NaN, null], [101, Number.POSITIVE_INFINITY, ''], [102, -0, "''"], [103, 7, 'x\0y é']);
     const t = join(tmp, 'literals.sqlite');
     const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
     await exec(db, 'CREATE TABLE t (k INTEGER, v, s TEXT)');
@@ -89,7 +89,7 @@ describe('trace rows as SQL literals', () => {
       { k: 100, v: null, ty: 'null', s: null },
       { k: 101, v: null, ty: 'null', s: '' },
       { k: 102, v: 0, ty: 'integer', s: "''" },
-      { k: 103, v: 7, ty: 'integer', s: 'x' },
+      { k: 103, v: 7, ty: 'integer', s: 'x\0y é' },
     ]);
     expect(back[0]!.ty).toBe('real');
   });

@@ -305,8 +305,9 @@ class FrameLoop {
     pool.startFrame(t, flush);
     const s = this.sensor.run(t, this.input(t), flush, entry);
     for (let i = 0; i < s.out.length; i++) pool.deliver(s.out[i]!.to, s.out[i]!.batch);
-    // Only its figures are read later (the batches are the actors' now).
-    this.inFlight.set(t, { entry, sensor: s });
+    // Its figures only: the batches are the actors' now.
+    const sensor: SensorCounts = { transmissions: s.transmissions, gateUpdates: s.gateUpdates, messages: s.messages, hopsEw: s.hopsEw, hopsNs: s.hopsNs, energyPj: s.energyPj };
+    this.inFlight.set(t, { entry, sensor });
   }
 
   /** Frame t's reports: per-core figures, the frame's record, output and trace rows. */
