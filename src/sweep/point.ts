@@ -70,12 +70,13 @@ const references = new Map<string, Float32Array>();
 
 /**
  * The frames of a point, shaped [T, ...model input without batch]. Cached per thread by
- * source and input shape: two models sharing a workload or a frames file each get frames
+ * source (a workload, or a frames file's content) and input shape: two models sharing a workload or a frames file each get frames
  * of their own shape.
  */
 function inputsOf(p: ResolvedPoint, g: Graph): { key: string; inputs: Inputs } {
   const frameShape = frameShapeOf(g);
-  const source = p.workload ? JSON.stringify(p.workload) : `${p.frames}\u0000${p.labels}`;
+  // A frames file by content: one edited between sweeps of a long-lived process is read again.
+  const source = p.workload ? JSON.stringify(p.workload) : `${p.framesHash}\u0000${p.labels}`;
   const key = `${frameShape.join('x')}\u0000${source}`;
   let v = inputs.get(key);
   if (!v) {

@@ -105,6 +105,8 @@ export interface ResolvedPoint {
   /** Content hash of the model file (recorded with the point's run). */
   modelHash: string;
   frames: string | null;
+  /** Content hash of the frames file (null: a workload): inputs are cached by content, not path. */
+  framesHash: string | null;
   labels: string | null;
   workload: WorkloadSpec | null;
   maxFrames: number | null;
@@ -270,6 +272,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
       model,
       modelHash: m.hash,
       frames,
+      framesHash,
       labels,
       workload: d.workload ?? null,
       maxFrames: d.max_frames ?? null,
@@ -285,8 +288,10 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     };
     // The key covers what determines the stored results: the chip as its resolved fields,
     // model, frames and labels by content (not path), and what the run records.
+    // (framesHash stands in for frames; left out as a field of its own, so keys stay as they were.)
+    const { framesHash: _framesHash, ...keyed } = resolved;
     const key = createHash('sha256')
-      .update(canonical({ ...resolved, chip: chipRaw, model: m.hash, modelHash: undefined, frames: framesHash, labels: labelsHash }))
+      .update(canonical({ ...keyed, chip: chipRaw, model: m.hash, modelHash: undefined, frames: framesHash, labels: labelsHash }))
       .digest('hex')
       .slice(0, 24);
     return { index, key, params, label, ...resolved };

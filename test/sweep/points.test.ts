@@ -5,12 +5,13 @@
  * leaves energy and latency empty (null), not 0.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/runtime/simulate.js';
 import { sweep } from '../../src/sweep/run.js';
+import { encodeNpy } from '../../src/workloads/npy.js';
 import { temporalMnist } from '../../src/workloads/temporal-mnist.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import { ROOT } from '../helpers/cli.js';
@@ -88,5 +89,26 @@ describe('inputs built once for all workers', () => {
     const direct = syntheticVideo({ frames: 4, channels: 3, height: 16, width: 16, motion: 'major', seed: 5 });
     expect(a.inputs.frames.shape).toEqual([4, 3, 16, 16]);
     expect(Array.from(a.inputs.frames.data)).toEqual(Array.from(direct.data));
+  });
+});
+
+describe('a frames file edited between sweeps in one process', () => {
+  it('is read again: the second sweep runs the new frames, as a direct simulate() of them does', async () => {
+    const model = join(FIX, 'resnet_block.onnx'); // input [1, 3, 16, 16]
+    const frames = join(tmp, 'edited-frames.npy');
+    const write = (seed: number) => {
+      const v = syntheticVideo({ frames: 3, channels: 3, height: 16, width: 16, motion: 'major', seed });
+      writeFileSync(frames, encodeNpy(v));
+      return v;
+    };
+    const spec = { name: 'edited-frames', base: { model, frames, chip: 'loihi' }, grid: { 'policy.threshold': [0.05] } };
+    write(1);
+    const first = await sweep(spec, { out: join(tmp, 'edited-frames-1.sqlite'), workers: 1, svg: null });
+    const v2 = write(2);
+    const second = await sweep(spec, { out: join(tmp, 'edited-frames-2.sqlite'), workers: 1, svg: null });
+    const direct = await simulate({ model, frames: v2, threshold: 0.05, chip: 'loihi', mesh: 'auto', compareDense: true, inProcess: true });
+    expect(second.points[0]!.macs).toBe(direct.totals.macs);
+    expect(second.points[0]!.rel_rmse).toBe(direct.error_vs_dense!.rel_rmse);
+    expect(second.points[0]!.macs).not.toBe(first.points[0]!.macs);
   });
 });
