@@ -17,25 +17,8 @@ import { accumulatorOffsets, type EvPlan, type NodeStep } from '../../model/evne
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
 import { objects } from '../objects.js';
+import { actorCount, fanOut, gateFan, tilesPlusOne, type GateFan, type Outbound } from './fan.js';
 import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport, type InputsDone } from '../messages.js';
-
-/** A batch and the actor it goes to. */
-export interface Outbound {
-  to: number;
-  batch: DeltaBatch;
-}
-
-/**
- * Where one gate stream's messages go, per neuron (element index; set for owned neurons
- * only): the hops of all its messages and the actors they reach, each once
- * (act[actOff[s], actOff[s + 1])). Static for a setup and an assignment of cores.
- */
-interface GateFan {
-  hopsEw: Int32Array;
-  hopsNs: Int32Array;
-  actOff: Int32Array;
-  act: Int32Array;
-}
 
 /** One input stream of a segment this frame: its routes into my cores, merged entries, their send times and sources. */
 interface MergedInput {
@@ -293,49 +276,6 @@ function sourceActors(r: StreamRoutes, own: Int32Array, isMine: Uint8Array, core
   return src;
 }
 
-/**
- * Where a gate stream of mine goes: per owned neuron the hops of its messages and the
- * actors they reach (null without routes, e.g. the network output), and per
- * destination actor my cores upstream of it (ascending), whose frame.end tokens its
- * batch carries.
- */
-function gateFan(
-  r: StreamRoutes | undefined, own: Int32Array, isMine: Uint8Array, coreActor: Int32Array, tileX1: Int32Array, tileY1: Int32Array, nActors: number,
-): { fan: GateFan | null; dests: Map<number, Int32Array> } {
-  const byActor = new Map<number, Set<number>>();
-  let fan: GateFan | null = null;
-  if (r) {
-    const hopsEw = new Int32Array(own.length);
-    const hopsNs = new Int32Array(own.length);
-    const actOff = new Int32Array(own.length + 1);
-    const acts: number[] = [];
-    const last = new Int32Array(nActors).fill(-1);
-    for (let s = 0; s < own.length; s++) {
-      actOff[s] = acts.length;
-      const c = own[s]!;
-      if (c < 0 || !isMine[c]) continue;
-      for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {
-        const d = r.core[k]!;
-        hopsEw[s] += Math.abs(tileX1[d + 1]! - tileX1[c + 1]!);
-        hopsNs[s] += Math.abs(tileY1[d + 1]! - tileY1[c + 1]!);
-        const a = coreActor[d]!;
-        if (last[a] !== s) {
-          last[a] = s;
-          acts.push(a);
-          let cs = byActor.get(a);
-          if (!cs) byActor.set(a, (cs = new Set()));
-          cs.add(c);
-        }
-      }
-    }
-    actOff[own.length] = acts.length;
-    fan = { hopsEw, hopsNs, actOff, act: Int32Array.from(acts) };
-  }
-  const dests = new Map<number, Int32Array>();
-  for (const [a, cs] of [...byActor.entries()].sort((x, y) => x[0] - y[0])) dests.set(a, Int32Array.from([...cs].sort((x, y) => x - y)));
-  return { fan, dests };
-}
-
 function emptyStats(cores: Int32Array): CoreStats {
   const z = (): Float64Array => new Float64Array(cores.length);
   return {
@@ -413,16 +353,9 @@ export class CoreGroup {
     mine.forEach((c, i) => (this.slot[c] = i));
     this.tCore = new Float64Array(mine.length);
     this.srcRank = new Int32Array(nCores + 1);
-    this.tileX1 = new Int32Array(nCores + 1);
-    this.tileY1 = new Int32Array(nCores + 1);
-    for (let c = 0; c < nCores; c++) {
-      this.tileX1[c + 1] = mapping.cores[c]!.tileX;
-      this.tileY1[c + 1] = mapping.cores[c]!.tileY;
-    }
+    ({ tileX1: this.tileX1, tileY1: this.tileY1 } = tilesPlusOne(mapping));
     this.upstreamOf = objects(setup.upstream);
-    let nActors = 1;
-    for (let c = 0; c < nCores; c++) nActors = Math.max(nActors, coreActor[c]! + 1);
-    this.fill = new Int32Array(nActors);
+    this.fill = new Int32Array(actorCount(coreActor));
     this.partSums = new PartSums(mapping.partitions.length);
     this.stats = emptyStats(this.cores);
     const offsets = offsetsOf(plan);
@@ -478,7 +411,7 @@ export class CoreGroup {
       for (const stream of rt.seg.inputs) this.expected.set(stream, sourceActors(routes.get(stream)!, owner.get(stream)!, this.isMine, coreActor));
       for (const gt of rt.gates) {
         const r = routes.get(gt.stream);
-        const { fan, dests } = gateFan(r, owner.get(gt.stream)!, this.isMine, coreActor, this.tileX1, this.tileY1, this.fill.length);
+        const { fan, dests } = gateFan(r, owner.get(gt.stream)!, (c) => c >= 0 && this.isMine[c] === 1, coreActor, this.tileX1, this.tileY1, this.fill.length);
         if (fan) this.fans.set(gt.stream, fan);
         this.dests.set(gt.stream, dests);
       }
@@ -889,54 +822,30 @@ export class CoreGroup {
    * and a batch (ascending neuron) to every actor the stream reaches from my cores.
    */
   private emit(stream: number, o: DeltaList, sendNs: Float64Array, out: Outbound[]): void {
-    const { routes, owner } = this.setup;
     // A stream has a fan exactly when it has routes (see gateFan).
     const fan = this.fans.get(stream);
-    const own = owner.get(stream)!;
-    const dests = this.dests.get(stream)!;
-    const slot = this.slot;
-    const st = this.stats;
-    const nA = this.fill.length;
-    const count = this.fill;
-    count.fill(0);
+    const own = this.setup.owner.get(stream)!;
     if (fan) {
-      const r = routes.get(stream)!;
+      const r = this.setup.routes.get(stream)!;
+      const slot = this.slot;
+      const st = this.stats;
       for (let e = 0; e < o.n; e++) {
         const s = o.idx[e]!;
         const i = slot[own[s]!]!;
         st.messagesOut[i] += r.offsets[s + 1]! - r.offsets[s]!;
         st.hopsEw[i] += fan.hopsEw[s]!;
         st.hopsNs[i] += fan.hopsNs[s]!;
-        for (let j = fan.actOff[s]!; j < fan.actOff[s + 1]!; j++) count[fan.act[j]!]++;
       }
     }
-    const batches = new Array<DeltaBatch | null>(nA).fill(null);
-    for (const [act, tokenCores] of dests) {
-      const m = count[act]!;
-      const tokenNs = new Float64Array(tokenCores.length);
-      for (let j = 0; j < tokenCores.length; j++) tokenNs[j] = this.tCore[slot[tokenCores[j]!]!]!;
-      const batch: DeltaBatch = {
-        type: 'delta.batch', frame: this.frame, stream, srcActor: this.actor,
-        idx: new Int32Array(m), val: new Float32Array(m), sendNs: new Float64Array(m), srcCore: new Int32Array(m), tokenCore: tokenCores, tokenNs,
-      };
-      batches[act] = batch;
-      out.push({ to: act, batch });
-    }
-    if (!fan) return;
-    count.fill(0);
-    for (let e = 0; e < o.n; e++) {
-      const s = o.idx[e]!;
-      for (let j = fan.actOff[s]!; j < fan.actOff[s + 1]!; j++) {
-        const a = fan.act[j]!;
-        const b = batches[a]!;
-        const at = count[a]!++;
-        b.idx[at] = s;
-        b.val[at] = o.val[e]!;
-        b.sendNs[at] = sendNs[e]!;
-        b.srcCore[at] = own[s]!;
-      }
-    }
+    fanOut(this.frame, stream, this.actor, o, fan ?? null, this.dests.get(stream)!, own, sendNs, this.tokenNs, this.fill, out);
   }
+
+  /** The frame.end times so far of some of my cores (a batch's tokens). */
+  private readonly tokenNs = (cores: Int32Array): Float64Array => {
+    const t = new Float64Array(cores.length);
+    for (let j = 0; j < cores.length; j++) t[j] = this.tCore[this.slot[cores[j]!]!]!;
+    return t;
+  };
 
   /** Grow-only message buffers for one segment's frame. */
   private msgBuf(n: number): MessageArrays {

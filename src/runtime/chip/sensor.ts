@@ -7,9 +7,9 @@ import { SENSOR, type ChipSetup } from '../../chip/setup.js';
 import { createGate, gateOverride, type EvnetOptions } from '../../model/evnet/engine.js';
 import type { Gate } from '../../model/evnet/gate.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
-import { COORDINATOR, type DeltaBatch } from '../messages.js';
+import { COORDINATOR } from '../messages.js';
 import { objects } from '../objects.js';
-import type { Outbound } from './core-group.js';
+import { actorCount, fanOut, gateFan, tilesPlusOne, type GateFan, type Outbound } from './fan.js';
 
 export interface SensorFrame {
   out: Outbound[];
@@ -26,30 +26,37 @@ export class Sensor {
   private readonly x: Float32Array;
   private readonly changed: IndexList;
   private readonly sent: DeltaList;
-  /** Actors that await a sensor batch each frame (even an empty one), ascending. */
-  private readonly actors: number[];
-  /** Actor id → its place in `actors`; per place, entries counted and the last entry sent. */
-  private readonly actorIndex: Int32Array;
+  /** Owner of every input neuron: the sensor (SENSOR). */
+  private readonly own: Int32Array;
+  /** Where the input stream goes, as for a core's gate stream (every input actor gets a batch each frame). */
+  private readonly fan: GateFan;
+  private readonly dests: Map<number, Int32Array>;
+  /** Per actor, scratch for fanOut; each entry's send time (all the frame's entry time). */
   private readonly count: Int32Array;
-  private readonly lastEntry: Int32Array;
+  private sendNs = new Float64Array(0);
+  private entryNs = 0;
 
-  constructor(private readonly setup: ChipSetup, private readonly coreActor: Int32Array, opts: EvnetOptions) {
-    const { plan } = setup;
+  constructor(private readonly setup: ChipSetup, coreActor: Int32Array, opts: EvnetOptions) {
+    const { plan, routes, mapping } = setup;
     const gs = setup.inputGate;
     this.gate = createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov);
     const size = plan.tensors[gs.in]!.size;
     this.x = new Float32Array(size);
     this.changed = new IndexList(size);
     this.sent = new DeltaList(size);
-    this.actors = [...new Set(Array.from(setup.inputCores, (c) => coreActor[c]!))].sort((a, b) => a - b);
-    this.actorIndex = new Int32Array(coreActor.reduce((m, a) => Math.max(m, a), 0) + 1).fill(-1);
-    this.actors.forEach((a, i) => (this.actorIndex[a] = i));
-    this.count = new Int32Array(this.actors.length);
-    this.lastEntry = new Int32Array(this.actors.length);
+    this.own = setup.owner.get(gs.out)!;
+    const { tileX1, tileY1 } = tilesPlusOne(mapping);
+    this.count = new Int32Array(actorCount(coreActor));
+    const { fan, dests } = gateFan(routes.get(gs.out)!, this.own, (c) => c === SENSOR, coreActor, tileX1, tileY1, this.count.length);
+    this.fan = fan!;
+    this.dests = dests;
   }
 
+  /** A sensor batch's token: the sensor's frame.end, which is the frame's entry time. */
+  private readonly tokenNs = (): Float64Array => Float64Array.of(this.entryNs);
+
   run(frame: number, data: Float32Array, flush: boolean, entryNs: number): SensorFrame {
-    const { chip, mapping, routes, inputGate } = this.setup;
+    const { chip, routes, inputGate } = this.setup;
     const x = this.x;
     if (flush) {
       x.set(data);
@@ -66,56 +73,22 @@ export class Sensor {
       this.gate.run(x, ch, this.sent);
     }
     const r = routes.get(inputGate.out)!;
-    const nA = this.actors.length;
-    const count = this.count;
-    const lastEntry = this.lastEntry;
-    count.fill(0);
-    lastEntry.fill(-1);
+    const fan = this.fan;
+    const s = this.sent;
     let messages = 0;
     let hopsEw = 0;
     let hopsNs = 0;
-    const s = this.sent;
-    // Each entry goes once to every actor owning one of its destination cores.
     for (let e = 0; e < s.n; e++) {
       const n = s.idx[e]!;
-      for (let k = r.offsets[n]!; k < r.offsets[n + 1]!; k++) {
-        const d = r.core[k]!;
-        messages++;
-        hopsEw += mapping.cores[d]!.tileX;
-        hopsNs += mapping.cores[d]!.tileY;
-        const ai = this.actorIndex[this.coreActor[d]!]!;
-        if (lastEntry[ai] !== e) {
-          lastEntry[ai] = e;
-          count[ai]++;
-        }
-      }
+      messages += r.offsets[n + 1]! - r.offsets[n]!;
+      hopsEw += fan.hopsEw[n]!;
+      hopsNs += fan.hopsNs[n]!;
     }
+    if (this.sendNs.length < s.n) this.sendNs = new Float64Array(Math.max(s.n, 2 * this.sendNs.length));
+    this.sendNs.fill(entryNs, 0, s.n);
+    this.entryNs = entryNs;
     const out: Outbound[] = objects([]);
-    for (let ai = 0; ai < nA; ai++) {
-      const m = count[ai]!;
-      const batch: DeltaBatch = {
-        type: 'delta.batch', frame, stream: inputGate.out, srcActor: COORDINATOR, idx: new Int32Array(m), val: new Float32Array(m),
-        sendNs: new Float64Array(m).fill(entryNs), srcCore: new Int32Array(m).fill(SENSOR),
-        tokenCore: Int32Array.of(SENSOR), tokenNs: Float64Array.of(entryNs),
-      };
-      out.push({ to: this.actors[ai]!, batch });
-    }
-    if (s.n > 0) {
-      count.fill(0);
-      lastEntry.fill(-1);
-      for (let e = 0; e < s.n; e++) {
-        const n = s.idx[e]!;
-        for (let k = r.offsets[n]!; k < r.offsets[n + 1]!; k++) {
-          const ai = this.actorIndex[this.coreActor[r.core[k]!]!]!;
-          if (lastEntry[ai] === e) continue;
-          lastEntry[ai] = e;
-          const b = out[ai]!.batch;
-          const at = count[ai]++;
-          b.idx[at] = n;
-          b.val[at] = s.val[e]!;
-        }
-      }
-    }
+    fanOut(frame, inputGate.out, COORDINATOR, s, fan, this.dests, this.own, this.sendNs, this.tokenNs, this.count, out);
     const c = chip.costs;
     return {
       out, transmissions: this.gate.transmissions, gateUpdates: this.gate.updates, messages, hopsEw, hopsNs,
