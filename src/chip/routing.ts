@@ -119,27 +119,11 @@ function partsByRow(seg: Segment, parts: Partition[]): Partition[][] {
 export { addSynapticReach, partsByRow, synapseGeometry };
 export type { SynapseGeometry };
 
-/** Partition owning accumulator element i of a segment's neuron grid. */
-export function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Partition | undefined {
-  let ch: number;
-  let row: number;
-  if (seg.denseGrid) {
-    // [m, n]: element i = row·n + channel.
-    row = Math.floor(i / seg.channels);
-    ch = i - row * seg.channels;
-  } else {
-    const plane = seg.rows * seg.cols;
-    ch = Math.floor(i / plane);
-    row = Math.floor((i - ch * plane) / seg.cols);
-  }
-  return rowParts[row]?.find((p) => ch >= p.c0 && ch < p.c1);
-}
-
 /**
  * The owning core (or, with `pick`, another figure of the owning partition) of every
- * accumulator element of a segment (`none` where no partition covers it): ownerOf for each element, filled a partition's row runs at a time rather
- * than searched element by element. A row belongs to the first partition listing it,
- * as in ownerOf, so partitions are filled last to first.
+ * accumulator element of a segment (`none` where no partition covers it), filled a
+ * partition's row runs at a time. Where partitions overlap the first listed wins, so
+ * they are filled last to first.
  */
 export function segmentOwners(seg: Segment, parts: readonly Partition[], size: number, none: number, pick: (p: Partition) => number = (p) => p.core): Int32Array {
   const own = new Int32Array(size).fill(none);
@@ -191,7 +175,7 @@ interface RouteContext {
 
 /** One stream's routes: each neuron probed through every consumer, its partitions by core. */
 function routeStream(stream: number, size: number, consumers: Probe[], ctx: RouteContext): StreamRoutes {
-  const { coreOfPart, perPart, reachOnly, dendPart, touched } = ctx;
+  const { coreOfPart, perPart, reachOnly, dendPart } = ctx;
   const offsets = new Int32Array(size + 1);
   const cores = new Growable((n) => new Int32Array(n));
   const synops = new Growable((n) => new Int32Array(n));
@@ -202,13 +186,11 @@ function routeStream(stream: number, size: number, consumers: Probe[], ctx: Rout
     reachOnly.clear();
     dendPart.clear();
     for (let q = 0; q < consumers.length; q++) probeNeuron(consumers[q]!, s, ctx);
-    touched.clear();
-    for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
-    for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
-    for (let i = 0; i < dendPart.n; i++) touched.add(dendPart.ids[i]!, 0);
-    // Cores ascending (a neuron reaches a few partitions: an insertion sort).
-    const ids = touched.ids;
-    for (let i = 1; i < touched.n; i++) {
+    // Every partition a probe touched is in dendPart (probeNeuron charges each, if only 0
+    // adds), so its ids are the neuron's partitions: cores ascending (a neuron reaches a
+    // few partitions: an insertion sort; one partition per core, so no ties).
+    const ids = dendPart.ids;
+    for (let i = 1; i < dendPart.n; i++) {
       const p = ids[i]!;
       let j = i - 1;
       while (j >= 0 && coreOfPart[ids[j]!]! > coreOfPart[p]!) {
@@ -217,7 +199,7 @@ function routeStream(stream: number, size: number, consumers: Probe[], ctx: Rout
       }
       ids[j + 1] = p;
     }
-    for (let i = 0; i < touched.n; i++) {
+    for (let i = 0; i < dendPart.n; i++) {
       const pid = ids[i]!;
       cores.push(coreOfPart[pid]!);
       synops.push(perPart.sum[pid]!);
@@ -284,7 +266,7 @@ interface Probe {
   aggregated: boolean[];
   accIn: DeltaList;
   rowParts: Partition[][];
-  /** Per accumulator element: the id of its partition (−1: none), as ownerOf finds it. */
+  /** Per accumulator element: the id of its partition (−1: none). */
   partOf: Int32Array;
 }
 

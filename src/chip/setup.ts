@@ -74,7 +74,8 @@ function valueMapsOf(plan: EvPlan, segments: readonly Segment[]): ValueMaps {
     for (const v of seg.values) {
       const inTrig = m.trigger.get(v.ins[0]!)!;
       const op = v.node.op;
-      const r = op.kind === 'maxpool' ? maxpoolMaps(plan, v, op, inTrig) : op.kind === 'softmax' ? softmaxMaps(op, inTrig) : { from: null, trig: inTrig.slice() };
+      // Owner and trigger arrays are read-only, so an elementwise node shares its input's.
+      const r = op.kind === 'maxpool' ? maxpoolMaps(plan, v, op, inTrig) : op.kind === 'softmax' ? softmaxMaps(op, inTrig) : { from: null, trig: inTrig };
       m.trigger.set(v.out, r.trig);
       m.from.set(v.out, r.from);
     }
@@ -170,7 +171,7 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
     for (const v of seg.values) {
       const inOwn = owner.get(v.ins[0]!)!;
       const from = maps.from.get(v.out)!;
-      owner.set(v.out, from ? gather(inOwn, from) : inOwn.slice());
+      owner.set(v.out, from ? gather(inOwn, from) : inOwn);
     }
     for (const gt of seg.gates) owner.set(gt.out, owner.get(gt.in)!);
   }

@@ -16,11 +16,16 @@ export function toShared<T extends Typed>(a: T): T {
 /** Copies typed arrays larger than `min` elements into SharedArrayBuffers (in place in the object graph). */
 export function shareLargeArrays<T>(root: T, min = 4096): T {
   const seen = new Set<unknown>();
+  // An array referenced from several places (a setup's tensors share owner arrays) is copied once.
+  const copies = new Map<Typed, Typed>();
   const visit = (v: unknown): unknown => {
     if (v === null || typeof v !== 'object') return v;
     if (ArrayBuffer.isView(v)) {
       const t = v as Typed;
-      return t.length < min ? t : toShared(t);
+      if (t.length < min) return t;
+      let c = copies.get(t);
+      if (!c) copies.set(t, (c = toShared(t)));
+      return c;
     }
     if (seen.has(v)) return v;
     seen.add(v);

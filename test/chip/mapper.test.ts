@@ -2,13 +2,31 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
-import { ownerOf, partsByRow, segmentOwners } from '../../src/chip/routing.js';
+import type { Partition } from '../../src/chip/mapper.js';
+import { partsByRow, segmentOwners } from '../../src/chip/routing.js';
+import type { Segment } from '../../src/chip/segments.js';
 import { chipFromObject, loadChip, loadChipRaw } from '../../src/config/chip-config.js';
 import { buildPlan } from '../../src/model/evnet/plan.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
 const plan = (name: string) => buildPlan(loadOnnx(join(FIX, `${name}.onnx`)));
+
+/** The partition owning accumulator element i of a segment's grid, found by search (the reference for segmentOwners). */
+function ownerOf(seg: Segment, rowParts: Partition[][], i: number): Partition | undefined {
+  let ch: number;
+  let row: number;
+  if (seg.denseGrid) {
+    // [m, n]: element i = row·n + channel.
+    row = Math.floor(i / seg.channels);
+    ch = i - row * seg.channels;
+  } else {
+    const plane = seg.rows * seg.cols;
+    ch = Math.floor(i / plane);
+    row = Math.floor((i - ch * plane) / seg.cols);
+  }
+  return rowParts[row]?.find((p) => ch >= p.c0 && ch < p.c1);
+}
 
 describe('presets', () => {
   it('carry the DESIGN §5 values', () => {
