@@ -1,6 +1,7 @@
 /**
  * Read-only SQL over traces (`evsim query`): the file is opened with SQLITE_OPEN_READONLY,
- * so any write fails and changes nothing. Results print as an aligned table, CSV or JSON.
+ * so any write to it fails and changes nothing, and VACUUM (whose INTO form writes a new
+ * file even then) is refused before it runs. Results print as an aligned table, CSV or JSON.
  */
 import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
@@ -10,7 +11,15 @@ import { NAMED_QUERIES } from './schema.js';
 
 export type QueryFormat = 'table' | 'csv' | 'json';
 
+/** The SQL's keywords and names: comments, string literals and quoted names blanked out. */
+function sqlWords(sql: string): string {
+  return sql.replace(/--[^\n]*|\/\*[\s\S]*?(\*\/|$)|'(''|[^'])*'?|"(""|[^"])*"?|`(``|[^`])*`?|\[[^\]]*\]?/g, ' ');
+}
+
 export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  if (/\bvacuum\b/i.test(sqlWords(sql))) {
+    throw new EvsimError('BAD_SQL', 'evsim query only reads: VACUUM (and VACUUM INTO, which writes a file) is refused; copy the trace with cp instead');
+  }
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
   let db: sqlite3.Database;
   try {

@@ -4,7 +4,7 @@
  * and shows as not completed, an unwritable path fails before anything runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,14 @@ describe('evsim query', () => {
     const j = evsim('query', t, 'SELECT COUNT(*) AS n FROM runs', '--format', 'json');
     expect(JSON.parse(j.stdout)).toEqual([{ n: 1 }]);
     expect(evsim('query', t, 'SELEKT 1').status).toBe(2);
+    // VACUUM INTO writes a new file even from a read-only connection: refused up front.
+    const copy = join(tmp, 'ro-copy.sqlite');
+    const vac = evsim('query', t, `/* copy */ vacuum INTO '${copy}'`);
+    expect(vac.status).toBe(2);
+    expect(vac.stderr).toMatch(/^evsim: evsim query only reads: VACUUM/);
+    expect(existsSync(copy)).toBe(false);
+    // The word inside a string literal or a quoted name is data, not a statement.
+    expect(JSON.parse(evsim('query', t, `SELECT 'vacuum' AS "vacuum"`, '--format', 'json').stdout)).toEqual([{ vacuum: 'vacuum' }]);
     expect(evsim('query', t, '--named', 'nope').status).toBe(2);
     expect(evsim('query', t, '--named', 'frames', '--format', 'csv').stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
   });
