@@ -19,7 +19,6 @@ export interface StreamRoutes {
   offsets: Int32Array;
   core: Int32Array;
   synops: Int32Array;
-  dendrites: Int32Array;
 }
 
 
@@ -110,7 +109,7 @@ function addSynapticReach(sg: SynapseGeometry, e: number, rowParts: Partition[][
 }
 
 /** For every neuron-grid row, the partitions covering it. */
-function partsByRow(seg: Segment, parts: Partition[]): Partition[][] {
+function partsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] {
   const rows: Partition[][] = Array.from({ length: seg.rows }, () => []);
   for (const p of parts) for (let r = p.r0; r < p.r1; r++) rows[r]!.push(p);
   return rows;
@@ -151,7 +150,7 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
   for (const s of mapping.segments) for (const t of s.inputs) streams.add(t);
   const ctx: RouteContext = {
     coreOfPart: Int32Array.from(mapping.partitions, (p) => p.core),
-    perPart: new PartSums(nParts), reachOnly: new PartSums(nParts), dendPart: new PartSums(nParts), touched: new PartSums(nParts),
+    perPart: new PartSums(nParts), reachOnly: new PartSums(nParts), reached: new PartSums(nParts),
   };
   const routes = new Map<number, StreamRoutes>();
   for (const stream of [...streams].sort((a, b) => a - b)) {
@@ -163,34 +162,31 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
 
 /**
  * Per-neuron sums shared by every stream: synapses reached per partition (directly, and
- * behind an aggregating dendrite), dendritic adds per partition, the partitions touched.
+ * behind an aggregating dendrite), and every partition reached.
  */
 interface RouteContext {
   coreOfPart: Int32Array;
   perPart: PartSums;
   reachOnly: PartSums;
-  dendPart: PartSums;
-  touched: PartSums;
+  reached: PartSums;
 }
 
 /** One stream's routes: each neuron probed through every consumer, its partitions by core. */
 function routeStream(stream: number, size: number, consumers: Probe[], ctx: RouteContext): StreamRoutes {
-  const { coreOfPart, perPart, reachOnly, dendPart } = ctx;
+  const { coreOfPart, perPart, reachOnly, reached } = ctx;
   const offsets = new Int32Array(size + 1);
   const cores = new Growable((n) => new Int32Array(n));
   const synops = new Growable((n) => new Int32Array(n));
-  const dendrites = new Growable((n) => new Int32Array(n));
   for (let s = 0; s < size; s++) {
     offsets[s] = cores.n;
     perPart.clear();
     reachOnly.clear();
-    dendPart.clear();
+    reached.clear();
     for (let q = 0; q < consumers.length; q++) probeNeuron(consumers[q]!, s, ctx);
-    // Every partition a probe touched is in dendPart (probeNeuron charges each, if only 0
-    // adds), so its ids are the neuron's partitions: cores ascending (a neuron reaches a
-    // few partitions: an insertion sort; one partition per core, so no ties).
-    const ids = dendPart.ids;
-    for (let i = 1; i < dendPart.n; i++) {
+    // The neuron's partitions, cores ascending (a neuron reaches a few partitions: an
+    // insertion sort; one partition per core, so no ties).
+    const ids = reached.ids;
+    for (let i = 1; i < reached.n; i++) {
       const p = ids[i]!;
       let j = i - 1;
       while (j >= 0 && coreOfPart[ids[j]!]! > coreOfPart[p]!) {
@@ -199,23 +195,28 @@ function routeStream(stream: number, size: number, consumers: Probe[], ctx: Rout
       }
       ids[j + 1] = p;
     }
-    for (let i = 0; i < dendPart.n; i++) {
+    for (let i = 0; i < reached.n; i++) {
       const pid = ids[i]!;
       cores.push(coreOfPart[pid]!);
       synops.push(perPart.sum[pid]!);
-      dendrites.push(dendPart.sum[pid]!);
     }
   }
   offsets[size] = cores.n;
-  return { stream, offsets, core: cores.take(), synops: synops.take(), dendrites: dendrites.take() };
+  return { stream, offsets, core: cores.take(), synops: synops.take() };
 }
 
-/** Neuron `s` of the stream through one consumer: its synapses and dendritic adds per partition. */
+/**
+ * Neuron `s` of the stream through one consumer: its synapses per partition, and every
+ * partition it reaches (the dendritic adds it costs there are CoreGroup's, see dendrites.ts).
+ */
 function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
-  const { perPart, reachOnly, dendPart, touched } = ctx;
+  const { perPart, reachOnly, reached } = ctx;
   for (let i = 0; i < c.lists.length; i++) c.lists[i]!.n = 0;
   c.input.push(s, 1);
-  let dend = runChain(c.pre);
+  // Partitions are per segment, so this consumer's are the ones added from here on.
+  const p0 = perPart.n;
+  const r0 = reachOnly.n;
+  runChain(c.pre);
   for (let q = 0; q < c.syn.length; q++) {
     const sg = c.syn[q]!;
     // Behind an aggregating dendrite the synapses act once per frame on the
@@ -225,20 +226,17 @@ function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
     for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
   }
   // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
-  dend += runChain(c.post);
+  runChain(c.post);
   let accHits = c.post.length > 0 ? c.post[c.post.length - 1]!.out : null;
   if (c.syn.length === 0) accHits = c.accIn;
-  // This consumer's dendritic adds are charged to every partition its probe touched.
-  touched.clear();
-  for (let i = 0; i < perPart.n; i++) touched.add(perPart.ids[i]!, 0);
-  for (let i = 0; i < reachOnly.n; i++) touched.add(reachOnly.ids[i]!, 0);
+  for (let i = p0; i < perPart.n; i++) reached.add(perPart.ids[i]!, 0);
+  for (let i = r0; i < reachOnly.n; i++) reached.add(reachOnly.ids[i]!, 0);
   if (accHits) {
     for (let i = 0; i < accHits.n; i++) {
       const pid = c.partOf[accHits.idx[i]!]!;
-      if (pid >= 0) touched.add(pid, 0);
+      if (pid >= 0) reached.add(pid, 0);
     }
   }
-  for (let i = 0; i < touched.n; i++) dendPart.add(touched.ids[i]!, dend);
 }
 
 /** One dendritic node of a probe: its kernel (null: a copy of its one input) and lists. */
@@ -292,9 +290,9 @@ function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[])
   };
 }
 
-/** Runs a dendritic chain on the probe; returns its adds (DESIGN §4: one per input element a node receives). */
-function runChain(nodes: ProbeNode[]): number {
-  let adds = 0;
+
+/** Runs a dendritic chain on the probe (where a one-element input reaches). */
+function runChain(nodes: ProbeNode[]): void {
   for (const n of nodes) {
     if (n.kernel) {
       n.kernel.run(n.ins, n.out);
@@ -303,7 +301,5 @@ function runChain(nodes: ProbeNode[]): number {
       const src = n.ins[0]!;
       for (let i = 0; i < src.n; i++) n.out.push(src.idx[i]!, src.val[i]!);
     }
-    for (const l of n.ins) adds += l.n;
   }
-  return adds;
 }

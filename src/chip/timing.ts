@@ -6,49 +6,9 @@
  */
 import type { ChipSpec, CostKey } from './spec.js';
 
-export interface InMessage {
-  /** Time the message reaches the core's router (send + message_out + hops). */
-  arrivalNs: number;
-  srcCore: number;
-  seq: number;
-  /** Synapses it reaches in this core (synops charged as it is processed). */
-  synops: number;
-  /** Dendritic adds it costs in this core. */
-  dendrites: number;
-}
-
-/**
- * Phase-2 events in ascending neuron index: an update (`spike` false) or a
- * transmission (`spike` true) of the neuron at `index`; updates sort before spikes at
- * the same index.
- */
-export interface UpdateEvents {
-  /** Updated neuron indices, ascending. */
-  updates: Int32Array;
-  nUpdates: number;
-  /** Trigger index of each transmission, ascending. */
-  spikes: Int32Array;
-  nSpikes: number;
-}
-
-export interface CoreFrameResult {
-  /** frame.end time of this core. */
-  endNs: number;
-  /** Send time of each transmission, in the order of `spikes`. */
-  sendNs: Float64Array;
-  busyNs: number;
-  stallNs: number;
-  queueMax: number;
-}
-
 export function arrivalNs(chip: ChipSpec, sendNs: number, dx: number, dy: number): number {
   const c = chip.costs;
   return sendNs + c.message_out.latencyNs + Math.abs(dx) * c.hop_ew.latencyNs + Math.abs(dy) * c.hop_ns.latencyNs;
-}
-
-/** Orders messages by (arrival, source core, sequence): ties always resolve the same way. */
-export function sortMessages(msgs: InMessage[]): InMessage[] {
-  return msgs.sort((a, b) => a.arrivalNs - b.arrivalNs || a.srcCore - b.srcCore || a.seq - b.seq);
 }
 
 /** Messages of one frame as parallel arrays (the hot path allocates no objects). */
@@ -211,13 +171,16 @@ function siftDown(run: Int32Array, key: Float64Array, p: number, n: number): voi
 /**
  * Runs one core through one frame starting at `tCore` (its previous frame.end):
  * messages `order[from, to)` (already ordered), then — after the latest upstream
- * frame.end token `lastTokenNs` — `extraSynops` (synapses applied once per frame behind
- * an aggregating dendrite), then updates and spikes in ascending index. Writes each
- * spike's send time into `sendNs[s0 + k]`.
+ * frame.end token `lastTokenNs` — the frame's aggregated work: `extraSynops` (synapses
+ * applied once per frame behind an aggregating dendrite) and `extraDendrites` (dendritic
+ * adds on aggregated values: nodes after the first of a dendritic chain, and the
+ * synaptic side of a post-synaptic add), then updates and spikes in ascending index.
+ * Writes each spike's send time into `sendNs[s0 + k]`.
  */
 export function runCoreFrameArrays(
   chip: ChipSpec, tCore: number, m: MessageArrays, order: Int32Array, from: number, to: number, lastTokenNs: number,
-  extraSynops: number, updates: Int32Array, u0: number, u1: number, spikes: Int32Array, s0: number, s1: number, sendNs: Float64Array,
+  extraSynops: number, extraDendrites: number, updates: Int32Array, u0: number, u1: number, spikes: Int32Array, s0: number, s1: number,
+  sendNs: Float64Array,
 ): CoreFrameTimes {
   const c = chip.costs;
   const q = chip.core.queueDepth;
@@ -228,7 +191,7 @@ export function runCoreFrameArrays(
   // kept `t` tagged and allocated a heap number at every step, 11 KB a frame).
   let t = +tCore;
   const lastToken = +lastTokenNs;
-  const extra = +extraSynops;
+  const extra = +extraSynops * synLat + +extraDendrites * denLat;
   let busy = 0;
   let stall = 0;
   let queueMax = 0;
@@ -256,9 +219,8 @@ export function runCoreFrameArrays(
   if (q !== Infinity && queueMax > q) queueMax = q;
   if (lastToken > t) t = lastToken;
   if (extra > 0) {
-    const w = extra * synLat;
-    t += w;
-    busy += w;
+    t += extra;
+    busy += extra;
   }
   let u = u0;
   let s = s0;
@@ -279,22 +241,6 @@ export function runCoreFrameArrays(
 }
 
 let startScratch = new Float64Array(1024);
-
-/** Object-friendly form of runCoreFrameArrays (for small cases and tests). */
-export function runCoreFrame(
-  chip: ChipSpec, tCore: number, msgs: InMessage[], lastTokenNs: number, extraSynops: number, ev: UpdateEvents,
-): CoreFrameResult {
-  const n = msgs.length;
-  const m: MessageArrays = {
-    arrival: Float64Array.from(msgs, (x) => x.arrivalNs), src: Int32Array.from(msgs, (x) => x.srcCore), seq: Int32Array.from(msgs, (x) => x.seq),
-    synops: Int32Array.from(msgs, (x) => x.synops), dendrites: Int32Array.from(msgs, (x) => x.dendrites),
-  };
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  orderMessages(m, order, 0, n);
-  const sendNs = new Float64Array(ev.nSpikes);
-  const r = runCoreFrameArrays(chip, tCore, m, order, 0, n, lastTokenNs, extraSynops, ev.updates, 0, ev.nUpdates, ev.spikes, 0, ev.nSpikes, sendNs);
-  return { ...r, sendNs };
-}
 
 /** Event counts of one core in one frame. */
 export interface CoreCounts {

@@ -17,6 +17,7 @@ import { accumulatorOffsets, type EvPlan, type NodeStep } from '../../model/evne
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
 import { makeValueKernel, type ValueKernel } from '../../model/evnet/value-kernels.js';
 import { objects } from '../objects.js';
+import { countDendrites, dendriteCounter, messageAddsOf, type DendriteCounter, type Needers } from './dendrites.js';
 import { actorCount, fanOut, gateFan, tilesPlusOne, type GateFan, type Outbound } from './fan.js';
 import { COORDINATOR, type CoreStats, type DeltaBatch, type FrameEvents, type FrameReport, type InputsDone } from '../messages.js';
 
@@ -26,6 +27,10 @@ interface MergedInput {
   l: DeltaList;
   send: Float64Array;
   src: Int32Array;
+  /** Each element's dendritic adds as a message, by the core's index in the segment (null: none). */
+  adds: Needers | null;
+  /** Slot → index in the segment's cores. */
+  local: Int32Array;
 }
 
 /** A segment's spikes grouped by core (list[start[i], start[i + 1]) for slot i), with their gate, entry and trigger. */
@@ -52,8 +57,9 @@ export interface Advanced {
 
 interface SegRuntime {
   seg: Segment;
-  /** My cores in this segment, ascending. */
+  /** My cores in this segment, ascending, and their slots. */
   cores: Int32Array;
+  coreSlots: Int32Array;
   pre: { step: NodeStep; kernel: DeltaKernel | null }[];
   syn: { step: NodeStep; kernel: DeltaKernel; geo: SynapseGeometry; aggregated: boolean }[];
   post: { step: NodeStep; kernel: DeltaKernel | null }[];
@@ -64,6 +70,10 @@ interface SegRuntime {
   accOwned: Int32Array;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
+  /** The dendritic adds my cores make per frame on aggregated values (null: none). */
+  dendrites: DendriteCounter | null;
+  /** My core's slot → its index in `cores`. */
+  localOf: Int32Array;
   /** Per input stream (as seg.inputs): its routes kept only where they reach this segment's cores owned here. */
   inRoutes: StreamRoutes[];
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
@@ -155,15 +165,13 @@ function routesInto(r: StreamRoutes, mark: Uint8Array): StreamRoutes {
   }
   const core = new Int32Array(m);
   const synops = new Int32Array(m);
-  const dendrites = new Int32Array(m);
   let j = 0;
   for (let k = 0; k < r.core.length; k++) {
     if (!mark[r.core[k]!]) continue;
     core[j] = r.core[k]!;
-    synops[j] = r.synops[k]!;
-    dendrites[j++] = r.dendrites[k]!;
+    synops[j++] = r.synops[k]!;
   }
-  return { stream: r.stream, offsets, core, synops, dendrites };
+  return { stream: r.stream, offsets, core, synops };
 }
 
 /** The cores of some partitions, ascending. */
@@ -379,8 +387,11 @@ export class CoreGroup {
       list(seg.acc.in);
       const inSeg = new Uint8Array(nCores);
       for (const p of parts) inSeg[p.core] = 1;
+      const cores = coresOf(parts);
+      const localOf = new Int32Array(mine.length).fill(-1);
+      cores.forEach((c, i) => (localOf[this.slot[c]!] = i));
       const rt: SegRuntime = {
-        seg, cores: coresOf(parts),
+        seg, cores, coreSlots: Int32Array.from(cores, (c) => this.slot[c]!),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         syn: objects(seg.synaptic.map((step) => {
           list(step.out);
@@ -399,6 +410,7 @@ export class CoreGroup {
         accOffset: offsets.get(seg.acc.out)!,
         accOwned,
         rowParts: partsByRow(seg, parts),
+        dendrites: dendriteCounter(plan, seg, parts, cores, owner.get(seg.acc.out)!), localOf,
         // Set here, not assigned later: a field changing type deprecates the object's map.
         gateLists: objects(seg.gates.map((gs) => list(gs.out))),
         sendTimes: objects(seg.gates.map(() => new Float64Array(0))),
@@ -592,12 +604,14 @@ export class CoreGroup {
     // this function at its first loop in every sweep worker).
     const merged = objects(rt.seg.inputs.map((stream, q) => {
       const m = this.mergeStream(stream, tokens);
-      return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src };
+      return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src, adds: rt.dendrites?.messageAdds[q] ?? null, local: rt.localOf };
     }));
     const count = this.countMessages(merged);
     const msg = this.fillMessages(merged, count);
-    // 2. Dendrites, synapses, post-synaptic adds.
+    // 2. Dendrites, synapses, post-synaptic adds; the adds each core makes on aggregated values.
     const extraSynops = this.runKernels(rt);
+    const extraDendrites = this.scratch.floats('extraDendrites', this.cores.length, true);
+    if (rt.dendrites) countDendrites(rt.dendrites, this.deltas, rt.coreSlots, extraDendrites);
     // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
     const upd = this.accumulate(rt);
     // 4. Value nodes and gates (their changed lists hold owned neurons only), then the
@@ -605,7 +619,7 @@ export class CoreGroup {
     this.runGates(rt);
     const sp = this.spikesByCore(rt);
     // 5. Time every core of the segment.
-    this.timeCores(rt, tokens, count, msg, extraSynops, upd, sp);
+    this.timeCores(rt, tokens, count, msg, extraSynops, extraDendrites, upd, sp);
     const sendTimes = rt.sendTimes;
     const gateOut = rt.gateLists;
     for (let gi = 0; gi < gateOut.length; gi++) sendTimes[gi] = this.scratch.floats(SEND_KEYS[gi] ?? `send.${gi}`, gateOut[gi]!.n);
@@ -650,7 +664,7 @@ export class CoreGroup {
     const fill = this.scratch.ints('fill', nMine);
     fill.set(count.subarray(0, nMine));
     for (let q = 0; q < merged.length; q++) {
-      const { r, l, send, src: srcOf } = merged[q]!;
+      const { r, l, send, src: srcOf, adds, local } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
         const src = srcOf[e]!;
@@ -665,7 +679,7 @@ export class CoreGroup {
           msg.src[at] = src;
           msg.seq[at] = s;
           msg.synops[at] = r.synops[k]!;
-          msg.dendrites[at] = r.dendrites[k]!;
+          msg.dendrites[at] = adds ? messageAddsOf(adds, s, local[slot[c]!]!) : 0;
           if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(dx) + Math.abs(dy));
           order[at] = at;
         }
@@ -771,7 +785,7 @@ export class CoreGroup {
   /** §5 timing of each of my cores in the segment: its messages in order, then updates and spikes; sets the spikes' send times. */
   private timeCores(
     rt: SegRuntime, tokens: Map<number, number>, count: Int32Array, msg: MessageArrays, extraSynops: Float64Array,
-    upd: { list: Int32Array; start: Int32Array }, sp: Spikes,
+    extraDendrites: Float64Array, upd: { list: Int32Array; start: Int32Array }, sp: Spikes,
   ): void {
     const { chip } = this.setup;
     const upstream = this.upstreamOf;
@@ -796,12 +810,12 @@ export class CoreGroup {
       for (let j = 0; j < ups.length; j++) this.srcRank[ups[j]! + 1] = j;
       mergeBySource(msg, this.order, m0, m1, ups, this.srcRank);
       const res = runCoreFrameArrays(
-        chip, this.tCore[i]!, msg, this.order, m0, m1, lastToken, extraSynops[i]!,
+        chip, this.tCore[i]!, msg, this.order, m0, m1, lastToken, extraSynops[i]!, extraDendrites[i]!,
         upd.list, upd.start[i]!, upd.start[i + 1]!, sp.trigSorted, sp.start[i]!, sp.start[i + 1]!, sp.sendSorted,
       );
       this.tCore[i] = res.endNs;
       let syn = extraSynops[i]!;
-      let dend = 0;
+      let dend = extraDendrites[i]!;
       for (let k = m0; k < m1; k++) {
         syn += msg.synops[k]!;
         dend += msg.dendrites[k]!;
