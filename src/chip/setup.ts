@@ -160,7 +160,7 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
   const mapping = mapNetwork(plan, chip, opts);
   const routes = buildRoutes(plan, mapping);
   const inputGate = plan.steps.find((s): s is GateStep => s.kind === 'gate' && s.in === plan.input);
-  if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input does not feed a linear node; it cannot enter the chip through the sensor`);
+  if (!inputGate) throw new EvsimError('BAD_MODEL', `${graph.name}: the network input feeds only nonlinear nodes (the sensor sends the input itself, through its gate, to a linear node such as a Conv or Gemm); this network cannot be mapped onto a chip yet (use --chip ideal)`);
 
   const maps = valueMapsOf(plan, mapping.segments);
   const owner = new Map<number, Int32Array>();

@@ -5,9 +5,12 @@ import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
 import type { Partition } from '../../src/chip/mapper.js';
 import { partsByRow, segmentOwners } from '../../src/chip/routing.js';
 import type { Segment } from '../../src/chip/segments.js';
+import { buildChipSetup } from '../../src/chip/setup.js';
 import { chipFromObject, loadChip, loadChipRaw } from '../../src/config/chip-config.js';
 import { buildPlan } from '../../src/model/evnet/plan.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
+import { denseOp, GraphBuilder, relu } from '../helpers/graph.js';
+import { mulberry32 } from '../helpers/rng.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
 const plan = (name: string) => buildPlan(loadOnnx(join(FIX, `${name}.onnx`)));
@@ -101,6 +104,14 @@ describe('partitioning', () => {
     const small = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, synapseBytes: 100 } };
     // One fc1 neuron holds 784 one-byte weights > 100 bytes.
     expect(() => mapNetwork(plan('mlp'), small)).toThrow(/one output channel needs 784 bytes/);
+  });
+
+  it('networks the chip cannot take exit naming the limit and the way out', () => {
+    // input → Relu → Gemm: the sensor sends the input itself, so no core would run the Relu.
+    const b = new GraphBuilder([1, 3], 'relu-first');
+    const r = b.add(relu(), [0], [1, 3]);
+    b.add(denseOp(mulberry32(1), 1, 3, 2), [r], [1, 2]);
+    expect(() => buildChipSetup(b.build(), loadChip('loihi'))).toThrow(/^relu-first: the network input feeds only nonlinear nodes .*use --chip ideal\)$/);
   });
 
   it('snake and Hilbert orders visit every tile once', () => {
