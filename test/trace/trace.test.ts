@@ -56,16 +56,33 @@ describe('trace contents', () => {
     });
   }
 
-  it('per-core and per-layer rows add up to the frame totals', async () => {
-    const t = join(tmp, 'sums.sqlite');
-    expect(evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet').status).toBe(0);
-    const rows = await queryTrace(t, `SELECT f.frame, f.synops,
+  it('per-core and per-layer rows of a chip run add up to the functional run\'s counts', async () => {
+    // The same network and frames on loihi and on the ideal chip (the functional engine,
+    // which counts by node): each chip layer's MACs are its synaptic nodes' (a layer
+    // of two summed convolutions is named 'a+b'), and per frame the cores' synops and
+    // the layers' MACs and adds add up to the functional frame's MACs and adds.
+    const chip = join(tmp, 'sums.sqlite');
+    const ideal = join(tmp, 'sums-ideal.sqlite');
+    const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--quiet'];
+    expect(evsim('run', ...args, '--trace', chip).status).toBe(0);
+    expect(evsim('run', ...args, '--chip', 'ideal', '--trace', ideal).status).toBe(0);
+    const perLayer = `SELECT l.name, SUM(lf.macs) AS macs FROM layer_frames lf JOIN layers l ON l.run_id = lf.run_id AND l.layer_id = lf.layer_id GROUP BY l.name`;
+    const nodeMacs = new Map((await queryTrace(ideal, perLayer)).map((r) => [r.name as string, r.macs as number]));
+    const layers = await queryTrace(chip, perLayer);
+    expect(layers.length).toBe(6);
+    for (const r of layers) expect(r.macs, String(r.name)).toBe((r.name as string).split('+').reduce((a, n) => a + nodeMacs.get(n)!, 0));
+    const rows = await queryTrace(chip, `SELECT f.frame, f.synops,
       (SELECT SUM(synops) FROM core_frames c WHERE c.frame = f.frame) AS core_synops,
-      (SELECT SUM(macs) FROM layer_frames l WHERE l.frame = f.frame) AS layer_macs FROM frames f`);
-    for (const r of rows) {
-      expect(r.core_synops).toBe(r.synops);
-      expect(r.layer_macs).toBe(r.synops);
-    }
+      (SELECT SUM(macs) FROM layer_frames l WHERE l.frame = f.frame) AS layer_macs,
+      (SELECT SUM(adds) FROM layer_frames l WHERE l.frame = f.frame) AS layer_adds FROM frames f ORDER BY f.frame`);
+    const fn = await queryTrace(ideal, 'SELECT frame, macs, adds FROM frames ORDER BY frame');
+    expect(rows.length).toBe(fn.length);
+    rows.forEach((r, i) => {
+      expect(r.core_synops).toBe(fn[i]!.macs);
+      expect(r.layer_macs).toBe(fn[i]!.macs);
+      expect(r.layer_adds).toBe(fn[i]!.adds);
+      expect(r.synops).toBe(fn[i]!.macs);
+    });
   });
 });
 
