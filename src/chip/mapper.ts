@@ -122,16 +122,24 @@ function hilbert(n: number, d: number): [number, number] {
   return [x, y];
 }
 
-/** Tile coordinates in placement order for a W×H mesh. */
-export function tileOrder(width: number, height: number, strategy: PlacementStrategy): [number, number][] {
+/**
+ * Tile coordinates in placement order for a W×H mesh: the first `count` tiles (default
+ * all), so a large mesh costs only the tiles a network uses.
+ */
+export function tileOrder(width: number, height: number, strategy: PlacementStrategy, count = width * height): [number, number][] {
   const out: [number, number][] = [];
+  const want = Math.min(count, width * height);
   if (strategy === 'snake') {
-    for (let y = 0; y < height; y++) for (let i = 0; i < width; i++) out.push([y % 2 === 0 ? i : width - 1 - i, y]);
+    for (let t = 0; t < want; t++) {
+      const y = Math.floor(t / width);
+      const i = t - y * width;
+      out.push([y % 2 === 0 ? i : width - 1 - i, y]);
+    }
     return out;
   }
   let n = 1;
   while (n < Math.max(width, height)) n *= 2;
-  for (let d = 0; d < n * n; d++) {
+  for (let d = 0; d < n * n && out.length < want; d++) {
     const [x, y] = hilbert(n, d);
     if (x < width && y < height) out.push([x, y]);
   }
@@ -172,7 +180,7 @@ export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}):
     }
   }
   const strategy = opts.strategy ?? 'snake';
-  const tiles = tileOrder(width, height, strategy);
+  const tiles = tileOrder(width, height, strategy, tilesNeeded);
   const cores: CoreInfo[] = partitions.map((p, i) => {
     const [tileX, tileY] = tiles[Math.floor(i / chip.coresPerTile)]!;
     return { id: i, tileX, tileY, partition: p.id };

@@ -9,7 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
-import { rejectRepeated, sweepCommand, type SweepArgs } from './sweep.js';
+import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
 import { writeReport } from '../trace/report.js';
@@ -17,40 +17,67 @@ import { writeReport } from '../trace/report.js';
 function runOptions(y: Argv): Argv<RunArgs> {
   return y
     .positional('config', { type: 'string', describe: 'YAML run config (flags override it)' })
-    .option('model', { type: 'string', describe: 'ONNX model (opset 11–17)' })
-    .option('frames', { type: 'string', describe: 'float32 .npy video [T, ...input shape]' })
-    .option('labels', { type: 'string', describe: 'int .npy [T]: adds accuracy' })
-    .option('max-frames', { type: 'number', describe: 'simulate at most N frames' })
-    .option('threshold', { type: 'number', describe: 'global gate threshold h (default 0.05)' })
-    .option('policy', { type: 'string', describe: POLICY_HELP })
+    .option('model', { type: 'string', requiresArg: true, describe: 'ONNX model (opsets 7–21; 11–17 as torch exports them)' })
+    .option('frames', { type: 'string', requiresArg: true, describe: 'float32 .npy video [T, ...input shape]' })
+    .option('labels', { type: 'string', requiresArg: true, describe: 'int .npy [T]: adds accuracy' })
+    .option('max-frames', { type: 'number', requiresArg: true, describe: 'simulate at most N frames' })
+    .option('threshold', { type: 'number', requiresArg: true, describe: 'global gate threshold h (default 0.05)' })
+    .option('policy', { type: 'string', requiresArg: true, describe: POLICY_HELP })
     .option('memory-loss', { type: 'boolean', describe: 'short for --policy memory-loss (Skip-Conv)' })
-    .option('chip', { type: 'string', describe: 'loihi | loihi-fitted | truenorth | ideal | FILE.yaml (default loihi)' })
-    .option('mesh', { type: 'string', describe: 'auto (grow to fit, default) | WxH' })
+    .option('chip', { type: 'string', requiresArg: true, describe: 'loihi | loihi-fitted | truenorth | ideal | FILE.yaml (default loihi)' })
+    .option('mesh', { type: 'string', requiresArg: true, describe: 'auto (grow to fit, default) | WxH' })
     .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement (default snake)' })
     .option('dense', { type: 'boolean', describe: 'the conventional baseline on the same chip (re-flush every frame)' })
     .option('compare-dense', { type: 'boolean', describe: 'also run the dense network and report output error' })
-    .option('workers', { type: 'number', describe: 'worker threads (default min(2, cores))' })
-    .option('trace', { type: 'string', describe: 'SQLite trace path (default traces/<model>.sqlite; --no-trace: none)' })
-    .option('trace-level', { choices: ['summary', 'cores', 'events'] as const, describe: 'what the trace records' })
-    .option('outputs', { type: 'string', describe: 'write outputs as float32 .npy [T, ...output shape]' })
+    .option('workers', { type: 'number', requiresArg: true, describe: 'worker threads (default min(2, cores))' })
+    .option('trace', { type: 'string', requiresArg: true, describe: 'SQLite trace path (default traces/<model>.sqlite; --no-trace: none)' })
+    .option('trace-level', { choices: ['summary', 'cores', 'events'] as const, describe: 'what the trace records (default cores)' })
+    .option('outputs', { type: 'string', requiresArg: true, describe: 'write outputs as float32 .npy [T, ...output shape]' })
     .option('json', { type: 'boolean', describe: 'print one JSON object on stdout' })
     .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }) as unknown as Argv<RunArgs>;
 }
 
-function checkNumbers(a: Record<string, unknown>): void {
-  for (const k of ['threshold', 'max-frames', 'workers'] as const) {
-    const v = a[k];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || Number.isNaN(v)) throw new EvsimError('BAD_USAGE', `--${k} needs a number, got '${String(v)}'`);
+/** How a command's valued flags must look (numbers are checked as typed, see checkFlags). */
+type FlagKind = 'value' | 'flag' | 'number' | 'positive-int' | 'int';
+
+/** What the user typed after --name (yargs has already turned a non-number into NaN). */
+function typed(argv: readonly string[], name: string): string {
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    if (t === `--${name}`) return argv[i + 1] ?? '';
+    if (t.startsWith(`--${name}=`)) return t.slice(name.length + 3);
   }
-  if (typeof a.threshold === 'number' && a.threshold < 0) throw new EvsimError('BAD_USAGE', `--threshold must be ≥ 0, got ${a.threshold}`);
-  if (typeof a['max-frames'] === 'number' && (!Number.isInteger(a['max-frames']) || a['max-frames'] < 1)) {
-    throw new EvsimError('BAD_USAGE', `--max-frames must be a positive integer, got ${a['max-frames']}`);
-  }
-  if (typeof a.workers === 'number' && (!Number.isInteger(a.workers) || a.workers < 1)) {
-    throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
-  }
+  return '';
 }
+
+/**
+ * A command's flags as yargs parsed them: each given once (yargs collects a repeated
+ * flag into an array), with a value, numbers as numbers of the right kind — each
+ * problem exits 2 naming the flag and echoing what was typed.
+ */
+function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: Record<string, FlagKind>): void {
+  for (const [name, kind] of Object.entries(kinds)) {
+    const v = a[name];
+    if (v === undefined || v === false) continue;
+    if (Array.isArray(v)) throw new EvsimError('BAD_USAGE', `--${name} given ${v.length} times; give it once`);
+    if (kind === 'flag') continue;
+    if (kind === 'value') {
+      if (v === '') throw new EvsimError('BAD_USAGE', `--${name} needs a value`);
+      continue;
+    }
+    const raw = typed(argv, name);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new EvsimError('BAD_USAGE', `--${name} needs a number, got '${raw}'`);
+    if (kind === 'positive-int' && (!Number.isInteger(v) || v < 1)) throw new EvsimError('BAD_USAGE', `--${name} must be a positive integer, got '${raw}'`);
+    if (kind === 'int' && !Number.isInteger(v)) throw new EvsimError('BAD_USAGE', `--${name} must be an integer, got '${raw}'`);
+  }
+  if (typeof a.threshold === 'number' && a.threshold < 0) throw new EvsimError('BAD_USAGE', `--threshold must be ≥ 0, got ${typed(argv, 'threshold')}`);
+}
+
+const RUN_FLAGS: Record<string, FlagKind> = {
+  config: 'value', model: 'value', frames: 'value', labels: 'value', 'max-frames': 'positive-int', threshold: 'number',
+  policy: 'value', 'memory-loss': 'flag', chip: 'value', mesh: 'value', placement: 'value', dense: 'flag',
+  'compare-dense': 'flag', workers: 'positive-int', trace: 'value', 'trace-level': 'value', outputs: 'value', json: 'flag', quiet: 'flag',
+};
 
 function fail(err: unknown): never {
   if (isEvsimError(err)) {
@@ -63,6 +90,29 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+const COMMANDS = ['run', 'inspect', 'sweep', 'workload', 'query', 'report'];
+
+/**
+ * One line from a yargs usage message: multi-line messages (invalid choices) joined, an
+ * unknown first word called an unknown command, each unknown flag named once (yargs
+ * also lists its camelCase form), and the help to read named after the command.
+ */
+function usageMessage(msg: string, argv: readonly string[]): string {
+  const cmd = COMMANDS.includes(argv[0] ?? '') ? argv[0] : null;
+  if (!cmd && argv[0] && !argv[0].startsWith('-')) return `unknown command '${argv[0]}'; commands: ${COMMANDS.join(', ')} (see evsim --help)`;
+  let text = msg.replace(/:?\s*\n\s*/g, ': ');
+  const missing = /^Not enough arguments following: (\S+)$/.exec(text);
+  if (missing) text = `--${missing[1]} needs a value`;
+  const choice = /^Invalid values: Argument: ([\w-]+), Given: (.*), Choices: (.*)$/.exec(text);
+  if (choice) text = `${choice[1] === 'kind' ? 'the workload' : `--${choice[1]}`} must be one of ${choice[3]!.replace(/"/g, '')}, got ${choice[2] === 'true' ? 'no value' : choice[2]!.replace(/"/g, "'")}`;
+  const unknown = /^Unknown arguments?: (.*)$/.exec(text);
+  if (unknown) {
+    const names = unknown[1]!.split(', ').filter((n) => !/[A-Z]/.test(n) || !unknown[1]!.split(', ').includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
+    text = `unknown ${names.length === 1 ? 'option' : 'options'} ${names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
+  }
+  return `${text} (see evsim ${cmd ? `${cmd} ` : ''}--help)`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   let exitCode = 0;
   const cli = yargs(argv)
@@ -73,7 +123,7 @@ export async function main(argv: string[]): Promise<void> {
       'simulate an EvNet over a video',
       (y) => runOptions(y),
       async (a) => {
-        checkNumbers(a as unknown as Record<string, unknown>);
+        checkFlags(a as unknown as Record<string, unknown>, argv, RUN_FLAGS);
         const args = a as unknown as RunArgs & { trace?: string | boolean };
         // yargs turns --no-trace into trace: false.
         exitCode = await runCommand({ ...args, trace: args.trace === false ? false : (args.trace as string | undefined) });
@@ -85,15 +135,16 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model' })
-          .option('chip', { type: 'string', describe: 'also map onto this chip (preset or YAML file)' })
-          .option('mesh', { type: 'string', describe: 'auto | WxH (default: grow to fit)' })
+          .option('chip', { type: 'string', requiresArg: true, describe: 'also map onto this chip (preset or YAML file)' })
+          .option('mesh', { type: 'string', requiresArg: true, describe: 'auto | WxH (default: grow to fit)' })
           .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement strategy' })
-          .option('workers', { type: 'number', describe: 'show which actor runs each layer with this many workers (default min(2, cores))' })
+          .option('workers', { type: 'number', requiresArg: true, describe: 'show which actor runs each layer with this many workers (default min(2, cores))' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        rejectRepeated(a as unknown as Record<string, unknown>, ['workers']);
-        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) {
-          throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
+        checkFlags(a as unknown as Record<string, unknown>, argv, { model: 'value', chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', json: 'flag' });
+        if (a.chip === undefined) {
+          const chipOnly = (['mesh', 'placement', 'workers'] as const).filter((k) => a[k] !== undefined);
+          if (chipOnly.length > 0) throw new EvsimError('BAD_USAGE', `${chipOnly.map((k) => `--${k}`).join(', ')} ${chipOnly.length === 1 ? 'describes' : 'describe'} a mapping: add --chip PRESET|FILE.yaml`);
         }
         process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers })}\n`);
       },
@@ -104,16 +155,17 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML (base, grid, points; see sim-configs/sweeps/)' })
-          .option('workers', { type: 'number', describe: 'points run in parallel (default min(2, cores))' })
-          .option('out', { type: 'string', describe: 'SQLite file for every point (default traces/sweep-<name>.sqlite); re-running resumes' })
-          .option('pareto', { type: 'string', describe: 'objectives, e.g. energy_pj,latency_ns,error (default: the file\'s pareto:, else those three)' })
-          .option('svg', { type: 'string', describe: 'Pareto scatter .svg (default beside --out; --no-svg: none)' })
+          .option('workers', { type: 'number', requiresArg: true, describe: 'points run in parallel (default min(2, cores))' })
+          .option('out', { type: 'string', requiresArg: true, describe: 'SQLite file for every point (default traces/sweep-<name>.sqlite); re-running resumes' })
+          .option('pareto', { type: 'string', requiresArg: true, describe: 'objectives, e.g. energy_pj,latency_ns,error (default: the file\'s pareto:, else those three)' })
+          .option('svg', { type: 'string', requiresArg: true, describe: 'Pareto scatter .svg (default beside --out; --no-svg: none)' })
           .option('retry-failed', { type: 'boolean', describe: 'run again the points that failed before' })
           .option('json', { type: 'boolean', describe: 'print the result as one JSON object' })
           .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }),
       async (a) => {
-        rejectRepeated(a as unknown as Record<string, unknown>, ['workers', 'out', 'pareto', 'svg', 'retry-failed', 'json', 'quiet']);
-        checkNumbers(a as unknown as Record<string, unknown>);
+        checkFlags(a as unknown as Record<string, unknown>, argv, {
+          file: 'value', workers: 'positive-int', out: 'value', pareto: 'value', svg: 'value', 'retry-failed': 'flag', json: 'flag', quiet: 'flag',
+        });
         exitCode = await sweepCommand(a as unknown as SweepArgs);
       },
     )
@@ -124,12 +176,15 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('kind', { choices: ['video', 'temporal-mnist'] as const, demandOption: true, describe: 'workload' })
           .option('motion', { choices: ['none', 'minor', 'major'] as const, describe: 'video: camera motion (default minor)' })
-          .option('frames', { type: 'number', describe: 'number of frames (video default 100; temporal-mnist default all 10000)' })
-          .option('size', { type: 'string', describe: 'video: HxW (default 128x128)' })
-          .option('channels', { type: 'number', describe: 'video: channels (default 3)' })
-          .option('seed', { type: 'number', describe: 'video: seed (default 1)' })
-          .option('out', { type: 'string', demandOption: true, describe: 'output folder' }),
+          .option('frames', { type: 'number', requiresArg: true, describe: 'number of frames (video default 100; temporal-mnist default all 10000)' })
+          .option('size', { type: 'string', requiresArg: true, describe: 'video: HxW (default 128x128)' })
+          .option('channels', { type: 'number', requiresArg: true, describe: 'video: channels (default 3)' })
+          .option('seed', { type: 'number', requiresArg: true, describe: 'video: seed (default 1)' })
+          .option('out', { type: 'string', requiresArg: true, demandOption: true, describe: 'output folder' }),
       (a) => {
+        checkFlags(a as unknown as Record<string, unknown>, argv, {
+          kind: 'value', motion: 'value', frames: 'positive-int', size: 'value', channels: 'positive-int', seed: 'int', out: 'value',
+        });
         process.stdout.write(`${workloadCommand(a as unknown as Parameters<typeof workloadCommand>[0])}\n`);
       },
     )
@@ -140,17 +195,20 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('trace', { type: 'string', demandOption: true, describe: 'trace file (.sqlite)' })
           .positional('sql', { type: 'string', describe: 'a SELECT statement' })
-          .option('named', { type: 'string', describe: 'a ready-made query (see --list)' })
+          .option('named', { type: 'string', requiresArg: true, describe: 'a ready-made query (see --list)' })
+          .option('run', { type: 'number', requiresArg: true, describe: 'with --named: the run it reads (default: the last run with rows of its kind)' })
           .option('list', { type: 'boolean', describe: 'list the named queries' })
           .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const }),
       async (a) => {
+        checkFlags(a as unknown as Record<string, unknown>, argv, { trace: 'value', sql: 'value', named: 'value', list: 'flag', format: 'value', run: 'positive-int' });
         if (a.list) {
-          process.stdout.write(`${listNamed()}\n`);
+          process.stdout.write(`${a.format === 'json' ? JSON.stringify(listNamed(true)) : listNamed()}\n`);
           return;
         }
         if (!a.sql && !a.named) throw new EvsimError('BAD_USAGE', 'give a SQL statement or --named NAME (see --list)');
         if (a.sql && a.named) throw new EvsimError('BAD_USAGE', 'give either a SQL statement or --named NAME, not both');
-        const rows = await queryTrace(a.trace as string, a.named ? namedQuery(a.named) : (a.sql as string));
+        if (a.run !== undefined && !a.named) throw new EvsimError('BAD_USAGE', '--run applies to --named queries; in SQL, filter on run_id');
+        const rows = await queryTrace(a.trace as string, a.named ? namedQuery(a.named, a.run) : (a.sql as string));
         const text = formatRows(rows, a.format);
         if (text) process.stdout.write(`${text}\n`);
       },
@@ -161,10 +219,10 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('trace', { type: 'string', demandOption: true, describe: 'trace file (.sqlite)' })
-          .option('run', { type: 'number', describe: 'run id (default: the last run)' })
-          .option('html', { type: 'string', demandOption: true, describe: 'output .html file' }),
+          .option('run', { type: 'number', requiresArg: true, describe: 'run id (default: the last run)' })
+          .option('html', { type: 'string', requiresArg: true, demandOption: true, describe: 'output .html file' }),
       async (a) => {
-        if (a.run !== undefined && (!Number.isInteger(a.run) || a.run < 1)) throw new EvsimError('BAD_USAGE', `--run must be a run id, got ${a.run}`);
+        checkFlags(a as unknown as Record<string, unknown>, argv, { trace: 'value', run: 'positive-int', html: 'value' });
         const out = await writeReport(a.trace as string, a.html as string, a.run);
         process.stdout.write(`wrote ${out}\n`);
       },
@@ -177,9 +235,9 @@ export async function main(argv: string[]): Promise<void> {
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      // yargs spreads some messages (invalid choices) over lines: keep the one-line rule.
-      throw new EvsimError('BAD_USAGE', `${msg.replace(/:?\s*\n\s*/g, ': ')} (see evsim --help)`);
+      // yargs reports its own usage errors (a flag without its value) as YError.
+      if (err && err.name !== 'YError') throw err;
+      throw new EvsimError('BAD_USAGE', usageMessage(msg ?? err?.message ?? 'bad usage', argv));
     });
   try {
     await cli.parseAsync();

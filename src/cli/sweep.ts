@@ -16,16 +16,6 @@ export interface SweepArgs {
   quiet?: boolean;
 }
 
-/**
- * yargs collects a repeated option into an array; a sweep option means one thing, so
- * `--out a --out b` is refused instead of guessing which one was meant.
- */
-export function rejectRepeated(a: Record<string, unknown>, names: readonly string[]): void {
-  for (const n of names) {
-    if (Array.isArray(a[n])) throw new EvsimError('BAD_USAGE', `--${n} given ${a[n].length} times; give it once`);
-  }
-}
-
 function cell(v: unknown, key: string): string {
   if (v === null || v === undefined) return '—';
   if (typeof v !== 'number') return String(v);

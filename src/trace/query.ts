@@ -38,13 +38,18 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   }
 }
 
-export function namedQuery(name: string): string {
+/** A named query's SQL, reading run `run` (default: the last run with rows of its kind). */
+export function namedQuery(name: string, run?: number): string {
   const q = NAMED_QUERIES[name];
   if (!q) throw new EvsimError('BAD_USAGE', `no named query '${name}'; available: ${Object.keys(NAMED_QUERIES).join(', ')} (see --list)`);
-  return q.sql;
+  if (run !== undefined && !q.last) throw new EvsimError('BAD_USAGE', `--run does not apply to '${name}', which reads every run`);
+  return q.sql.replace(/\{run\}/g, run !== undefined ? String(run) : `(SELECT MAX(run_id) FROM ${q.last})`);
 }
 
-export function listNamed(): string {
+export function listNamed(): string;
+export function listNamed(json: true): { name: string; description: string; sql: string }[];
+export function listNamed(json = false): string | { name: string; description: string; sql: string }[] {
+  if (json) return Object.entries(NAMED_QUERIES).map(([name, q]) => ({ name, description: q.description, sql: namedQuery(name) }));
   const w = Math.max(...Object.keys(NAMED_QUERIES).map((k) => k.length));
   return Object.entries(NAMED_QUERIES).map(([k, q]) => `${k.padEnd(w)}  ${q.description}`).join('\n');
 }

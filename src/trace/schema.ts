@@ -129,16 +129,22 @@ CREATE VIEW IF NOT EXISTS layer_sparsity AS
 `;
 
 /** Named queries for `evsim query --named NAME` (`--list` shows them). */
-export const NAMED_QUERIES: Record<string, { description: string; sql: string }> = {
+/**
+ * Ready-made queries for `evsim query --named`. `{run}` stands for the run they read:
+ * `--run N`, else the last run with rows in `last` (a trace holding a dense baseline at
+ * level summary after a traced EvNet run still answers per-core queries for the EvNet).
+ */
+export const NAMED_QUERIES: Record<string, { description: string; sql: string; last?: string }> = {
   runs: { description: 'every run in the file with its status (stale = died while running)', sql: 'SELECT * FROM run_status ORDER BY run_id' },
-  frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = (SELECT MAX(run_id) FROM runs) ORDER BY frame' },
-  'hot-cores': { description: 'the 10 cores with the most synaptic work in the last run', sql: 'SELECT * FROM core_hotspots WHERE run_id = (SELECT MAX(run_id) FROM runs) ORDER BY synops DESC LIMIT 10' },
-  'layer-sparsity': { description: 'MACs done vs dense per layer in the last run', sql: 'SELECT * FROM layer_sparsity WHERE run_id = (SELECT MAX(run_id) FROM runs) AND dense_macs > 0 ORDER BY layer_id' },
+  frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = {run} ORDER BY frame', last: 'frames' },
+  'hot-cores': { description: 'the 10 cores with the most synaptic work in the last run with per-core rows', sql: 'SELECT * FROM core_hotspots WHERE run_id = {run} ORDER BY synops DESC LIMIT 10', last: 'core_frames' },
+  'layer-sparsity': { description: 'MACs done vs dense per layer in the last run', sql: 'SELECT * FROM layer_sparsity WHERE run_id = {run} AND dense_macs > 0 ORDER BY layer_id', last: 'layer_frames' },
   'energy-by-layer': {
-    description: 'energy per layer (sum over its cores) in the last run',
+    description: 'energy per layer (sum over its cores) in the last run with per-core rows',
     sql: `SELECT l.name AS layer, COUNT(DISTINCT c.core_id) AS cores, SUM(cf.energy_pj) AS energy_pj, SUM(cf.synops) AS synops
           FROM core_frames cf JOIN cores c USING (run_id, core_id) JOIN layers l ON l.run_id = c.run_id AND l.layer_id = c.layer_id
-          WHERE cf.run_id = (SELECT MAX(run_id) FROM runs) GROUP BY l.layer_id ORDER BY energy_pj DESC`,
+          WHERE cf.run_id = {run} GROUP BY l.layer_id ORDER BY energy_pj DESC`,
+    last: 'core_frames',
   },
   'sweep-points': {
     description: "(sweep files) every point of each sweep's current grid: parameters, status, accuracy/error, MACs, energy, latency",

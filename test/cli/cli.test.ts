@@ -71,11 +71,23 @@ describe('evsim run: bad input exits 2 with one line', () => {
   it('negative threshold, bad policy, unknown flag, unknown chip, bad mesh', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '-1'), /threshold/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'sometimes'), /unknown part 'sometimes'/);
-    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frobnicate'), /Unknown argument/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frobnicate-me'), /^evsim: unknown option --frobnicate-me \(see evsim run --help\)$/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi9000'), /unknown chip 'loihi9000'.*loihi, loihi-fitted, truenorth, ideal/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--mesh', '8by4'), /--mesh must be 'auto' or WxH/);
     expectBadInput(evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', join(FIX, 'cnn_basic.input.npy'), '--mesh', '1x1'), /needs 5 cores but the 1×1 mesh of loihi has 4/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'truenorth'), /'\/fc1\/Gemm'.*fan-in of 256/);
+  });
+
+  it('a flag given twice, a flag without its value, a non-number: exit 2 echoing what was typed', () => {
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frames', frames), /^evsim: --frames given 2 times; give it once$/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi', '--chip', 'ideal'), /--chip given 2 times/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--outputs'), /^evsim: --outputs needs a value \(see evsim run --help\)$/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--trace='), /--trace needs a value/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', 'abc'), /--threshold needs a number, got 'abc'/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--workers', '1.5'), /--workers must be a positive integer, got '1\.5'/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--placement'), /--placement must be one of snake, hilbert, got no value/);
+    expectBadInput(evsim('frobnicate'), /^evsim: unknown command 'frobnicate'; commands: run, inspect/);
+    expectBadInput(evsim('inspect', mlp, '--mesh', '4x4'), /--mesh describes a mapping: add --chip/);
   });
 
   it('config errors name the key', () => {

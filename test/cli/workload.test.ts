@@ -37,7 +37,7 @@ describe('evsim workload temporal-mnist', () => {
 
   it('--frames 0 exits 2 with one line', () => {
     const out = join(tmp, 'zero');
-    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '0', '--out', out), /--frames must be an integer in 1…10000/);
+    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '0', '--out', out), /--frames must be a positive integer, got '0'/);
     expect(existsSync(join(out, 'frames.npy'))).toBe(false);
   });
 
@@ -45,7 +45,8 @@ describe('evsim workload temporal-mnist', () => {
     expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '10001', '--out', join(tmp, 'big')), /--frames must be an integer in 1…10000/);
     expectBadInput(evsim('workload', 'temporal-mnist', '--motion', 'major', '--out', join(tmp, 'm')), /--motion applies only to the video workload/);
     // yargs' own choices message, folded onto one line.
-    expectBadInput(evsim('workload', 'mnist', '--out', join(tmp, 'm')), /Given: "mnist", Choices: "video", "temporal-mnist"/);
+    expectBadInput(evsim('workload', 'mnist', '--out', join(tmp, 'm')), /the workload must be one of video, temporal-mnist, got 'mnist'/);
+    expectBadInput(evsim('workload', 'video', '--seed', 'abc', '--out', join(tmp, 'm')), /--seed needs a number, got 'abc'/);
   });
 });
 
