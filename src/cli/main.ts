@@ -74,7 +74,7 @@ function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: 
 }
 
 const RUN_FLAGS: Record<string, FlagKind> = {
-  config: 'value', model: 'value', frames: 'value', labels: 'value', 'max-frames': 'positive-int', threshold: 'number',
+  model: 'value', frames: 'value', labels: 'value', 'max-frames': 'positive-int', threshold: 'number',
   policy: 'value', 'memory-loss': 'flag', chip: 'value', mesh: 'value', placement: 'value', dense: 'flag',
   'compare-dense': 'flag', workers: 'positive-int', trace: 'value', 'trace-level': 'value', outputs: 'value', json: 'flag', quiet: 'flag',
 };
@@ -141,7 +141,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('workers', { type: 'number', requiresArg: true, describe: 'show which actor runs each layer with this many workers (default min(2, cores))' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        checkFlags(a as unknown as Record<string, unknown>, argv, { model: 'value', chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', json: 'flag' });
+        checkFlags(a as unknown as Record<string, unknown>, argv, { chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', json: 'flag' });
         if (a.chip === undefined) {
           const chipOnly = (['mesh', 'placement', 'workers'] as const).filter((k) => a[k] !== undefined);
           if (chipOnly.length > 0) throw new EvsimError('BAD_USAGE', `${chipOnly.map((k) => `--${k}`).join(', ')} ${chipOnly.length === 1 ? 'describes' : 'describe'} a mapping: add --chip PRESET|FILE.yaml`);
@@ -164,7 +164,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }),
       async (a) => {
         checkFlags(a as unknown as Record<string, unknown>, argv, {
-          file: 'value', workers: 'positive-int', out: 'value', pareto: 'value', svg: 'value', 'retry-failed': 'flag', json: 'flag', quiet: 'flag',
+          workers: 'positive-int', out: 'value', pareto: 'value', svg: 'value', 'retry-failed': 'flag', json: 'flag', quiet: 'flag',
         });
         exitCode = await sweepCommand(a as unknown as SweepArgs);
       },
@@ -183,7 +183,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('out', { type: 'string', requiresArg: true, demandOption: true, describe: 'output folder' }),
       (a) => {
         checkFlags(a as unknown as Record<string, unknown>, argv, {
-          kind: 'value', motion: 'value', frames: 'positive-int', size: 'value', channels: 'positive-int', seed: 'int', out: 'value',
+          motion: 'value', frames: 'positive-int', size: 'value', channels: 'positive-int', seed: 'int', out: 'value',
         });
         process.stdout.write(`${workloadCommand(a as unknown as Parameters<typeof workloadCommand>[0])}\n`);
       },
@@ -200,7 +200,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('list', { type: 'boolean', describe: 'list the named queries' })
           .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const }),
       async (a) => {
-        checkFlags(a as unknown as Record<string, unknown>, argv, { trace: 'value', sql: 'value', named: 'value', list: 'flag', format: 'value', run: 'positive-int' });
+        checkFlags(a as unknown as Record<string, unknown>, argv, { named: 'value', list: 'flag', format: 'value', run: 'positive-int' });
         if (a.list) {
           process.stdout.write(`${a.format === 'json' ? JSON.stringify(listNamed(true)) : listNamed()}\n`);
           return;
@@ -222,7 +222,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('run', { type: 'number', requiresArg: true, describe: 'run id (default: the last run)' })
           .option('html', { type: 'string', requiresArg: true, demandOption: true, describe: 'output .html file' }),
       async (a) => {
-        checkFlags(a as unknown as Record<string, unknown>, argv, { trace: 'value', run: 'positive-int', html: 'value' });
+        checkFlags(a as unknown as Record<string, unknown>, argv, { run: 'positive-int', html: 'value' });
         const out = await writeReport(a.trace as string, a.html as string, a.run);
         process.stdout.write(`wrote ${out}\n`);
       },

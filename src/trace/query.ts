@@ -1,7 +1,7 @@
 /**
- * Read-only SQL over traces (`evsim query`): the file is opened with SQLITE_OPEN_READONLY,
- * so any write to it fails and changes nothing, and VACUUM (whose INTO form writes a new
- * file even then) is refused before it runs. Results print as an aligned table, CSV or JSON.
+ * Read-only SQL over traces (`evsim query`): one reading statement (checked before it
+ * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
+ * nothing. Results print as an aligned table, CSV or JSON.
  */
 import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
@@ -16,10 +16,39 @@ function sqlWords(sql: string): string {
   return sql.replace(/--[^\n]*|\/\*[\s\S]*?(\*\/|$)|'(''|[^'])*'?|"(""|[^"])*"?|`(``|[^`])*`?|\[[^\]]*\]?/g, ' ');
 }
 
-export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  if (/\bvacuum\b/i.test(sqlWords(sql))) {
-    throw new EvsimError('BAD_SQL', 'evsim query only reads: VACUUM (and VACUUM INTO, which writes a file) is refused; copy the trace with cp instead');
+/** PRAGMAs that only read (a name alone or with a table or index argument). */
+const READ_PRAGMAS = new Set([
+  'table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list', 'database_list',
+  'collation_list', 'function_list', 'pragma_list', 'compile_options', 'user_version', 'application_id', 'schema_version',
+  'data_version', 'page_count', 'page_size', 'freelist_count', 'encoding', 'integrity_check', 'quick_check', 'foreign_key_check',
+]);
+
+/**
+ * Refuses SQL that is not one read: a second statement (sqlite3 would silently drop
+ * it), a statement that does not start with SELECT, WITH, VALUES or EXPLAIN, a PRAGMA
+ * that could set something, and VACUUM (whose INTO form writes a new file even from a
+ * read-only connection). Comments, literals and quoted names are blanked first.
+ */
+function checkReadOnly(sql: string): void {
+  const words = sqlWords(sql);
+  const statements = words.split(';').map((t) => t.trim()).filter((t) => t.length > 0);
+  if (statements.length === 0) throw new EvsimError('BAD_SQL', 'the SQL is empty; give a SELECT statement');
+  if (statements.length > 1) throw new EvsimError('BAD_SQL', `give one statement at a time (got ${statements.length})`);
+  const st = statements[0]!;
+  if (/\bvacuum\b/i.test(st)) throw new EvsimError('BAD_SQL', 'evsim query only reads: VACUUM (and VACUUM INTO, which writes a file) is refused; copy the trace with cp instead');
+  const first = /^\w+/.exec(st)?.[0]?.toLowerCase() ?? '';
+  if (first === 'pragma') {
+    const name = /^pragma\s+(?:\w+\s*\.\s*)?(\w+)/i.exec(st)?.[1]?.toLowerCase() ?? '';
+    if (!READ_PRAGMAS.has(name) || st.includes('=')) throw new EvsimError('BAD_SQL', `evsim query only reads: PRAGMA ${name || '…'} is refused (reading pragmas such as table_info(frames) are allowed)`);
+    return;
   }
+  if (!['select', 'with', 'values', 'explain'].includes(first)) {
+    throw new EvsimError('BAD_SQL', `evsim query only reads: a ${first.toUpperCase() || 'statement'} statement is refused; the trace is opened read-only, use SELECT`);
+  }
+}
+
+export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  checkReadOnly(sql);
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
   let db: sqlite3.Database;
   try {

@@ -129,6 +129,12 @@ describe('evsim query', () => {
     expect(vac.status).toBe(2);
     expect(vac.stderr).toMatch(/^evsim: evsim query only reads: VACUUM/);
     expect(existsSync(copy)).toBe(false);
+    // One reading statement only: a second one (sqlite3 would drop it silently), a
+    // write to a temporary table, a PRAGMA that sets.
+    expect(evsim('query', t, 'SELECT 1; DELETE FROM runs').stderr).toMatch(/one statement at a time \(got 2\)/);
+    expect(evsim('query', t, 'CREATE TEMP TABLE x(a)').stderr).toMatch(/a CREATE statement is refused/);
+    expect(evsim('query', t, 'PRAGMA journal_mode=DELETE').stderr).toMatch(/PRAGMA journal_mode is refused/);
+    expect(evsim('query', t, 'PRAGMA table_info(runs)', '--format', 'json').status).toBe(0);
     // The word inside a string literal or a quoted name is data, not a statement.
     expect(JSON.parse(evsim('query', t, `SELECT 'vacuum' AS "vacuum"`, '--format', 'json').stdout)).toEqual([{ vacuum: 'vacuum' }]);
     expect(evsim('query', t, '--named', 'nope').status).toBe(2);
