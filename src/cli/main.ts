@@ -9,6 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
+import { refuseOverwrite } from './paths.js';
 import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
@@ -223,6 +224,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('html', { type: 'string', requiresArg: true, demandOption: true, describe: 'output .html file' }),
       async (a) => {
         checkFlags(a as unknown as Record<string, unknown>, argv, { run: 'positive-int', html: 'value' });
+        refuseOverwrite([['--html', a.html]], [['trace', a.trace]]);
         const out = await writeReport(a.trace as string, a.html as string, a.run);
         process.stdout.write(`wrote ${out}\n`);
       },

@@ -8,6 +8,7 @@ import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/ru
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
+import { refuseOverwrite } from './paths.js';
 import { evsimVersion } from '../version.js';
 
 export interface RunArgs {
@@ -71,6 +72,10 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const file = a.config ? loadRunConfig(a.config) : {};
   const defaultTrace = (m: string): string => join('traces', `${basename(m, '.onnx')}.sqlite`);
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
+  refuseOverwrite(
+    [['--outputs', s.outputs], ['--trace', s.trace || null]],
+    [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config]],
+  );
   let sink: SqliteTraceSink | null = null;
   if (s.trace) {
     // The default folder is created on demand; an explicit path must exist already.

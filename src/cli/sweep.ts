@@ -4,6 +4,7 @@ import { EvsimError } from '../errors.js';
 import { OBJECTIVES } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
 import { fmtSi, table } from './format.js';
+import { refuseOverwrite } from './paths.js';
 
 export interface SweepArgs {
   file: string;
@@ -34,6 +35,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
   if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) {
     throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
   }
+  refuseOverwrite([['--out', a.out], ['--svg', typeof a.svg === 'string' ? a.svg : null]], [['sweep file', a.file]]);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);

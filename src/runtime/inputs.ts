@@ -52,10 +52,23 @@ export function loadFrames(g: Graph, path: string): Frames {
   return checkFrames(g, arr.shape, arr.data, path);
 }
 
-export function loadLabels(path: string, frames: number): Int32Array {
-  const labels = readLabelsNpy(path);
-  if (labels.length < frames) {
-    throw new EvsimError('BAD_FRAMES', `${path}: ${labels.length} labels for ${frames} frames; give one label per frame`);
+/**
+ * Labels against the video and the model: one per frame of the video, each a class the
+ * output can name (0 … outputs − 1); `source` names them in messages.
+ */
+export function checkLabels(labels: Int32Array, videoFrames: number, classes: number, source: string): Int32Array {
+  if (labels.length !== videoFrames) {
+    throw new EvsimError('BAD_FRAMES', `${source}: ${labels.length} labels for a video of ${videoFrames} frames; give one label per frame (int [${videoFrames}])`);
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (v < 0 || v >= classes) {
+      throw new EvsimError('BAD_FRAMES', `${source}: label ${v} of frame ${i} is not a class of the model's ${classes} outputs (0…${classes - 1})`);
+    }
   }
   return labels;
+}
+
+export function loadLabels(path: string, videoFrames: number, classes: number): Int32Array {
+  return checkLabels(readLabelsNpy(path), videoFrames, classes, path);
 }

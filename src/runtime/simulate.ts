@@ -17,7 +17,7 @@ import { isFree, type ChipSpec } from '../chip/spec.js';
 import { runChip } from './chip/run-chip.js';
 import { runFunctional } from './functional.js';
 import type { TraceSink } from './trace-sink.js';
-import { checkFrames, loadFrames, loadLabels, type Frames } from './inputs.js';
+import { checkFrames, checkLabels, loadFrames, loadLabels, type Frames } from './inputs.js';
 import type { RunResult } from './result.js';
 
 export interface SimulateOptions {
@@ -97,8 +97,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     : checkFrames(graph, opts.frames.shape, opts.frames.data, 'frames');
   if (opts.outputs) assertWritable(opts.outputs, 'outputs');
   const count = Math.min(frames.count, opts.maxFrames ?? Infinity);
-  const labels = opts.labels == null ? null : typeof opts.labels === 'string' ? loadLabels(opts.labels, count) : opts.labels;
-  if (labels && labels.length < count) throw new EvsimError('BAD_FRAMES', `${labels.length} labels for ${count} frames; give one label per frame`);
+  const classes = graph.tensors[graph.output]!.size;
+  const labels = opts.labels == null ? null
+    : typeof opts.labels === 'string' ? loadLabels(opts.labels, frames.count, classes) : checkLabels(opts.labels, frames.count, classes, 'labels');
   const sink = opts.trace ?? null;
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink
@@ -120,10 +121,19 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     await sink?.end('failed', (e as Error).message).catch(() => undefined);
     throw e;
   }
+  // The outputs file is written before the trace calls the run completed: a run whose
+  // outputs could not be saved is a failed run.
+  if (opts.outputs && run.outputs) {
+    try {
+      writeNpy(opts.outputs, { shape: run.outputShape, data: run.outputs });
+    } catch (e) {
+      await sink?.end('failed', (e as Error).message).catch(() => undefined);
+      throw e;
+    }
+  }
   await sink?.end(run.interrupted ? 'interrupted' : 'completed');
   run.result.trace = sink ? sink.path : null;
   run.result.chip = chip.name;
-  if (opts.outputs && run.outputs) writeNpy(opts.outputs, { shape: run.outputShape, data: run.outputs });
   if (typeof opts.model === 'string') run.result.model = basename(opts.model, '.onnx');
   return { ...run.result, interrupted: run.interrupted, outputs: run.outputs, outputShape: run.outputShape };
 }

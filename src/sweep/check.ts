@@ -90,12 +90,13 @@ export class SweepInputs {
     return { hash: this.hash(path, ctx, 'frames'), count };
   }
 
-  /** Checks a labels file (integers, one per frame) and returns its content hash. */
-  labels(path: string, frames: number, ctx: string): string {
-    const key = `${path}\u0000${frames}`;
+  /** Checks a labels file (integers, one per frame of the video, each a class of the model's outputs) and returns its content hash. */
+  labels(path: string, frames: number, m: CheckedModel, ctx: string): string {
+    const classes = m.graph.tensors[m.graph.output]!.size;
+    const key = `${path}\u0000${frames}\u0000${classes}`;
     if (!this.seen.has(key)) {
       try {
-        loadLabels(path, frames);
+        loadLabels(path, frames, classes);
       } catch (e) {
         throw at(ctx, 'labels', e);
       }

@@ -265,7 +265,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     if (frames) {
       const f = inputs.frames(frames, m, ctx);
       framesHash = f.hash;
-      if (labels) labelsHash = inputs.labels(labels, Math.min(f.count, d.max_frames ?? Infinity), ctx);
+      if (labels) labelsHash = inputs.labels(labels, f.count, m, ctx);
     }
     if (d.workload) inputs.workload(d.workload, m, ctx);
     const resolved: Omit<ResolvedPoint, 'index' | 'key' | 'params' | 'label'> = {

@@ -90,6 +90,21 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('inspect', mlp, '--mesh', '4x4'), /--mesh describes a mapping: add --chip/);
   });
 
+  it('an output path that is an input exits 2 and leaves the input alone', () => {
+    const model = join(tmp, 'model-copy.onnx');
+    writeFileSync(model, readFileSync(mlp));
+    expectBadInput(evsim('run', '--model', model, '--frames', frames, '--outputs', model, '--no-trace'), /--outputs .*model-copy\.onnx is also the model; .*choose another path/);
+    expect(readFileSync(model).equals(readFileSync(mlp))).toBe(true);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--trace', join(tmp, 'same.npy'), '--outputs', join(tmp, 'same.npy')), /--trace .*same\.npy is also the --outputs/);
+    expectBadInput(evsim('report', model, '--html', model), /--html .* is also the trace/);
+  });
+
+  it('labels must name a class of the output, one per frame', () => {
+    const lp = join(tmp, 'bad-labels.npy');
+    writeFileSync(lp, encodeNpy({ shape: [4], data: Int32Array.of(1, 2, 10, 3) }));
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--labels', lp, '--no-trace'), /label 10 of frame 2 is not a class of the model's 10 outputs \(0…9\)/);
+  });
+
   it('config errors name the key', () => {
     const cfg = join(tmp, 'bad.yaml');
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`);
@@ -108,15 +123,18 @@ describe('evsim run --json', () => {
   it('prints every §8 field, and outputs/labels agree with an independent argmax', () => {
     const out = join(tmp, 'out.npy');
     const frames = parseNpy(readFileSync(join(FIX, 'cnn_basic.input.npy')));
-    // Labels: frame 0 labelled with the torch output's argmax, the rest with class 99 (never right).
+    // Labels: frame 0 labelled with the torch output's argmax, the others with the class
+    // after their argmax (never right).
     const ref = parseNpy(readFileSync(join(FIX, 'cnn_basic.output.npy')));
     const t = frames.shape[0]!;
     const k = ref.shape[1]!;
     const refData = ref.data as Float32Array;
-    let best = 0;
-    for (let j = 1; j < k; j++) if (refData[j]! > refData[best]!) best = j;
-    const labels = new Int32Array(t).fill(99);
-    labels[0] = best;
+    const labels = new Int32Array(t);
+    for (let i = 0; i < t; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (refData[i * k + j]! > refData[i * k + best]!) best = j;
+      labels[i] = i === 0 ? best : (best + 1) % k;
+    }
     const lp = join(tmp, 'labels.npy');
     writeFileSync(lp, encodeNpy({ shape: [t], data: labels }));
     const r = evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', join(FIX, 'cnn_basic.input.npy'),
@@ -131,7 +149,7 @@ describe('evsim run --json', () => {
     for (const key of ['frame', 'macs', 'dense_macs', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns']) {
       expect(typeof j.per_frame[0][key]).toBe('number');
     }
-    // Frame 0 is right (h = 0 equals the dense network), the others carry label 99.
+    // Frame 0 is right (h = 0 equals the dense network), the others carry a wrong label.
     expect(j.accuracy).toBeCloseTo(1 / t, 12);
     expect(j.error_vs_dense.max_abs).toBeLessThan(1e-4);
     // Default trace: traces/<model>.sqlite under the working directory (created on demand).

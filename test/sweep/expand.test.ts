@@ -98,7 +98,7 @@ describe('point keys', () => {
     frames('key-frames.npy', 3, 0.5);
     const k1 = keyOf(spec);
     expect(k1).not.toBe(k0);
-    labels('key-labels.npy', [1, 2, 4]);
+    labels('key-labels.npy', [1, 2, 0]);
     expect(keyOf(spec)).not.toBe(k1);
   });
 
@@ -156,7 +156,14 @@ describe('configuration errors inside points exit 2 at expansion', () => {
   it('too few labels for the frames', () => {
     const e = expansionError({ base: { ...base, labels: labels('short-labels.npy', [1, 2]) } });
     expect(e.code).toBe('BAD_FRAMES');
-    expect(e.message).toMatch(/point 1 \(base\): labels: .*short-labels\.npy: 2 labels for 3 frames/);
+    expect(e.message).toMatch(/point 1 \(base\): labels: .*short-labels\.npy: 2 labels for a video of 3 frames/);
+  });
+
+  it('labels that are not classes of the model output, or more labels than frames', () => {
+    // gemm_trans has 4 outputs: classes 0…3.
+    expect(expansionError({ base: { ...base, labels: labels('big-label.npy', [1, 4, 2]) } }).message).toMatch(/big-label\.npy: label 4 of frame 1 is not a class of the model's 4 outputs \(0…3\)/);
+    expect(expansionError({ base: { ...base, labels: labels('neg-label.npy', [1, -1, 2]) } }).message).toMatch(/label -1 of frame 1/);
+    expect(expansionError({ base: { ...base, labels: labels('long-labels.npy', [1, 2, 3, 0]) } }).message).toMatch(/4 labels for a video of 3 frames/);
   });
 
   it('a workload that does not fit the model input', () => {
