@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isChipFile } from './chip-config.js';
 import { z } from 'zod';
 import { EvsimError } from '../errors.js';
 import { readYamlFile } from './yaml-file.js';
@@ -90,6 +91,8 @@ export function loadRunConfig(path: string): RunConfigFile {
     labels: abs(cfg.labels),
     outputs: abs(cfg.outputs),
     trace: typeof cfg.trace === 'string' ? abs(cfg.trace) : cfg.trace,
+    // A chip file, like the other files, is found beside the config; a preset is a name.
+    chip: cfg.chip !== undefined && isChipFile(cfg.chip) ? abs(cfg.chip) : cfg.chip,
   };
 }
 

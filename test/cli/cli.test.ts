@@ -2,7 +2,7 @@
  * The `evsim` command end to end (built JS in dist/, as `npm test` builds first):
  * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -103,6 +103,16 @@ describe('evsim run: bad input exits 2 with one line', () => {
     const lp = join(tmp, 'bad-labels.npy');
     writeFileSync(lp, encodeNpy({ shape: [4], data: Int32Array.of(1, 2, 10, 3) }));
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--labels', lp, '--no-trace'), /label 10 of frame 2 is not a class of the model's 10 outputs \(0…9\)/);
+  });
+
+  it("a config's chip file is found beside the config, like its other files", () => {
+    const dir = join(tmp, 'cfgdir');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'mychip.yaml'), readFileSync(join(__dirname, '..', '..', 'sim-configs', 'chips', 'loihi.yaml')));
+    writeFileSync(join(dir, 'run.yaml'), `model: ${mlp}\nframes: ${frames}\nchip: mychip.yaml\ntrace: false\n`);
+    const r = evsim('run', join(dir, 'run.yaml'), '--json');
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out).chip).toBe('loihi');
   });
 
   it('config errors name the key', () => {
