@@ -67,7 +67,7 @@ function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: 
   const N = chip.core.neurons;
   const name = seg.synaptic[0]?.node.name ?? seg.acc.name;
   if (seg.fanIn > chip.core.fanIn) {
-    throw noFit(`layer '${name}': each neuron reads ${seg.fanIn} inputs but a ${chip.name} core allows a fan-in of ${chip.core.fanIn}`);
+    throw noFit(`layer '${name}': each neuron reads ${seg.fanIn} inputs but a ${chip.name} core allows a fan-in of ${chip.core.fanIn}; use a chip file with core.fan_in ≥ ${seg.fanIn} (or none), or another chip`);
   }
   const { rows, cols, channels, rowAlign } = seg;
   let R: number;

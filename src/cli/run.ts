@@ -42,7 +42,7 @@ function flagsAsConfig(a: RunArgs): RunConfigFile {
   };
 }
 
-export function summary(r: SimulateResult, wallMs: number): string {
+export function summary(r: SimulateResult, wallMs: number, meshAuto = true): string {
   const f = Math.max(r.frames, 1);
   const lines = [
     `evsim run — ${r.model} on chip ${r.chip}, policy ${r.policy}, h = ${r.threshold}${r.interrupted ? '  (interrupted)' : ''}`,
@@ -58,6 +58,7 @@ export function summary(r: SimulateResult, wallMs: number): string {
     lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
   }
   if (r.chip !== 'ideal') {
+    if (r.mesh) lines.push(`  chip             ${r.cores} cores on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ' (--mesh auto: grown to fit)' : ''}`);
     lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
     lines.push(`  latency          ${(r.totals.mean_latency_ns / 1000).toFixed(2)} µs / frame mean; ${(r.totals.latency_ns / 1000).toFixed(2)} µs first frame in → last frame done`);
     lines.push(`  network          ${fmtSi(r.totals.messages / f)} messages, ${fmtSi(r.totals.hops / f)} hops per frame; queue stall Σ ${(r.totals.stall_ns / f / 1e6).toFixed(2)} ms per frame (summed over messages)`);
@@ -132,7 +133,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
       const { outputs: _o, outputShape: _s, interrupted: _i, ...json } = r;
       process.stdout.write(`${JSON.stringify({ ...json, interrupted: r.interrupted, wall_ms: wall })}\n`);
     } else if (!a.quiet) {
-      process.stdout.write(`${summary(r, wall)}\n`);
+      process.stdout.write(`${summary(r, wall, s.mesh === 'auto')}\n`);
     }
     return r.interrupted ? 130 : 0;
   } finally {
