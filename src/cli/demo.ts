@@ -4,7 +4,7 @@
  * a dense-equivalent run on the same chip (energy, latency), records the run in
  * traces/demo.sqlite, and prints the summary and commands to go further.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRunConfig, resolveSettings } from '../config/run-config.js';
@@ -16,6 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { fmtSi } from './format.js';
 import { summary } from './run.js';
+import { makeDirs } from '../dirs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FRAMES = 1000;
@@ -28,11 +29,11 @@ async function demo(): Promise<void> {
 
   // The workloads: a Temporal MNIST slice for this run, a short video for the quickstart config.
   const tm = temporalMnist({ frames: FRAMES });
-  mkdirSync(dirname(s.frames!), { recursive: true });
+  makeDirs(dirname(s.frames!));
   writeNpy(s.frames!, tm.frames);
   writeNpy(s.labels!, { shape: [FRAMES], data: tm.labels });
   const videoDir = join(root, 'traces', 'video');
-  mkdirSync(videoDir, { recursive: true });
+  makeDirs(videoDir);
   writeNpy(join(videoDir, 'frames.npy'), syntheticVideo({ frames: 48, channels: 3, height: 64, width: 64, motion: 'minor', seed: 7 }));
 
   console.log(`evsim demo: ${rel(s.model)} as an EvNet (h = ${s.threshold}) on the ${s.chip} chip, over the first ${FRAMES} frames of Temporal MNIST (${rel(s.frames!)})\n`);

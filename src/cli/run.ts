@@ -1,5 +1,4 @@
 /** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
-import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
@@ -10,6 +9,7 @@ import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
 import { refuseOverwrite } from './paths.js';
 import { evsimVersion } from '../version.js';
+import { makeDirs } from '../dirs.js';
 
 export interface RunArgs {
   config?: string;
@@ -82,7 +82,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
     // The default folder is created on demand; an explicit path must exist already.
     if (s.trace === defaultTrace(s.model)) {
       try {
-        mkdirSync('traces', { recursive: true });
+        makeDirs('traces');
       } catch (e) {
         throw new EvsimError('BAD_TRACE', `cannot create the traces folder here (${(e as NodeJS.ErrnoException).code}); pass --trace PATH or --no-trace`);
       }

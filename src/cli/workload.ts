@@ -3,13 +3,13 @@
  * video → frames.npy float32 [T, C, H, W] (deterministic synthetic video);
  * temporal-mnist → frames.npy float32 [T, 784] (pixels x/255) and labels.npy int32 [T].
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { writeNpy } from '../workloads/npy.js';
 import { loadMnist } from '../workloads/mnist.js';
 import { temporalMnist } from '../workloads/temporal-mnist.js';
 import { syntheticVideo, type Motion } from '../workloads/video.js';
+import { makeDirs } from '../dirs.js';
 
 /** Flags as yargs parses them; unset flags are undefined so kind-specific defaults apply. */
 export interface WorkloadArgs {
@@ -23,6 +23,8 @@ export interface WorkloadArgs {
 }
 
 const VIDEO_ONLY = ['motion', 'size', 'channels', 'seed'] as const;
+/** The most float32 values one video file holds (1 GiB). */
+const MAX_VALUES = 2 ** 28;
 
 function positiveInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new EvsimError('BAD_USAGE', `--${flag} must be a positive integer, got ${v}`);
@@ -31,7 +33,7 @@ function positiveInt(v: number, flag: string): number {
 
 function makeDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw new EvsimError('BAD_USAGE', `--out ${dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -45,6 +47,11 @@ function videoWorkload(a: WorkloadArgs): string {
   const channels = positiveInt(a.channels ?? 3, 'channels');
   const motion = a.motion ?? 'minor';
   const seed = a.seed ?? 1;
+  const values = frames * channels * Number(m[1]) * Number(m[2]);
+  if (Number(m[1]) < 1 || Number(m[2]) < 1) throw new EvsimError('BAD_USAGE', `--size must be at least 1x1, got '${size}'`);
+  if (values > MAX_VALUES) {
+    throw new EvsimError('BAD_USAGE', `a ${frames}-frame ${channels}×${size} video holds ${values.toExponential(2)} values, more than one .npy file evsim writes (${MAX_VALUES.toExponential(2)}); use fewer --frames or a smaller --size`);
+  }
   const video = syntheticVideo({ frames, channels, height: Number(m[1]), width: Number(m[2]), motion, seed });
   makeDir(a.out);
   const path = join(a.out, 'frames.npy');

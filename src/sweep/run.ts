@@ -4,7 +4,7 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, 
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
+import { makeDirs } from '../dirs.js';
 
 export interface SweepOptions {
   /** The SQLite file (default traces/sweep-<name>.sqlite). Re-running into it resumes. */
@@ -131,7 +132,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${workers}`);
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
-  if (opts.out === undefined) mkdirSync(dirname(out), { recursive: true });
+  if (opts.out === undefined) makeDirs(dirname(out));
   const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);
   // Checked now: outputs that cannot be written must not wait for every point to run first.
   SweepStore.checkPath(out);

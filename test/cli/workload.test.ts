@@ -1,7 +1,7 @@
 /**
  * `evsim workload` end to end (built JS in dist/, as `npm test` builds first).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,5 +57,18 @@ describe('evsim workload video', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/float32 \[2, 3, 8, 6\], motion minor, seed 1/);
     expect(parseNpy(readFileSync(join(out, 'frames.npy'))).shape).toEqual([2, 3, 8, 6]);
+  });
+});
+
+describe('evsim workload: sizes and folders it cannot write', () => {
+  it('a video too large for one file, a zero size, and --out under a file exit 2 at once', () => {
+    expectBadInput(evsim('workload', 'video', '--size', '100000x100000', '--frames', '2', '--out', join(tmp, 'huge')), /holds 6\.00e\+10 values, more than one \.npy file evsim writes .*use fewer --frames or a smaller --size/);
+    expectBadInput(evsim('workload', 'video', '--size', '0x8', '--out', join(tmp, 'zero-size')), /--size must be at least 1x1, got '0x8'/);
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    expectBadInput(evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(file, 'sub', 'dir')), /--out .*a-file\/sub\/dir: cannot create the folder \(ENOTDIR\)/);
+    // A new nested folder is made.
+    expect(evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(tmp, 'n1', 'n2')).code).toBe(0);
+    expect(existsSync(join(tmp, 'n1', 'n2', 'frames.npy'))).toBe(true);
   });
 });
