@@ -83,9 +83,17 @@ export function listNamed(json = false): string | { name: string; description: s
   return Object.entries(NAMED_QUERIES).map(([k, q]) => `${k.padEnd(w)}  ${q.description}`).join('\n');
 }
 
-/** Table cells round reals to 6 significant digits for reading; CSV keeps every digit. */
+/**
+ * Table cells show reals with 6 significant digits, but never fewer than their integer
+ * part (29345622.7 stays 29345622.7, not 29345600); CSV and JSON keep every digit.
+ */
+function rounded(v: number): string {
+  const intDigits = Math.abs(v) >= 1 ? Math.floor(Math.log10(Math.abs(v))) + 1 : 0;
+  return String(Number(v.toPrecision(Math.max(6, Math.min(intDigits + 1, 17)))));
+}
+
 const cell = (v: unknown, round = true): string =>
-  v === null || v === undefined ? '' : round && typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v);
+  v === null || v === undefined ? '' : round && typeof v === 'number' && !Number.isInteger(v) ? rounded(v) : String(v);
 
 export function formatRows(rows: Record<string, unknown>[], format: QueryFormat): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);

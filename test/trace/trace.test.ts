@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { queryTrace } from '../../src/trace/query.js';
+import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { exec, openDb, close, insertSql } from '../../src/trace/sqlite-sink.js';
 import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
@@ -109,6 +109,15 @@ describe('trace rows as SQL literals', () => {
       { k: 103, v: 7, ty: 'integer', s: 'x\0y é' },
     ]);
     expect(back[0]!.ty).toBe('real');
+  });
+});
+
+describe('query tables', () => {
+  it('show 6 significant digits but every digit of the integer part; CSV keeps all', () => {
+    const rows = [{ e: 29345622.7, s: 0.000123456789, one: 1.23456789, n: 7, h: 1e-300 / 3 }];
+    const [, , line] = formatRows(rows, 'table').split('\n');
+    expect(line!.trim().split(/\s+/)).toEqual(['29345622.7', '0.000123457', '1.23457', '7', '3.33333e-301']);
+    expect(formatRows(rows, 'csv').split('\n')[1]).toBe(`29345622.7,0.000123456789,1.23456789,7,${1e-300 / 3}`);
   });
 });
 
