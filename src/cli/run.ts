@@ -70,6 +70,9 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true): str
 
 /** Runs and returns the process exit code (0, or 130 when interrupted). */
 export async function runCommand(a: RunArgs): Promise<number> {
+  if (a.config?.endsWith('.onnx')) {
+    throw new EvsimError('BAD_USAGE', `${a.config} is an ONNX model, not a YAML run config: pass it as --model ${a.config}${a.model ? ' (once)' : ''}`);
+  }
   const file = a.config ? loadRunConfig(a.config) : {};
   const defaultTrace = (m: string): string => join('traces', `${basename(m, '.onnx')}.sqlite`);
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);

@@ -67,10 +67,24 @@ export interface RunSettings {
 export const DEFAULT_THRESHOLD = 0.05;
 
 /** Formats zod issues as one line: `where: path message; path message`. */
+/** What a union accepts, from its members' type errors: "a string or false". */
+function unionExpected(i: z.ZodInvalidUnionIssue): string {
+  const words: string[] = [];
+  for (const e of i.unionErrors) {
+    for (const u of e.issues) {
+      const w = u.code === 'invalid_type' ? `a ${u.expected}` : u.code === 'invalid_literal' ? JSON.stringify(u.expected) : u.code === 'invalid_enum_value' ? u.options.map((o) => JSON.stringify(o)).join(' or ') : null;
+      if (w && !words.includes(w)) words.push(w);
+    }
+  }
+  return words.length > 0 ? words.join(' or ') : 'a valid value';
+}
+
 export function formatIssues(where: string, issues: z.ZodIssue[]): string {
   const parts = issues.map((i) => {
     const path = i.path.join('.');
     if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
+    if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
+    if (i.code === 'invalid_union') return `${path || '(top level)'} must be ${unionExpected(i)}`;
     return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
   });
   return `${where}: ${parts.join('; ')}`;
@@ -105,7 +119,11 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
   if (pick('memory_loss')) {
     // --memory-loss is short for --policy memory-loss; it keeps chunk:C / reset:N parts.
     const parts = policy.split(',').map((p) => p.trim()).filter((p) => p !== '' && p !== 'threshold');
-    if (parts.includes('rounding')) throw new EvsimError('BAD_USAGE', `--memory-loss conflicts with --policy ${policy}`);
+    if (parts.includes('rounding')) {
+      const ml = flags.memory_loss !== undefined ? '--memory-loss' : 'memory_loss: true (config)';
+      const pol = flags.policy !== undefined ? `--policy ${policy}` : `policy: ${policy} (config)`;
+      throw new EvsimError('BAD_USAGE', `${ml} conflicts with ${pol}: memory loss does not apply to rounding`);
+    }
     if (!parts.includes('memory-loss')) parts.unshift('memory-loss');
     policy = parts.join(',');
   }

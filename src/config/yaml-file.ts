@@ -17,7 +17,8 @@ export function readYamlFile(path: string, what: string, code: ErrorCode, shownA
   try {
     return parseYaml(text) ?? {};
   } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    // The parser's first line ends "at line 3, column 1:" before a code excerpt.
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0]!.replace(/ at line (\d+), column (\d+):?$/, ' (line $1, column $2)') : (e as Error).message;
     throw new EvsimError(code, `${shownAs}: invalid YAML: ${msg}`);
   }
 }

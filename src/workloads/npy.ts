@@ -222,7 +222,14 @@ export function readNpy(path: string): NpyArray {
  * `what` names the array in the error message.
  */
 export function readFloat32Npy(path: string, what = 'frames'): { shape: number[]; data: Float32Array } {
-  const a = readNpy(path);
+  let a: ReturnType<typeof readNpy>;
+  try {
+    a = readNpy(path);
+  } catch (e) {
+    // An unsupported dtype (float16, complex, …): say what this file must hold.
+    if ((e as Error).message.includes('is not supported')) throw bad(path, `${what} must be float32 but ${(e as Error).message.replace(/^.*?dtype (\S+) is not supported.*$/, 'dtype is $1')}; save the array as float32 (arr.astype(np.float32))`);
+    throw e;
+  }
   if (a.dtype !== 'float32') {
     throw bad(path, `${what} must be float32 but dtype is ${a.dtype}; save the array as float32 (arr.astype(np.float32))`);
   }

@@ -54,7 +54,7 @@ describe('presets', () => {
     expect(msg).toMatch(/^x\.yaml: /);
     expect(msg).toMatch(/mesh/);
     expect(msg).toMatch(/core\.neurons/);
-    expect(msg).toMatch(/costs\.synop Required/);
+    expect(msg).toMatch(/costs\.synop is missing/);
     // YAML's .inf is a number too: an infinite cost is named, not simulated as NaN times.
     expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), static_mw: Infinity }, 'y.yaml')).toThrow(/^y\.yaml: static_mw .*finite/);
     expect(msg).not.toMatch(/\n/);

@@ -117,6 +117,15 @@ describe('evsim run: bad input exits 2 with one line', () => {
 
   it('config errors name the key', () => {
     const cfg = join(tmp, 'bad.yaml');
+    writeFileSync(cfg, `model: ${mlp}\nframes: [1\nx: 2\n`);
+    expectBadInput(evsim('run', cfg), /invalid YAML: .* \(line 3, column 1\)$/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\ntrace: true\n`);
+    expectBadInput(evsim('run', cfg), /bad\.yaml: trace must be a string or false$/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\n`);
+    expectBadInput(evsim('run', cfg, '--policy', 'rounding'), /memory_loss: true \(config\) conflicts with --policy rounding/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`);
+    expectBadInput(evsim('run', cfg, '--no-trace'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
+    expectBadInput(evsim('run', '--model', mlp, mlp), /is an ONNX model, not a YAML run config: pass it as --model/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`);
     expectBadInput(evsim('run', cfg), /unknown key 'threshhold'/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshold: -0.5\n`);

@@ -81,7 +81,14 @@ const { shape, size } = plan.tensors[step.in]!;
   const where = `layers.${step.name}`;
   const base = ov?.threshold ?? opts.threshold;
   if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
-  const spec = ov?.policy ? parsePolicy(ov.policy) : opts.policy;
+  let spec = opts.policy;
+  if (ov?.policy) {
+    try {
+      spec = parsePolicy(ov.policy);
+    } catch (e) {
+      throw new EvsimError('BAD_POLICY', `${where}.policy: ${(e as Error).message}`);
+    }
+  }
   if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
   const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk, sendAll: opts.policy.sendAll };
   const geo = gateGeometry(shape);
