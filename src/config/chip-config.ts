@@ -3,11 +3,12 @@
  * One schema, every problem reported with its path, then defaults.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { COST_KEYS, type ChipSpec, type CostKey } from '../chip/spec.js';
 import { EvsimError } from '../errors.js';
+import { deepMerge, isPlainObject } from './merge.js';
 import { formatIssues } from './run-config.js';
 import { readYamlFile } from './yaml-file.js';
 
@@ -78,14 +79,26 @@ export function isChipFile(nameOrPath: string): boolean {
   return nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/');
 }
 
-/** The raw (unvalidated) YAML object of a preset or chip file, and how to name it in errors. */
-export function loadChipRaw(nameOrPath: string): { raw: unknown; where: string } {
+/**
+ * The raw (unvalidated) YAML object of a preset or chip file, and how to name it in
+ * errors. A file may start from a preset (or another file, relative to it) with
+ * `preset: NAME` and set only what differs, as a sweep's chip does.
+ */
+export function loadChipRaw(nameOrPath: string, depth = 0): { raw: unknown; where: string } {
   const isFile = isChipFile(nameOrPath);
   const path = isFile ? nameOrPath : join(presetDir(), `${nameOrPath}.yaml`);
   if (!isFile && !existsSync(path)) {
     throw new EvsimError('BAD_CHIP', `unknown chip '${nameOrPath}'; use a preset (${presetNames().join(', ')}) or a YAML file`);
   }
-  return { raw: readYamlFile(path, 'chip', 'BAD_CHIP'), where: isFile ? path : `chip '${nameOrPath}'` };
+  let raw = readYamlFile(path, 'chip', 'BAD_CHIP');
+  if (isFile && isPlainObject(raw) && 'preset' in raw) {
+    const { preset, ...over } = raw;
+    if (typeof preset !== 'string') throw new EvsimError('BAD_CHIP', `${path}: preset must be a preset name (${presetNames().join(', ')}) or a chip file`);
+    if (depth >= 8) throw new EvsimError('BAD_CHIP', `${path}: presets nest more than 8 files deep (does a file name itself?)`);
+    const base = isChipFile(preset) && !isAbsolute(preset) ? resolve(dirname(path), preset) : preset;
+    raw = deepMerge(loadChipRaw(base, depth + 1).raw, over);
+  }
+  return { raw, where: isFile ? path : `chip '${nameOrPath}'` };
 }
 
 /** Loads `--chip PRESET|FILE.yaml`. */

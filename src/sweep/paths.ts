@@ -4,6 +4,7 @@
  * with sorted keys so equal configurations hash equally.
  */
 import { z } from 'zod';
+import { isPlainObject } from '../config/merge.js';
 
 /** Peels optional/default/effects wrappers off a zod schema. */
 function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
@@ -54,9 +55,6 @@ export function canonicalPath(path: string, v: unknown): string {
   return path;
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function setPath(doc: Record<string, unknown>, path: string, v: unknown): void {
   const segs = path.split('.');
@@ -66,14 +64,6 @@ export function setPath(doc: Record<string, unknown>, path: string, v: unknown):
     o = o[seg] as Record<string, unknown>;
   }
   o[segs[segs.length - 1]!] = structuredClone(v);
-}
-
-/** Objects merge key by key; anything else replaces. */
-export function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : structuredClone(v);
-  return out;
 }
 
 /** JSON with sorted keys, so equal configurations hash equally. */

@@ -17,7 +17,8 @@ import { EvsimError } from '../errors.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { SweepInputs } from './check.js';
-import { canonical, canonicalPath, checkPathIn, deepMerge, isPlainObject, setPath } from './paths.js';
+import { deepMerge, isPlainObject } from '../config/merge.js';
+import { canonical, canonicalPath, checkPathIn, setPath } from './paths.js';
 
 const layerOverride = z
   .object({ threshold: z.number().min(0).optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0)).optional() })

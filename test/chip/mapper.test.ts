@@ -1,4 +1,6 @@
 /** Mapper and chip description (DESIGN §5): partitions, capacities, placement, validation. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapNetwork, tileOrder } from '../../src/chip/mapper.js';
@@ -58,6 +60,19 @@ describe('presets', () => {
     // YAML's .inf is a number too: an infinite cost is named, not simulated as NaN times.
     expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), static_mw: Infinity }, 'y.yaml')).toThrow(/^y\.yaml: static_mw .*finite/);
     expect(msg).not.toMatch(/\n/);
+  });
+
+  it('a chip file can start from a preset (or another file) and set only what differs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evsim-chip-'));
+    writeFileSync(join(dir, 'small.yaml'), 'preset: loihi\nname: small-loihi\ncore: { neurons: 256 }\n');
+    writeFileSync(join(dir, 'slow.yaml'), 'preset: small.yaml\ncosts: { synop: { energy_pj: 50, latency_ns: 7 } }\n');
+    const loihi = loadChip('loihi');
+    const slow = loadChip(join(dir, 'slow.yaml'));
+    expect(slow.name).toBe('small-loihi');
+    expect(slow.core).toEqual({ ...loihi.core, neurons: 256 });
+    expect(slow.costs).toEqual({ ...loihi.costs, synop: { energyPj: 50, latencyNs: 7 } });
+    writeFileSync(join(dir, 'loop.yaml'), 'preset: loop.yaml\n');
+    expect(() => loadChip(join(dir, 'loop.yaml'))).toThrow(/loop\.yaml: presets nest more than 8 files deep/);
   });
 });
 

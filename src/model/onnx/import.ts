@@ -23,7 +23,7 @@ export function loadOnnx(path: string): Graph {
   } catch (e) {
     throw new EvsimError('BAD_MODEL', `cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return importOnnx(bytes, basename(path));
+  return importOnnx(bytes, path);
 }
 
 function topoSort(nodes: OnnxNode[], available: Set<string>, file: string): OnnxNode[] {
