@@ -29,6 +29,7 @@ export function sweepWording(msg: string): string {
   return msg
     .replace('use --mesh auto', 'use mapping.mesh: auto')
     .replace('use --chip ideal', 'use chip: ideal')
+    .replace('use a chip file with core.fan_in', 'set chip.core.fan_in')
     .replace("the run's threshold (--threshold, or threshold: in a config)", 'policy.threshold');
 }
 
