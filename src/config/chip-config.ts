@@ -101,6 +101,43 @@ export function loadChipRaw(nameOrPath: string, depth = 0): { raw: unknown; wher
   return { raw, where: isFile ? path : `chip '${nameOrPath}'` };
 }
 
+/** A chip in the file format as an object, any part omitted when `preset` (default none) supplies it. */
+export type ChipDoc = { preset?: string } & { [K in keyof ChipFile]?: ChipFile[K] extends object ? { [J in keyof ChipFile[K]]?: ChipFile[K][J] extends object ? Partial<ChipFile[K][J]> : ChipFile[K][J] } : ChipFile[K] };
+
+/** The file form of a chip description (capacities of Infinity as 'unlimited'). */
+function chipToFile(c: ChipSpec): ChipFile {
+  const cap = (v: number): number | 'unlimited' => (v === Infinity ? 'unlimited' : v);
+  return {
+    name: c.name, mesh: c.mesh ?? 'auto', cores_per_tile: c.coresPerTile,
+    core: { neurons: cap(c.core.neurons), synapse_bytes: cap(c.core.synapseBytes), fan_in: cap(c.core.fanIn), weight_bits: c.core.weightBits, queue_depth: cap(c.core.queueDepth) },
+    costs: Object.fromEntries(COST_KEYS.map((k) => [k, { energy_pj: c.costs[k].energyPj, latency_ns: c.costs[k].latencyNs }])) as ChipFile['costs'],
+    static_mw: c.staticMw, frame_period_ns: c.framePeriodNs,
+  };
+}
+
+/**
+ * A chip given to the library: a preset name or chip file path, a description in the
+ * file format (optionally `preset:` plus what differs), or a ChipSpec (as loadChip
+ * returns) — each validated like a chip file, errors naming the field.
+ */
+export function resolveChip(chip: string | ChipSpec | ChipDoc | undefined): ChipSpec {
+  if (chip === undefined) return loadChip('loihi');
+  if (typeof chip === 'string') return loadChip(chip);
+  if (!isPlainObject(chip)) throw new EvsimError('BAD_CHIP', 'chip must be a preset name, a chip file path or a chip description object');
+  if ('coresPerTile' in chip) {
+    let file: ChipFile;
+    try {
+      file = chipToFile(chip as ChipSpec);
+    } catch {
+      throw new EvsimError('BAD_CHIP', 'chip: an incomplete ChipSpec object; give a preset name, loadChip(...), or the file format ({ preset: \'loihi\', core: { neurons: 256 } })');
+    }
+    return chipFromObject(file, 'chip');
+  }
+  const { preset, ...over } = chip as ChipDoc;
+  const base = preset === undefined ? {} : loadChipRaw(preset).raw;
+  return chipFromObject(deepMerge(base, over), preset === undefined ? 'chip' : `chip (preset ${preset})`);
+}
+
 /** Loads `--chip PRESET|FILE.yaml`. */
 export function loadChip(nameOrPath: string): ChipSpec {
   const { raw, where } = loadChipRaw(nameOrPath);

@@ -28,6 +28,14 @@ function firstNonFinite(data: Float32Array): number {
 
 /** Validates a [T, ...] array against the model input. */
 export function checkFrames(g: Graph, shape: readonly number[], data: Float32Array, source: string): Frames {
+  if (!(data instanceof Float32Array)) throw new EvsimError('BAD_FRAMES', `${source}: frames.data must be a Float32Array, got ${Array.isArray(data) ? 'an array' : typeof data}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new EvsimError('BAD_FRAMES', `${source}: frames.shape must be a list of non-negative integers [T, ...input shape]`);
+  }
+  const declared = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== declared) {
+    throw new EvsimError('BAD_FRAMES', `${source}: frames.shape [${shape.join(', ')}] holds ${declared} values but frames.data has ${data.length}`);
+  }
   const want = frameShapeOf(g);
   const got = shape.slice(1);
   const squeeze = (s: readonly number[]): string => s.filter((d) => d !== 1).join('x');

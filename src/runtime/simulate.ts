@@ -14,6 +14,7 @@ import { writeNpy } from '../workloads/npy.js';
 import { availableParallelism } from 'node:os';
 import type { PlacementStrategy } from '../chip/mapper.js';
 import { isFree, type ChipSpec } from '../chip/spec.js';
+import type { ChipDoc } from '../config/chip-config.js';
 import { runChip } from './chip/run-chip.js';
 import { runFunctional } from './functional.js';
 import type { TraceSink } from './trace-sink.js';
@@ -32,10 +33,13 @@ export interface SimulateOptions {
   policy?: string;
   bnGamma?: boolean;
   layers?: Record<string, LayerOverride>;
-  /** A preset name, a chip YAML path, or a chip description (default 'loihi'). */
-  chip?: string | ChipSpec;
-  /** auto (grow to fit, default) or a fixed W×H mesh. */
-  mesh?: 'auto' | { width: number; height: number };
+  /**
+   * A preset name, a chip YAML path, a chip in the file format (e.g. `{ preset: 'loihi',
+   * core: { neurons: 256 } }`), or a ChipSpec from loadChip (default 'loihi').
+   */
+  chip?: string | ChipSpec | ChipDoc;
+  /** auto (grow to fit, default) or a fixed mesh: { width, height } or 'WxH'. */
+  mesh?: 'auto' | `${number}x${number}` | { width: number; height: number };
   placement?: PlacementStrategy;
   /** Worker threads for the chip's core-group actors (default min(2, cores)). */
   workers?: number;
@@ -49,12 +53,24 @@ export interface SimulateOptions {
   denseOutputs?: Float32Array | null;
   /** Write [T, ...output shape] float32 .npy here. */
   outputs?: string | null;
+  /** Return the outputs in `result.outputs` ([T × output size]) without writing a file. */
+  keepOutputs?: boolean;
   onFrame?: (done: number, total: number) => void;
+  /**
+   * Stops the run: frames already started finish, the run resolves with `interrupted:
+   * true` and the frames done (it does not reject). Not seen with `inProcess`, which
+   * keeps the calling thread busy until the end.
+   */
   signal?: AbortSignal;
   /** Run the chip's actors on the calling thread (no worker threads). */
   inProcess?: boolean;
-  /** Where to record the run (see trace/sqlite-sink.ts); null or absent: no trace. */
-  trace?: TraceSink | null;
+  /**
+   * Where to record the run: a SQLite path (appended to, as `evsim run --trace`), a
+   * TraceSink, or null/absent for none.
+   */
+  trace?: string | TraceSink | null;
+  /** With `trace` as a path: what it records (default 'cores'). */
+  traceLevel?: 'summary' | 'cores' | 'events';
   /** Recorded with the run in the trace. */
   config?: unknown;
   /**
@@ -76,7 +92,33 @@ export interface SimulateResult extends RunResult {
   outputShape: number[];
 }
 
+/** The mesh option as the mapper takes it. */
+function meshOf(mesh: SimulateOptions['mesh']): 'auto' | { width: number; height: number } {
+  if (mesh === undefined || mesh === 'auto') return 'auto';
+  const m = typeof mesh === 'string' ? /^(\d+)x(\d+)$/.exec(mesh) : null;
+  const wh = m ? { width: Number(m[1]), height: Number(m[2]) } : typeof mesh === 'object' && mesh !== null ? mesh : null;
+  if (!wh || !Number.isInteger(wh.width) || !Number.isInteger(wh.height) || wh.width < 1 || wh.height < 1) {
+    throw new EvsimError('BAD_USAGE', `mesh must be 'auto', 'WxH' or { width, height } of positive integers, got ${JSON.stringify(mesh)}`);
+  }
+  return { width: wh.width, height: wh.height };
+}
+
+/** The options a caller can get wrong without a type error (plain JS, computed values). */
+function checkOptions(opts: SimulateOptions): void {
+  const positiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+  if (opts.workers !== undefined && !positiveInt(opts.workers)) throw new EvsimError('BAD_USAGE', `workers must be a positive integer, got ${opts.workers}`);
+  if (opts.maxFrames != null && !positiveInt(opts.maxFrames)) throw new EvsimError('BAD_USAGE', `maxFrames must be a positive integer, got ${opts.maxFrames}`);
+  if (opts.placement !== undefined && opts.placement !== 'snake' && opts.placement !== 'hilbert') {
+    throw new EvsimError('BAD_USAGE', `placement must be 'snake' or 'hilbert', got ${JSON.stringify(opts.placement)}`);
+  }
+  if (opts.traceLevel !== undefined && !['summary', 'cores', 'events'].includes(opts.traceLevel)) {
+    throw new EvsimError('BAD_USAGE', `traceLevel must be 'summary', 'cores' or 'events', got ${JSON.stringify(opts.traceLevel)}`);
+  }
+}
+
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
+  checkOptions(opts);
+  const mesh = meshOf(opts.mesh);
   const graph = typeof opts.model === 'string' ? loadOnnx(opts.model) : opts.model;
   const threshold = opts.threshold ?? 0.05;
   if (!(threshold >= 0) || !Number.isFinite(threshold)) {
@@ -84,14 +126,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
   // Chip files are YAML: the parser is loaded only for a chip given by name or path.
-  const chip = typeof opts.chip === 'object' ? opts.chip : (await import('../config/chip-config.js')).loadChip(opts.chip ?? 'loihi');
+  const chip = (await import('../config/chip-config.js')).resolveChip(opts.chip);
   if (opts.dense) {
     // The conventional network on the same chip (DESIGN §5): every frame re-flushes, so
     // every neuron updates, and every neuron transmits, zeros included.
     policy.resetEvery = 1;
     policy.sendAll = true;
   }
-  if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config');
+  if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config (from the library: frames)');
   const frames: Frames = typeof opts.frames === 'string'
     ? loadFrames(graph, opts.frames)
     : checkFrames(graph, opts.frames.shape, opts.frames.data, 'frames');
@@ -100,21 +142,30 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const classes = graph.tensors[graph.output]!.size;
   const labels = opts.labels == null ? null
     : typeof opts.labels === 'string' ? loadLabels(opts.labels, frames.count, classes) : checkLabels(opts.labels, frames.count, classes, 'labels');
-  const sink = opts.trace ?? null;
+  let sink: TraceSink | null = null;
+  if (typeof opts.trace === 'string') {
+    const [{ checkTracePath }, { SqliteTraceSink }, { evsimVersion }] = await Promise.all([
+      import('../trace/paths.js'), import('../trace/sqlite-sink.js'), import('../version.js'),
+    ]);
+    checkTracePath(opts.trace, 'trace', 'give another trace path (or none)');
+    sink = new SqliteTraceSink(opts.trace, opts.traceLevel ?? 'cores', evsimVersion());
+  } else {
+    sink = opts.trace ?? null;
+  }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink
     ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? null, frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,
-    keepOutputs: !!opts.outputs, onFrame: opts.onFrame, shouldStop: opts.signal ? () => opts.signal!.aborted : undefined, trace,
+    keepOutputs: !!opts.outputs || !!opts.keepOutputs, onFrame: opts.onFrame, shouldStop: opts.signal ? () => opts.signal!.aborted : undefined, trace,
   };
   let run;
   try {
     run = isFree(chip)
       ? await runFunctional(graph, frames, count, { ...common, compareDense: opts.compareDense, denseOutputs: opts.denseOutputs })
       : await runChip(graph, frames, count, {
-          ...common, chip, mesh: opts.mesh ?? 'auto', placement: opts.placement, compareDense: opts.compareDense, denseOutputs: opts.denseOutputs,
+          ...common, chip, mesh, placement: opts.placement, compareDense: opts.compareDense, denseOutputs: opts.denseOutputs,
           workers: opts.workers ?? Math.min(2, availableParallelism()), inProcess: opts.inProcess, injectFault: faultFromEnv(),
         });
   } catch (e) {

@@ -1,0 +1,74 @@
+/**
+ * `simulate()` from TypeScript: in-memory inputs and chips are checked like files (bad
+ * ones throw EvsimError naming the option), outputs can stay in memory, and a trace can
+ * be a path.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadChip } from '../../src/config/chip-config.js';
+import { EvsimError } from '../../src/errors.js';
+import { simulate, type SimulateOptions } from '../../src/runtime/simulate.js';
+import { queryTrace } from '../../src/trace/query.js';
+import { readFloat32Npy } from '../../src/workloads/npy.js';
+
+const FIX = join(__dirname, '..', 'fixtures', 'onnx');
+const model = join(FIX, 'mlp.onnx');
+const input = readFloat32Npy(join(FIX, 'mlp.input.npy'));
+const frames = { shape: input.shape, data: input.data };
+const tmp = mkdtempSync(join(tmpdir(), 'evsim-api-'));
+
+async function rejection(opts: SimulateOptions): Promise<EvsimError> {
+  try {
+    await simulate(opts);
+  } catch (e) {
+    expect(e).toBeInstanceOf(EvsimError);
+    return e as EvsimError;
+  }
+  throw new Error('simulate() resolved');
+}
+
+describe('simulate() checks what types cannot', () => {
+  it('in-memory frames whose data does not fill their shape, or is not a Float32Array', async () => {
+    const short = await rejection({ model, frames: { shape: [20, 784], data: input.data.subarray(0, 3 * 784) }, chip: 'ideal' });
+    expect(short.code).toBe('BAD_FRAMES');
+    expect(short.message).toMatch(/frames\.shape \[20, 784\] holds 15680 values but frames\.data has 2352/);
+    const plain = await rejection({ model, frames: { shape: [1, 784], data: Array(784).fill(0) as unknown as Float32Array }, chip: 'ideal' });
+    expect(plain.message).toMatch(/frames\.data must be a Float32Array, got an array/);
+  });
+
+  it('workers, maxFrames, placement and mesh', async () => {
+    expect((await rejection({ model, frames, workers: 0 })).message).toMatch(/^workers must be a positive integer, got 0$/);
+    expect((await rejection({ model, frames, workers: 1.5 })).message).toMatch(/workers must be a positive integer, got 1\.5/);
+    expect((await rejection({ model, frames, maxFrames: -3 })).message).toMatch(/maxFrames must be a positive integer, got -3/);
+    expect((await rejection({ model, frames, placement: 'bogus' as 'snake' })).message).toMatch(/placement must be 'snake' or 'hilbert'/);
+    expect((await rejection({ model, frames, mesh: '0x2' })).message).toMatch(/mesh must be 'auto', 'WxH' or \{ width, height \}/);
+  });
+
+  it('a chip object: the file format with a preset, or a ChipSpec, validated field by field', async () => {
+    const loihi = loadChip('loihi');
+    const viaDoc = await simulate({ model, frames, chip: { preset: 'loihi', core: { neurons: 64 } }, workers: 1 });
+    const viaSpec = await simulate({ model, frames, chip: { ...loihi, core: { ...loihi.core, neurons: 64 } }, workers: 1 });
+    expect(viaDoc.totals).toEqual(viaSpec.totals);
+    // 784-200-200-10 on 64-neuron cores: 4 + 4 + 1 cores.
+    expect(viaDoc.cores).toBe(9);
+    const neg = await rejection({ model, frames, chip: { ...loihi, costs: { ...loihi.costs, synop: { energyPj: -23.6, latencyNs: NaN } } } });
+    expect(neg.code).toBe('BAD_CHIP');
+    expect(neg.message).toMatch(/^chip: costs\.synop\.energy_pj must be greater than or equal to 0/);
+    expect((await rejection({ model, frames, chip: { ...loihi, coresPerTile: 0 } })).message).toMatch(/cores_per_tile must be greater than 0/);
+    expect((await rejection({ model, frames, chip: { preset: 'loihi', core: { neurons: -1 } } })).message).toMatch(/^chip \(preset loihi\): core\.neurons must be/);
+  });
+});
+
+describe('simulate() results', () => {
+  it('keepOutputs returns the outputs without a file; a trace path records the run', async () => {
+    const trace = join(tmp, 'api.sqlite');
+    const r = await simulate({ model, frames, chip: 'ideal', keepOutputs: true, trace, traceLevel: 'summary' });
+    expect(r.outputShape).toEqual([4, 10]);
+    expect(r.outputs).toHaveLength(40);
+    expect(r.trace).toBe(trace);
+    const rows = await queryTrace(trace, 'SELECT status, trace_level, frames_planned FROM runs');
+    expect(rows).toEqual([{ status: 'completed', trace_level: 'summary', frames_planned: 4 }]);
+  });
+});
