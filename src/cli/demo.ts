@@ -16,7 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { fmtSi } from './format.js';
 import { summary } from './run.js';
-import { makeDirs } from '../dirs.js';
+import { makeDirs } from '../files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FRAMES = 1000;

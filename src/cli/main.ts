@@ -9,7 +9,7 @@ import { EvsimError, isEvsimError } from '../errors.js';
 import { POLICY_HELP } from '../model/evnet/policy.js';
 import { inspectModel } from './inspect.js';
 import { runCommand, type RunArgs } from './run.js';
-import { refuseOverwrite } from './paths.js';
+import { refuseOverwrite } from '../files.js';
 import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';

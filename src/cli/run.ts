@@ -7,9 +7,8 @@ import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/ru
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
-import { refuseOverwrite } from './paths.js';
 import { evsimVersion } from '../version.js';
-import { makeDirs } from '../dirs.js';
+import { makeDirs, refuseOverwrite } from '../files.js';
 
 export interface RunArgs {
   config?: string;

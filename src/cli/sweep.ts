@@ -4,7 +4,7 @@ import { EvsimError } from '../errors.js';
 import { OBJECTIVES } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
 import { fmtSi, table } from './format.js';
-import { refuseOverwrite } from './paths.js';
+import { refuseOverwrite } from '../files.js';
 
 export interface SweepArgs {
   file: string;

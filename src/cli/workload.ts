@@ -9,7 +9,8 @@ import { writeNpy } from '../workloads/npy.js';
 import { loadMnist } from '../workloads/mnist.js';
 import { temporalMnist } from '../workloads/temporal-mnist.js';
 import { syntheticVideo, type Motion } from '../workloads/video.js';
-import { makeDirs } from '../dirs.js';
+import { MAX_VIDEO_VALUES } from '../workloads/workload.js';
+import { makeDirs } from '../files.js';
 
 /** Flags as yargs parses them; unset flags are undefined so kind-specific defaults apply. */
 export interface WorkloadArgs {
@@ -23,8 +24,7 @@ export interface WorkloadArgs {
 }
 
 const VIDEO_ONLY = ['motion', 'size', 'channels', 'seed'] as const;
-/** The most float32 values one video file holds (1 GiB). */
-const MAX_VALUES = 2 ** 28;
+const MAX_VALUES = MAX_VIDEO_VALUES;
 
 function positiveInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new EvsimError('BAD_USAGE', `--${flag} must be a positive integer, got ${v}`);

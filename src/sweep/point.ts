@@ -141,7 +141,7 @@ function referenceOf(
   return out;
 }
 
-/** A point's dense reference outputs (all its input frames) in shared memory, under their cache key. */
+/** A point's dense reference outputs (the frames it runs) in shared memory, under their cache key. */
 export interface SharedReference {
   key: string;
   outputs: Float32Array;
@@ -155,7 +155,9 @@ export interface SharedReference {
 export function sharedReferenceOf(p: ResolvedPoint): SharedReference {
   const g = graphOf(p.model);
   const { key, inputs: v } = inputsOf(p, g);
-  const outputs = referenceOf(p.modelHash, g, key, v.frames.data, v.frames.shape[0]!, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
+  // The frames the point runs (max_frames of a long video: the first few only).
+  const count = Math.min(v.frames.shape[0]!, p.maxFrames ?? Infinity);
+  const outputs = referenceOf(p.modelHash, g, key, v.frames.data, count, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
   return { key: referenceKey(p.modelHash, key), outputs };
 }
 

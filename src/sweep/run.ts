@@ -20,7 +20,7 @@ import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, 
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
-import { makeDirs } from '../dirs.js';
+import { makeDirs, refuseOverwrite } from '../files.js';
 
 export interface SweepOptions {
   /** The SQLite file (default traces/sweep-<name>.sqlite). Re-running into it resumes. */
@@ -48,7 +48,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-export interface SweepPoint extends Partial<PointMetrics> {
+/** A point of the sweep: its figures are null until it completed (failed or pending points have none). */
+export type SweepPoint = { [K in keyof PointMetrics]: PointMetrics[K] | null } & {
   index: number;
   label: string;
   params: Record<string, unknown>;
@@ -58,7 +59,7 @@ export interface SweepPoint extends Partial<PointMetrics> {
   wall_s: number | null;
   /** Whether it is on the Pareto front. */
   pareto: boolean;
-}
+};
 
 export interface SweepProgress {
   /** Points finished in this invocation (including failed ones). */
@@ -123,10 +124,16 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
 }
 
 /** Runs a sweep: a sweep YAML path or a spec object. */
+/** A name given in the options names the default file too: the same rule as a sweep file's name. */
+function checkedName(name: string | undefined): string | undefined {
+  if (name !== undefined && !/^[\w.-]+$/.test(name)) throw new EvsimError('BAD_USAGE', `name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names traces/sweep-<name>.sqlite)`);
+  return name;
+}
+
 export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): Promise<SweepResult> {
   const loaded = typeof spec === 'string'
     ? { ...loadSweepFile(spec), where: spec }
-    : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? opts.name ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
+    : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? checkedName(opts.name) ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
   const ex = expandSweep(loaded.spec, { baseDir: loaded.baseDir, name: loaded.name, where: loaded.where });
   const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? DEFAULT_OBJECTIVES, `${loaded.where}: pareto`);
   const workers = opts.workers ?? Math.min(2, availableParallelism());
@@ -135,6 +142,9 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   if (opts.out === undefined) makeDirs(dirname(out));
   const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);
   // Checked now: outputs that cannot be written must not wait for every point to run first.
+  const inputs = new Map<string, string>();
+  for (const p of ex.points) for (const [what, f] of [['model', p.model], ['frames', p.frames], ['labels', p.labels]] as const) if (f && !inputs.has(f)) inputs.set(f, `${what} of point ${p.index + 1}`);
+  refuseOverwrite([['the sweep file (--out)', out], ['the Pareto plot (--svg)', svgPath]], [...inputs].map(([f, what]) => [what, f] as const));
   SweepStore.checkPath(out);
   if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot');
 
@@ -228,13 +238,13 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     const vectors = rows.map((r) => (r.status === 'completed' ? objectives.map((o) => (typeof r[o.column] === 'number' ? (r[o.column] as number) : null)) : objectives.map(() => null)));
     const front = new Set(paretoFront(vectors, objectives.map((o) => o.direction)));
     const points: SweepPoint[] = rows.map((r, i) => {
-      const p: SweepPoint = {
+      const metrics = Object.fromEntries(METRIC_COLUMNS.map((c) => [c, r[c] ?? null])) as { [K in keyof PointMetrics]: PointMetrics[K] | null };
+      return {
+        ...metrics,
         index: Number(r.idx), label: String(r.label), params: JSON.parse(String(r.params_json)) as Record<string, unknown>,
         status: r.status as SweepPoint['status'], error: (r.error as string | null) ?? null, run_id: (r.run_id as number | null) ?? null,
         wall_s: (r.wall_s as number | null) ?? null, pareto: front.has(i),
       };
-      for (const c of METRIC_COLUMNS) (p as unknown as Record<string, unknown>)[c] = r[c] ?? null;
-      return p;
     });
     let svg: string | null = null;
     if (svgPath && front.size > 0) {

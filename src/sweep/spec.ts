@@ -42,7 +42,11 @@ const workloadSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** The chip of a point: a preset or file (`preset`) plus any chip fields overriding it. */
-const chipOverrides = chipSchema.deepPartial().extend({ preset: z.string().min(1).optional() });
+// deepPartial does not reach into the mesh union: chip.mesh.width alone overrides the preset's width.
+const chipOverrides = chipSchema.deepPartial().extend({
+  preset: z.string().min(1).optional(),
+  mesh: z.union([z.literal('auto'), z.object({ width: z.number().int().positive().optional(), height: z.number().int().positive().optional() }).strict()]).optional(),
+});
 
 /** One point, as written in `base:` and reached by grid and points paths. */
 export const pointSchema = z
@@ -55,7 +59,7 @@ export const pointSchema = z
     policy: z
       .object({
         name: z.string().min(1).default('threshold'),
-        threshold: z.number().min(0).default(DEFAULT_THRESHOLD),
+        threshold: z.number().min(0).finite().default(DEFAULT_THRESHOLD),
         bn_gamma: z.boolean().default(false),
         layers: z.record(layerOverride).optional(),
       })
@@ -65,7 +69,7 @@ export const pointSchema = z
     mapping: z
       .object({
         strategy: z.enum(['snake', 'hilbert']).default('snake'),
-        mesh: z.string().regex(/^(auto|chip|\d+x\d+)$/, "must be 'auto', 'chip' or WxH, e.g. 8x4").optional(),
+        mesh: z.string().regex(/^(auto|chip|[1-9]\d*x[1-9]\d*)$/, "must be 'auto', 'chip' or WxH of positive integers, e.g. '8x4' (quoted: YAML reads 0x4 as a number)").optional(),
       })
       .strict()
       .default({}),
@@ -75,7 +79,7 @@ export const pointSchema = z
 
 export type PointDoc = z.input<typeof pointSchema>;
 
-const scalar = z.union([z.number(), z.string(), z.boolean()]);
+const scalar = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 const value = z.union([scalar, z.array(z.unknown()), z.record(z.unknown())]);
 
 export const sweepSchema = z
@@ -140,7 +144,7 @@ export function checkPath(path: string): void {
   checkPathIn(pointSchema, path);
 }
 
-const fmtValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const fmtValue = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
 
 // ---------------------------------------------------------------------------------
 // Loading and expansion
@@ -157,6 +161,9 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
  * Expands a sweep into resolved points. `where` names the sweep in messages (its file);
  * relative paths resolve against `baseDir`.
  */
+/** The most points one sweep expands to (each is a simulation; more is a mistake or several sweeps). */
+const MAX_POINTS = 100_000;
+
 export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: string; where?: string }): ExpandedSweep {
   const where = opts.where ?? `sweep '${opts.name}'`;
   const parsed = sweepSchema.safeParse(input);
@@ -177,12 +184,18 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   };
   const grid = Object.entries(spec.grid ?? {});
   for (const [p] of grid) addPath(p, 'grid');
+  const size = grid.reduce((n, [, values]) => n * values.length, 1);
+  if (grid.length > 0 && size + (spec.points?.length ?? 0) > MAX_POINTS) {
+    throw new EvsimError('BAD_CONFIG', `${where}: grid: ${grid.map(([, v]) => v.length).join(' × ')} = ${size} points, more than one sweep runs (${MAX_POINTS}); split it into several sweeps`);
+  }
   // Cartesian product, the last grid key varying fastest.
   let combos: Record<string, unknown>[] = [{}];
   for (const [p, values] of grid) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [p]: v })));
   if (grid.length > 0) {
-    assignments.push(...combos);
-    origins.push(...combos.map(() => 'grid'));
+    for (const c of combos) {
+      assignments.push(c);
+      origins.push('grid');
+    }
   }
   (spec.points ?? []).forEach((pt, i) => {
     for (const p of Object.keys(pt)) addPath(p, `points[${i}]`);

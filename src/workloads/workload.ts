@@ -10,6 +10,9 @@ export type WorkloadSpec =
   | { kind: 'video'; motion: Motion; frames: number; seed: number }
   | { kind: 'temporal-mnist'; frames: number };
 
+/** The most float32 values one generated video holds (1 GiB): more is a typo, not a workload. */
+export const MAX_VIDEO_VALUES = 2 ** 28;
+
 export interface Workload {
   frames: { shape: number[]; data: Float32Array };
   labels: Int32Array | null;
@@ -22,6 +25,10 @@ export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]):
       throw new EvsimError('BAD_FRAMES', `the video workload needs an image model (input [1, C, H, W]); this model's input is [${inputShape.join(', ')}]`);
     }
     const [, channels, height, width] = inputShape as [number, number, number, number];
+    const values = spec.frames * channels * height * width;
+    if (values > MAX_VIDEO_VALUES) {
+      throw new EvsimError('BAD_FRAMES', `a ${spec.frames}-frame video of [${channels}, ${height}, ${width}] holds ${values.toExponential(2)} values, more than evsim generates at once (${MAX_VIDEO_VALUES.toExponential(2)}); use fewer frames`);
+    }
     return { frames: syntheticVideo({ frames: spec.frames, channels, height, width, motion: spec.motion, seed: spec.seed }), labels: null };
   }
   const tm = temporalMnist({ frames: spec.frames });

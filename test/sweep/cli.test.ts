@@ -3,7 +3,7 @@
  * refused before any point runs, a sweep that ranks nothing exits 1 saying why, and
  * messages name the sweep's own settings (not `evsim run` flags).
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +37,13 @@ describe('options', () => {
     const out = join(tmp, 'svg.sqlite');
     expectBadInput(evsim('sweep', file, '--out', out, '--svg', join(tmp, 'nowhere', 'front.svg')), /--svg .*front\.svg: folder .*nowhere does not exist/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('an --svg that is an input of a point, or the sweep file, exits 2 and leaves it alone', () => {
+    expectBadInput(evsim('sweep', file, '--out', join(tmp, 'o.sqlite'), '--svg', frames), /the Pareto plot \(--svg\) .*frames\.npy is also the frames of point 1; .*choose another path/);
+    expectBadInput(evsim('sweep', file, '--svg', file), /--svg .*opts\.yaml is also the sweep file/);
+    expect(existsSync(join(tmp, 'o.sqlite'))).toBe(false);
+    expect(readFileSync(frames).length).toBe(128 + 12 * 4);
   });
 
   it('an --out in a missing folder names --out, not --trace', () => {

@@ -173,6 +173,27 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(mnist.message).toMatch(/workload: the temporal-mnist workload has 28×28 = 784-pixel frames; this model's input is \[1, 3, 16, 16\]/);
   });
 
+  it('a video workload too large to generate, an infinite or null threshold, a zero mesh', () => {
+    // resnet_block's input is [1, 3, 16, 16]: 768 values a frame; 2^28 / 768 ≈ 349525 frames.
+    expect(expansionError({ base: { model: join(FIX, 'resnet_block.onnx'), workload: { kind: 'video', frames: 400000 } } }).message)
+      .toMatch(/point 1 \(base\): workload: 400000 frames of \[3, 16, 16\] are 3\.07e\+8 values, more than evsim generates at once/);
+    const good = frames('thr-frames.npy', 2);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.threshold': [Infinity] } }).message).toMatch(/point 1 \(policy\.threshold=Infinity\): policy\.threshold must be finite/);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.threshold': [0.1, null] } }).message).toMatch(/point 2 \(policy\.threshold=null\): policy\.threshold expected number, received null/);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'mapping.mesh': ['0x4'] } }).message).toMatch(/point 1 \(mapping\.mesh=0x4\): mapping\.mesh must be 'auto', 'chip' or WxH of positive integers/);
+  });
+
+  it('a grid larger than a sweep runs exits 2 with its size', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i / 100);
+    expect(expansionError({ base: { model: GEMM }, grid: { 'policy.threshold': values, 'chip.core.neurons': values.map((_, i) => i + 1), 'chip.core.queue_depth': values.slice(0, 11).map((_, i) => i + 1) } }).message)
+      .toMatch(/grid: 100 × 100 × 11 = 110000 points, more than one sweep runs \(100000\); split it into several sweeps/);
+  });
+
+  it('chip.mesh.width alone overrides the preset mesh width (loihi: 8 × 4 tiles)', () => {
+    const ex = expand({ base: { model: GEMM, frames: frames('mesh-frames.npy', 2) }, grid: { 'chip.mesh.width': [2, 3] } });
+    expect(ex.points.map((p) => p.chip.mesh)).toEqual([{ width: 2, height: 4 }, { width: 3, height: 4 }]);
+  });
+
   it('a model that cannot be placed on a chip (it can on ideal)', () => {
     const model = join(FIX, 'activations.onnx'); // multiplies two layers' values
     const e = expansionError({ base: { model, workload: { kind: 'video', frames: 2 } }, grid: { chip: ['ideal', 'loihi'] } });
