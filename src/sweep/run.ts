@@ -15,7 +15,6 @@ import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
-import { paretoSvg } from './plot.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
@@ -248,6 +247,8 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     });
     let svg: string | null = null;
     if (svgPath && front.size > 0) {
+      // Vega loads only when a plot is drawn (importing evsim stays light).
+      const { paretoSvg } = await import('./plot.js');
       writeFileSync(svgPath, await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives));
       svg = svgPath;
     }

@@ -95,7 +95,11 @@ export const sweepSchema = z
   .strict();
 
 /** A sweep as written in YAML (or built in TypeScript and passed to `sweep()`). */
-export type SweepSpec = z.input<typeof sweepSchema>;
+/** A sweep's base point: a point as written, with the `chip: NAME` and `policy: NAME` shorthands. */
+export type SweepBase = Omit<PointDoc, 'chip' | 'policy'> & { chip?: PointDoc['chip'] | string; policy?: PointDoc['policy'] | string };
+
+/** A sweep as a file holds it, typed for TypeScript callers (the file is checked the same way at run time). */
+export type SweepSpec = Omit<z.input<typeof sweepSchema>, 'base'> & { base: SweepBase };
 
 /** Everything a worker needs to simulate one point (structured-clone safe). */
 export interface ResolvedPoint {
@@ -154,7 +158,8 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
   const raw = readYamlFile(path, 'sweep', 'BAD_CONFIG');
   const parsed = sweepSchema.safeParse(raw);
   if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(path, parsed.error.issues));
-  return { spec: parsed.data, baseDir: dirname(resolve(path)), name: parsed.data.name ?? basename(path, extname(path)) };
+  // The base's own fields are checked point by point at expansion, naming the point.
+  return { spec: parsed.data as SweepSpec, baseDir: dirname(resolve(path)), name: parsed.data.name ?? basename(path, extname(path)) };
 }
 
 /**
