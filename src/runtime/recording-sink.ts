@@ -37,6 +37,9 @@ export interface Recording {
   cores: Float64Array;
   status: RunStatus | null;
   error: string | null;
+  /** When the run began and ended where it ran (ISO 8601), for the replayed row. */
+  createdAt: string | null;
+  endedAt: string | null;
 }
 
 export class RecordingSink implements TraceSink {
@@ -51,12 +54,15 @@ export class RecordingSink implements TraceSink {
   private nCores = -1;
   private status: RunStatus | null = null;
   private error: string | null = null;
+  private createdAt: string | null = null;
+  private endedAt: string | null = null;
 
   /** `path` is where the run will be replayed (reported as the run's trace). */
   constructor(readonly path: string, readonly level: 'summary' | 'cores') {}
 
   async begin(info: TraceRunInfo): Promise<void> {
     this.info = info;
+    this.createdAt = new Date().toISOString();
   }
 
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null): void {
@@ -78,6 +84,7 @@ export class RecordingSink implements TraceSink {
   async end(status: RunStatus, error?: string): Promise<void> {
     this.status = status;
     this.error = error ?? null;
+    this.endedAt = new Date().toISOString();
   }
 
   /** Whether the run began (a run that failed before it has nothing to replay). */
@@ -91,7 +98,7 @@ export class RecordingSink implements TraceSink {
       level: this.level, info: this.info, frames: this.frames, records: this.records.take(),
       hasLayers: Uint8Array.from(this.hasLayers), nLayers: Math.max(0, this.nLayers), layers: this.layers.take(),
       hasCores: Uint8Array.from(this.hasCores), nCores: Math.max(0, this.nCores), cores: this.cores.take(),
-      status: this.status, error: this.error,
+      status: this.status, error: this.error, createdAt: this.createdAt, endedAt: this.endedAt,
     };
   }
 }

@@ -185,7 +185,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       const store1 = async (t: { point: ResolvedPoint; id: number }, o: PointOutcome): Promise<void> => {
         let runId: number | null = null;
         if (o.recording) {
-          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion(), { replay: true });
+          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion(), { replay: true, createdAt: o.recording.createdAt, endedAt: o.recording.endedAt });
           if (await replayRecording(o.recording, sink)) runId = sink.id;
         }
         await store.record(t.id, o, runId);

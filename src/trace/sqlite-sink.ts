@@ -79,13 +79,14 @@ export class SqliteTraceSink implements TraceSink {
 
   /**
    * `replay`: the run is written from a finished recording (a sweep point), not live, so
-   * it goes in as one transaction, with no heartbeat and no checkpoint of its own.
+   * it goes in as one transaction, with no heartbeat and no checkpoint of its own, and
+   * with the times it began and ended where it ran (`createdAt`, `endedAt`).
    */
   constructor(
     readonly path: string,
     readonly level: 'summary' | 'cores' | 'events',
     private readonly version: string,
-    private readonly opts: { replay?: boolean } = {},
+    private readonly opts: { replay?: boolean; createdAt?: string | null; endedAt?: string | null } = {},
   ) {}
 
   /** The run's row in `runs` (0 before begin). */
@@ -104,7 +105,7 @@ export class SqliteTraceSink implements TraceSink {
       else if (v[0]!.version !== SCHEMA_VERSION) {
         throw new EvsimError('BAD_TRACE', `trace ${this.path} has schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new trace file`);
       }
-      const t = now();
+      const t = this.opts.createdAt ?? now();
       const r = await run(
         this.db,
         `INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
@@ -213,7 +214,7 @@ export class SqliteTraceSink implements TraceSink {
       await close(db).catch(() => undefined);
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
-    const t = now();
+    const t = this.opts.endedAt ?? now();
     await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
     await exec(db, 'COMMIT');
     if (!this.opts.replay) await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatRows, queryTrace } from '../../src/trace/query.js';
-import { exec, openDb, close, insertSql } from '../../src/trace/sqlite-sink.js';
+import { exec, openDb, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
+import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
@@ -109,6 +110,25 @@ describe('trace rows as SQL literals', () => {
       { k: 103, v: 7, ty: 'integer', s: 'x\0y é' },
     ]);
     expect(back[0]!.ty).toBe('real');
+  });
+});
+
+describe('a recorded run replayed later (a sweep point)', () => {
+  it('keeps the times it began and ended where it ran', async () => {
+    const rec = new RecordingSink(join(tmp, 'replay.sqlite'), 'summary');
+    await rec.begin({ model: 'm', modelHash: 'h', chip: 'loihi', config: null, frames: 0, layers: [], cores: [] });
+    await new Promise((r) => setTimeout(r, 60));
+    await rec.end('completed');
+    const r = rec.recording;
+    await new Promise((res) => setTimeout(res, 60));
+    const before = new Date().toISOString();
+    expect(await replayRecording(r, new SqliteTraceSink(join(tmp, 'replay.sqlite'), 'summary', 'test', { replay: true, createdAt: r.createdAt, endedAt: r.endedAt }))).toBe(true);
+    const [row] = await queryTrace(join(tmp, 'replay.sqlite'), 'SELECT created_at, ended_at, status FROM runs');
+    expect(row!.created_at).toBe(r.createdAt);
+    expect(row!.ended_at).toBe(r.endedAt);
+    // Both before the replay began; about 60 ms apart.
+    expect(String(row!.ended_at) < before).toBe(true);
+    expect(Date.parse(String(row!.ended_at)) - Date.parse(String(row!.created_at))).toBeGreaterThanOrEqual(50);
   });
 });
 
