@@ -124,11 +124,15 @@ function referenceKey(modelHash: string, inputKey: string): string {
   return `${modelHash}\u0000${inputKey}`;
 }
 
-/** The dense network's outputs for the first `count` frames, computed once per thread. */
-function referenceOf(
+/**
+ * The dense network's outputs for the first `count` frames, computed once per thread.
+ * With `pause`, the thread is handed back every 50 ms (so a Ctrl-C is heard); when
+ * `pause` resolves true the computation stops and null comes back.
+ */
+async function referenceOf(
   modelHash: string, g: Graph, inputKey: string, frames: Float32Array, count: number,
-  make: (n: number) => Float32Array = (n) => new Float32Array(n),
-): Float32Array {
+  make: (n: number) => Float32Array = (n) => new Float32Array(n), pause?: () => Promise<boolean>,
+): Promise<Float32Array | null> {
   const key = referenceKey(modelHash, inputKey);
   const have = references.get(key);
   const outSize = g.tensors[g.output]!.size;
@@ -136,7 +140,14 @@ function referenceOf(
   const inSize = g.tensors[g.input]!.size;
   const out = make(count * outSize);
   const dense = new DenseExecutor(g);
-  for (let t = 0; t < count; t++) out.set(dense.run(frames.subarray(t * inSize, (t + 1) * inSize)), t * outSize);
+  let last = performance.now();
+  for (let t = 0; t < count; t++) {
+    out.set(dense.run(frames.subarray(t * inSize, (t + 1) * inSize)), t * outSize);
+    if (pause && performance.now() - last > 50) {
+      if (await pause()) return null;
+      last = performance.now();
+    }
+  }
   references.set(key, out);
   return out;
 }
@@ -150,14 +161,16 @@ export interface SharedReference {
 /**
  * The dense outputs a point is compared against, computed once on the calling thread
  * (the sweep's main thread, while the workers start) in shared memory, instead of once
- * per worker thread.
+ * per worker thread; null when `stopped` turned true meanwhile.
  */
-export function sharedReferenceOf(p: ResolvedPoint): SharedReference {
+export async function sharedReferenceOf(p: ResolvedPoint, stopped: () => boolean = () => false): Promise<SharedReference | null> {
   const g = graphOf(p.model);
   const { key, inputs: v } = inputsOf(p, g);
   // The frames the point runs (max_frames of a long video: the first few only).
   const count = Math.min(v.frames.shape[0]!, p.maxFrames ?? Infinity);
-  const outputs = referenceOf(p.modelHash, g, key, v.frames.data, count, (n) => new Float32Array(new SharedArrayBuffer(4 * n)));
+  const pause = (): Promise<boolean> => new Promise((res) => setImmediate(() => res(stopped())));
+  const outputs = await referenceOf(p.modelHash, g, key, v.frames.data, count, (n) => new Float32Array(new SharedArrayBuffer(4 * n)), pause);
+  if (!outputs) return null;
   return { key: referenceKey(p.modelHash, key), outputs };
 }
 
@@ -190,7 +203,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
     const { key, inputs: inp } = inputsOf(p, g);
     const total = inp.frames.shape[0]!;
     const count = Math.min(total, p.maxFrames ?? Infinity);
-    const denseOutputs = referenceOf(p.modelHash, g, key, inp.frames.data, count);
+    const denseOutputs = (await referenceOf(p.modelHash, g, key, inp.frames.data, count))!;
     const r = await simulate({
       model: g,
       frames: inp.frames,

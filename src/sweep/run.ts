@@ -171,9 +171,11 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       // Frames, labels and dense reference outputs once, here, in shared memory (not once
       // per worker thread), while the workers start; a point whose inputs cannot be built
       // gets none and reports the error itself.
-      const inputsFor = (p: ResolvedPoint): { inputs: SharedInputs; reference: SharedReference } | null => {
+      const inputsFor = async (p: ResolvedPoint): Promise<{ inputs: SharedInputs; reference: SharedReference } | null> => {
         try {
-          return { inputs: sharedInputsOf(p), reference: sharedReferenceOf(p) };
+          const inputs = sharedInputsOf(p);
+          const reference = await sharedReferenceOf(p, () => interrupted);
+          return reference ? { inputs, reference } : null;
         } catch {
           return null;
         }
@@ -212,19 +214,24 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       opts.signal?.addEventListener('abort', onAbort);
       if (opts.signal?.aborted) onAbort();
       try {
-        await Promise.all(
-          todo.map((t) =>
-            (pool.run({ point: t.point, tracePath: out, stop, ...(inputsFor(t.point) ?? {}) } satisfies SweepTask) as Promise<PointOutcome | null>).then(
-              (o) => {
-                if (o) enqueue(t, o);
-              },
-              (e: Error) => {
-                // A worker that died (not a failed simulation, which comes back as an outcome).
-                enqueue(t, { index: t.point.index, key: t.point.key, status: 'failed', error: `worker failed: ${e.message}`, metrics: null, recording: null, wall_s: 0 });
-              },
-            ),
-          ),
-        );
+        // Points are handed out as their inputs are ready (the first ones start while the
+        // later ones' references are computed); after a stop no more are handed out, and
+        // those stay pending for the next run.
+        const running: Promise<void>[] = [];
+        for (const t of todo) {
+          const shared = await inputsFor(t.point);
+          if (interrupted) break;
+          running.push((pool.run({ point: t.point, tracePath: out, stop, ...(shared ?? {}) } satisfies SweepTask) as Promise<PointOutcome | null>).then(
+            (o) => {
+              if (o) enqueue(t, o);
+            },
+            (e: Error) => {
+              // A worker that died (not a failed simulation, which comes back as an outcome).
+              enqueue(t, { index: t.point.index, key: t.point.key, status: 'failed', error: `worker failed: ${e.message}`, metrics: null, recording: null, wall_s: 0 });
+            },
+          ));
+        }
+        await Promise.all(running);
       } finally {
         opts.signal?.removeEventListener('abort', onAbort);
         await chain;

@@ -14,6 +14,7 @@ import { simulate } from '../../src/runtime/simulate.js';
 import { SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';
+import { writeNpy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import { bruteForceFront } from '../helpers/pareto.js';
 import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
@@ -159,6 +160,23 @@ describe('interruption', () => {
     expect(rest.ran).toBe(12 - done);
     expect((await query(out, 'SELECT COUNT(*) AS n FROM sweep_points'))[0]!.n).toBe(12);
     expect((await query(out, "SELECT COUNT(*) AS n FROM runs WHERE status = 'completed'"))[0]!.n).toBe(12);
+  });
+});
+
+describe('interruption while the dense reference is computed', () => {
+  it('stops within a moment, leaving every point pending', async () => {
+    // 20000 frames of resnet_block's dense network take about 8 s on the main thread.
+    const frames = join(tmp, 'long-ref.npy');
+    writeNpy(frames, { shape: [20000, 3, 16, 16], data: new Float32Array(20000 * 768).map((_, i) => (i % 97) / 97) });
+    const spec = { name: 'long-ref', base: { model: MODEL, frames }, grid: { 'policy.threshold': [0.1, 0.2] } };
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const t0 = performance.now();
+    const r = await sweep(spec, { out: join(tmp, 'long-ref.sqlite'), workers: 1, svg: null, signal: ac.signal });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(r.interrupted).toBe(true);
+    expect(r.ran).toBe(0);
+    expect(r.points.map((p) => p.status)).toEqual(['pending', 'pending']);
   });
 });
 
