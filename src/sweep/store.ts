@@ -4,6 +4,7 @@
  * (as JSON and one column per swept path), status, error and result figures. The
  * sweep's main thread is the only writer.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
@@ -58,8 +59,45 @@ export interface StoredPoint {
   status: string;
 }
 
+/** Whether a process with this id runs (EPERM: it does, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One sweep writes a file at a time: a lock file beside it holds the writer's process
+ * id (two sweeps on one file would both run every point). A lock whose process died
+ * (killed, not interrupted) is taken over. Returns the lock's path.
+ */
+function acquireLock(path: string): string {
+  const lock = `${path}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EvsimError('BAD_TRACE', `sweep file ${path}: cannot create its lock ${lock} (${(e as NodeJS.ErrnoException).code})`);
+    }
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(lock, 'utf8'));
+    } catch {
+      continue; // released meanwhile
+    }
+    if (pid > 0 && (pid === process.pid || alive(pid))) {
+      throw new EvsimError('BAD_USAGE', `sweep file ${path} is being written by another sweep (process ${pid}); wait for it or pass --out elsewhere (if none runs, delete ${lock})`);
+    }
+    rmSync(lock, { force: true });
+  }
+}
+
 export class SweepStore {
-  private constructor(private readonly db: sqlite3.Database, readonly path: string) {}
+  private constructor(private readonly db: sqlite3.Database, readonly path: string, private readonly lock: string) {}
 
   /** Fails with exit 2 when the sweep file cannot be written (also done by open). */
   static checkPath(path: string): void {
@@ -68,6 +106,7 @@ export class SweepStore {
 
   static async open(path: string): Promise<SweepStore> {
     SweepStore.checkPath(path);
+    const lock = acquireLock(path);
     let db: sqlite3.Database | null = null;
     try {
       db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
@@ -82,9 +121,10 @@ export class SweepStore {
       // Files written before `current` existed get it (every row counts as current until synced).
       const cols = new Set((await all(db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
       if (!cols.has('current')) await exec(db, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
-      return new SweepStore(db, path);
+      return new SweepStore(db, path, lock);
     } catch (e) {
       if (db) await close(db).catch(() => undefined);
+      rmSync(lock, { force: true });
       if (e instanceof EvsimError) throw e;
       throw new EvsimError('BAD_TRACE', `sweep file ${path}: ${(e as Error).message}`);
     }
@@ -173,5 +213,6 @@ export class SweepStore {
   async close(): Promise<void> {
     await exec(this.db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
     await close(this.db);
+    rmSync(this.lock, { force: true });
   }
 }

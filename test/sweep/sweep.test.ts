@@ -5,7 +5,7 @@
  * and the TypeScript example.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -177,6 +177,23 @@ describe('interruption while the dense reference is computed', () => {
     expect(r.interrupted).toBe(true);
     expect(r.ran).toBe(0);
     expect(r.points.map((p) => p.status)).toEqual(['pending', 'pending']);
+  });
+});
+
+describe('one sweep per file', () => {
+  it('a second sweep on a file being written exits 2; a lock left by a dead process is taken over', async () => {
+    const file = join(tmp, 'lock.yaml');
+    writeFileSync(file, grid3x4.replace('name: grid', 'name: lock'));
+    const out = join(tmp, 'lock.sqlite');
+    const first = sweep(file, { out, workers: 1, svg: null });
+    for (let i = 0; i < 500 && !existsSync(`${out}.lock`); i++) await new Promise((r) => setTimeout(r, 10));
+    await expect(sweep(file, { out, workers: 1, svg: null })).rejects.toThrow(/lock\.sqlite is being written by another sweep \(process \d+\)/);
+    expect((await first).ran).toBe(12);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    // No process has id 2^22 + 1 (Linux's pid_max is at most 2^22).
+    writeFileSync(`${out}.lock`, String(2 ** 22 + 1));
+    expect((await sweep(file, { out, workers: 1, svg: null })).skipped).toBe(12);
+    expect(existsSync(`${out}.lock`)).toBe(false);
   });
 });
 
