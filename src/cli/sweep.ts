@@ -32,9 +32,6 @@ function frontTable(r: SweepResult): string {
 }
 
 export async function sweepCommand(a: SweepArgs): Promise<number> {
-  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) {
-    throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${a.workers}`);
-  }
   refuseOverwrite([['--out', a.out], ['--svg', typeof a.svg === 'string' ? a.svg : null]], [['sweep file', a.file]]);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();

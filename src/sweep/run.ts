@@ -136,7 +136,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   const ex = expandSweep(loaded.spec, { baseDir: loaded.baseDir, name: loaded.name, where: loaded.where });
   const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? DEFAULT_OBJECTIVES, `${loaded.where}: pareto`);
   const workers = opts.workers ?? Math.min(2, availableParallelism());
-  if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `--workers must be a positive integer, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `workers (--workers) must be a positive integer, got ${workers}`);
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
   if (opts.out === undefined) makeDirs(dirname(out));
   const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);

@@ -317,7 +317,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   });
 
   // Equal configurations (a repeated grid value, a points: entry equal to a grid point)
-  // would store the same results twice: each runs once, the repeats are reported.
+  // would store the same results twice: each runs once, the repeats are reported. Points
+  // keep their number in the file's order (the one checks name), so a repeat leaves a gap.
   const byKey = new Map<string, ResolvedPoint>();
   const duplicates: ExpandedSweep['duplicates'] = [];
   const points: ResolvedPoint[] = [];
@@ -325,9 +326,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     const first = byKey.get(p.key);
     if (first) duplicates.push({ label: p.label, from: origins[p.index]!, sameAs: first.index });
     else {
-      const q = { ...p, index: points.length };
-      byKey.set(p.key, q);
-      points.push(q);
+      byKey.set(p.key, p);
+      points.push(p);
     }
   }
 
