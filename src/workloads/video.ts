@@ -47,22 +47,31 @@ export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float3
   if (!(T > 0 && H > 0 && W > 0 && C > 0)) throw new EvsimError('BAD_USAGE', 'video frames, height, width and channels must be positive');
   const rand = mulberry32(o.seed ?? 1);
   const noise = o.noise ?? 0.004;
-  // The scene is larger than the view so the camera can pan across it.
+  // The scene is larger than the view so the camera can pan across it. Its values are
+  // computed when first viewed, 64 columns at a time (float32, as stored before): a pan
+  // views a band of it, and the whole (H + T) × (W + 2T) scene grew with T².
   const SH = H + T + 8;
   const SW = W + 2 * T + 8;
-  const scene = new Float32Array(C * SH * SW);
   const waves = Array.from({ length: 6 }, () => ({
     fy: (rand() * 6 + 1) / SH, fx: (rand() * 6 + 1) / SW, ph: rand() * 6.283, amp: 0.15 + 0.2 * rand(), ch: Array.from({ length: C }, () => rand()),
   }));
-  for (let c = 0; c < C; c++) {
-    for (let y = 0; y < SH; y++) {
-      for (let x = 0; x < SW; x++) {
+  const nBlocks = Math.ceil(SW / 64);
+  const blocks = new Map<number, Float32Array>();
+  const sceneBlock = (c: number, y: number, bx: number): Float32Array => {
+    const key = (c * SH + y) * nBlocks + bx;
+    let b = blocks.get(key);
+    if (!b) {
+      b = new Float32Array(64);
+      for (let i = 0; i < 64 && bx * 64 + i < SW; i++) {
+        const x = bx * 64 + i;
         let v = 0;
         for (const w of waves) v += w.amp * w.ch[c]! * Math.sin(6.283 * (w.fy * y + w.fx * x) + w.ph);
-        scene[(c * SH + y) * SW + x] = v;
+        b[i] = v;
       }
+      blocks.set(key, b);
     }
-  }
+    return b;
+  };
   const objects = Array.from({ length: 3 }, () => ({
     y: rand() * H, x: rand() * W, vy: (rand() - 0.5) * 1.2, vx: (rand() - 0.5) * 1.2,
     r: 0.08 * Math.min(H, W) + rand() * 0.1 * Math.min(H, W), color: Array.from({ length: C }, () => rand() * 1.6 - 0.8),
@@ -78,9 +87,12 @@ export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float3
     for (let c = 0; c < C; c++) {
       for (let y = 0; y < H; y++) {
         const sy = Math.min(Math.max(y + cy, 0), SH - 1);
+        let block = sceneBlock(c, sy, 0);
+        let bx = 0;
         for (let x = 0; x < W; x++) {
           const sx = Math.min(Math.max(x + cx, 0), SW - 1);
-          let v = scene[(c * SH + sy) * SW + sx]!;
+          if (sx >> 6 !== bx) block = sceneBlock(c, sy, (bx = sx >> 6));
+          let v = block[sx & 63]!;
           for (const ob of objects) {
             const oy = ob.y + ob.vy * t;
             const ox = ob.x + ob.vx * t;
