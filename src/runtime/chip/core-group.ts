@@ -27,10 +27,8 @@ interface MergedInput {
   l: DeltaList;
   send: Float64Array;
   src: Int32Array;
-  /** Each element's dendritic adds as a message, by the core's index in the segment (null: none). */
-  adds: Needers | null;
-  /** Slot → index in the segment's cores. */
-  local: Int32Array;
+  /** Each route entry's dendritic adds as a message (parallel to r.core; null: none). */
+  adds: Int32Array | null;
 }
 
 /** A segment's spikes grouped by core (list[start[i], start[i + 1]) for slot i), with their gate, entry and trigger. */
@@ -72,8 +70,8 @@ interface SegRuntime {
   rowParts: ReturnType<typeof partsByRow>;
   /** The dendritic adds my cores make per frame on aggregated values (null: none). */
   dendrites: DendriteCounter | null;
-  /** My core's slot → its index in `cores`. */
-  localOf: Int32Array;
+  /** Per input stream (as seg.inputs): each route entry's dendritic adds as a message (parallel to inRoutes[q].core; null: none). */
+  messageAdds: (Int32Array | null)[];
   /** Per input stream (as seg.inputs): its routes kept only where they reach this segment's cores owned here. */
   inRoutes: StreamRoutes[];
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
@@ -173,6 +171,19 @@ function routesInto(r: StreamRoutes, mark: Uint8Array): StreamRoutes {
   }
   return { stream: r.stream, offsets, core, synops };
 }
+
+/** Each route entry's adds as a message (looked up once here, not per message per frame); null when none. */
+function entryAdds(r: StreamRoutes, needers: Needers | null, cores: Int32Array): Int32Array | null {
+  if (!needers) return null;
+  const local = new Map<number, number>();
+  cores.forEach((c, i) => local.set(c, i));
+  const out = new Int32Array(r.core.length);
+  for (let s = 0; s + 1 < r.offsets.length; s++) {
+    for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) out[k] = messageAddsOf(needers, s, local.get(r.core[k]!)!);
+  }
+  return out;
+}
+
 
 /** The cores of some partitions, ascending. */
 function coresOf(parts: readonly { core: number }[]): Int32Array {
@@ -388,8 +399,8 @@ export class CoreGroup {
       const inSeg = new Uint8Array(nCores);
       for (const p of parts) inSeg[p.core] = 1;
       const cores = coresOf(parts);
-      const localOf = new Int32Array(mine.length).fill(-1);
-      cores.forEach((c, i) => (localOf[this.slot[c]!] = i));
+      const dendrites = dendriteCounter(plan, seg, parts, cores, owner.get(seg.acc.out)!);
+      const inRoutes = objects(seg.inputs.map((stream) => routesInto(routes.get(stream)!, inSeg)));
       const rt: SegRuntime = {
         seg, cores, coreSlots: Int32Array.from(cores, (c) => this.slot[c]!),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
@@ -410,11 +421,11 @@ export class CoreGroup {
         accOffset: offsets.get(seg.acc.out)!,
         accOwned,
         rowParts: partsByRow(seg, parts),
-        dendrites: dendriteCounter(plan, seg, parts, cores, owner.get(seg.acc.out)!), localOf,
+        dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
         gateLists: objects(seg.gates.map((gs) => list(gs.out))),
         sendTimes: objects(seg.gates.map(() => new Float64Array(0))),
-        inRoutes: objects(seg.inputs.map((stream) => routesInto(routes.get(stream)!, inSeg))),
+        inRoutes,
       };
       this.segs.push(rt);
     }
@@ -604,7 +615,7 @@ export class CoreGroup {
     // this function at its first loop in every sweep worker).
     const merged = objects(rt.seg.inputs.map((stream, q) => {
       const m = this.mergeStream(stream, tokens);
-      return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src, adds: rt.dendrites?.messageAdds[q] ?? null, local: rt.localOf };
+      return { r: rt.inRoutes[q]!, l: this.deltas.get(stream)!, send: m.send, src: m.src, adds: rt.messageAdds[q]! };
     }));
     const count = this.countMessages(merged);
     const msg = this.fillMessages(merged, count);
@@ -664,7 +675,7 @@ export class CoreGroup {
     const fill = this.scratch.ints('fill', nMine);
     fill.set(count.subarray(0, nMine));
     for (let q = 0; q < merged.length; q++) {
-      const { r, l, send, src: srcOf, adds, local } = merged[q]!;
+      const { r, l, send, src: srcOf, adds } = merged[q]!;
       for (let e = 0; e < l.n; e++) {
         const s = l.idx[e]!;
         const src = srcOf[e]!;
@@ -679,7 +690,7 @@ export class CoreGroup {
           msg.src[at] = src;
           msg.seq[at] = s;
           msg.synops[at] = r.synops[k]!;
-          msg.dendrites[at] = adds ? messageAddsOf(adds, s, local[slot[c]!]!) : 0;
+          msg.dendrites[at] = adds ? adds[k]! : 0;
           if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(dx) + Math.abs(dy));
           order[at] = at;
         }
