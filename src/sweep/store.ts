@@ -4,7 +4,8 @@
  * (as JSON and one column per swept path), status, error and result figures. The
  * sweep's main thread is the only writer.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
@@ -69,35 +70,106 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A process's start time in clock ticks since boot (Linux), '' where unknown: with the pid it names one process, even after pid reuse. */
+function startOf(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+interface LockOwner {
+  host: string;
+  pid: number;
+  start: string;
+}
+
+const ME: LockOwner = { host: hostname(), pid: process.pid, start: startOf(process.pid) };
+
+function ownerOf(text: string): LockOwner | null {
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    return typeof o.host === 'string' && Number.isInteger(o.pid) && typeof o.start === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the sweep that wrote a lock may still run: on this host, its process (the same pid and start time) is alive. */
+function holds(o: LockOwner): boolean {
+  if (o.host !== ME.host) return true; // another machine's process: cannot tell, so it holds
+  if (!alive(o.pid)) return false;
+  const start = startOf(o.pid);
+  return start === '' || o.start === '' || start === o.start;
+}
+
 /**
- * One sweep writes a file at a time: a lock file beside it holds the writer's process
- * id (two sweeps on one file would both run every point). A lock whose process died
- * (killed, not interrupted) is taken over. Returns the lock's path.
+ * One sweep writes a file at a time: a lock file beside it names the writer (host,
+ * process id and start time). It is created complete and atomically (written aside,
+ * then linked to its name), so a reader never sees a half-written lock. A lock whose
+ * process died (killed, not interrupted) is moved aside and taken over; anything else —
+ * a live writer, another host's, a file evsim did not write — makes the sweep exit 2.
+ * Returns the lock's path and its content (what release() checks).
  */
-function acquireLock(path: string): string {
+function acquireLock(path: string): { lock: string; text: string } {
   const lock = `${path}.lock`;
-  for (;;) {
+  const text = JSON.stringify(ME);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const mine = `${lock}.${process.pid}.tmp`;
+    writeFileSync(mine, text);
     try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return lock;
+      linkSync(mine, lock);
+      return { lock, text };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EvsimError('BAD_TRACE', `sweep file ${path}: cannot create its lock ${lock} (${(e as NodeJS.ErrnoException).code})`);
+    } finally {
+      rmSync(mine, { force: true });
     }
-    let pid = 0;
+    let held: string;
     try {
-      pid = Number(readFileSync(lock, 'utf8'));
+      held = readFileSync(lock, 'utf8');
     } catch {
       continue; // released meanwhile
     }
-    if (pid > 0 && (pid === process.pid || alive(pid))) {
-      throw new EvsimError('BAD_USAGE', `sweep file ${path} is being written by another sweep (process ${pid}); wait for it or pass --out elsewhere (if none runs, delete ${lock})`);
+    const o = ownerOf(held);
+    if (!o) throw new EvsimError('BAD_USAGE', `sweep file ${path} has a lock evsim did not write (${lock}); delete it if no sweep runs`);
+    if (holds(o)) {
+      const who = o.host === ME.host ? `process ${o.pid}` : `process ${o.pid} on ${o.host}`;
+      throw new EvsimError('BAD_USAGE', `sweep file ${path} is being written by another sweep (${who}); wait for it or pass --out elsewhere (if none runs, delete ${lock})`);
     }
-    rmSync(lock, { force: true });
+    // Stale: move it aside; if what moved is not what was read, another sweep took over
+    // meanwhile — put its lock back and look again.
+    const aside = `${lock}.${process.pid}.stale`;
+    try {
+      renameSync(lock, aside);
+    } catch {
+      continue;
+    }
+    if (readFileSync(aside, 'utf8') !== held) {
+      try {
+        linkSync(aside, lock);
+      } catch {
+        // It was replaced again; the next look decides.
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+  throw new EvsimError('BAD_USAGE', `sweep file ${path}: could not take its lock ${lock} (other sweeps keep taking it)`);
+}
+
+/** Removes the lock if it is still this sweep's. */
+function releaseLock(l: { lock: string; text: string }): void {
+  try {
+    if (readFileSync(l.lock, 'utf8') === l.text) rmSync(l.lock, { force: true });
+  } catch {
+    // Gone already.
   }
 }
 
 export class SweepStore {
-  private constructor(private readonly db: sqlite3.Database, readonly path: string, private readonly lock: string) {}
+  private constructor(private readonly db: sqlite3.Database, readonly path: string, private readonly lock: { lock: string; text: string }) {}
 
   /** Fails with exit 2 when the sweep file cannot be written (also done by open). */
   static checkPath(path: string): void {
@@ -124,7 +196,7 @@ export class SweepStore {
       return new SweepStore(db, path, lock);
     } catch (e) {
       if (db) await close(db).catch(() => undefined);
-      rmSync(lock, { force: true });
+      releaseLock(lock);
       if (e instanceof EvsimError) throw e;
       throw new EvsimError('BAD_TRACE', `sweep file ${path}: ${(e as Error).message}`);
     }
@@ -211,8 +283,11 @@ export class SweepStore {
   }
 
   async close(): Promise<void> {
-    await exec(this.db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
-    await close(this.db);
-    rmSync(this.lock, { force: true });
+    try {
+      await exec(this.db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+      await close(this.db);
+    } finally {
+      releaseLock(this.lock);
+    }
   }
 }

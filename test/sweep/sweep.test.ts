@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
@@ -190,10 +190,18 @@ describe('one sweep per file', () => {
     await expect(sweep(file, { out, workers: 1, svg: null })).rejects.toThrow(/lock\.sqlite is being written by another sweep \(process \d+\)/);
     expect((await first).ran).toBe(12);
     expect(existsSync(`${out}.lock`)).toBe(false);
-    // No process has id 2^22 + 1 (Linux's pid_max is at most 2^22).
-    writeFileSync(`${out}.lock`, String(2 ** 22 + 1));
-    expect((await sweep(file, { out, workers: 1, svg: null })).skipped).toBe(12);
-    expect(existsSync(`${out}.lock`)).toBe(false);
+    // A lock whose process died, or whose pid now belongs to another process (a container
+    // restarted: same pid, other start time), is taken over. No process has id 2^22 + 1.
+    const host = hostname();
+    for (const dead of [{ host, pid: 2 ** 22 + 1, start: '1' }, { host, pid: process.pid, start: 'not-this-process' }]) {
+      writeFileSync(`${out}.lock`, JSON.stringify(dead));
+      expect((await sweep(file, { out, workers: 1, svg: null })).skipped).toBe(12);
+      expect(existsSync(`${out}.lock`)).toBe(false);
+    }
+    // A lock evsim did not write (empty: a writer mid-way would look the same) is not taken.
+    writeFileSync(`${out}.lock`, '');
+    await expect(sweep(file, { out, workers: 1, svg: null })).rejects.toThrow(/has a lock evsim did not write/);
+    expect(existsSync(`${out}.lock`)).toBe(true);
   });
 });
 
