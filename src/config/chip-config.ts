@@ -3,7 +3,7 @@
  * One schema, every problem reported with its path, then defaults.
  */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { COST_KEYS, type ChipSpec, type CostKey } from '../chip/spec.js';
@@ -96,7 +96,8 @@ export function loadChipRaw(nameOrPath: string, depth = 0): { raw: unknown; wher
     if (typeof preset !== 'string') throw new EvsimError('BAD_CHIP', `${path}: preset must be a preset name (${presetNames().join(', ')}) or a chip file`);
     if (depth >= 8) throw new EvsimError('BAD_CHIP', `${path}: presets nest more than 8 files deep (does a file name itself?)`);
     const base = isChipFile(preset) && !isAbsolute(preset) ? resolve(dirname(path), preset) : preset;
-    raw = deepMerge(loadChipRaw(base, depth + 1).raw, over);
+    // Not the preset's chip any more: named after this file unless it names itself.
+    raw = deepMerge(loadChipRaw(base, depth + 1).raw, { name: basename(path, extname(path)), ...over });
   }
   return { raw, where: isFile ? path : `chip '${nameOrPath}'` };
 }
@@ -134,7 +135,7 @@ export function resolveChip(chip: string | ChipSpec | ChipDoc | undefined): Chip
     return chipFromObject(file, 'chip');
   }
   const { preset, ...over } = chip as ChipDoc;
-  const base = preset === undefined ? {} : loadChipRaw(preset).raw;
+  const base = preset === undefined ? {} : { ...(loadChipRaw(preset).raw as object), name: `${preset} (modified)` };
   return chipFromObject(deepMerge(base, over), preset === undefined ? 'chip' : `chip (preset ${preset})`);
 }
 

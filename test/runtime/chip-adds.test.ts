@@ -2,7 +2,8 @@
  * Dendritic adds on the chip (DESIGN §4 `adds`, §5), worked by hand on three small
  * networks: a core adds the elements of a delta-domain linear node that its own synapses
  * or accumulator elements need, so the chip matches the functional count where each
- * element is needed by one core and exceeds it by the shared elements otherwise.
+ * element is needed by exactly one core, exceeds it by the shared elements, and falls
+ * short by the elements no core needs.
  */
 import { describe, expect, it } from 'vitest';
 import { chipFromObject } from '../../src/config/chip-config.js';
@@ -99,5 +100,19 @@ describe('dendritic adds on the chip, by hand', () => {
     const { chip, fn } = await both(b.build(), [4, 2, 5, 2], 2, 1);
     expect(chip.map((x) => x.adds)).toEqual([4, 3]);
     expect(fn.map((x) => x.adds)).toEqual([4, 3]);
+  });
+
+  it('an element no core needs is not sent, so not added', async () => {
+    // x[1,1,5,1] → conv 1×1 → relu r[5] → AvgPool 2×1 stride 2 → p[2] (r4 is never read)
+    // → conv 1×1. Frame 0: r0…r3 are sent to the one core: 4 adds (functional: all 5).
+    // Frame 1: only r4 changes: nothing sent, 0 adds (functional 1).
+    const b = new GraphBuilder([1, 1, 5, 1]);
+    const h = b.add(conv1x1(1, 1, [1]), [0], [1, 1, 5, 1]);
+    const r = b.add(relu(), [h], [1, 1, 5, 1]);
+    const p = b.add(avgPoolOp({ k: [2, 1], stride: [2, 1] }, false), [r], [1, 1, 2, 1]);
+    b.add(conv1x1(1, 1, [1]), [p], [1, 1, 2, 1]);
+    const { chip, fn } = await both(b.build(), [1, 2, 3, 4, 5, 1, 2, 3, 4, 7], 5, 1024);
+    expect(chip.map((x) => x.adds)).toEqual([4, 0]);
+    expect(fn.map((x) => x.adds)).toEqual([5, 1]);
   });
 });

@@ -11,8 +11,9 @@
  *   on the aggregated values (`countDendrites`).
  *
  * Summed over cores this equals the functional count wherever each element is needed by
- * one core; cores that share an element (a pooling window split across partitions, a
- * fully connected layer on several cores after a global pool) each add it.
+ * exactly one core; cores that share an element (a pooling window split across
+ * partitions, a fully connected layer on several cores after a global pool) each add it,
+ * and an element no core needs (a row a strided pool never reads) is not sent or added.
  */
 import type { Partition } from '../../chip/mapper.js';
 import { addSynapticReach, PartSums, partsByRow, synapseGeometry } from '../../chip/routing.js';
