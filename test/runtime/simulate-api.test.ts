@@ -71,4 +71,16 @@ describe('simulate() results', () => {
     const rows = await queryTrace(trace, 'SELECT status, trace_level, frames_planned FROM runs');
     expect(rows).toEqual([{ status: 'completed', trace_level: 'summary', frames_planned: 4 }]);
   });
+
+  it('dense: every frame applies every weight and every gate neuron transmits', async () => {
+    // 784-200-200-10: 784·200 + 200·200 + 200·10 = 198800 synapses; gates on the input and
+    // both ReLUs: 784 + 200 + 200 = 1184 neurons.
+    const r = await simulate({ model, frames, dense: true, workers: 1 });
+    expect(r.policy).toBe('dense');
+    for (const f of r.per_frame) {
+      expect(f.synops).toBe(198800);
+      expect(f.dense_macs).toBe(198800);
+      expect(f.transmissions).toBe(1184);
+    }
+  });
 });

@@ -49,6 +49,8 @@ export function parsePolicy(text: string): PolicySpec {
 }
 
 export function formatPolicy(p: PolicySpec): string {
+  // --dense: every frame re-flushed and every neuron sent (reset:1 plus sendAll).
+  if (p.sendAll) return 'dense';
   const parts = [p.mode === 'rounding' ? 'rounding' : p.memoryLoss ? 'memory-loss' : 'threshold'];
   if (p.chunk > 1) parts.push(`chunk:${p.chunk}`);
   if (p.resetEvery > 0) parts.push(`reset:${p.resetEvery}`);
