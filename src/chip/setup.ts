@@ -140,7 +140,9 @@ function upstreamOf(plan: EvPlan, routes: Map<number, StreamRoutes>, owner: Map<
   const lastSrc = new Int32Array(nCores).fill(SENSOR - 1);
   for (const r of routes.values()) {
     const own = owner.get(r.stream);
-    if (!own) throw new EvsimError('BAD_MODEL', `tensor ${plan.tensors[r.stream]!.name} is not produced by a mapped layer`);
+    if (!own) {
+      throw new EvsimError('BAD_MODEL', `tensor ${plan.tensors[r.stream]!.name} is computed from the network input by a nonlinear node outside any layer (the sensor sends only the input itself); this network cannot be mapped onto a chip yet (use --chip ideal)`);
+    }
     for (let s = 0; s < own.length; s++) {
       const src = own[s]!;
       for (let k = r.offsets[s]!; k < r.offsets[s + 1]!; k++) {

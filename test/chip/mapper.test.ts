@@ -129,6 +129,13 @@ describe('partitioning', () => {
     const r = b.add(relu(), [0], [1, 3]);
     b.add(denseOp(mulberry32(1), 1, 3, 2), [r], [1, 2]);
     expect(() => buildChipSetup(b.build(), loadChip('loihi'))).toThrow(/^relu-first: the network input feeds only nonlinear nodes .*use --chip ideal\)$/);
+    // The input feeding a Gemm and, through a Relu, another Gemm: the Relu has no core.
+    const m = new GraphBuilder([1, 3], 'relu-beside');
+    const a = m.add(denseOp(mulberry32(2), 1, 3, 2), [0], [1, 2]);
+    const r2 = m.add(relu(), [0], [1, 3]);
+    const c = m.add(denseOp(mulberry32(3), 1, 3, 2), [r2], [1, 2]);
+    m.add({ kind: 'add', sign: 1 }, [a, c], [1, 2]);
+    expect(() => buildChipSetup(m.build(), loadChip('loihi'))).toThrow(/is computed from the network input by a nonlinear node outside any layer .*use --chip ideal\)$/);
   });
 
   it('snake and Hilbert orders visit every tile once', () => {
