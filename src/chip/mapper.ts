@@ -146,6 +146,13 @@ export function tileOrder(width: number, height: number, strategy: PlacementStra
   return out;
 }
 
+/** A mesh written 'WxH' (positive integers), or null when it is not one. */
+export function parseMeshSize(text: string): { width: number; height: number } | null {
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) return null;
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
 export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}): Mapping {
   const segments = buildSegments(plan);
   const partitions: Partition[] = [];

@@ -12,8 +12,6 @@ import { simulate } from '../runtime/simulate.js';
 import { writeNpy } from '../workloads/npy.js';
 import { temporalMnist } from '../workloads/temporal-mnist.js';
 import { syntheticVideo } from '../workloads/video.js';
-import { SqliteTraceSink } from '../trace/sqlite-sink.js';
-import { evsimVersion } from '../version.js';
 import { fmtSi } from './format.js';
 import { summary } from './run.js';
 import { makeDirs } from '../files.js';
@@ -43,7 +41,7 @@ async function demo(): Promise<void> {
   const t0 = performance.now();
   const r = await simulate({
     ...common, compareDense: s.compareDense,
-    trace: new SqliteTraceSink(tracePath, 'cores', evsimVersion()), config: s,
+    trace: tracePath, traceLevel: 'cores', config: s,
     onFrame: (done, total) => {
       if (process.stderr.isTTY && (done % 50 === 0 || done === total)) process.stderr.write(`\r  frame ${done}/${total}${done === total ? '\n' : ''}`);
     },
@@ -51,7 +49,7 @@ async function demo(): Promise<void> {
   console.log(summary(r, performance.now() - t0));
 
   // The conventional network on the same chip: every neuron updates and transmits every frame.
-  const d = await simulate({ ...common, dense: true, trace: new SqliteTraceSink(tracePath, 'summary', evsimVersion()), config: { ...s, dense: true } });
+  const d = await simulate({ ...common, dense: true, trace: tracePath, traceLevel: 'summary', config: { ...s, dense: true } });
   const f = (x: typeof r, k: 'energy_pj' | 'synops'): number => x.totals[k] / x.frames;
   // Frames enter as soon as the input cores are free, so the chip's sustained rate is
   // frames over first-frame-in → last-frame-out, and the mean latency includes queueing

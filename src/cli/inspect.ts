@@ -1,6 +1,6 @@
 /** `evsim inspect M.onnx`: graph with domains, inserted gates/accumulators, MACs, memory. */
 import { availableParallelism } from 'node:os';
-import { mapNetwork, type PlacementStrategy } from '../chip/mapper.js';
+import { mapNetwork, parseMeshSize, type PlacementStrategy } from '../chip/mapper.js';
 import { loadChip } from '../config/chip-config.js';
 import { EvsimError } from '../errors.js';
 import { createEngine } from '../model/evnet/engine.js';
@@ -64,9 +64,9 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
 
 export function parseMesh(mesh: string | undefined): 'auto' | { width: number; height: number } | undefined {
   if (mesh === undefined || mesh === 'auto') return mesh;
-  const mm = /^(\d+)x(\d+)$/.exec(mesh);
-  if (!mm || Number(mm[1]) < 1 || Number(mm[2]) < 1) throw new EvsimError('BAD_USAGE', `--mesh must be 'auto' or WxH (e.g. 8x4), got '${mesh}'`);
-  return { width: Number(mm[1]), height: Number(mm[2]) };
+  const wh = parseMeshSize(mesh);
+  if (!wh) throw new EvsimError('BAD_USAGE', `--mesh must be 'auto' or WxH (e.g. 8x4), got '${mesh}'`);
+  return wh;
 }
 
 export function inspectModel(a: InspectArgs): string {

@@ -2,12 +2,10 @@
 import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
-import { evsimVersion } from '../version.js';
 import { makeDirs, refuseOverwrite } from '../files.js';
 
 export interface RunArgs {
@@ -79,7 +77,6 @@ export async function runCommand(a: RunArgs): Promise<number> {
     [['--outputs', s.outputs], ['--trace', s.trace || null]],
     [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config]],
   );
-  let sink: SqliteTraceSink | null = null;
   if (s.trace) {
     // The default folder is created on demand; an explicit path must exist already.
     if (s.trace === defaultTrace(s.model)) {
@@ -90,7 +87,6 @@ export async function runCommand(a: RunArgs): Promise<number> {
       }
     }
     checkTracePath(s.trace);
-    sink = new SqliteTraceSink(s.trace, s.traceLevel, evsimVersion());
   }
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
@@ -116,7 +112,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
       compareDense: s.compareDense,
       outputs: s.outputs,
       signal: ac.signal,
-      trace: sink,
+      trace: s.trace || null,
+      traceLevel: s.traceLevel,
       config: s,
       onFrame: showProgress
         ? (done, total) => {

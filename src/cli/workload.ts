@@ -24,7 +24,6 @@ export interface WorkloadArgs {
 }
 
 const VIDEO_ONLY = ['motion', 'size', 'channels', 'seed'] as const;
-const MAX_VALUES = MAX_VIDEO_VALUES;
 
 function positiveInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new EvsimError('BAD_USAGE', `--${flag} must be a positive integer, got ${v}`);
@@ -47,10 +46,10 @@ function videoWorkload(a: WorkloadArgs): string {
   const channels = positiveInt(a.channels ?? 3, 'channels');
   const motion = a.motion ?? 'minor';
   const seed = a.seed ?? 1;
-  const values = frames * channels * Number(m[1]) * Number(m[2]);
   if (Number(m[1]) < 1 || Number(m[2]) < 1) throw new EvsimError('BAD_USAGE', `--size must be at least 1x1, got '${size}'`);
-  if (values > MAX_VALUES) {
-    throw new EvsimError('BAD_USAGE', `a ${frames}-frame ${channels}×${size} video holds ${values.toExponential(2)} values, more than one .npy file evsim writes (${MAX_VALUES.toExponential(2)}); use fewer --frames or a smaller --size`);
+  const values = frames * channels * Number(m[1]) * Number(m[2]);
+  if (values > MAX_VIDEO_VALUES) {
+    throw new EvsimError('BAD_USAGE', `a ${frames}-frame ${channels}×${size} video holds ${values.toExponential(2)} values, more than one .npy file evsim writes (${MAX_VIDEO_VALUES.toExponential(2)}); use fewer --frames or a smaller --size`);
   }
   const video = syntheticVideo({ frames, channels, height: Number(m[1]), width: Number(m[2]), motion, seed });
   makeDir(a.out);

@@ -12,7 +12,7 @@ import type { Graph } from '../model/ir.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { writeNpy } from '../workloads/npy.js';
 import { availableParallelism } from 'node:os';
-import type { PlacementStrategy } from '../chip/mapper.js';
+import { parseMeshSize, type PlacementStrategy } from '../chip/mapper.js';
 import { isFree, type ChipSpec } from '../chip/spec.js';
 import type { ChipDoc } from '../config/chip-config.js';
 import { runChip } from './chip/run-chip.js';
@@ -95,8 +95,7 @@ export interface SimulateResult extends RunResult {
 /** The mesh option as the mapper takes it. */
 function meshOf(mesh: SimulateOptions['mesh']): 'auto' | { width: number; height: number } {
   if (mesh === undefined || mesh === 'auto') return 'auto';
-  const m = typeof mesh === 'string' ? /^(\d+)x(\d+)$/.exec(mesh) : null;
-  const wh = m ? { width: Number(m[1]), height: Number(m[2]) } : typeof mesh === 'object' && mesh !== null ? mesh : null;
+  const wh = typeof mesh === 'string' ? parseMeshSize(mesh) : typeof mesh === 'object' && mesh !== null ? mesh : null;
   if (!wh || !Number.isInteger(wh.width) || !Number.isInteger(wh.height) || wh.width < 1 || wh.height < 1) {
     throw new EvsimError('BAD_USAGE', `mesh must be 'auto', 'WxH' or { width, height } of positive integers, got ${JSON.stringify(mesh)}`);
   }

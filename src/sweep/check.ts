@@ -15,7 +15,7 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import { loadFrames, loadLabels } from '../runtime/inputs.js';
 import { fileHash } from '../runtime/simulate.js';
-import { MAX_VIDEO_VALUES, makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
+import { checkVideoSize, makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
 import { graphOf } from './models.js';
 
 /** Pixels of a Temporal MNIST frame (28 × 28). */
@@ -111,11 +111,10 @@ export class SweepInputs {
     const shape = m.graph.tensors[m.graph.input]!.shape;
     try {
       // One frame is enough to run the workload's own check of the input shape; the size
-      // is checked here without building it.
+      // is checked without building it.
       if (w.kind === 'video') {
         makeWorkload({ ...w, frames: 1 }, shape);
-        const values = w.frames * m.graph.tensors[m.graph.input]!.size;
-        if (values > MAX_VIDEO_VALUES) throw new EvsimError('BAD_FRAMES', `${w.frames} frames of [${shape.slice(1).join(', ')}] are ${values.toExponential(2)} values, more than evsim generates at once (${MAX_VIDEO_VALUES.toExponential(2)}); use fewer frames`);
+        checkVideoSize(w.frames, shape);
       }
       else if (m.graph.tensors[m.graph.input]!.size !== MNIST_PIXELS) {
         throw new EvsimError('BAD_FRAMES', `the temporal-mnist workload has 28×28 = 784-pixel frames; this model's input is [${shape.join(', ')}]`);

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseMeshSize } from '../chip/mapper.js';
 import { isFree, type ChipSpec } from '../chip/spec.js';
 import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/chip-config.js';
 import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
@@ -16,8 +17,8 @@ import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError } from '../errors.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
-import { SweepInputs } from './check.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
+import { SweepInputs } from './check.js';
 import { canonical, canonicalPath, checkPathIn, setPath } from './paths.js';
 
 const layerOverride = z
@@ -267,8 +268,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
       if (!chip.mesh) throw new EvsimError('BAD_CONFIG', `${ctx}: mapping.mesh is 'chip' but the chip's mesh is auto; set chip.mesh.width and chip.mesh.height`);
       mesh = chip.mesh;
     } else {
-      const [w, h] = meshSetting.split('x').map(Number);
-      mesh = { width: w!, height: h! };
+      // The schema admitted only positive WxH here.
+      mesh = parseMeshSize(meshSetting)!;
     }
 
     const model = abs(d.model);

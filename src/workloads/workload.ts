@@ -18,6 +18,15 @@ export interface Workload {
   labels: Int32Array | null;
 }
 
+/** Refuses a video of `frames` frames of `inputShape` (batch first) larger than evsim generates at once. */
+export function checkVideoSize(frames: number, inputShape: readonly number[]): void {
+  const frame = inputShape.slice(1);
+  const values = frames * frame.reduce((a, b) => a * b, 1);
+  if (values > MAX_VIDEO_VALUES) {
+    throw new EvsimError('BAD_FRAMES', `${frames} frames of [${frame.join(', ')}] are ${values.toExponential(2)} values, more than evsim generates at once (${MAX_VIDEO_VALUES.toExponential(2)}); use fewer frames`);
+  }
+}
+
 /** Builds the workload for a model whose input (batch dimension included) is `inputShape`. */
 export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]): Workload {
   if (spec.kind === 'video') {
@@ -25,10 +34,7 @@ export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]):
       throw new EvsimError('BAD_FRAMES', `the video workload needs an image model (input [1, C, H, W]); this model's input is [${inputShape.join(', ')}]`);
     }
     const [, channels, height, width] = inputShape as [number, number, number, number];
-    const values = spec.frames * channels * height * width;
-    if (values > MAX_VIDEO_VALUES) {
-      throw new EvsimError('BAD_FRAMES', `a ${spec.frames}-frame video of [${channels}, ${height}, ${width}] holds ${values.toExponential(2)} values, more than evsim generates at once (${MAX_VIDEO_VALUES.toExponential(2)}); use fewer frames`);
-    }
+    checkVideoSize(spec.frames, inputShape);
     return { frames: syntheticVideo({ frames: spec.frames, channels, height, width, motion: spec.motion, seed: spec.seed }), labels: null };
   }
   const tm = temporalMnist({ frames: spec.frames });
