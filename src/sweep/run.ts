@@ -16,7 +16,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
-import { expandSweep, loadSweepFile, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
+import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
 import { makeDirs, refuseOverwrite } from '../files.js';
@@ -125,7 +125,7 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
 /** Runs a sweep: a sweep YAML path or a spec object. */
 /** A name given in the options names the default file too: the same rule as a sweep file's name. */
 function checkedName(name: string | undefined): string | undefined {
-  if (name !== undefined && !/^[\w.-]+$/.test(name)) throw new EvsimError('BAD_USAGE', `name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names traces/sweep-<name>.sqlite)`);
+  if (name !== undefined && !SWEEP_NAME.test(name)) throw new EvsimError('BAD_USAGE', `name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names traces/sweep-<name>.sqlite)`);
   return name;
 }
 

@@ -83,9 +83,12 @@ export type PointDoc = z.input<typeof pointSchema>;
 const scalar = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 const value = z.union([scalar, z.array(z.unknown()), z.record(z.unknown())]);
 
+/** A sweep's name, which also names its default file traces/sweep-<name>.sqlite. */
+export const SWEEP_NAME = /^[\w.-]+$/;
+
 export const sweepSchema = z
   .object({
-    name: z.string().regex(/^[\w.-]+$/, 'must be letters, digits, _ . or -').optional(),
+    name: z.string().regex(SWEEP_NAME, 'must be letters, digits, _ . or -').optional(),
     description: z.string().optional(),
     base: z.record(z.unknown()),
     grid: z.record(z.array(value).min(1, 'needs at least one value')).optional(),
