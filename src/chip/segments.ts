@@ -109,7 +109,16 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
     values.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
     gates.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
-    const shape = plan.tensors[acc.in]!.shape;
+    // The neuron grid is the synaptic nodes' output: a Flatten or Reshape between them and
+    // the accumulator keeps every element's flat index, and partitions follow conv rows.
+    const accShape = plan.tensors[acc.in]!.shape;
+    const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+    const synShapes = synaptic.map((sy) => plan.tensors[sy.out]!.shape);
+    for (const [i, sh] of synShapes.entries()) {
+      if (!sameShape(sh, synShapes[0]!)) throw unsupported(`synaptic nodes '${synaptic[0]!.node.name}' [${synShapes[0]}] and '${synaptic[i]!.node.name}' [${sh}] feed accumulator '${acc.name}' in different shapes`);
+    }
+    const shape = synShapes[0] ?? accShape;
+    const reshaped = !sameShape(shape, accShape);
     let channels: number;
     let rows: number;
     let cols: number;
@@ -128,7 +137,11 @@ export function buildSegments(plan: EvPlan): Segment[] {
     let channelsWhole = false;
     for (const v of values) {
       const op = v.node.op;
-      if (op.kind === 'maxpool') {
+      if (op.kind === 'maxpool' && reshaped) {
+        // Its windows are in the accumulator's shape, not the grid's: keep them on one core.
+        rowsWhole = true;
+        channelsWhole = true;
+      } else if (op.kind === 'maxpool') {
         // Windows must not overlap (their span, dilation included, fits in the stride).
         if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
         else rowsWhole = true;

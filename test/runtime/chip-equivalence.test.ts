@@ -13,6 +13,8 @@ import { runFunctional } from '../../src/runtime/functional.js';
 import { checkFrames } from '../../src/runtime/inputs.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
+import { GraphBuilder, convOp, denseOp, maxPoolOp, relu, softmaxOp } from '../helpers/graph.js';
+import { mulberry32, randArray } from '../helpers/rng.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
 const opts = { threshold: 0.05, policy: parsePolicy('threshold') };
@@ -41,6 +43,57 @@ describe('chip run equals the functional run', () => {
         // On loihi's 1024-neuron cores no element of these networks' dendritic nodes is
         // needed by two cores, so the chip adds each once (chip-adds.test.ts: when not).
         expect(r.adds).toBe(fn.result.per_frame[t]!.adds);
+      });
+    });
+  }
+});
+
+describe('a Flatten or Reshape between synapses and their accumulator', () => {
+  // The neuron grid is the synaptic node's output; these crashed (conv) or counted only
+  // the first row's synapses (Gemm → 4-D view) when it was taken from the reshape.
+  const flat = { kind: 'reshape', source: 'Flatten' } as const;
+  const cases: [string, () => GraphBuilder][] = [
+    ['Conv → Flatten → Softmax', () => {
+      const b = new GraphBuilder([1, 2, 6, 6], 'conv-flatten-softmax');
+      const c = b.add(convOp(mulberry32(1), { cin: 2, cout: 3, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 3, 6, 6]);
+      const f = b.add(flat, [c], [1, 108]);
+      b.add(softmaxOp([1, 108], 1), [f], [1, 108]);
+      return b;
+    }],
+    ['Conv → Flatten → Relu → Gemm', () => {
+      const b = new GraphBuilder([1, 2, 6, 6], 'conv-flatten-relu');
+      const c = b.add(convOp(mulberry32(2), { cin: 2, cout: 3, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 3, 6, 6]);
+      const f = b.add(flat, [c], [1, 108]);
+      const r = b.add(relu(), [f], [1, 108]);
+      b.add(denseOp(mulberry32(3), 1, 108, 5), [r], [1, 5]);
+      return b;
+    }],
+    ['Gemm → Reshape [1, 4, 4, 4] → Relu → MaxPool → Flatten → Gemm', () => {
+      const b = new GraphBuilder([1, 8], 'gemm-view-pool');
+      const d = b.add(denseOp(mulberry32(4), 1, 8, 64), [0], [1, 64]);
+      const v = b.add({ kind: 'reshape', source: 'Reshape' }, [d], [1, 4, 4, 4]);
+      const r = b.add(relu(), [v], [1, 4, 4, 4]);
+      const p = b.add(maxPoolOp({ k: [2, 2], stride: [2, 2] }), [r], [1, 4, 2, 2]);
+      const f = b.add(flat, [p], [1, 16]);
+      b.add(denseOp(mulberry32(5), 1, 16, 3), [f], [1, 3]);
+      return b;
+    }],
+  ];
+  for (const [name, build] of cases) {
+    it(name, async () => {
+      const g = build().build();
+      const n = g.tensors[0]!.size;
+      const T = 5;
+      const data = randArray(mulberry32(9), T * n, -1, 1);
+      // Frames after the first change a third of the inputs a little.
+      for (let t = 1; t < T; t++) for (let i = 0; i < n; i++) data[t * n + i] = i % 3 === t % 3 ? data[(t - 1) * n + i]! + 0.3 : data[(t - 1) * n + i]!;
+      const frames = checkFrames(g, [T, ...g.tensors[0]!.shape.slice(1)], data, name);
+      const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
+      const ch = await runChip(g, frames, T, { ...opts, chip: loadChip('loihi-fitted'), workers: 2, inProcess: true, keepOutputs: true });
+      expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+      ch.result.per_frame.forEach((r, t) => {
+        expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
+        expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
       });
     });
   }
