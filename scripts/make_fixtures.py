@@ -322,6 +322,49 @@ class Activations(nn.Module):
         return F.softmax(self.fc(s), dim=1)
 
 
+class ModernActs(nn.Module):
+    """Activations of newer CNNs, a channel split, a strided slice and a mean."""
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.prelu = nn.PReLU(8)
+        self.conv2 = nn.Conv2d(8, 8, 1)
+        self.conv3 = nn.Conv2d(4, 4, 3, padding=1)
+        self.conv4 = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv5 = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 6)
+
+    def forward(self, x):
+        h = F.elu(self.conv0(x))
+        h = self.prelu(self.conv1(h))
+        a, b = torch.chunk(F.gelu(self.conv2(h)), 2, dim=1)
+        y = torch.cat([F.softplus(self.conv3(a)), F.mish(b)], dim=1)
+        z = F.selu(self.conv4(y)) + F.celu(self.conv5(y), alpha=0.5)
+        z = z[:, :, ::2, 1::2]
+        m = F.silu(z.mean((2, 3)))
+        return F.log_softmax(self.fc(m), dim=1)
+
+
+class Elementwise(nn.Module):
+    """Elementwise math on values: abs, pow, sqrt, exp, log, reciprocal, erf, GELU."""
+    def __init__(self):
+        super().__init__()
+        self.fc0 = nn.Linear(12, 16)
+        self.fc1 = nn.Linear(16, 16)
+        self.fc2 = nn.Linear(16, 16)
+        self.fc3 = nn.Linear(32, 8)
+        self.fc4 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = self.fc0(x)
+        u = torch.sqrt(torch.abs(h) + 0.5) + torch.reciprocal(h * h + 1.0)
+        v = torch.log(torch.exp(torch.clamp(self.fc1(u), -3.0, 3.0)) + 1.0)
+        w = torch.erf(self.fc2(v)) + torch.pow(self.fc2(u), 2)
+        g = F.gelu(self.fc3(torch.cat([w, v], dim=1)))
+        return self.fc4(F.gelu(g, approximate="tanh"))
+
+
 class PadTranspose(nn.Module):
     def __init__(self):
         super().__init__()
@@ -535,6 +578,17 @@ def main():
         ("gemm_trans", 11, GemmTrans, [6],
          "nn.Linear(6,8)+ReLU+nn.Linear(8,4): Gemm with transB=1.",
          None, None, None),
+        ("modern_acts", 13, ModernActs, [3, 12, 12],
+         "Conv+ELU, Conv+PReLU(8 slopes), 1x1 Conv+GELU (exact: Div, Erf, Add, Mul, Mul), "
+         "torch.chunk into two 4-channel halves (Slice), Conv+Softplus on one and Mish on the "
+         "other, Concat, SELU(conv) + CELU(conv, alpha 0.5), z[:, :, ::2, 1::2] (Slice with "
+         "steps), SiLU(z.mean((2, 3))) (ReduceMean, keepdims 0), Linear(8,6), LogSoftmax.",
+         dict(noise=0.5), None, None),
+        ("elementwise", 13, Elementwise, [12],
+         "MLP with elementwise math on values: sqrt(|h| + 0.5) + 1/(h*h + 1), "
+         "log(exp(clamp(.)) + 1), erf(.) + pow(., 2), Concat, GELU (exact: Erf), "
+         "GELU(approximate='tanh') (Pow, Tanh), Linear(8,4).",
+         dict(noise=0.5), None, None),
     ]
 
     failures = []

@@ -115,22 +115,34 @@ export interface PadOp {
   value: number;
 }
 
-/** Nearest-neighbour resize: for each output axis, the input coordinate it copies. */
+/**
+ * An axis-wise gather: for each output axis, the input coordinate each output
+ * coordinate copies (a nearest-neighbour Resize, or a Slice / one output of a Split).
+ */
 export interface ResizeOp {
   kind: 'resize';
   /** Per axis, Int32Array of length outShape[axis] → input coordinate. */
   maps: Int32Array[];
 }
 
-export type UnaryKind = 'relu' | 'leakyrelu' | 'clip' | 'sigmoid' | 'tanh' | 'hardsigmoid' | 'hardswish';
+export type UnaryKind =
+  | 'relu' | 'leakyrelu' | 'prelu' | 'clip' | 'sigmoid' | 'tanh' | 'hardsigmoid' | 'hardswish'
+  | 'elu' | 'selu' | 'celu' | 'thresholdedrelu' | 'softplus' | 'softsign' | 'mish' | 'erf' | 'gelu'
+  | 'abs' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'pow';
 
+/** An elementwise function of one activation. */
 export interface UnaryOp {
   kind: 'unary';
   fn: UnaryKind;
-  /** LeakyRelu slope / HardSigmoid alpha / Clip min. */
+  /**
+   * LeakyRelu slope / HardSigmoid, Elu, Selu, Celu, ThresholdedRelu alpha / Clip min /
+   * Pow exponent / Gelu: 1 for the tanh approximation, 0 for the exact form.
+   */
   a: number;
-  /** HardSigmoid beta / Clip max. */
+  /** HardSigmoid beta / Clip max / Selu gamma. */
   b: number;
+  /** PRelu: the slope of every element (the ONNX slope broadcast to the shape). */
+  slope?: Float32Array;
 }
 
 export interface SoftmaxOp {
@@ -139,6 +151,8 @@ export interface SoftmaxOp {
   outer: number;
   len: number;
   inner: number;
+  /** LogSoftmax: the natural log of the softmax. */
+  log?: boolean;
 }
 
 /** Elementwise product of two activations of the same shape. */

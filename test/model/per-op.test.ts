@@ -330,6 +330,19 @@ const unaryOps: [string, Op][] = [
   ['tanh', unary('tanh')],
   ['hardsigmoid α = 0.2, β = 0.5', unary('hardsigmoid', 0.2, 0.5)],
   ['hardswish', unary('hardswish', 1 / 6, 0.5)],
+  ['elu α = 0.7', unary('elu', 0.7)],
+  ['selu', unary('selu', 1.6732632, 1.050701)],
+  ['celu α = 0.5', unary('celu', 0.5)],
+  ['thresholdedrelu α = 0.2', unary('thresholdedrelu', 0.2)],
+  ['softplus', unary('softplus')],
+  ['softsign', unary('softsign')],
+  ['mish', unary('mish')],
+  ['erf', unary('erf')],
+  ['gelu', unary('gelu')],
+  ['gelu (tanh)', unary('gelu', 1)],
+  ['abs', unary('abs')],
+  ['exp', unary('exp')],
+  ['pow 3', unary('pow', 3)],
 ];
 const unaryCases: Case[] = unaryOps.flatMap(([name, op]): Case[] => [
   [`${name}: conv → ${name} → conv`, (rng) => {
@@ -346,8 +359,24 @@ const unaryCases: Case[] = unaryOps.flatMap(([name, op]): Case[] => [
     return b.build();
   }],
 ]);
+unaryCases.push(
+  ['prelu (a slope per element) between convs', (rng) => {
+    const b = new GraphBuilder([1, 2, 5, 5]);
+    const c = conv(b, rng, 0, { cout: 3, kh: 3, pads: [1, 1, 1, 1] }, 1.5);
+    const u = b.add({ kind: 'unary', fn: 'prelu', a: 0, b: 0, slope: randArray(rng, 75, -0.5, 0.5) }, [c], [1, 3, 5, 5]);
+    conv(b, rng, u, { cout: 2, kh: 3 });
+    return b.build();
+  }]
+);
 
 const softmaxCases: Case[] = [
+  ['log-softmax over channels, then a conv', (rng) => {
+    const b = new GraphBuilder([1, 2, 4, 4]);
+    const c = conv(b, rng, 0, { cout: 4, kh: 3, pads: [1, 1, 1, 1] }, 1.5);
+    const s = b.add({ ...softmaxOp([1, 4, 4, 4], 1), log: true }, [c], [1, 4, 4, 4]);
+    conv(b, rng, s, { cout: 2, kh: 1 });
+    return b.build();
+  }],
   ['inner 1: dense → softmax → dense', (rng) => {
     const b = new GraphBuilder([1, 6]);
     const d = b.add(denseOp(rng, 1, 6, 5), [0], [1, 5]);
@@ -573,6 +602,45 @@ describe('dense kernels against naive loops and hand values', () => {
       let s = 0;
       for (let i = 0; i < 12; i++) s += x[c * 12 + i]!;
       expect(y[c]).toBeCloseTo(s / 12, 6);
+    }
+  });
+
+  it('unary functions at points computed with Python\'s math module (erf, expm1, log1p, tanh)', () => {
+    const x = Float32Array.of(-2.5, -1, -0.25, 0, 0.5, 1, 3);
+    const want: [Op, number[]][] = [
+      [unary('elu', 1), [-0.917915001, -0.632120559, -0.221199217, 0, 0.5, 1, 3]],
+      [unary('selu', 1.67326319217681884765625, 1.05070102214813232421875), [-1.61378576, -1.11133074, -0.388890199, 0, 0.525350511, 1.05070102, 3.15210307]],
+      [unary('celu', 0.5), [-0.496631027, -0.432332358, -0.19673467, 0, 0.5, 1, 3]],
+      [unary('softplus'), [0.0788897343, 0.313261688, 0.57593942, 0.693147181, 0.974076984, 1.31326169, 3.04858735]],
+      [unary('mish'), [-0.196816204, -0.303401461, -0.129926964, 0, 0.375245211, 0.865098388, 2.986535]],
+      [unary('erf'), [-0.999593048, -0.842700793, -0.27632639, 0, 0.520499878, 0.842700793, 0.99997791]],
+      [unary('gelu'), [-0.0155241633, -0.158655254, -0.100323419, 0, 0.345731231, 0.841344746, 2.99595031]],
+      [unary('gelu', 1), [-0.0150842661, -0.158808009, -0.100324649, 0, 0.34571401, 0.841191991, 2.99636261]],
+      [unary('softsign'), [-0.714285714, -0.5, -0.2, 0, 1 / 3, 0.5, 0.75]],
+      [unary('thresholdedrelu', 0.5), [0, 0, 0, 0, 0, 1, 3]],
+      [unary('abs'), [2.5, 1, 0.25, 0, 0.5, 1, 3]],
+      [unary('pow', 2), [6.25, 1, 0.0625, 0, 0.25, 1, 9]],
+      [{ kind: 'unary', fn: 'prelu', a: 0, b: 0, slope: Float32Array.of(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7) }, [-0.25, -0.2, -0.075, 0, 0.5, 1, 3]],
+    ];
+    for (const [op, w] of want) {
+      const y = denseOne(op, [1, 7], [1, 7], x);
+      w.forEach((v, i) => expect(y[i], `${(op as { fn: string }).fn}(${x[i]})`).toBeCloseTo(v, 6));
+    }
+    // exp, log, sqrt and 1/x on positive inputs, against the JavaScript functions themselves.
+    const p = Float32Array.of(0.25, 1, 4);
+    expect(Array.from(denseOne(unary('sqrt'), [1, 3], [1, 3], p))).toEqual([0.5, 1, 2]);
+    expect(Array.from(denseOne(unary('reciprocal'), [1, 3], [1, 3], p))).toEqual([4, 1, 0.25]);
+    expect(denseOne(unary('log'), [1, 3], [1, 3], p)[2]).toBeCloseTo(Math.LN2 * 2, 6);
+    expect(denseOne(unary('exp'), [1, 3], [1, 3], p)[1]).toBeCloseTo(Math.E, 6);
+  });
+
+  it('log-softmax is the log of the softmax', () => {
+    const s = [1, 2, 3, 4];
+    const x = randArray(mulberry32(82), 24, -3, 3);
+    for (const axis of [1, 3]) {
+      const sm = naiveSoftmax(x, s, axis);
+      const ls = denseOne({ ...softmaxOp(s, axis), log: true }, s, s, x);
+      for (let i = 0; i < 24; i++) expect(ls[i]).toBeCloseTo(Math.log(sm[i]!), 5);
     }
   });
 

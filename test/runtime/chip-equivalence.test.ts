@@ -48,6 +48,23 @@ describe('chip run equals the functional run', () => {
   }
 });
 
+describe('newer activations, a channel split, a strided slice and a spatial mean (modern_acts)', () => {
+  it('chip outputs, synops and transmissions equal the functional run; adds are at most its', async () => {
+    const { g, frames } = fixture('modern_acts');
+    const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
+    const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, inProcess: true, keepOutputs: true });
+    expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+    expect(ch.result.totals.synops).toBe(fn.result.totals.macs);
+    ch.result.per_frame.forEach((r, t) => {
+      expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
+      expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
+      // z[:, :, ::2, 1::2] keeps a quarter of the Add before it: no core needs the rest,
+      // so the chip adds fewer elements than the functional count (DESIGN §5).
+      expect(r.adds).toBeLessThan(fn.result.per_frame[t]!.adds);
+    });
+  });
+});
+
 describe('a Flatten or Reshape between synapses and their accumulator', () => {
   // The neuron grid is the synaptic node's output; these crashed (conv) or counted only
   // the first row's synapses (Gemm → 4-D view) when it was taken from the reshape.

@@ -44,7 +44,7 @@ export function evalNode(g: Graph, node: GraphNode, ins: Float32Array[], out: Fl
       return;
     case 'unary': {
       const f = unaryFn(op);
-      for (let i = 0; i < out.length; i++) out[i] = f(x[i]!);
+      for (let i = 0; i < out.length; i++) out[i] = f(x[i]!, i);
       return;
     }
     case 'softmax':

@@ -147,28 +147,93 @@ export function maxPoolDense(op: MaxPoolOp, inShape: readonly number[], x: Float
   }
 }
 
-/** The scalar function of a unary op, in float64 (the store rounds to float32). */
-export function unaryFn(op: UnaryOp): (v: number) => number {
+/**
+ * The scalar function of a unary op, in float64 (the store rounds to float32); its
+ * second argument is the element's flat index (PRelu's slope is per element).
+ */
+export function unaryFn(op: UnaryOp): (v: number, i: number) => number {
   const { a, b } = op;
   switch (op.fn) {
     case 'relu': return (v) => (v > 0 ? v : 0);
     case 'leakyrelu': return (v) => (v >= 0 ? v : a * v);
+    case 'prelu': {
+      const slope = op.slope!;
+      return (v, i) => (v >= 0 ? v : slope[i]! * v);
+    }
     case 'clip': return (v) => (v < a ? a : v > b ? b : v);
     case 'sigmoid': return (v) => 1 / (1 + Math.exp(-v));
     case 'tanh': return Math.tanh;
     case 'hardsigmoid': return (v) => Math.max(0, Math.min(1, a * v + b));
     case 'hardswish': return (v) => v * Math.max(0, Math.min(1, a * v + b));
+    case 'elu': return (v) => (v > 0 ? v : a * Math.expm1(v));
+    case 'selu': return (v) => (v > 0 ? b * v : b * a * Math.expm1(v));
+    case 'celu': return (v) => Math.max(0, v) + Math.min(0, a * Math.expm1(v / a));
+    case 'thresholdedrelu': return (v) => (v > a ? v : 0);
+    case 'softplus': return softplus;
+    case 'softsign': return (v) => v / (1 + Math.abs(v));
+    case 'mish': return (v) => v * Math.tanh(softplus(v));
+    case 'erf': return erf;
+    case 'gelu':
+      return a === 1
+        ? (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)))
+        : (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+    case 'abs': return Math.abs;
+    case 'exp': return Math.exp;
+    case 'log': return Math.log;
+    case 'sqrt': return Math.sqrt;
+    case 'reciprocal': return (v) => 1 / v;
+    case 'pow': return (v) => Math.pow(v, a);
   }
 }
 
-/** Softmax of one row (outer o, inner i) of a [outer, len, inner] view. */
+/** ln(1 + eˣ) without overflow for large x. */
+function softplus(v: number): number {
+  return v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
+}
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/**
+ * The error function in float64 (JavaScript has none), within a few ulp: its Maclaurin
+ * series below |x| = 2, 1 − erfc(x) from erfc's continued fraction up to 6, and ±1
+ * beyond (erfc(6) ≈ 2e−17 is below half an ulp of 1).
+ */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2) {
+    // erf x = 2/√π Σ (−1)ⁿ x²ⁿ⁺¹ / (n! (2n + 1))
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 60; n++) {
+      term *= -x2 / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    return TWO_OVER_SQRT_PI * sum;
+  }
+  if (!(ax < 6)) return Number.isNaN(x) ? x : Math.sign(x);
+  // erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated from the tail.
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
+  const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+/** Softmax (or LogSoftmax) of one row (outer o, inner i) of a [outer, len, inner] view. */
 export function softmaxRow(op: SoftmaxOp, x: Float32Array, out: Float32Array, o: number, i: number): void {
   const base = o * op.len * op.inner + i;
   let mx = -Infinity;
   for (let j = 0; j < op.len; j++) mx = Math.max(mx, x[base + j * op.inner]!);
   let s = 0;
   for (let j = 0; j < op.len; j++) s += Math.exp(x[base + j * op.inner]! - mx);
-  for (let j = 0; j < op.len; j++) out[base + j * op.inner] = Math.exp(x[base + j * op.inner]! - mx) / s;
+  if (op.log) {
+    const ls = Math.log(s);
+    for (let j = 0; j < op.len; j++) out[base + j * op.inner] = x[base + j * op.inner]! - mx - ls;
+  } else {
+    for (let j = 0; j < op.len; j++) out[base + j * op.inner] = Math.exp(x[base + j * op.inner]! - mx) / s;
+  }
 }
 
 /** For every output element of a Transpose, the input element it reads. */

@@ -16,7 +16,7 @@ export interface ValueKernel {
 }
 
 class UnaryKernel implements ValueKernel {
-  private readonly f: (v: number) => number;
+  private readonly f: (v: number, i: number) => number;
   private readonly relu: boolean;
   private readonly xBits = new BitsView();
   private readonly yBits = new BitsView();
@@ -52,11 +52,11 @@ function reluLoop(xb: Int32Array, yb: Int32Array, list: Int32Array, n: number, o
   return m;
 }
 
-function unaryLoop(f: (v: number) => number, x: Float32Array, y: Float32Array, list: Int32Array, n: number, out: Int32Array, flush: boolean): number {
+function unaryLoop(f: (v: number, i: number) => number, x: Float32Array, y: Float32Array, list: Int32Array, n: number, out: Int32Array, flush: boolean): number {
   let m = 0;
   for (let k = 0; k < n; k++) {
     const i = list[k]!;
-    const v = Math.fround(f(x[i]!));
+    const v = Math.fround(f(x[i]!, i));
     if (v !== y[i] || flush) {
       y[i] = v;
       out[m++] = i;

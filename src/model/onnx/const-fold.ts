@@ -56,7 +56,7 @@ function unary(a: ConstTensor, f: (x: number) => number): ConstTensor {
   return { dtype: a.dtype, shape: [...a.shape], data: a.data.map(f) };
 }
 
-function normAxis(axis: number, rank: number, where: string): number {
+export function normAxis(axis: number, rank: number, where: string): number {
   const ax = axis < 0 ? axis + rank : axis;
   if (ax < 0 || ax >= rank) throw new EvsimError('BAD_MODEL', `${where}: axis ${axis} is out of range for rank ${rank}`);
   return ax;
@@ -83,15 +83,23 @@ export function reshapeTarget(inShape: readonly number[], spec: readonly number[
   return out;
 }
 
-function sliceConst(t: ConstTensor, starts: number[], ends: number[], axes: number[], steps: number[], where: string): ConstTensor {
-  const r = t.shape.length;
+/**
+ * What a Slice takes of each axis of `shape` (ONNX semantics: negative indices count
+ * from the end, out-of-range ones are clamped): its first index, step and length.
+ */
+export function sliceAxes(shape: readonly number[], starts: number[], ends: number[], axes: number[], steps: number[], where: string): { begin: number[]; step: number[]; count: number[] } {
+  const r = shape.length;
   const begin = new Array<number>(r).fill(0);
   const step = new Array<number>(r).fill(1);
-  const count = [...t.shape];
+  const count = [...shape];
+  if (ends.length !== starts.length || axes.length !== starts.length || (steps.length > 0 && steps.length !== starts.length)) {
+    throw new EvsimError('BAD_MODEL', `${where}: starts, ends, axes and steps must have one entry per sliced axis`);
+  }
   axes.forEach((axRaw, i) => {
     const ax = normAxis(axRaw, r, where);
-    const dim = t.shape[ax]!;
+    const dim = shape[ax]!;
     const st = steps[i] ?? 1;
+    if (st === 0) throw new EvsimError('BAD_MODEL', `${where}: a Slice step cannot be 0`);
     let s = starts[i]!;
     let e = ends[i]!;
     if (s < 0) s += dim;
@@ -101,13 +109,18 @@ function sliceConst(t: ConstTensor, starts: number[], ends: number[], axes: numb
       e = Math.min(Math.max(e, 0), dim);
       count[ax] = Math.max(0, Math.ceil((e - s) / st));
     } else {
-      s = Math.min(Math.max(s, -1), dim - 1);
+      s = Math.min(Math.max(s, 0), dim - 1);
       e = Math.min(Math.max(e, -1), dim - 1);
       count[ax] = Math.max(0, Math.ceil((s - e) / -st));
     }
     begin[ax] = s;
     step[ax] = st;
   });
+  return { begin, step, count };
+}
+
+function sliceConst(t: ConstTensor, starts: number[], ends: number[], axes: number[], steps: number[], where: string): ConstTensor {
+  const { begin, step, count } = sliceAxes(t.shape, starts, ends, axes, steps, where);
   const inStrides = stridesOf(t.shape);
   const src = coordMap(count, (d, c) => (begin[d]! + c * step[d]!) * inStrides[d]!);
   const out = Float64Array.from(src, (i) => t.data[i]!);

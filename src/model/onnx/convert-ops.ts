@@ -5,7 +5,7 @@
 import { EvsimError } from '../../errors.js';
 import { numel, type Op, type PoolGeometry, type UnaryKind } from '../ir.js';
 import { outLength, samePads } from '../geometry.js';
-import { broadcastIndex, broadcastShapes, reshapeTarget, type Attrs } from './const-fold.js';
+import { broadcastIndex, broadcastShapes, normAxis, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
 import type { ConstTensor } from './proto.js';
 
 /** An input as the converter sees it: an activation (shape) or a folded constant. */
@@ -16,13 +16,22 @@ export interface Converted {
   /** Activation tensor ids feeding the op, in order. */
   inputs: number[];
   shape: number[];
+  /**
+   * Nodes applied after `op`, each to the previous one's output (ReduceMean without
+   * keepdims: the pooling, then a reshape); the last one gives the ONNX output.
+   */
+  then?: { op: Op; shape: number[] }[];
+  /** The ONNX node's second, third, … outputs (Split), each an op of the same inputs. */
+  more?: Converted[];
 }
 
 export const SUPPORTED_OPS = [
   'Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Neg',
   'AveragePool', 'GlobalAveragePool', 'MaxPool', 'Concat', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze',
-  'Transpose', 'Pad', 'Resize', 'Upsample', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh', 'Softmax',
-  'HardSigmoid', 'HardSwish', 'Identity', 'Dropout',
+  'Transpose', 'Pad', 'Resize', 'Upsample', 'Slice', 'Split', 'ReduceMean', 'ReduceMax', 'GlobalMaxPool',
+  'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu',
+  'ThresholdedRelu', 'Softplus', 'Softsign', 'Mish', 'Erf', 'Gelu', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal',
+  'Pow', 'Softmax', 'LogSoftmax', 'Identity', 'Dropout',
 ];
 
 function bad(where: string, msg: string): EvsimError {
@@ -109,12 +118,6 @@ function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: bool
 
 function outShapeOf(inShape: number[], c: number, oh: number, ow: number): number[] {
   return inShape.length === 4 ? [inShape[0]!, c, oh, ow] : [inShape[0]!, c, ow];
-}
-
-function normAxis(axis: number, rank: number, where: string): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw bad(where, `axis ${axis} is out of range for rank ${rank}`);
-  return a;
 }
 
 function convertConv(ins: Operand[], a: Attrs, where: string): Converted {
@@ -308,12 +311,103 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
   return { op: { kind: 'resize', maps: resizeMaps(x.shape, shape, coord, nearest, scales!, where) }, inputs: [x.id], shape };
 }
 
+const attr = (a: Attrs, name: string, dflt: number): number => (a.get(name) as number | undefined) ?? dflt;
+
+/** GlobalAveragePool / GlobalMaxPool: one window over all of H×W (or L); keeps the axes. */
+function globalPool(x: { id: number; shape: number[] }, max: boolean, where: string): Converted {
+  const sp = x.shape.slice(2);
+  if (sp.length !== 1 && sp.length !== 2) throw unsupported(where, `only 1-D and 2-D pooling is supported (input rank ${x.shape.length})`);
+  const kh = sp.length === 2 ? sp[0]! : 1;
+  const kw = sp[sp.length - 1]!;
+  const g: PoolGeometry = { kh, kw, strideH: 1, strideW: 1, padT: 0, padL: 0, padB: 0, padR: 0, dilH: 1, dilW: 1 };
+  const op: Op = max ? { kind: 'maxpool', ...g } : { kind: 'avgpool', ...g, countIncludePad: false, global: true };
+  return { op, inputs: [x.id], shape: [...x.shape.slice(0, 2), ...sp.map(() => 1)] };
+}
+
+/**
+ * ReduceMean / ReduceMax over the spatial axes of an [N, C, H, W] or [N, C, L] tensor
+ * (x.mean((2, 3)) in PyTorch): a global pooling, then a reshape without keepdims.
+ */
+function convertReduce(opType: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
+  const x = act(ins[0], where);
+  const r = x.shape.length;
+  // The axes became an input in opset 18.
+  const given = opset >= 18 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('axes') as number[] | undefined) ?? null);
+  if (opset >= 18 && ins[1] && ins[1].kind === 'act') throw unsupported(where, 'the axes (input 1) must be a constant');
+  if ((!given || given.length === 0) && attr(a, 'noop_with_empty_axes', 0) === 1) return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape: [...x.shape] };
+  const axes = (given && given.length > 0 ? given.map((v) => normAxis(v, r, where)) : x.shape.map((_, i) => i)).sort((p, q) => p - q);
+  const spatial = x.shape.map((_, i) => i).slice(2);
+  if ((r !== 3 && r !== 4) || axes.length !== spatial.length || axes.some((ax, i) => ax !== spatial[i])) {
+    throw unsupported(where, `${opType} over axes [${axes}] of [${x.shape}] is not supported; only over all spatial axes of [N, C, H, W] or [N, C, L] (a global pooling)`);
+  }
+  const pooled = globalPool(x, opType === 'ReduceMax', where);
+  if (attr(a, 'keepdims', 1) === 1) return pooled;
+  return { ...pooled, then: [{ op: { kind: 'reshape', source: opType }, shape: x.shape.slice(0, 2) }] };
+}
+
+/** An axis-wise gather of x: output coordinate c of axis d reads begin[d] + c·step[d]. */
+function gatherOf(x: { id: number; shape: number[] }, begin: number[], step: number[], count: number[], where: string): Converted {
+  if (count.some((n) => n === 0)) throw unsupported(where, `the output [${count}] is empty`);
+  const maps = count.map((n, d) => Int32Array.from({ length: n }, (_, c) => begin[d]! + c * step[d]!));
+  return { op: { kind: 'resize', maps }, inputs: [x.id], shape: count };
+}
+
+function convertSlice(ins: Operand[], a: Attrs, opset: number, where: string): Converted {
+  const x = act(ins[0], where);
+  let starts: number[];
+  let ends: number[];
+  let axes: number[] | null;
+  let steps: number[] = [];
+  if (opset < 10) {
+    starts = (a.get('starts') as number[] | undefined) ?? [];
+    ends = (a.get('ends') as number[] | undefined) ?? [];
+    axes = (a.get('axes') as number[] | undefined) ?? null;
+  } else {
+    starts = Array.from(konst(ins[1], where, 'starts (input 1)').data);
+    ends = Array.from(konst(ins[2], where, 'ends (input 2)').data);
+    axes = optConst(ins[3]) ? Array.from(optConst(ins[3])!.data) : null;
+    steps = optConst(ins[4]) ? Array.from(optConst(ins[4])!.data) : [];
+  }
+  const s = sliceAxes(x.shape, starts, ends, axes ?? starts.map((_, i) => i), steps, where);
+  return gatherOf(x, s.begin, s.step, s.count, where);
+}
+
+/** Split: one gather per output, in order along the axis. */
+function convertSplit(ins: Operand[], a: Attrs, opset: number, outputs: number, where: string): Converted {
+  const x = act(ins[0], where);
+  const axis = normAxis(attr(a, 'axis', 0), x.shape.length, where);
+  const dim = x.shape[axis]!;
+  let sizes: number[] | null = opset >= 13 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('split') as number[] | undefined) ?? null);
+  if (opset >= 13 && ins[1] && ins[1].kind === 'act') throw unsupported(where, 'the split sizes (input 1) must be a constant');
+  if (!sizes) {
+    const n = opset >= 18 ? attr(a, 'num_outputs', outputs) : outputs;
+    if (!(n >= 1)) throw bad(where, 'Split needs split sizes or num_outputs');
+    // Equal parts, the last one smaller when the axis does not divide (ONNX opset 18).
+    const part = Math.ceil(dim / n);
+    sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(part, dim - i * part)));
+  }
+  if (sizes.some((v) => !Number.isInteger(v) || v < 0) || sizes.reduce((p, q) => p + q, 0) !== dim) {
+    throw bad(where, `split sizes [${sizes}] must be non-negative integers summing to ${dim}, the length of axis ${axis}`);
+  }
+  const parts: Converted[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    const begin = x.shape.map(() => 0);
+    const count = [...x.shape];
+    begin[axis] = at;
+    count[axis] = n;
+    parts.push(gatherOf(x, begin, x.shape.map(() => 1), count, where));
+    at += n;
+  }
+  return { ...parts[0]!, more: parts.slice(1) };
+}
+
 function unaryOp(fn: UnaryKind, a = 0, b = 0): Op {
   return { kind: 'unary', fn, a, b };
 }
 
-/** Converts one ONNX node with at least one activation input. */
-export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
+/** Converts one ONNX node with at least one activation input and `outputs` outputs. */
+export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: number, where: string, outputs = 1): Converted {
   const x0 = (): { id: number; shape: number[] } => act(ins[0], where);
   const same = (op: Op): Converted => ({ op, inputs: [x0().id], shape: [...x0().shape] });
   switch (opType) {
@@ -346,14 +440,10 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
         : { kind: 'avgpool', ...g, countIncludePad: ((a.get('count_include_pad') as number | undefined) ?? 0) === 1, global: false };
       return { op, inputs: [x.id], shape: outShapeOf(x.shape, x.shape[1]!, oh, ow) };
     }
-    case 'GlobalAveragePool': {
-      const x = x0();
-      const sp = x.shape.slice(2);
-      const kh = sp.length === 2 ? sp[0]! : 1;
-      const kw = sp[sp.length - 1]!;
-      const g: PoolGeometry = { kh, kw, strideH: 1, strideW: 1, padT: 0, padL: 0, padB: 0, padR: 0, dilH: 1, dilW: 1 };
-      return { op: { kind: 'avgpool', ...g, countIncludePad: false, global: true }, inputs: [x.id], shape: [...x.shape.slice(0, 2), ...sp.map(() => 1)] };
-    }
+    case 'GlobalAveragePool': case 'GlobalMaxPool': return globalPool(x0(), opType === 'GlobalMaxPool', where);
+    case 'ReduceMean': case 'ReduceMax': return convertReduce(opType, ins, a, opset, where);
+    case 'Slice': return convertSlice(ins, a, opset, where);
+    case 'Split': return convertSplit(ins, a, opset, outputs, where);
     case 'Concat': {
       const acts = ins.map((o, i) => act(o, where, `input ${i}`));
       const rank = acts[0]!.shape.length;
@@ -424,6 +514,43 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     case 'Tanh': return same(unaryOp('tanh'));
     case 'HardSigmoid': return same(unaryOp('hardsigmoid', (a.get('alpha') as number | undefined) ?? 0.2, (a.get('beta') as number | undefined) ?? 0.5));
     case 'HardSwish': return same(unaryOp('hardswish', 1 / 6, 0.5));
+    case 'Elu': return same(unaryOp('elu', attr(a, 'alpha', 1)));
+    // The ONNX defaults are float32 roundings of SELU's constants.
+    case 'Selu': return same(unaryOp('selu', attr(a, 'alpha', 1.67326319217681884765625), attr(a, 'gamma', 1.05070102214813232421875)));
+    case 'Celu': {
+      const alpha = attr(a, 'alpha', 1);
+      if (alpha === 0) throw bad(where, 'Celu alpha cannot be 0');
+      return same(unaryOp('celu', alpha));
+    }
+    case 'ThresholdedRelu': return same(unaryOp('thresholdedrelu', attr(a, 'alpha', 1)));
+    case 'Softplus': return same(unaryOp('softplus'));
+    case 'Softsign': return same(unaryOp('softsign'));
+    case 'Mish': return same(unaryOp('mish'));
+    case 'Erf': return same(unaryOp('erf'));
+    case 'Gelu': {
+      const approx = (a.get('approximate') as string | undefined) ?? 'none';
+      if (approx !== 'none' && approx !== 'tanh') throw bad(where, `Gelu approximate '${approx}' is not valid; use 'none' or 'tanh'`);
+      return same(unaryOp('gelu', approx === 'tanh' ? 1 : 0));
+    }
+    case 'Abs': return same(unaryOp('abs'));
+    case 'Exp': return same(unaryOp('exp'));
+    case 'Log': return same(unaryOp('log'));
+    case 'Sqrt': return same(unaryOp('sqrt'));
+    case 'Reciprocal': return same(unaryOp('reciprocal'));
+    case 'Pow': {
+      const x = act(ins[0], where, 'the base (input 0)');
+      const e = konst(ins[1], where, 'the exponent (input 1)');
+      expandTo(e, x.shape, where);
+      const p = e.data[0]!;
+      if (e.data.length === 0 || e.data.some((v) => v !== p)) throw unsupported(where, 'Pow with a different exponent per element is not supported; use one exponent');
+      return same(unaryOp('pow', p));
+    }
+    case 'PRelu': {
+      const x = x0();
+      const slope = expandTo(konst(ins[1], where, 'the slope (input 1)'), x.shape, where);
+      // One slope for all (nn.PReLU() by default) is a LeakyRelu.
+      return same(slope.every((v) => v === slope[0]) ? unaryOp('leakyrelu', slope[0]!) : { kind: 'unary', fn: 'prelu', a: 0, b: 0, slope });
+    }
     case 'Clip': {
       let lo = -Infinity;
       let hi = Infinity;
@@ -436,7 +563,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       }
       return same(unaryOp('clip', lo, hi));
     }
-    case 'Softmax': {
+    case 'Softmax': case 'LogSoftmax': {
       const x = x0();
       const r = x.shape.length;
       const axis = normAxis((a.get('axis') as number | undefined) ?? (opset >= 13 ? -1 : 1), r, where);
@@ -444,7 +571,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       // Before opset 13 Softmax coerces the input to 2-D at `axis`.
       const len = opset >= 13 ? x.shape[axis]! : numel(x.shape.slice(axis));
       const inner = opset >= 13 ? numel(x.shape.slice(axis + 1)) : 1;
-      return same({ kind: 'softmax', outer, len, inner });
+      return same({ kind: 'softmax', outer, len, inner, ...(opType === 'LogSoftmax' ? { log: true } : {}) });
     }
     default:
       throw unsupported(where, `op '${opType}' is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);

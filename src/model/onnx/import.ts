@@ -10,6 +10,7 @@ import { EvsimError } from '../../errors.js';
 import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
 import { broadcastIndex, broadcastShapes, foldConstant } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
+import { fuseGelu } from './fuse.js';
 import { attributesOf, decodeModel, tensorFromProto, toNum, valueInfoShape, type ConstTensor, type OnnxNode } from './proto.js';
 
 const MIN_OPSET = 7;
@@ -130,7 +131,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
       consts.set(outs[0]!, folded);
       return;
     }
-    if (outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers.has(o))) {
+    if (opType !== 'Split' && outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers.has(o))) {
       throw new EvsimError('UNSUPPORTED_OP', `${where}: only the first output of ${opType} may be used`);
     }
     if (opType === 'Identity' || opType === 'Dropout') {
@@ -158,19 +159,36 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
         return;
       }
     }
-    const conv = convertNode(opType, operands, attrs, opset, where);
-    const out = newTensor(outs[0]!, conv.shape);
-    const node: GraphNode = { id: nodes.length, name, onnxOp: opType, op: normalizeInts(conv.op), inputs: conv.inputs, output: out };
-    nodes.push(node);
-    producer.set(out, node);
-    acts.set(outs[0]!, out);
+    const conv = convertNode(opType, operands, attrs, opset, where, outs.length);
+    const add = (c: { op: Op; shape: number[] }, inputs: number[], tensorName: string, nodeName: string): number => {
+      const out = newTensor(tensorName, c.shape);
+      const node: GraphNode = { id: nodes.length, name: nodeName, onnxOp: opType, op: normalizeInts(c.op), inputs, output: out };
+      nodes.push(node);
+      producer.set(out, node);
+      return out;
+    };
+    [conv, ...(conv.more ?? [])].forEach((c, k) => {
+      const outName = outs[k];
+      if (outName === undefined || outName === '') return;
+      const suffix = k === 0 ? '' : `:${k}`;
+      // A chain (ReduceMean without keepdims: pool, then reshape): only its last tensor is the ONNX output.
+      const steps = [{ op: c.op, shape: c.shape }, ...(c.then ?? [])];
+      let t = -1;
+      steps.forEach((st, i) => {
+        const last = i === steps.length - 1;
+        t = add(st, i === 0 ? c.inputs : [t], last ? outName : `${outName}.${i}`, `${name}${suffix}${i === 0 ? '' : `.${i}`}`);
+      });
+      acts.set(outName, t);
+    });
   });
 
   const outName = outNames[0]!;
   const output = acts.get(outName);
   if (output === undefined) throw new EvsimError('BAD_MODEL', `${file}: the output '${outName}' is a constant; nothing to simulate`);
   if (output === inputId) throw new EvsimError('BAD_MODEL', `${file}: the output is the input; nothing to simulate`);
-  return prune({ name: graph.name || basename(file, '.onnx'), tensors, nodes, input: inputId, output, opset });
+  const g: Graph = { name: graph.name || basename(file, '.onnx'), tensors, nodes, input: inputId, output, opset };
+  fuseGelu(g);
+  return prune(g);
 }
 
 /** BN after a Conv/Gemm: W' = W·s, b' = b·s + t, per output channel. */

@@ -1,0 +1,197 @@
+/**
+ * ONNX ops that PyTorch exports of newer CNNs use (Split, Slice, ReduceMean/Max,
+ * GlobalMaxPool, PRelu, Pow, Gelu, LogSoftmax, the exact-GELU pattern), on
+ * hand-encoded models with outputs worked out by hand. torch's own exports of them are
+ * checked in onnx-fixtures.test.ts (modern_acts, elementwise).
+ */
+import type onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { DenseExecutor } from '../../src/model/dense/executor.js';
+import type { Graph } from '../../src/model/ir.js';
+import { importOnnx } from '../../src/model/onnx/import.js';
+import { encode, expectError, floats, int64s, intAttr, strAttr, valueInfo, type ModelSpec } from '../helpers/onnx.js';
+
+type Node = onnxProto.onnx.INodeProto;
+
+/** Imports a model reading x [inDims] and producing y [outDims]. */
+function model(nodes: Node[], inDims: number[], outDims: number[], extra: Partial<ModelSpec> = {}): Graph {
+  return importOnnx(encode({ nodes, inputs: [valueInfo('x', inDims)], outputs: [valueInfo('y', outDims)], ...extra }), 'm.onnx');
+}
+const run = (g: Graph, x: number[]): number[] => Array.from(new DenseExecutor(g).run(Float32Array.from(x)));
+const close = (got: number[], want: number[]): void => {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, i) => expect(got[i], `element ${i}`).toBeCloseTo(w, 6));
+};
+
+describe('Split and Slice are gathers of the activation', () => {
+  it('Split (opset 13, sizes [1, 3]) with both outputs used: concat(b, relu(a))', () => {
+    const g = model([
+      { name: 'sp', opType: 'Split', input: ['x', 'sizes'], output: ['a', 'b'], attribute: [intAttr('axis', 1)] },
+      { name: 'r', opType: 'Relu', input: ['a'], output: ['ra'] },
+      { name: 'cat', opType: 'Concat', input: ['b', 'ra'], output: ['y'], attribute: [intAttr('axis', 1)] },
+    ], [1, 4], [1, 4], { init: [int64s('sizes', [1, 3])] });
+    expect(run(g, [-1, 2, -3, 4])).toEqual([2, -3, 4, 0]);
+    expect(g.nodes.filter((n) => n.onnxOp === 'Split').map((n) => n.op.kind)).toEqual(['resize', 'resize']);
+  });
+
+  it('Split (opset 18, num_outputs 3) of 5 elements is 2 + 2 + 1; an unused output is dropped', () => {
+    const g = model([
+      { name: 'sp', opType: 'Split', input: ['x'], output: ['a', 'b', 'c'], attribute: [intAttr('axis', 1), intAttr('num_outputs', 3)] },
+      { name: 'cat', opType: 'Concat', input: ['c', 'a'], output: ['y'], attribute: [intAttr('axis', 1)] },
+    ], [1, 5], [1, 3], { opset: 18 });
+    expect(run(g, [1, 2, 3, 4, 5])).toEqual([5, 1, 2]);
+    expect(g.nodes.filter((n) => n.onnxOp === 'Split')).toHaveLength(2);
+  });
+
+  it('Split (opset 11) without sizes cuts equal parts, one per output', () => {
+    const g = model([
+      { name: 'sp', opType: 'Split', input: ['x'], output: ['a', 'b'], attribute: [intAttr('axis', -1)] },
+      { name: 'sub', opType: 'Sub', input: ['a', 'b'], output: ['y'] },
+    ], [1, 4], [1, 2], { opset: 11 });
+    expect(run(g, [10, 20, 1, 2])).toEqual([9, 18]);
+  });
+
+  it('Split sizes that do not add up to the axis → BAD_MODEL naming the node', () => {
+    const bytes = encode({
+      nodes: [{ name: 'bad_split', opType: 'Split', input: ['x', 'sizes'], output: ['y', 'z'], attribute: [intAttr('axis', 1)] }],
+      init: [int64s('sizes', [1, 2])],
+      outputs: [valueInfo('y', [1, 1])],
+    });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'bad_split'/, /summing to 4/);
+  });
+
+  it('Slice with a negative step from the end: x[:, -1::-2] of 5 elements reads 4, 2, 0', () => {
+    const g = model([{ name: 'sl', opType: 'Slice', input: ['x', 's', 'e', 'ax', 'st'], output: ['y'] }], [1, 5], [1, 3], {
+      init: [int64s('s', [-1]), int64s('e', [-10]), int64s('ax', [1]), int64s('st', [-2])],
+    });
+    expect(run(g, [1, 2, 3, 4, 5])).toEqual([5, 3, 1]);
+  });
+
+  it('Slice (opset 9, attributes) of a 2-D window: rows 1..2, columns 0..1 of a 3 × 3', () => {
+    const ints = (name: string, v: number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: v });
+    const g = model([{ name: 'sl', opType: 'Slice', input: ['x'], output: ['y'], attribute: [ints('starts', [1, 0]), ints('ends', [3, 2]), ints('axes', [2, 3])] }],
+      [1, 1, 3, 3], [1, 1, 2, 2], { opset: 9 });
+    expect(run(g, [1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual([4, 5, 7, 8]);
+  });
+
+  it('an empty Slice → UNSUPPORTED_OP', () => {
+    const bytes = encode({
+      nodes: [{ name: 'empty', opType: 'Slice', input: ['x', 's', 'e'], output: ['y'] }],
+      init: [int64s('s', [0, 3]), int64s('e', [1, 3])],
+    });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'empty'/, /empty/);
+  });
+});
+
+describe('reductions over the spatial axes are global poolings', () => {
+  const x8 = [1, 2, 3, 4, 5, 6, 7, 8];
+  it('ReduceMean over (2, 3) without keepdims: per-channel means [2.5, 6.5]', () => {
+    const g = model([{ name: 'rm', opType: 'ReduceMean', input: ['x'], output: ['y'], attribute: [{ name: 'axes', type: 7, ints: [2, 3] }, intAttr('keepdims', 0)] }],
+      [1, 2, 2, 2], [1, 2]);
+    expect(run(g, x8)).toEqual([2.5, 6.5]);
+    expect(g.nodes.map((n) => n.op.kind)).toEqual(['avgpool', 'reshape']);
+    expect(g.tensors[g.output]!.shape).toEqual([1, 2]);
+  });
+
+  it('ReduceMean (opset 18, axes as an input) over the last axis of [1, 2, 3], keepdims', () => {
+    const g = model([{ name: 'rm', opType: 'ReduceMean', input: ['x', 'axes'], output: ['y'] }], [1, 2, 3], [1, 2, 1], { opset: 18, init: [int64s('axes', [-1])] });
+    expect(run(g, [1, 2, 3, 4, 5, 6])).toEqual([2, 5]);
+  });
+
+  it('ReduceMax and GlobalMaxPool: per-channel maxima [4, 8]', () => {
+    const rmax = model([{ name: 'rx', opType: 'ReduceMax', input: ['x'], output: ['y'], attribute: [{ name: 'axes', type: 7, ints: [-2, -1] }] }], [1, 2, 2, 2], [1, 2, 1, 1]);
+    expect(run(rmax, x8)).toEqual([4, 8]);
+    const gmp = model([{ name: 'gm', opType: 'GlobalMaxPool', input: ['x'], output: ['y'] }], [1, 2, 2, 2], [1, 2, 1, 1]);
+    expect(run(gmp, [-1, -2, -3, -4, 5, 0, 0, 0])).toEqual([-1, 5]);
+  });
+
+  it('ReduceMean over the channels → UNSUPPORTED_OP saying which reductions work', () => {
+    const bytes = encode({ nodes: [{ name: 'chan_mean', opType: 'ReduceMean', input: ['x'], output: ['y'], attribute: [{ name: 'axes', type: 7, ints: [1] }] }], inputs: [valueInfo('x', [1, 2, 2, 2])] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'chan_mean'/, /axes \[1\]/, /only over all spatial axes/);
+  });
+});
+
+describe('elementwise activations', () => {
+  it('PRelu: one slope is a LeakyRelu; a slope per channel broadcasts over H × W', () => {
+    const one = model([{ name: 'p', opType: 'PRelu', input: ['x', 's'], output: ['y'] }], [1, 4], [1, 4], { init: [floats('s', [1], [0.25])] });
+    expect(one.nodes[0]!.op).toMatchObject({ kind: 'unary', fn: 'leakyrelu', a: 0.25 });
+    expect(run(one, [-4, 2, -1, 0])).toEqual([-1, 2, -0.25, 0]);
+    const per = model([{ name: 'p', opType: 'PRelu', input: ['x', 's'], output: ['y'] }], [1, 2, 1, 2], [1, 2, 1, 2], { init: [floats('s', [2, 1, 1], [0.125, 0.5])] });
+    expect(run(per, [-1, 2, -4, -2])).toEqual([-0.125, 2, -2, -1]);
+  });
+
+  it('Pow by one constant exponent; an exponent per element → UNSUPPORTED_OP', () => {
+    const g = model([{ name: 'pw', opType: 'Pow', input: ['x', 'e'], output: ['y'] }], [1, 3], [1, 3], { init: [floats('e', [], [3])] });
+    expect(run(g, [-2, 0.5, 3])).toEqual([-8, 0.125, 27]);
+    const bytes = encode({ nodes: [{ name: 'pw2', opType: 'Pow', input: ['x', 'e'], output: ['y'] }], init: [floats('e', [4], [1, 2, 3, 4])] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'pw2'/, /one exponent/);
+  });
+
+  it('Gelu (opset 20): exact and tanh forms; an unknown approximation → BAD_MODEL', () => {
+    const exact = model([{ name: 'g', opType: 'Gelu', input: ['x'], output: ['y'] }], [1, 2], [1, 2], { opset: 20 });
+    // Φ(1) = 0.841344746…; the tanh form gives 0.841191991… (computed with Python's math).
+    close(run(exact, [1, -1]), [0.841344746, -0.158655254]);
+    const tanh = model([{ name: 'g', opType: 'Gelu', input: ['x'], output: ['y'], attribute: [strAttr('approximate', 'tanh')] }], [1, 2], [1, 2], { opset: 20 });
+    close(run(tanh, [1, -1]), [0.841191991, -0.158808009]);
+    const bytes = encode({ nodes: [{ name: 'g2', opType: 'Gelu', input: ['x'], output: ['y'], attribute: [strAttr('approximate', 'fast')] }], opset: 20 });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'g2'/, /'none' or 'tanh'/);
+  });
+
+  it('Elu with alpha 2, Celu with alpha 0 refused', () => {
+    const g = model([{ name: 'e', opType: 'Elu', input: ['x'], output: ['y'], attribute: [{ name: 'alpha', type: 1, f: 2 }] }], [1, 2], [1, 2]);
+    close(run(g, [-1, 3]), [2 * (Math.exp(-1) - 1), 3]);
+    const bytes = encode({ nodes: [{ name: 'c0', opType: 'Celu', input: ['x'], output: ['y'], attribute: [{ name: 'alpha', type: 1, f: 0 }] }] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'c0'/, /alpha cannot be 0/);
+  });
+
+  it('LogSoftmax: log of [1/4, 3/4] from logits [0, ln 3]', () => {
+    const g = model([{ name: 'ls', opType: 'LogSoftmax', input: ['x'], output: ['y'], attribute: [intAttr('axis', 1)] }], [1, 2], [1, 2]);
+    close(run(g, [0, Math.log(3)]), [Math.log(0.25), Math.log(0.75)]);
+  });
+});
+
+describe('the exact GELU that torch exports as five nodes runs as one', () => {
+  const sqrt2 = floats('sqrt2', [], [Math.SQRT2]);
+  const one = floats('one', [], [1]);
+  const half = floats('half', [], [0.5]);
+  const head: Node[] = [
+    { name: 'div', opType: 'Div', input: ['x', 'sqrt2'], output: ['d'] },
+    { name: 'erf', opType: 'Erf', input: ['d'], output: ['e'] },
+    { name: 'add', opType: 'Add', input: ['e', 'one'], output: ['p'] },
+  ];
+
+  it('x · (1 + erf(x/√2)) · 0.5 → one Gelu node; Φ(1) at x = 1', () => {
+    const g = model([...head,
+      { name: 'mul', opType: 'Mul', input: ['x', 'p'], output: ['m'] },
+      { name: 'mul2', opType: 'Mul', input: ['m', 'half'], output: ['y'] },
+    ], [1, 3], [1, 3], { init: [sqrt2, one, half] });
+    expect(g.nodes.map((n) => [n.op.kind, n.onnxOp])).toEqual([['unary', 'Gelu']]);
+    expect(g.nodes[0]!.op).toMatchObject({ fn: 'gelu', a: 0 });
+    close(run(g, [1, -1, 0]), [0.841344746, -0.158655254, 0]);
+  });
+
+  it('(x · 0.5) · (1 + erf(x/√2)) as well', () => {
+    const g = model([...head,
+      { name: 'hx', opType: 'Mul', input: ['x', 'half'], output: ['h'] },
+      { name: 'mul', opType: 'Mul', input: ['h', 'p'], output: ['y'] },
+    ], [1, 1], [1, 1], { init: [sqrt2, one, half] });
+    expect(g.nodes.map((n) => n.onnxOp)).toEqual(['Gelu']);
+  });
+
+  it('not when a part is read elsewhere or a constant differs', () => {
+    // erf(x/√2) also goes to the output: the pattern's inside is needed, nothing fused.
+    const shared = model([...head,
+      { name: 'mul', opType: 'Mul', input: ['x', 'p'], output: ['m'] },
+      { name: 'mul2', opType: 'Mul', input: ['m', 'half'], output: ['g'] },
+      { name: 'sum', opType: 'Add', input: ['g', 'e'], output: ['y'] },
+    ], [1, 1], [1, 1], { init: [sqrt2, one, half] });
+    expect(shared.nodes.some((n) => n.onnxOp === 'Gelu')).toBe(false);
+    const other = model([...head,
+      { name: 'mul', opType: 'Mul', input: ['x', 'p'], output: ['m'] },
+      { name: 'mul2', opType: 'Mul', input: ['m', 'two'], output: ['y'] },
+    ], [1, 1], [1, 1], { init: [sqrt2, one, floats('two', [], [2])] });
+    expect(other.nodes.some((n) => n.onnxOp === 'Gelu')).toBe(false);
+    // Unfused, it still computes x · (1 + erf(x/√2)) · 2 = 4·Φ(x)·x.
+    close(run(other, [1]), [4 * 0.841344746]);
+  });
+});
