@@ -346,6 +346,26 @@ class ModernActs(nn.Module):
         return F.log_softmax(self.fc(m), dim=1)
 
 
+class SEBlock(nn.Module):
+    """A MobileNetV3 inverted-residual block with squeeze-and-excitation."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Hardswish())
+        self.expand = nn.Sequential(nn.Conv2d(8, 16, 1), nn.BatchNorm2d(16), nn.Hardswish())
+        self.dw = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.BatchNorm2d(16), nn.Hardswish())
+        self.se_reduce = nn.Conv2d(16, 4, 1)
+        self.se_expand = nn.Conv2d(4, 16, 1)
+        self.project = nn.Sequential(nn.Conv2d(16, 8, 1), nn.BatchNorm2d(8))
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        s = self.stem(x)
+        h = self.dw(self.expand(s))
+        w = F.hardsigmoid(self.se_expand(F.relu(self.se_reduce(F.adaptive_avg_pool2d(h, 1)))))
+        h = self.project(h * w) + s
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
 class Elementwise(nn.Module):
     """Elementwise math on values: abs, pow, sqrt, exp, log, reciprocal, erf, GELU."""
     def __init__(self):
@@ -584,6 +604,12 @@ def main():
          "other, Concat, SELU(conv) + CELU(conv, alpha 0.5), z[:, :, ::2, 1::2] (Slice with "
          "steps), SiLU(z.mean((2, 3))) (ReduceMean, keepdims 0), Linear(8,6), LogSoftmax.",
          dict(noise=0.5), None, None),
+        ("se_block", 13, SEBlock, [3, 10, 10],
+         "MobileNetV3 block: Conv+BN+Hardswish stem, 1x1 expand and 3x3 depthwise Conv+BN+"
+         "Hardswish, squeeze-and-excitation (GlobalAveragePool, 1x1 Conv, ReLU, 1x1 Conv, "
+         "HardSigmoid, Mul broadcasting [1,16,1,1] over [1,16,10,10]), 1x1 project Conv+BN, "
+         "residual Add with the stem, GlobalAveragePool, Linear(8,5).",
+         None, None, None),
         ("elementwise", 13, Elementwise, [12],
          "MLP with elementwise math on values: sqrt(|h| + 0.5) + 1/(h*h + 1), "
          "log(exp(clamp(.)) + 1), erf(.) + pow(., 2), Concat, GELU (exact: Erf), "

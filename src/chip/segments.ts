@@ -151,6 +151,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
       } else if (op.kind === 'mul') {
         const other = v.ins.find((t) => !seen.has(t));
         if (other !== undefined) throw unsupported(`'${v.node.name}' multiplies values of two different layers`);
+        if (op.bcast) throw unsupported(`'${v.node.name}' multiplies values of different shapes (broadcasting)`);
       }
     }
     let fanIn = 0;

@@ -155,9 +155,15 @@ export interface SoftmaxOp {
   log?: boolean;
 }
 
-/** Elementwise product of two activations of the same shape. */
+/** Elementwise product of two activations (x · sigmoid(x), a squeeze-and-excitation scale). */
 export interface MulOp {
   kind: 'mul';
+  /**
+   * With broadcasting (a [1, C, H, W] map times a [1, C, 1, 1] scale), per input: for
+   * every output element, the input element it reads; null for an input of the output's
+   * shape. Absent: both inputs have the output's shape.
+   */
+  bcast?: (Int32Array | null)[];
 }
 
 export type Op =

@@ -422,6 +422,27 @@ const mulCases: Case[] = [
     b.add({ kind: 'mul' }, [y, y], [1, 2, 4, 4]);
     return b.build();
   }],
+  ['squeeze-and-excitation: relu(conv(x)) · sigmoid(dense(mean)), one scale per channel', (rng) => {
+    const b = new GraphBuilder([1, 2, 5, 5]);
+    const f = b.add(relu(), [conv(b, rng, 0, { cout: 3, kh: 3, pads: [1, 1, 1, 1] }, 1.5)], [1, 3, 5, 5]);
+    const m = b.add(avgPoolOp({ k: [5, 5] }, false, true), [f], [1, 3, 1, 1]);
+    const flat = b.add({ kind: 'reshape', source: 'Flatten' }, [m], [1, 3]);
+    const sc = b.add(unary('sigmoid'), [b.add(denseOp(rng, 1, 3, 3), [flat], [1, 3])], [1, 3]);
+    const s4 = b.add({ kind: 'reshape', source: 'Reshape' }, [sc], [1, 3, 1, 1]);
+    // Output element o (channel ⌊o / 25⌋) reads scale element ⌊o / 25⌋.
+    const perChannel = Int32Array.from({ length: 75 }, (_, o) => Math.floor(o / 25));
+    const y = b.add({ kind: 'mul', bcast: [null, perChannel] }, [f, s4], [1, 3, 5, 5]);
+    conv(b, rng, y, { cout: 2, kh: 3 });
+    return b.build();
+  }],
+  ['a per-position scale shared by the channels, as the first operand', (rng) => {
+    const b = new GraphBuilder([1, 2, 4, 4]);
+    const f = b.add(unary('tanh'), [conv(b, rng, 0, { cout: 3, kh: 3, pads: [1, 1, 1, 1] }, 1.5)], [1, 3, 4, 4]);
+    const s = b.add(unary('sigmoid'), [conv(b, rng, 0, { cout: 1, kh: 3, pads: [1, 1, 1, 1] }, 1.5)], [1, 1, 4, 4]);
+    const perPosition = Int32Array.from({ length: 48 }, (_, o) => o % 16);
+    b.add({ kind: 'mul', bcast: [perPosition, null] }, [s, f], [1, 3, 4, 4]);
+    return b.build();
+  }],
 ];
 
 /** Tensors with several consumers in different domains (DESIGN §3: one gate / one accumulator each). */

@@ -52,7 +52,8 @@ export function evalNode(g: Graph, node: GraphNode, ins: Float32Array[], out: Fl
       return;
     case 'mul': {
       const y = ins[1]!;
-      for (let i = 0; i < out.length; i++) out[i] = x[i]! * y[i]!;
+      const [ma, mb] = op.bcast ?? [null, null];
+      for (let i = 0; i < out.length; i++) out[i] = x[ma ? ma[i]! : i]! * y[mb ? mb[i]! : i]!;
       return;
     }
   }

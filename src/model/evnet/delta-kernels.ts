@@ -239,7 +239,7 @@ function oneToOne(map: Int32Array): { offsets: Int32Array; targets: Int32Array }
 }
 
 /** CSR inverse of an output→input gather map. */
-function invertGather(gather: Int32Array, inSize: number): { offsets: Int32Array; targets: Int32Array } {
+export function invertGather(gather: Int32Array, inSize: number): { offsets: Int32Array; targets: Int32Array } {
   const counts = new Int32Array(inSize + 1);
   for (let o = 0; o < gather.length; o++) counts[gather[o]! + 1]++;
   for (let i = 0; i < inSize; i++) counts[i + 1] += counts[i]!;

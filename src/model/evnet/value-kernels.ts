@@ -4,6 +4,7 @@
  */
 import type { Graph, GraphNode, SoftmaxOp, UnaryOp } from '../ir.js';
 import { softmaxRow, unaryFn } from '../dense/ops.js';
+import { invertGather } from './delta-kernels.js';
 import { MaxPoolKernel } from './max-pool.js';
 import { BitsView, IndexList, StampSet, mergeIndexLists, reluBits } from './sparse.js';
 
@@ -86,6 +87,43 @@ class MulKernel implements ValueKernel {
   }
 }
 
+/**
+ * A product with broadcasting: a changed element of a broadcast input (a channel's
+ * scale) recomputes every output that reads it, found through the inverted map.
+ */
+class BroadcastMulKernel implements ValueKernel {
+  private readonly touched: StampSet;
+  private readonly inverse: ({ offsets: Int32Array; targets: Int32Array } | null)[];
+  constructor(private readonly maps: (Int32Array | null)[], inSizes: number[], outSize: number) {
+    this.touched = new StampSet(outSize);
+    this.inverse = maps.map((m, k) => (m ? invertGather(m, inSizes[k]!) : null));
+  }
+  run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
+    const [a, b] = [xs[0]!, xs[1]!];
+    const [ma, mb] = this.maps;
+    for (let k = 0; k < 2; k++) {
+      const ch = changed[k]!;
+      const inv = this.inverse[k];
+      for (let j = 0; j < ch.n; j++) {
+        const e = ch.idx[j]!;
+        if (!inv) this.touched.add(e);
+        else for (let t = inv.offsets[e]!; t < inv.offsets[e + 1]!; t++) this.touched.add(inv.targets[t]!);
+      }
+    }
+    const out = this.touched.sorted();
+    yChanged.n = 0;
+    for (let k = 0; k < out.length; k++) {
+      const i = out[k]!;
+      const v = Math.fround(a[ma ? ma[i]! : i]! * b[mb ? mb[i]! : i]!);
+      if (v !== y[i] || flush) {
+        y[i] = v;
+        yChanged.push(i);
+      }
+    }
+    this.touched.clear();
+  }
+}
+
 class SoftmaxKernel implements ValueKernel {
   private readonly rows: StampSet;
   private readonly outChanged: StampSet;
@@ -126,7 +164,10 @@ export function makeValueKernel(g: Graph, node: GraphNode): ValueKernel {
   const op = node.op;
   switch (op.kind) {
     case 'unary': return new UnaryKernel(op);
-    case 'mul': return new MulKernel(g.tensors[node.output]!.size);
+    case 'mul':
+      return op.bcast
+        ? new BroadcastMulKernel(op.bcast, node.inputs.map((t) => g.tensors[t]!.size), g.tensors[node.output]!.size)
+        : new MulKernel(g.tensors[node.output]!.size);
     case 'maxpool': return new MaxPoolKernel(op, g.tensors[node.inputs[0]!]!.shape, g.tensors[node.output]!.shape);
     case 'softmax': return new SoftmaxKernel(op);
     default:

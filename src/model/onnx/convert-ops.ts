@@ -220,8 +220,13 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
   const [p, q] = [ins[0], ins[1]];
   if (p?.kind === 'act' && q?.kind === 'act') {
     if (op === 'Div') throw unsupported(where, 'division of two activations is not supported');
-    if (p.shape.length !== q.shape.length || p.shape.some((d, i) => d !== q.shape[i])) {
-      throw unsupported(where, `${op} of activations with different shapes [${p.shape}] and [${q.shape}] (broadcasting) is not supported`);
+    const same = (s: number[], t: number[]): boolean => s.length === t.length && s.every((d, i) => d === t[i]);
+    if (!same(p.shape, q.shape)) {
+      const out = broadcastShapes(p.shape, q.shape);
+      if (op !== 'Mul') throw unsupported(where, `${op} of activations with different shapes [${p.shape}] and [${q.shape}] (broadcasting) is not supported`);
+      if (!out) throw bad(where, `Mul of activations with shapes [${p.shape}] and [${q.shape}] that do not broadcast`);
+      const bcast = [p, q].map((t) => (same(t.shape, out) ? null : broadcastIndex(t.shape, out)));
+      return { op: { kind: 'mul', bcast }, inputs: [p.id, q.id], shape: out };
     }
     const irOp: Op = op === 'Mul' ? { kind: 'mul' } : { kind: 'add', sign: op === 'Sub' ? -1 : 1 };
     return { op: irOp, inputs: [p.id, q.id], shape: [...p.shape] };
