@@ -46,9 +46,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
   });
 
   it('unknown op names the node and the op', () => {
-    const p = join(tmp, 'erf.onnx');
-    writeFileSync(p, modelWithOp('Erf'));
-    expectBadInput(evsim('run', '--model', p, '--frames', frames), /node 'weird_node' \(Erf\).*not supported.*supported ops: Conv/);
+    const p = join(tmp, 'hardmax.onnx');
+    writeFileSync(p, modelWithOp('Hardmax'));
+    expectBadInput(evsim('run', '--model', p, '--frames', frames), /node 'weird_node' \(Hardmax\).*not supported.*supported ops: Conv/);
     expectBadInput(evsim('inspect', p), /weird_node/);
   });
 
