@@ -366,6 +366,35 @@ class SEBlock(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
 
 
+class UNetDecoder(nn.Module):
+    """A two-level U-Net: strided encoder, ConvTranspose upsamplers, skip concat."""
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.up1 = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.dec1 = nn.Conv2d(16, 8, 3, padding=1)
+        self.up2 = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        s = F.relu(self.enc1(x))
+        h = self.enc2(s)
+        h = F.relu(self.dec1(torch.cat([self.up1(h), s], dim=1)))
+        return self.head(F.relu(self.up2(h)))
+
+
+class ConvTranspose1D(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 3, padding=1)
+        self.up = nn.ConvTranspose1d(4, 3, 4, stride=2, padding=1, dilation=2)
+        self.bn = nn.BatchNorm1d(3)
+
+    def forward(self, x):
+        return torch.tanh(self.bn(self.up(F.relu(self.conv(x)))))
+
+
 class Elementwise(nn.Module):
     """Elementwise math on values: abs, pow, sqrt, exp, log, reciprocal, erf, GELU."""
     def __init__(self):
@@ -609,6 +638,15 @@ def main():
          "Hardswish, squeeze-and-excitation (GlobalAveragePool, 1x1 Conv, ReLU, 1x1 Conv, "
          "HardSigmoid, Mul broadcasting [1,16,1,1] over [1,16,10,10]), 1x1 project Conv+BN, "
          "residual Add with the stem, GlobalAveragePool, Linear(8,5).",
+         None, None, None),
+        ("unet_decoder", 13, UNetDecoder, [3, 12, 12],
+         "U-Net: Conv+ReLU (skip, 8ch 12x12), Conv s2+BN+ReLU (16ch 6x6), ConvTranspose2d(16,8,k2,s2), "
+         "Concat with the skip, Conv+ReLU, ConvTranspose2d(8,4,k3,s2,pad 1,output_padding 1,groups 2) "
+         "to 24x24, ReLU, 1x1 Conv head -> 2x24x24.",
+         None, None, None),
+        ("convtranspose_1d", 13, ConvTranspose1D, [2, 16],
+         "Conv1d(2,4,3,pad 1)+ReLU, ConvTranspose1d(4,3,k4,s2,pad 1,dilation 2), BatchNorm1d "
+         "(folded into the ConvTranspose), Tanh -> 3x35.",
          None, None, None),
         ("elementwise", 13, Elementwise, [12],
          "MLP with elementwise math on values: sqrt(|h| + 0.5) + 1/(h*h + 1), "

@@ -6,7 +6,7 @@
  * one-element inputs; synaptic reach is counted from the conv/dense geometry.
  */
 import { Growable } from '../growable.js';
-import { reachTable, spatialOf, type ReachTable } from '../model/geometry.js';
+import { convReach, spatialOf, type ReachTable } from '../model/geometry.js';
 import { makeDeltaKernel, type DeltaKernel } from '../model/evnet/delta-kernels.js';
 import type { EvPlan, NodeStep } from '../model/evnet/plan.js';
 import { DeltaList } from '../model/evnet/sparse.js';
@@ -32,11 +32,11 @@ function synapseGeometry(plan: EvPlan, s: NodeStep): SynapseGeometry {
   const op = s.node.op;
   if (op.kind === 'conv') {
     const { h, w } = spatialOf(plan.tensors[s.ins[0]!]!.shape);
-    const { h: oh, w: ow } = spatialOf(plan.tensors[s.out]!.shape);
+    const { w: ow } = spatialOf(plan.tensors[s.out]!.shape);
     return {
       step: s,
       conv: {
-        ry: reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH), rx: reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW),
+        ...convReach(op, plan.tensors[s.ins[0]!]!.shape, plan.tensors[s.out]!.shape),
         hw: h * w, w, ow, cinG: op.cin / op.group, coutG: op.cout / op.group,
       },
       dense: null,

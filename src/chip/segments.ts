@@ -7,6 +7,7 @@
  */
 import { EvsimError } from '../errors.js';
 import { spatialOf } from '../model/geometry.js';
+import { fanIn as synapticFanIn } from '../model/ir.js';
 import type { AccStep, EvPlan, GateStep, NodeStep, PlanStep } from '../model/evnet/plan.js';
 
 export interface Segment {
@@ -83,6 +84,17 @@ export function buildSegments(plan: EvPlan): Segment[] {
     pre.sort(order);
     post.sort(order);
     const accSize = plan.tensors[acc.in]!.size;
+    // Two synaptic layers with only linear nodes between them: the first one's deltas
+    // would need neurons that relay them, which the chip model does not have.
+    for (const sy of synaptic) {
+      const stack = [...sy.ins];
+      while (stack.length > 0) {
+        const s = byOut.get(stack.pop()!);
+        if (!s || s.kind !== 'node') continue;
+        if (s.cls === 'synaptic') throw unsupported(`'${s.node.name}' feeds '${sy.node.name}' with no activation between them (a linear layer's output has no neurons on the chip)`);
+        stack.push(...s.ins);
+      }
+    }
     for (const p of post) {
       const k = p.node.op.kind;
       if (k !== 'add' && k !== 'affine' && k !== 'reshape') throw unsupported(`'${p.node.name}' (${k}) between synapses and accumulator '${acc.name}'`);
@@ -157,7 +169,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
     let fanIn = 0;
     for (const sy of synaptic) {
       const op = sy.node.op;
-      fanIn += op.kind === 'conv' ? (op.cin / op.group) * op.kh * op.kw : op.kind === 'dense' ? op.k : 0;
+      if (op.kind === 'conv' || op.kind === 'dense') fanIn += synapticFanIn(op);
     }
     segments.push({
       id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),

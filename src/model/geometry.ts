@@ -3,7 +3,7 @@
  * auto_pad, ceil_mode) and the per-axis "which outputs does input i reach" tables the
  * sparse kernels and the MAC counter use.
  */
-import type { PoolGeometry } from './ir.js';
+import type { ConvOp, PoolGeometry } from './ir.js';
 
 /** Output length along one axis (ONNX/PyTorch rule, including the ceil_mode correction). */
 export function outLength(inLen: number, k: number, stride: number, padBegin: number, padEnd: number, dil: number, ceil: boolean): number {
@@ -34,16 +34,22 @@ export interface ReachTable {
   out: Int32Array;
 }
 
-export function reachTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number): ReachTable {
+export function reachTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number, transposed = false): ReachTable {
   const offsets = new Int32Array(inLen + 1);
   const taps: number[] = [];
   const outs: number[] = [];
   for (let i = 0; i < inLen; i++) {
     offsets[i] = taps.length;
     for (let t = 0; t < k; t++) {
-      const num = i + padBegin - t * dil;
-      if (num < 0 || num % stride !== 0) continue;
-      const o = num / stride;
+      let o: number;
+      if (transposed) {
+        o = i * stride - padBegin + t * dil;
+        if (o < 0) continue;
+      } else {
+        const num = i + padBegin - t * dil;
+        if (num < 0 || num % stride !== 0) continue;
+        o = num / stride;
+      }
       if (o >= outLen) continue;
       taps.push(t);
       outs.push(o);
@@ -57,14 +63,21 @@ export function reachTable(inLen: number, outLen: number, k: number, stride: num
  * The inverse of `reachTable`: for output coordinate o along one axis, the (tap,
  * input coordinate) pairs of its window that fall inside the input, taps ascending.
  */
-export function windowTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number): ReachTable {
+export function windowTable(inLen: number, outLen: number, k: number, stride: number, padBegin: number, dil: number, transposed = false): ReachTable {
   const offsets = new Int32Array(outLen + 1);
   const taps: number[] = [];
   const ins: number[] = [];
   for (let o = 0; o < outLen; o++) {
     offsets[o] = taps.length;
     for (let t = 0; t < k; t++) {
-      const i = o * stride - padBegin + t * dil;
+      let i: number;
+      if (transposed) {
+        const num = o + padBegin - t * dil;
+        if (num < 0 || num % stride !== 0) continue;
+        i = num / stride;
+      } else {
+        i = o * stride - padBegin + t * dil;
+      }
       if (i < 0 || i >= inLen) continue;
       taps.push(t);
       ins.push(i);
@@ -96,4 +109,15 @@ export function avgDivisor(g: PoolGeometry, h: number, w: number, oh: number, ow
   he = Math.min(he, h);
   we = Math.min(we, w);
   return (he - hs) * (we - ws);
+}
+
+/** A conv's reach tables along H and W (input coordinate → taps and outputs it reaches). */
+export function convReach(op: ConvOp, inShape: readonly number[], outShape: readonly number[]): { ry: ReachTable; rx: ReachTable } {
+  const { h, w } = spatialOf(inShape);
+  const { h: oh, w: ow } = spatialOf(outShape);
+  const t = op.transposed === true;
+  return {
+    ry: reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH, t),
+    rx: reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW, t),
+  };
 }

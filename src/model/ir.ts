@@ -30,6 +30,11 @@ export interface ConvOp {
   bias: Float32Array | null;
   /** γ of a BatchNorm folded into this node, for the `bn_gamma` threshold option. */
   bnGamma: Float32Array | null;
+  /**
+   * ConvTranspose: input (iy, ix) reaches output (iy·stride − pad + tap·dil, …), so each
+   * input scatters a kernel-sized patch; `weight` is still [cout][cin/group][kh][kw].
+   */
+  transposed?: boolean;
 }
 
 /**
@@ -275,14 +280,30 @@ export function coordMap(shape: Shape, offset: (axis: number, coord: number) => 
   return map;
 }
 
-/** Number of weights of a synaptic node ("fan_in" × outputs is its dense MAC count). */
-export function fanIn(op: ConvOp | DenseOp): number {
-  return op.kind === 'conv' ? (op.cin / op.group) * op.kh * op.kw : op.k;
+/** Taps of a transposed kernel axis landing on one output at most: one in every s/gcd(s, d). */
+function transposedTaps(k: number, stride: number, dil: number): number {
+  let a = stride;
+  let b = dil;
+  while (b !== 0) [a, b] = [b, a % b];
+  return Math.ceil(k / (stride / a));
 }
 
-/** Conventional MACs per frame of a node: outputs × fan_in (DESIGN §4). */
+/** The most weights applied to one output of a synaptic node (its "fan_in"). */
+export function fanIn(op: ConvOp | DenseOp): number {
+  if (op.kind === 'dense') return op.k;
+  const cinG = op.cin / op.group;
+  if (op.transposed) return cinG * transposedTaps(op.kh, op.strideH, op.dilH) * transposedTaps(op.kw, op.strideW, op.dilW);
+  return cinG * op.kh * op.kw;
+}
+
+/**
+ * Conventional MACs per frame of a node: outputs × fan_in (DESIGN §4); for a
+ * ConvTranspose, inputs × the kernel each input scatters (cout/group · kh · kw), what a
+ * dense GEMM + col2im implementation computes.
+ */
 export function denseMacsOf(node: GraphNode, g: Graph): number {
   const op = node.op;
+  if (op.kind === 'conv' && op.transposed) return g.tensors[node.inputs[0]!]!.size * (op.cout / op.group) * op.kh * op.kw;
   if (op.kind !== 'conv' && op.kind !== 'dense') return 0;
   return g.tensors[node.output]!.size * fanIn(op);
 }

@@ -46,6 +46,47 @@ export function naiveConv(op: ConvOp, inShape: readonly number[], x: ArrayLike<n
   return { shape: [1, op.cout, OH, OW], y };
 }
 
+/**
+ * ConvTranspose computed as what it is equivalent to: a stride-1 conv, with the kernel
+ * flipped, over the input with stride − 1 zeros inserted between elements and
+ * d·(k − 1) − pad zeros around it (plus output_padding at the end). `op.weight` is in
+ * the IR's [cout][cin/group][kh][kw] layout.
+ */
+export function naiveConvTranspose(op: ConvOp, inShape: readonly number[], x: ArrayLike<number>, outPad: [number, number] = [0, 0]): { shape: number[]; y: Float64Array } {
+  const [, C, H, W] = inShape as [number, number, number, number];
+  if (C !== op.cin) throw new Error('channel mismatch');
+  const OH = (H - 1) * op.strideH + outPad[0] + (op.kh - 1) * op.dilH + 1 - op.padT - op.padB;
+  const OW = (W - 1) * op.strideW + outPad[1] + (op.kw - 1) * op.dilW + 1 - op.padL - op.padR;
+  const cinG = op.cin / op.group;
+  const coutG = op.cout / op.group;
+  // Zero-stuffed input: U[u] = x[u / s] where s divides u, else 0; shifted by the conv's pad.
+  const stuffed = (u: number, s: number, n: number): number => (u >= 0 && u % s === 0 && u / s < n ? u / s : -1);
+  const y = new Float64Array(op.cout * OH * OW);
+  for (let co = 0; co < op.cout; co++) {
+    const g = Math.floor(co / coutG);
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        let s = op.bias ? op.bias[co]! : 0;
+        for (let cl = 0; cl < cinG; cl++) {
+          const ci = g * cinG + cl;
+          for (let ky = 0; ky < op.kh; ky++) {
+            const iy = stuffed(oy + ky * op.dilH - (op.dilH * (op.kh - 1) - op.padT), op.strideH, H);
+            if (iy < 0) continue;
+            for (let kx = 0; kx < op.kw; kx++) {
+              const ix = stuffed(ox + kx * op.dilW - (op.dilW * (op.kw - 1) - op.padL), op.strideW, W);
+              if (ix < 0) continue;
+              const flipped = ((co * cinG + cl) * op.kh + (op.kh - 1 - ky)) * op.kw + (op.kw - 1 - kx);
+              s += op.weight[flipped]! * x[(ci * H + iy) * W + ix]!;
+            }
+          }
+        }
+        y[(co * OH + oy) * OW + ox] = s;
+      }
+    }
+  }
+  return { shape: [1, op.cout, OH, OW], y };
+}
+
 /** Gemm: y[m][n] = Σ_k A[m][k]·W[k][n] + bias[m][n], A read transposed with transA. */
 export function naiveDense(op: DenseOp, x: ArrayLike<number>): Float64Array {
   const y = new Float64Array(op.m * op.n);

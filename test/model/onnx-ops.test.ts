@@ -7,7 +7,9 @@
 import type onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { DenseExecutor } from '../../src/model/dense/executor.js';
-import type { Graph } from '../../src/model/ir.js';
+import { createEngine } from '../../src/model/evnet/engine.js';
+import { parsePolicy } from '../../src/model/evnet/policy.js';
+import { denseMacsOf, type Graph } from '../../src/model/ir.js';
 import { importOnnx } from '../../src/model/onnx/import.js';
 import { encode, expectError, floats, int64s, intAttr, strAttr, valueInfo, type ModelSpec } from '../helpers/onnx.js';
 
@@ -193,5 +195,49 @@ describe('the exact GELU that torch exports as five nodes runs as one', () => {
     expect(other.nodes.some((n) => n.onnxOp === 'Gelu')).toBe(false);
     // Unfused, it still computes x · (1 + erf(x/√2)) · 2 = 4·Φ(x)·x.
     close(run(other, [1]), [4 * 0.841344746]);
+  });
+});
+
+describe('ConvTranspose', () => {
+  // x = [[1, 2], [3, 4]], a 3×3 kernel of ones, stride 2: the full 5×5 result is
+  // [[1,1,3,2,2], [1,1,3,2,2], [4,4,10,6,6], [3,3,7,4,4], [3,3,7,4,4]] (patches overlap
+  // on row and column 2); pads crop it.
+  const ones = floats('w', [1, 1, 3, 3], new Array<number>(9).fill(1));
+  const ints = (name: string, v: number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: v });
+  const convT = (attrs: onnxProto.onnx.IAttributeProto[], out: number[]): Graph =>
+    model([{ name: 'up', opType: 'ConvTranspose', input: ['x', 'w'], output: ['y'], attribute: [ints('strides', [2, 2]), ...attrs] }], [1, 1, 2, 2], out, { init: [ones] });
+
+  it('pads crop the full result', () => {
+    expect(run(convT([ints('pads', [1, 1, 0, 0])], [1, 1, 4, 4]), [1, 2, 3, 4])).toEqual([1, 3, 2, 2, 4, 10, 6, 6, 3, 7, 4, 4, 3, 7, 4, 4]);
+  });
+
+  it('output_shape 4×4: the one extra row and column come off the beginning', () => {
+    expect(run(convT([ints('output_shape', [4, 4])], [1, 1, 4, 4]), [1, 2, 3, 4])).toEqual([1, 3, 2, 2, 4, 10, 6, 6, 3, 7, 4, 4, 3, 7, 4, 4]);
+  });
+
+  it('auto_pad SAME_UPPER: output = input × stride, the extra off the end', () => {
+    expect(run(convT([strAttr('auto_pad', 'SAME_UPPER')], [1, 1, 4, 4]), [1, 2, 3, 4])).toEqual([1, 1, 3, 2, 1, 1, 3, 2, 4, 4, 10, 6, 3, 3, 7, 4]);
+  });
+
+  it('dense MACs are inputs × the kernel each scatters; MACs count only taps inside the output', () => {
+    const g = convT([ints('pads', [1, 1, 0, 0])], [1, 1, 4, 4]);
+    expect(g.nodes[0]!.op).toMatchObject({ kind: 'conv', transposed: true, kh: 3, strideH: 2, padT: 1, padB: 0 });
+    expect(denseMacsOf(g.nodes[0]!, g)).toBe(4 * 9);
+    // Cropping the first row and column leaves 2×2, 2×3, 3×2 and 3×3 taps of the four patches.
+    const frame = createEngine(g, { threshold: 0, policy: parsePolicy('threshold') }).step(Float32Array.of(1, 2, 3, 4));
+    expect(frame.macs).toBe(4 + 6 + 6 + 9);
+  });
+
+  it('an output_shape larger than the full result → UNSUPPORTED_OP; a weight for other channels → BAD_MODEL', () => {
+    const big = encode({
+      nodes: [{ name: 'up_big', opType: 'ConvTranspose', input: ['x', 'w'], output: ['y'], attribute: [ints('strides', [2, 2]), ints('output_shape', [6, 6])] }],
+      init: [ones], inputs: [valueInfo('x', [1, 1, 2, 2])],
+    });
+    expectError(() => importOnnx(big), 'UNSUPPORTED_OP', /node 'up_big'/, /output_shape \[6,6\]/);
+    const wrong = encode({
+      nodes: [{ name: 'up_ch', opType: 'ConvTranspose', input: ['x', 'w'], output: ['y'] }],
+      init: [ones], inputs: [valueInfo('x', [1, 2, 2, 2])],
+    });
+    expectError(() => importOnnx(wrong), 'BAD_MODEL', /node 'up_ch'/, /does not match 2 input channels/);
   });
 });

@@ -13,12 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { DenseExecutor } from '../../src/model/dense/executor.js';
 import { createEngine } from '../../src/model/evnet/engine.js';
 import { parsePolicy } from '../../src/model/evnet/policy.js';
-import type { Graph, Op } from '../../src/model/ir.js';
+import type { ConvOp, Graph, Op } from '../../src/model/ir.js';
 import {
   GraphBuilder, affineOp, avgPoolOp, convOp, denseOp, maxPoolOp, numelOf, relu, softmaxOp, unary, type ConvSpec, type PoolSpec,
 } from '../helpers/graph.js';
 import {
-  maxAbs, maxAbsDiff, naiveAvgPool, naiveConcat, naiveConv, naiveDense, naiveMaxPool, naiveOutLen, naivePad, naiveResize, naiveSoftmax,
+  maxAbs, maxAbsDiff, naiveAvgPool, naiveConcat, naiveConv, naiveConvTranspose, naiveDense, naiveMaxPool, naiveOutLen, naivePad, naiveResize, naiveSoftmax,
   naiveTranspose,
 } from '../helpers/naive.js';
 import { mulberry32, randArray, randomVideo, type Rng } from '../helpers/rng.js';
@@ -106,6 +106,28 @@ const convCases: Case[] = [
     return b.build();
   }],
 ];
+
+/** A ConvTranspose op (IR weight layout) and its output shape from the equivalence formula. */
+function convT(rng: Rng, inShape: number[], s: ConvSpec, outPad: [number, number] = [0, 0]): { op: ConvOp; out: number[] } {
+  const op = { ...convOp(rng, s), transposed: true };
+  const ref = naiveConvTranspose(op, inShape, new Float32Array(numelOf(inShape)), outPad);
+  return { op, out: ref.shape };
+}
+
+const convTransposeSpecs: [string, number[], ConvSpec, [number, number]][] = [
+  ['k2 stride 2 (the U-Net upsampler)', [1, 4, 5, 5], { cin: 4, cout: 3, kh: 2, stride: [2, 2] }, [0, 0]],
+  ['k3 stride 2 pad 1 output_padding 1', [1, 3, 4, 5], { cin: 3, cout: 4, kh: 3, stride: [2, 2], pads: [1, 1, 1, 1] }, [1, 1]],
+  ['group 2, dilation 2, asymmetric pads', [1, 4, 5, 4], { cin: 4, cout: 6, kh: 3, group: 2, dil: [2, 2], stride: [2, 1], pads: [0, 2, 1, 0] }, [0, 0]],
+  ['3×2 kernel, stride (3, 2), pads larger than d·(k − 1)', [1, 2, 4, 4], { cin: 2, cout: 3, kh: 3, kw: 2, stride: [3, 2], pads: [2, 1, 2, 1] }, [0, 0]],
+];
+const convTransposeCases: Case[] = convTransposeSpecs.map(([name, inShape, spec, outPad]): Case => [`${name}: relu → ConvTranspose → relu → conv`, (rng) => {
+  const b = new GraphBuilder(inShape);
+  const r = b.add(relu(), [0], inShape);
+  const t = convT(rng, inShape, spec, outPad);
+  const c = b.add(t.op, [r], t.out);
+  conv(b, rng, b.add(relu(), [c], t.out), { cout: 2, kh: 1 });
+  return b.build();
+}]);
 
 const denseCases: Case[] = [
   ['plain [1,8] → 5 → relu → 3', (rng) => {
@@ -487,6 +509,7 @@ const families: [string, Case[]][] = [
   ['concat', concatCases],
   ['reshape', reshapeCases],
   ['transpose', transposeCases],
+  ['conv transpose', convTransposeCases],
   ['pad', padCases],
   ['resize', resizeCases],
   ['unary', unaryCases],
@@ -558,6 +581,22 @@ describe('dense kernels against naive loops and hand values', () => {
     const ref = naiveConv(op, inShape, x);
     const y = denseOne(op, inShape, ref.shape, x);
     expect(maxAbsDiff(y, ref.y)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(ref.y)));
+  });
+
+  it.each(convTransposeSpecs)('ConvTranspose %s equals the zero-stuffed, flipped conv', (_n, inShape, spec, outPad) => {
+    const rng = mulberry32(79);
+    const { op } = convT(rng, inShape, spec, outPad);
+    const x = randArray(rng, numelOf(inShape));
+    const ref = naiveConvTranspose(op, inShape, x, outPad);
+    const y = denseOne(op, inShape, ref.shape, x);
+    expect(maxAbsDiff(y, ref.y)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(ref.y)));
+  });
+
+  it('ConvTranspose by hand: 1×1 input channel, kernel [[1, 2], [3, 4]], stride 2 tiles the kernel', () => {
+    const op: ConvOp = { ...convOp(mulberry32(1), { cin: 1, cout: 1, kh: 2, stride: [2, 2], bias: false }), transposed: true };
+    op.weight.set([1, 2, 3, 4]);
+    // x = [[1, 10]] → y = [[1, 2, 10, 20], [3, 4, 30, 40]]
+    expect(Array.from(denseOne(op, [1, 1, 1, 2], [1, 1, 2, 4], Float32Array.of(1, 10)))).toEqual([1, 2, 10, 20, 3, 4, 30, 40]);
   });
 
   it('dense: plain, transA and M > 1 equal the naive triple loop', () => {

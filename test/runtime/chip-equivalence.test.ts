@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildChipSetup } from '../../src/chip/setup.js';
 import { chipFromObject, loadChip } from '../../src/config/chip-config.js';
 import { parsePolicy } from '../../src/model/evnet/policy.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
@@ -26,7 +27,7 @@ function fixture(name: string) {
 }
 
 describe('chip run equals the functional run', () => {
-  for (const name of ['mlp', 'cnn_basic', 'resnet_block_bn', 'concat_upsample', 'cnn_group', 'pad_transpose', 'clip_opset11']) {
+  for (const name of ['mlp', 'cnn_basic', 'resnet_block_bn', 'concat_upsample', 'cnn_group', 'pad_transpose', 'clip_opset11', 'convtranspose_1d']) {
     it(name, async () => {
       const { g, frames } = fixture(name);
       const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
@@ -62,6 +63,35 @@ describe('newer activations, a channel split, a strided slice and a spatial mean
       // so the chip adds fewer elements than the functional count (DESIGN §5).
       expect(r.adds).toBeLessThan(fn.result.per_frame[t]!.adds);
     });
+  });
+});
+
+describe('ConvTranspose on the chip', () => {
+  it('conv → relu → ConvTranspose (k3, stride 2, pad 1, output_padding 1, group 2) → relu → conv equals the functional run', async () => {
+    const b = new GraphBuilder([1, 4, 5, 5], 'conv-transpose');
+    const r = b.add(relu(), [b.add(convOp(mulberry32(5), { cin: 4, cout: 4, kh: 1 }), [0], [1, 4, 5, 5])], [1, 4, 5, 5]);
+    // (5 − 1)·2 + 1 (output_padding) + 3 − 1 − 1 = 10
+    const t = b.add({ ...convOp(mulberry32(6), { cin: 4, cout: 6, kh: 3, group: 2, stride: [2, 2], pads: [1, 1, 1, 1] }), transposed: true }, [r], [1, 6, 10, 10]);
+    const r2 = b.add(relu(), [t], [1, 6, 10, 10]);
+    b.add(convOp(mulberry32(7), { cin: 6, cout: 2, kh: 3 }), [r2], [1, 2, 8, 8]);
+    const g = b.build();
+    const T = 4;
+    const data = randArray(mulberry32(8), T * 100, -1, 1);
+    for (let i = 100; i < T * 100; i++) if (i % 4 !== 0) data[i] = data[i - 100]!;
+    const frames = checkFrames(g, [T, 4, 5, 5], data, 'video');
+    const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
+    const ch = await runChip(g, frames, T, { ...opts, chip: loadChip('truenorth'), workers: 2, inProcess: true, keepOutputs: true });
+    expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+    ch.result.per_frame.forEach((f, i) => {
+      expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
+      expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
+    });
+    expect(ch.result.cores).toBeGreaterThan(1);
+  });
+
+  it("a ConvTranspose feeding a conv with no activation between (the U-Net's upsampler) is refused, naming both", () => {
+    const { g } = fixture('unet_decoder');
+    expect(() => buildChipSetup(g, loadChip('loihi'))).toThrow(/^'\/up1\/ConvTranspose' feeds '\/dec1\/Conv' with no activation between them .*use --chip ideal\)$/);
   });
 });
 

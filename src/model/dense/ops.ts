@@ -9,8 +9,12 @@ import { sgemm } from './gemm.js';
 
 let colBuf: Float32Array = new Float32Array(0);
 
-/** Conv as im2col + packed GEMM per group. `out` is overwritten. */
+/** Conv as im2col + packed GEMM per group (a ConvTranspose scatters). `out` is overwritten. */
 export function convDense(op: ConvOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {
+  if (op.transposed) {
+    convTransposeDense(op, inShape, x, outShape, out);
+    return;
+  }
   const { h, w } = spatialOf(inShape);
   const { h: oh, w: ow } = spatialOf(outShape);
   const cinG = op.cin / op.group;
@@ -53,6 +57,41 @@ export function convDense(op: ConvOp, inShape: readonly number[], x: Float32Arra
     }
     sgemm(coutG, P, K, op.weight, g * coutG * K, col, colOff, out, g * coutG * P);
   }
+}
+
+/**
+ * ConvTranspose by its definition: every input element adds itself times each tap to
+ * output (iy·s − pad + ky·d, ix·s − pad + kx·d) of every output channel of its group,
+ * summed in float64 and stored as float32.
+ */
+function convTransposeDense(op: ConvOp, inShape: readonly number[], x: Float32Array, outShape: readonly number[], out: Float32Array): void {
+  const { h, w } = spatialOf(inShape);
+  const { h: oh, w: ow } = spatialOf(outShape);
+  const cinG = op.cin / op.group;
+  const coutG = op.cout / op.group;
+  const acc = new Float64Array(op.cout * oh * ow);
+  for (let co = 0; co < op.cout; co++) acc.fill(op.bias ? op.bias[co]! : 0, co * oh * ow, (co + 1) * oh * ow);
+  for (let ci = 0; ci < op.cin; ci++) {
+    const g = Math.floor(ci / cinG);
+    for (let iy = 0; iy < h; iy++) {
+      for (let ix = 0; ix < w; ix++) {
+        const v = x[(ci * h + iy) * w + ix]!;
+        if (v === 0) continue;
+        for (let co = g * coutG; co < (g + 1) * coutG; co++) {
+          const wBase = (co * cinG + (ci - g * cinG)) * op.kh * op.kw;
+          for (let ky = 0; ky < op.kh; ky++) {
+            const oy = iy * op.strideH - op.padT + ky * op.dilH;
+            if (oy < 0 || oy >= oh) continue;
+            for (let kx = 0; kx < op.kw; kx++) {
+              const ox = ix * op.strideW - op.padL + kx * op.dilW;
+              if (ox >= 0 && ox < ow) acc[(co * oh + oy) * ow + ox] += v * op.weight[wBase + ky * op.kw + kx]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  out.set(acc);
 }
 
 /** y = x·W (+ bias) with x viewed [M, K] (or [K, M] with transA). */

@@ -8,7 +8,7 @@
  * once per contribution, and the weights one pair needs are contiguous.
  */
 import { EvsimError } from '../../errors.js';
-import { reachTable, spatialOf, type ReachTable } from '../geometry.js';
+import { convReach, spatialOf, type ReachTable } from '../geometry.js';
 import type { ConvOp } from '../ir.js';
 import { createConvWasm, type ConvFillFn, type ConvSumFn } from './conv-wasm.js';
 import type { WasmMemory } from './wasm-asm.js';
@@ -87,8 +87,7 @@ export class ConvScatter implements DeltaKernel {
     this.kw = op.kw | 0;
     this.coutG = (op.cout / op.group) | 0;
     this.cinG = (op.cin / op.group) | 0;
-    this.ry = reachTable(h, oh, op.kh, op.strideH, op.padT, op.dilH);
-    this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
+    ({ ry: this.ry, rx: this.rx } = convReach(op, inShape, outShape));
     const inKeys = op.group * this.h * this.w;
     const keys = op.group * this.ohw;
     this.inTouched = new StampSet(inKeys);

@@ -26,7 +26,7 @@ export interface Converted {
 }
 
 export const SUPPORTED_OPS = [
-  'Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Neg',
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Neg',
   'AveragePool', 'GlobalAveragePool', 'MaxPool', 'Concat', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze',
   'Transpose', 'Pad', 'Resize', 'Upsample', 'Slice', 'Split', 'ReduceMean', 'ReduceMax', 'GlobalMaxPool',
   'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu',
@@ -139,6 +139,78 @@ function convertConv(ins: Operand[], a: Attrs, where: string): Converted {
     bnGamma: null,
   };
   return { op, inputs: [x.id], shape: outShapeOf(x.shape, cout, oh, ow) };
+}
+
+/**
+ * ConvTranspose: the weight [cin][cout/group][k…] is stored as a conv's
+ * [cout][cin/group][k…]; the pads come from `pads`, or from `output_shape` / auto_pad
+ * as the ONNX spec derives them (total padding split begin/end).
+ */
+function convertConvTranspose(ins: Operand[], a: Attrs, where: string): Converted {
+  const x = act(ins[0], where);
+  const wt = konst(ins[1], where, 'the weight (input 1)');
+  const b = optConst(ins[2]);
+  const rank = x.shape.length;
+  if (rank !== 3 && rank !== 4) throw unsupported(where, `only 1-D and 2-D ConvTranspose is supported (input rank ${rank})`);
+  const nsp = rank - 2;
+  const group = attr(a, 'group', 1);
+  const cin = x.shape[1]!;
+  if (wt.shape.length !== rank || wt.shape[0] !== cin || cin % group !== 0) throw bad(where, `weight [${wt.shape}] does not match ${cin} input channels with group=${group}`);
+  const coutG = wt.shape[1]!;
+  const cout = coutG * group;
+  const ks = wt.shape.slice(2);
+  const list = (name: string, fill: number, len = nsp): number[] => {
+    const v = (a.get(name) as number[] | undefined) ?? new Array<number>(len).fill(fill);
+    if (v.length !== len || v.some((n) => !Number.isInteger(n))) throw bad(where, `${name} [${v}] must be ${len} integers`);
+    return v;
+  };
+  const strides = list('strides', 1);
+  const dil = list('dilations', 1);
+  const outPad = list('output_padding', 0);
+  if ([...strides, ...dil].some((v) => v < 1)) throw bad(where, 'strides and dilations must be positive');
+  const inSp = x.shape.slice(2);
+  const full = inSp.map((n, i) => strides[i]! * (n - 1) + outPad[i]! + (ks[i]! - 1) * dil[i]! + 1);
+  const autoPad = (a.get('auto_pad') as string | undefined) ?? 'NOTSET';
+  let pads: number[];
+  const outShapeAttr = a.get('output_shape') as number[] | undefined;
+  if (outShapeAttr || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const target = outShapeAttr ? outShapeAttr.slice(-nsp) : inSp.map((n, i) => n * strides[i]!);
+    const total = full.map((f, i) => f - target[i]!);
+    if (target.length !== nsp || total.some((t) => t < 0)) throw unsupported(where, `output_shape [${target}] is larger than the ${full.join('×')} a ConvTranspose gives`);
+    const upper = autoPad === 'SAME_UPPER';
+    pads = [...total.map((t) => (upper ? Math.floor(t / 2) : t - Math.floor(t / 2))), ...total.map((t) => (upper ? t - Math.floor(t / 2) : Math.floor(t / 2)))];
+  } else if (autoPad === 'VALID') {
+    pads = new Array<number>(2 * nsp).fill(0);
+  } else if (autoPad === 'NOTSET') {
+    pads = list('pads', 0, 2 * nsp);
+  } else {
+    throw bad(where, `auto_pad '${autoPad}' is not valid`);
+  }
+  if (pads.some((p) => p < 0)) throw unsupported(where, 'negative pads are not supported');
+  const outSp = full.map((f, i) => f - pads[i]! - pads[i + nsp]!);
+  if (outSp.some((n) => n < 1)) throw bad(where, `the output [${outSp}] is empty; check pads`);
+  // [cin][coutG][k] → [cout][cinG][k]
+  const cinG = cin / group;
+  const area = ks.reduce((p, q) => p * q, 1);
+  const weight = new Float32Array(cout * cinG * area);
+  for (let ci = 0; ci < cin; ci++) {
+    const g = Math.floor(ci / cinG);
+    for (let j = 0; j < coutG; j++) {
+      const co = g * coutG + j;
+      for (let t = 0; t < area; t++) weight[(co * cinG + (ci - g * cinG)) * area + t] = wt.data[(ci * coutG + j) * area + t]!;
+    }
+  }
+  const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
+  const [kh, kw] = two(ks, 1);
+  const [strideH, strideW] = two(strides, 1);
+  const [dilH, dilW] = two(dil, 1);
+  const [padT, padL] = two(pads.slice(0, nsp), 0);
+  const [padB, padR] = two(pads.slice(nsp), 0);
+  const op: Op = {
+    kind: 'conv', cin, cout, group, kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW,
+    weight, bias: b ? f32(b.data) : null, bnGamma: null, transposed: true,
+  };
+  return { op, inputs: [x.id], shape: [x.shape[0]!, cout, ...outSp] };
 }
 
 /**
@@ -417,6 +489,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
   const same = (op: Op): Converted => ({ op, inputs: [x0().id], shape: [...x0().shape] });
   switch (opType) {
     case 'Conv': return convertConv(ins, a, where);
+    case 'ConvTranspose': return convertConvTranspose(ins, a, where);
     case 'Gemm': return convertGemm(ins, a, where);
     case 'MatMul': return convertMatMul(ins, where);
     case 'Add': case 'Sub': case 'Mul': case 'Div': return convertArith(opType, ins, where);
