@@ -60,6 +60,12 @@ describe('Split and Slice are gathers of the activation', () => {
       outputs: [valueInfo('y', [1, 1])],
     });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'bad_split'/, /summing to 4/);
+    const three = encode({
+      nodes: [{ name: 'split3', opType: 'Split', input: ['x', 'sizes'], output: ['y', 'z'], attribute: [intAttr('axis', 1)] }],
+      init: [int64s('sizes', [1, 1, 2])],
+      outputs: [valueInfo('y', [1, 1])],
+    });
+    expectError(() => importOnnx(three), 'BAD_MODEL', /node 'split3'/, /2 outputs but 3 split sizes/);
   });
 
   it('Slice with a negative step from the end: x[:, -1::-2] of 5 elements reads 4, 2, 0', () => {

@@ -463,6 +463,7 @@ function convertSplit(ins: Operand[], a: Attrs, opset: number, outputs: number, 
     const part = Math.ceil(dim / n);
     sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(part, dim - i * part)));
   }
+  if (sizes.length !== outputs) throw bad(where, `Split has ${outputs} outputs but ${sizes.length} split sizes [${sizes}]`);
   if (sizes.some((v) => !Number.isInteger(v) || v < 0) || sizes.reduce((p, q) => p + q, 0) !== dim) {
     throw bad(where, `split sizes [${sizes}] must be non-negative integers summing to ${dim}, the length of axis ${axis}`);
   }
