@@ -84,7 +84,8 @@ function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: 
     G = Math.floor(N / (R * cols));
   }
   if (G < 1) {
-    throw noFit(`layer '${name}': a ${R}-row strip of one channel holds ${R * cols} neurons but a ${chip.name} core holds ${N}`);
+    const why = seg.rowsWhole ? ` (its rows stay together: ${seg.wholeBecause})` : '';
+    throw noFit(`layer '${name}': a ${R}-row strip of one channel holds ${R * cols} neurons but a ${chip.name} core holds ${N}${why}`);
   }
   const wpc = weightsPerChannel(seg);
   const bytesFor = (g: number): number => Math.ceil((g * wpc * chip.core.weightBits) / 8);
@@ -95,7 +96,7 @@ function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: 
     }
   }
   if (seg.channelsWhole && G < channels) {
-    throw noFit(`layer '${name}': its ${channels} channels must share a core (softmax) but a core fits ${G}`);
+    throw noFit(`layer '${name}': its ${channels} channels must share a core (${seg.wholeBecause}) but a core fits ${G}`);
   }
   return { rows: R, chans: Math.min(G, channels) };
 }

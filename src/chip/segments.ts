@@ -35,6 +35,8 @@ export interface Segment {
   rowsWhole: boolean;
   /** Channels cannot be split (a value node mixes channels, e.g. a softmax over them). */
   channelsWhole: boolean;
+  /** The value node that keeps rows or channels whole, for messages ('' when none does). */
+  wholeBecause: string;
   /** Inputs one neuron reads: the sum of its synaptic nodes' fan-ins. */
   fanIn: number;
 }
@@ -147,19 +149,28 @@ export function buildSegments(plan: EvPlan): Segment[] {
     let rowAlign = 1;
     let rowsWhole = false;
     let channelsWhole = false;
+    let wholeBecause = '';
+    const because = (v: NodeStep, why: string): void => {
+      wholeBecause ||= `'${v.node.name}' ${why}`;
+    };
     for (const v of values) {
       const op = v.node.op;
       if (op.kind === 'maxpool' && reshaped) {
         // Its windows are in the accumulator's shape, not the grid's: keep them on one core.
         rowsWhole = true;
         channelsWhole = true;
+        because(v, 'pools a reshaped output');
       } else if (op.kind === 'maxpool') {
         // Windows must not overlap (their span, dilation included, fits in the stride).
         if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
-        else rowsWhole = true;
+        else {
+          rowsWhole = true;
+          because(v, 'pools overlapping or padded windows');
+        }
       } else if (op.kind === 'softmax') {
         rowsWhole = true;
         channelsWhole = true;
+        because(v, op.log ? 'is a log-softmax' : 'is a softmax');
       } else if (op.kind === 'mul') {
         const other = v.ins.find((t) => !seen.has(t));
         if (other !== undefined) throw unsupported(`'${v.node.name}' multiplies values of two different layers`);
@@ -173,7 +184,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
     segments.push({
       id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, fanIn,
+      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn,
     });
   }
   return segments;

@@ -87,10 +87,11 @@ export function windowTable(inLen: number, outLen: number, k: number, stride: nu
   return { offsets, tap: Int32Array.from(taps), out: Int32Array.from(ins) };
 }
 
-/** Spatial sizes of a rank-4 (NCHW) or rank-3 (NCL, treated as H = 1) tensor. */
+/** Spatial sizes of a rank-4 (NCHW), rank-3 (NCL, H = 1) or rank-2 (NC, 1 × 1) tensor. */
 export function spatialOf(shape: readonly number[]): { c: number; h: number; w: number } {
   if (shape.length === 4) return { c: shape[1]!, h: shape[2]!, w: shape[3]! };
-  return { c: shape[1]!, h: 1, w: shape[2]! };
+  // Rank 3 (NCL) is H = 1; rank 2 ([N, C], a global pooling without keepdims) is 1 × 1.
+  return { c: shape[1]!, h: 1, w: shape[2] ?? 1 };
 }
 
 /**

@@ -2,6 +2,7 @@
  * The one message vocabulary between the coordinator and the core-group actors.
  * Batches carry typed arrays; the codec (codec.ts) is the only place that encodes them.
  */
+import type { ErrorCode } from '../errors.js';
 
 /** The sensor (input gate) and the coordinator use actor id −1. */
 export const COORDINATOR = -1;
@@ -90,6 +91,8 @@ export interface CtlError {
   type: 'ctl.error';
   actor: number;
   message: string;
+  /** An EvsimError's code (bad input found mid-run keeps its exit code 2), else null. */
+  code: ErrorCode | null;
 }
 
 export type ActorMessage = DeltaBatch | FrameReport | InputsDone | FrameStart | CtlError;

@@ -92,11 +92,14 @@ export class ErrorMeter {
   private n = 0;
   add(got: Float32Array, ref: Float32Array): void {
     for (let i = 0; i < ref.length; i++) {
-      const e = got[i]! - ref[i]!;
+      const g = got[i]!;
+      const r = ref[i]!;
+      // Equal infinities (or two NaNs) agree; any other NaN makes the error NaN, not 0.
+      const e = g === r || (g !== g && r !== r) ? 0 : g - r;
       this.sumSq += e * e;
-      this.sumRefSq += ref[i]! * ref[i]!;
+      this.sumRefSq += r * r;
       const a = Math.abs(e);
-      if (a > this.maxAbs) this.maxAbs = a;
+      if (!(a <= this.maxAbs)) this.maxAbs = a;
     }
     this.n += ref.length;
   }

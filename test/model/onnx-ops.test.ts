@@ -45,6 +45,27 @@ describe('Split and Slice are gathers of the activation', () => {
     expect(g.nodes.filter((n) => n.onnxOp === 'Split')).toHaveLength(2);
   });
 
+  it('a Split counts each input element once, however many outputs it has', () => {
+    const g = model([
+      { name: 'sp', opType: 'Split', input: ['x', 'sizes'], output: ['a', 'b'], attribute: [intAttr('axis', 1)] },
+      { name: 'cat', opType: 'Concat', input: ['b', 'a'], output: ['y'], attribute: [intAttr('axis', 1)] },
+    ], [1, 4], [1, 4], { init: [int64s('sizes', [2, 2])] });
+    const engine = createEngine(g, { threshold: 0, policy: parsePolicy('threshold') });
+    // Frame 0: 4 split + 4 concat; frame 1 changes one element: 1 + 1.
+    expect(engine.step(Float32Array.of(1, 2, 3, 4)).adds).toBe(8);
+    expect(engine.step(Float32Array.of(1, 2, 3, 5)).adds).toBe(2);
+  });
+
+  it('Split without sizes: equal parts before opset 18, or exit 2; sizes and num_outputs together exit 2', () => {
+    const uneven = encode({ nodes: [{ name: 'odd', opType: 'Split', input: ['x'], output: ['y', 'z'], attribute: [intAttr('axis', 1)] }], inputs: [valueInfo('x', [1, 5])], outputs: [valueInfo('y', [1, 3])], opset: 11 });
+    expectError(() => importOnnx(uneven), 'BAD_MODEL', /node 'odd'/, /length 5 does not split into 2 equal parts/);
+    const both = encode({
+      nodes: [{ name: 'both', opType: 'Split', input: ['x', 'sizes'], output: ['y', 'z'], attribute: [intAttr('axis', 1), intAttr('num_outputs', 2)] }],
+      init: [int64s('sizes', [2, 2])], outputs: [valueInfo('y', [1, 2])], opset: 18,
+    });
+    expectError(() => importOnnx(both), 'BAD_MODEL', /node 'both'/, /not both/);
+  });
+
   it('Split (opset 11) without sizes cuts equal parts, one per output', () => {
     const g = model([
       { name: 'sp', opType: 'Split', input: ['x'], output: ['a', 'b'], attribute: [intAttr('axis', -1)] },
@@ -97,7 +118,8 @@ describe('reductions over the spatial axes are global poolings', () => {
     const g = model([{ name: 'rm', opType: 'ReduceMean', input: ['x'], output: ['y'], attribute: [{ name: 'axes', type: 7, ints: [2, 3] }, intAttr('keepdims', 0)] }],
       [1, 2, 2, 2], [1, 2]);
     expect(run(g, x8)).toEqual([2.5, 6.5]);
-    expect(g.nodes.map((n) => n.op.kind)).toEqual(['avgpool', 'reshape']);
+    // One node: the pooled [1, 2] is read as 2 channels of 1 × 1 (no reshape, no extra adds).
+    expect(g.nodes.map((n) => n.op.kind)).toEqual(['avgpool']);
     expect(g.tensors[g.output]!.shape).toEqual([1, 2]);
   });
 
@@ -126,6 +148,9 @@ describe('elementwise activations', () => {
     expect(run(one, [-4, 2, -1, 0])).toEqual([-1, 2, -0.25, 0]);
     const per = model([{ name: 'p', opType: 'PRelu', input: ['x', 's'], output: ['y'] }], [1, 2, 1, 2], [1, 2, 1, 2], { init: [floats('s', [2, 1, 1], [0.125, 0.5])] });
     expect(run(per, [-1, 2, -4, -2])).toEqual([-0.125, 2, -2, -1]);
+    // A [2] slope lines up with the last axis (W = 3 here), so it does not broadcast.
+    const bytes = encode({ nodes: [{ name: 'p3', opType: 'PRelu', input: ['x', 's'], output: ['y'] }], init: [floats('s', [2], [0.1, 0.2])], inputs: [valueInfo('x', [1, 2, 1, 3])] });
+    expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'p3'/, /shape \[2\] does not broadcast to the activation's \[1,2,1,3\]/);
   });
 
   it('Pow by one constant exponent; an exponent per element → UNSUPPORTED_OP', () => {

@@ -14,7 +14,7 @@ import { runFunctional } from '../../src/runtime/functional.js';
 import { checkFrames } from '../../src/runtime/inputs.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
-import { GraphBuilder, convOp, denseOp, maxPoolOp, relu, softmaxOp } from '../helpers/graph.js';
+import { GraphBuilder, convOp, denseOp, maxPoolOp, relu, softmaxOp, unary } from '../helpers/graph.js';
 import { mulberry32, randArray } from '../helpers/rng.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
@@ -63,6 +63,25 @@ describe('newer activations, a channel split, a strided slice and a spatial mean
       // so the chip adds fewer elements than the functional count (DESIGN §5).
       expect(r.adds).toBeLessThan(fn.result.per_frame[t]!.adds);
     });
+  });
+});
+
+describe('a NaN or infinity reaching a gate stops the run, naming the gate', () => {
+  // x → Gemm → Log → Gemm: frame 0 is fine; frame 1 drives one pre-activation to 0, and
+  // log 0 = −Inf would leave every later accumulator NaN (Inf − Inf).
+  const b = new GraphBuilder([1, 2], 'log-net');
+  const id = { ...denseOp(mulberry32(3), 1, 2, 2, false, false), weight: Float32Array.of(1, 0, 0, 1) };
+  const l = b.add(unary('log'), [b.add(id, [0], [1, 2])], [1, 2], 'the_log');
+  b.add(denseOp(mulberry32(4), 1, 2, 3), [l], [1, 3]);
+  const g = b.build();
+  const frames = checkFrames(g, [2, 2], Float32Array.of(1, 2, 0, 2), 'video');
+  const want = /^gate 'the_log' received -Infinity \(element 0\); .*keep this activation finite/;
+  it('functional run', async () => {
+    await expect(runFunctional(g, frames, 2, opts)).rejects.toThrow(want);
+  });
+  it('chip run, in process and on worker threads', async () => {
+    await expect(runChip(g, frames, 2, { ...opts, chip: loadChip('loihi'), workers: 1, inProcess: true })).rejects.toThrow(want);
+    await expect(runChip(g, frames, 2, { ...opts, chip: loadChip('loihi'), workers: 2 })).rejects.toThrow(want);
   });
 });
 

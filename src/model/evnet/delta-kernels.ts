@@ -217,17 +217,21 @@ export class RemapScatter implements DeltaKernel {
   }
   run(ins: DeltaList[], out: DeltaList): void {
     const b = this.builder;
+    let adds = 0;
     ins.forEach((inp, k) => {
       const off = this.offsets[k]!;
       const tg = this.targets[k]!;
       for (let e = 0; e < inp.n; e++) {
         const s = inp.idx[e]!;
         const v = inp.val[e]!;
+        // An element the node never reads (outside a Slice, between a downsampling
+        // Resize's samples) costs nothing: DESIGN §4's adds are per input element taken.
+        if (off[s + 1]! > off[s]!) adds++;
         for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v);
       }
     });
     b.emit(out);
-    this.adds = ins.reduce((a, l) => a + l.n, 0);
+    this.adds = adds;
   }
 }
 

@@ -114,7 +114,7 @@ const { shape, size } = plan.tensors[step.in]!;
   }
   const h = new Float32Array(size);
   for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
-  return new Gate(size, h, policy, geo);
+  return new Gate(size, h, policy, geo, step.name);
 }
 
 /** Looks up the override of a gate by its name or its tensor's name. */

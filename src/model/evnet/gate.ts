@@ -3,6 +3,7 @@
  * sent), float32. Later frames: c = x − b; d += c; b = x; p = d·[|d| > h]; d −= p
  * (or d = 0 under memory loss). Only positions whose value changed are visited.
  */
+import { EvsimError } from '../../errors.js';
 import { roundHalfEven, type Policy } from './policy.js';
 import { StampSet, type DeltaList, type IndexList } from './sparse.js';
 
@@ -27,7 +28,7 @@ export class Gate {
   private readonly chunks: StampSet | null;
   private readonly pending: StampSet | null;
 
-  constructor(size: number, h: Float32Array, readonly policy: Policy, private readonly geo: GateGeometry) {
+  constructor(size: number, h: Float32Array, readonly policy: Policy, private readonly geo: GateGeometry, readonly name = 'gate') {
     this.b = new Float32Array(size);
     this.d = new Float32Array(size);
     this.dBits = new Int32Array(this.d.buffer);
@@ -44,8 +45,21 @@ export class Gate {
     }
   }
 
+  /**
+   * A gate sends changes, and a change from or to NaN or ±Inf is undefined (after −Inf,
+   * any finite value would send +Inf and leave the accumulators NaN for good), so such a
+   * value stops the run, naming the gate.
+   */
+  private checkFinite(x: Float32Array, list: Int32Array | null, n: number): void {
+    const at = firstNonFinite(x, list, n);
+    if (at >= 0) {
+      throw new EvsimError('BAD_MODEL', `gate '${this.name}' received ${x[at]} (element ${at}); an EvNet sends changes, which NaN and ±Inf leave undefined: keep this activation finite (clamp what feeds a Log, Reciprocal, Sqrt or Exp)`);
+    }
+  }
+
   /** Frame 0 (and every reset): b = x, d = 0, the full value is sent. */
   flush(x: Float32Array, out: DeltaList): void {
+    this.checkFinite(x, null, x.length);
     const { b, d } = this;
     out.n = 0;
     for (let i = 0; i < x.length; i++) {
@@ -60,6 +74,7 @@ export class Gate {
 
   /** The flush restricted to the neurons `owned` (ascending), as one chip core does it. */
   flushOwned(x: Float32Array, owned: Int32Array, out: DeltaList): void {
+    this.checkFinite(x, owned, owned.length);
     const { b, d } = this;
     out.n = 0;
     for (let k = 0; k < owned.length; k++) {
@@ -74,6 +89,7 @@ export class Gate {
   }
 
   run(x: Float32Array, changed: IndexList, out: DeltaList): void {
+    this.checkFinite(x, changed.idx, changed.n);
     this.updates = changed.n;
     if (this.policy.mode === 'rounding') this.runRounding(x, changed, out);
     else if (this.chunks) this.runChunked(x, changed, out);
@@ -225,4 +241,14 @@ function thresholdLoopUniform(
     m += fire;
   }
   return m;
+}
+
+/** The first position (of `list`, or of all of x) holding NaN or ±Inf, or −1. */
+function firstNonFinite(x: Float32Array, list: Int32Array | null, n: number): number {
+  for (let k = 0; k < n; k++) {
+    const i = list ? list[k]! : k;
+    // NaN fails every comparison, so this one catches NaN and both infinities.
+    if (!(Math.abs(x[i]!) < Infinity)) return i;
+  }
+  return -1;
 }

@@ -16,11 +16,6 @@ export interface Converted {
   /** Activation tensor ids feeding the op, in order. */
   inputs: number[];
   shape: number[];
-  /**
-   * Nodes applied after `op`, each to the previous one's output (ReduceMean without
-   * keepdims: the pooling, then a reshape); the last one gives the ONNX output.
-   */
-  then?: { op: Op; shape: number[] }[];
   /** The ONNX node's second, third, … outputs (Split), each an op of the same inputs. */
   more?: Converted[];
 }
@@ -61,7 +56,8 @@ const f32 = (d: ArrayLike<number>): Float32Array => Float32Array.from(d as Array
 /** Expands a constant to the output shape (broadcast), as float32. */
 function expandTo(t: ConstTensor, shape: number[], where: string): Float32Array {
   const b = broadcastShapes(t.shape, shape);
-  if (!b || b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
+  if (!b) throw bad(where, `constant of shape [${t.shape}] does not broadcast to the activation's [${shape}]`);
+  if (b.length !== shape.length || b.some((d, i) => d !== shape[i])) {
     throw unsupported(where, `constant of shape [${t.shape}] would broadcast the activation [${shape}] to a new shape`);
   }
   const idx = broadcastIndex(t.shape, shape);
@@ -403,7 +399,7 @@ function globalPool(x: { id: number; shape: number[] }, max: boolean, where: str
 
 /**
  * ReduceMean / ReduceMax over the spatial axes of an [N, C, H, W] or [N, C, L] tensor
- * (x.mean((2, 3)) in PyTorch): a global pooling, then a reshape without keepdims.
+ * (x.mean((2, 3)) in PyTorch): a global pooling.
  */
 function convertReduce(opType: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
   const x = act(ins[0], where);
@@ -418,8 +414,8 @@ function convertReduce(opType: string, ins: Operand[], a: Attrs, opset: number, 
     throw unsupported(where, `${opType} over axes [${axes}] of [${x.shape}] is not supported; only over all spatial axes of [N, C, H, W] or [N, C, L] (a global pooling)`);
   }
   const pooled = globalPool(x, opType === 'ReduceMax', where);
-  if (attr(a, 'keepdims', 1) === 1) return pooled;
-  return { ...pooled, then: [{ op: { kind: 'reshape', source: opType }, shape: x.shape.slice(0, 2) }] };
+  // Without keepdims the pooled [N, C] is read as C × 1 × 1 (spatialOf), so no reshape is needed.
+  return attr(a, 'keepdims', 1) === 1 ? pooled : { ...pooled, shape: x.shape.slice(0, 2) };
 }
 
 /** An axis-wise gather of x: output coordinate c of axis d reads begin[d] + c·step[d]. */
@@ -456,10 +452,12 @@ function convertSplit(ins: Operand[], a: Attrs, opset: number, outputs: number, 
   const dim = x.shape[axis]!;
   let sizes: number[] | null = opset >= 13 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('split') as number[] | undefined) ?? null);
   if (opset >= 13 && ins[1] && ins[1].kind === 'act') throw unsupported(where, 'the split sizes (input 1) must be a constant');
+  if (sizes && a.has('num_outputs')) throw bad(where, 'Split takes split sizes or num_outputs, not both');
   if (!sizes) {
     const n = opset >= 18 ? attr(a, 'num_outputs', outputs) : outputs;
     if (!(n >= 1)) throw bad(where, 'Split needs split sizes or num_outputs');
-    // Equal parts, the last one smaller when the axis does not divide (ONNX opset 18).
+    if (opset < 18 && dim % n !== 0) throw bad(where, `axis ${axis} of length ${dim} does not split into ${n} equal parts; give the split sizes`);
+    // Equal parts; from opset 18 the last one is smaller when the axis does not divide.
     const part = Math.ceil(dim / n);
     sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(part, dim - i * part)));
   }

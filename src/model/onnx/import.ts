@@ -160,25 +160,15 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
       }
     }
     const conv = convertNode(opType, operands, attrs, opset, where, outs.length);
-    const add = (c: { op: Op; shape: number[] }, inputs: number[], tensorName: string, nodeName: string): number => {
-      const out = newTensor(tensorName, c.shape);
-      const node: GraphNode = { id: nodes.length, name: nodeName, onnxOp: opType, op: normalizeInts(c.op), inputs, output: out };
-      nodes.push(node);
-      producer.set(out, node);
-      return out;
-    };
+    // A Split gives one node per output (named name, name:1, …).
     [conv, ...(conv.more ?? [])].forEach((c, k) => {
       const outName = outs[k];
       if (outName === undefined || outName === '') return;
-      const suffix = k === 0 ? '' : `:${k}`;
-      // A chain (ReduceMean without keepdims: pool, then reshape): only its last tensor is the ONNX output.
-      const steps = [{ op: c.op, shape: c.shape }, ...(c.then ?? [])];
-      let t = -1;
-      steps.forEach((st, i) => {
-        const last = i === steps.length - 1;
-        t = add(st, i === 0 ? c.inputs : [t], last ? outName : `${outName}.${i}`, `${name}${suffix}${i === 0 ? '' : `.${i}`}`);
-      });
-      acts.set(outName, t);
+      const out = newTensor(outName, c.shape);
+      const node: GraphNode = { id: nodes.length, name: k === 0 ? name : `${name}:${k}`, onnxOp: opType, op: normalizeInts(c.op), inputs: c.inputs, output: out };
+      nodes.push(node);
+      producer.set(out, node);
+      acts.set(outName, out);
     });
   });
 

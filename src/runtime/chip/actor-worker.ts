@@ -7,6 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ChipSetup } from '../../chip/setup.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
+import { EvsimError } from '../../errors.js';
 import { decode, encode } from '../codec.js';
 import type { ActorMessage, DeltaBatch } from '../messages.js';
 import { CoreGroup } from './core-group.js';
@@ -53,7 +54,9 @@ export default function runActor(task: ActorTask): Promise<string> {
   };
   return new Promise((resolve) => {
     const fail = (e: unknown, frame = group.frameNow): void => {
-      post(coordinator, { type: 'ctl.error', actor, message: `${describe()} failed at frame ${frame}: ${(e as Error)?.message ?? String(e)}` });
+      // Bad input found mid-run (a NaN reaching a gate) reads as it would in process.
+      if (e instanceof EvsimError) post(coordinator, { type: 'ctl.error', actor, message: e.message, code: e.code });
+      else post(coordinator, { type: 'ctl.error', actor, message: `${describe()} failed at frame ${frame}: ${(e as Error)?.message ?? String(e)}`, code: null });
     };
     // Step until nothing can run: input-core cues first, then batches (my own delivered
     // at once, peers' sent as soon as their segment ran), then a finished frame's report.

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ChipSetup } from '../../chip/setup.js';
-import { EvsimError } from '../../errors.js';
+import { EvsimError, type ErrorCode } from '../../errors.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { decode, encode } from '../codec.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
@@ -42,7 +42,7 @@ export class WorkerPool implements ActorPool {
   /** Per frame: input-core cues received (count, latest frame.end). */
   private readonly inputs = new Map<number, { n: number; endNs: number }>();
   private wake: (() => void) | null = null;
-  private error: string | null = null;
+  private error: { message: string; code: ErrorCode } | null = null;
   private readonly tasks: Promise<unknown>[] = [];
   private closed = false;
 
@@ -82,15 +82,15 @@ export class WorkerPool implements ActorPool {
     return pool;
   }
 
-  private fail(message: string): void {
-    this.error ??= message;
+  private fail(message: string, code: ErrorCode = 'RUN_FAILED'): void {
+    this.error ??= { message, code };
     this.wake?.();
   }
 
   private onMessage(data: Uint8Array): void {
     const msg = decode(data);
     if (msg.type === 'ctl.error') {
-      this.fail(msg.message);
+      this.fail(msg.message, msg.code ?? 'RUN_FAILED');
       return;
     }
     if (msg.type === 'frame.inputs') {
@@ -131,7 +131,7 @@ export class WorkerPool implements ActorPool {
 
   async inputsDone(frame: number): Promise<number> {
     for (;;) {
-      if (this.error) throw new EvsimError('RUN_FAILED', this.error);
+      if (this.error) throw new EvsimError(this.error.code, this.error.message);
       const got = this.inputs.get(frame);
       if (got && got.n === this.inputActors) {
         this.inputs.delete(frame);
@@ -143,7 +143,7 @@ export class WorkerPool implements ActorPool {
 
   async reports(frame: number): Promise<FrameReport[]> {
     for (;;) {
-      if (this.error) throw new EvsimError('RUN_FAILED', this.error);
+      if (this.error) throw new EvsimError(this.error.code, this.error.message);
       const got = this.waiting.get(frame) ?? [];
       if (got.length === this.size) {
         this.waiting.delete(frame);
