@@ -66,22 +66,27 @@ describe('newer activations, a channel split, a strided slice and a spatial mean
   });
 });
 
-describe('a NaN or infinity reaching a gate stops the run, naming the gate', () => {
+describe('a NaN or infinity reaching a gate stops the run, naming where', () => {
   // x → Gemm → Log → Gemm: frame 0 is fine; frame 1 drives one pre-activation to 0, and
-  // log 0 = −Inf would leave every later accumulator NaN (Inf − Inf).
+  // log 0 = −Inf would leave every later accumulator NaN (Inf − Inf); log −1 = NaN would
+  // never be sent and freeze that neuron.
   const b = new GraphBuilder([1, 2], 'log-net');
   const id = { ...denseOp(mulberry32(3), 1, 2, 2, false, false), weight: Float32Array.of(1, 0, 0, 1) };
   const l = b.add(unary('log'), [b.add(id, [0], [1, 2])], [1, 2], 'the_log');
   b.add(denseOp(mulberry32(4), 1, 2, 3), [l], [1, 3]);
   const g = b.build();
   const frames = checkFrames(g, [2, 2], Float32Array.of(1, 2, 0, 2), 'video');
-  const want = /^gate 'the_log' received -Infinity \(element 0\); .*keep this activation finite/;
+  const want = /^gate 'the_log' would send -Infinity \(element 0\); .*keep this activation finite/;
   it('functional run', async () => {
     await expect(runFunctional(g, frames, 2, opts)).rejects.toThrow(want);
   });
   it('chip run, in process and on worker threads', async () => {
     await expect(runChip(g, frames, 2, { ...opts, chip: loadChip('loihi'), workers: 1, inProcess: true })).rejects.toThrow(want);
     await expect(runChip(g, frames, 2, { ...opts, chip: loadChip('loihi'), workers: 2 })).rejects.toThrow(want);
+  });
+  it('a NaN is named where the Log makes it', async () => {
+    const neg = checkFrames(g, [2, 2], Float32Array.of(1, 2, -1, 2), 'video');
+    await expect(runFunctional(g, neg, 2, opts)).rejects.toThrow(/^'the_log' gave NaN for -1 \(element 0\); .*keep this activation finite/);
   });
 });
 

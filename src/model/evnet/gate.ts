@@ -46,20 +46,20 @@ export class Gate {
   }
 
   /**
-   * A gate sends changes, and a change from or to NaN or ±Inf is undefined (after −Inf,
-   * any finite value would send +Inf and leave the accumulators NaN for good), so such a
-   * value stops the run, naming the gate.
+   * A gate sends changes, and a change from or to ±Inf is undefined (after −Inf any
+   * finite value would send +Inf and leave the accumulators NaN for good), so sending one
+   * stops the run, naming the gate. Only what is sent is looked at (a NaN is never sent
+   * after frame 0; the unary functions that make one from finite values check their own).
    */
-  private checkFinite(x: Float32Array, list: Int32Array | null, n: number): void {
-    const at = firstNonFinite(x, list, n);
+  private checkSent(out: DeltaList): void {
+    const at = firstNonFinite(out.val, out.n);
     if (at >= 0) {
-      throw new EvsimError('BAD_MODEL', `gate '${this.name}' received ${x[at]} (element ${at}); an EvNet sends changes, which NaN and ±Inf leave undefined: keep this activation finite (clamp what feeds a Log, Reciprocal, Sqrt or Exp)`);
+      throw new EvsimError('BAD_MODEL', `gate '${this.name}' would send ${out.val[at]} (element ${out.idx[at]}); ${NON_FINITE_ADVICE}`);
     }
   }
 
   /** Frame 0 (and every reset): b = x, d = 0, the full value is sent. */
   flush(x: Float32Array, out: DeltaList): void {
-    this.checkFinite(x, null, x.length);
     const { b, d } = this;
     out.n = 0;
     for (let i = 0; i < x.length; i++) {
@@ -70,11 +70,11 @@ export class Gate {
     }
     this.updates = x.length;
     this.transmissions = out.n;
+    this.checkSent(out);
   }
 
   /** The flush restricted to the neurons `owned` (ascending), as one chip core does it. */
   flushOwned(x: Float32Array, owned: Int32Array, out: DeltaList): void {
-    this.checkFinite(x, owned, owned.length);
     const { b, d } = this;
     out.n = 0;
     for (let k = 0; k < owned.length; k++) {
@@ -86,15 +86,16 @@ export class Gate {
     }
     this.updates = owned.length;
     this.transmissions = out.n;
+    this.checkSent(out);
   }
 
   run(x: Float32Array, changed: IndexList, out: DeltaList): void {
-    this.checkFinite(x, changed.idx, changed.n);
     this.updates = changed.n;
     if (this.policy.mode === 'rounding') this.runRounding(x, changed, out);
     else if (this.chunks) this.runChunked(x, changed, out);
     else this.runThreshold(x, changed, out);
     this.transmissions = out.n;
+    this.checkSent(out);
   }
 
   private runThreshold(x: Float32Array, changed: IndexList, out: DeltaList): void {
@@ -243,12 +244,12 @@ function thresholdLoopUniform(
   return m;
 }
 
-/** The first position (of `list`, or of all of x) holding NaN or ±Inf, or −1. */
-function firstNonFinite(x: Float32Array, list: Int32Array | null, n: number): number {
-  for (let k = 0; k < n; k++) {
-    const i = list ? list[k]! : k;
-    // NaN fails every comparison, so this one catches NaN and both infinities.
-    if (!(Math.abs(x[i]!) < Infinity)) return i;
-  }
+/** What to do about a NaN or ±Inf activation (gates and value kernels say the same). */
+export const NON_FINITE_ADVICE = 'an EvNet sends changes, which NaN and ±Inf leave undefined: keep this activation finite (clamp what feeds a Log, Reciprocal, Sqrt, Pow or Exp)';
+
+/** The first of the n values holding NaN or ±Inf, or −1. */
+export function firstNonFinite(v: Float32Array, n: number): number {
+  // NaN fails every comparison, so this one catches NaN and both infinities.
+  for (let k = 0; k < n; k++) if (!(Math.abs(v[k]!) < Infinity)) return k;
   return -1;
 }

@@ -4,7 +4,9 @@
  */
 import type { Graph, GraphNode, SoftmaxOp, UnaryOp } from '../ir.js';
 import { softmaxRow, unaryFn } from '../dense/ops.js';
+import { EvsimError } from '../../errors.js';
 import { invertGather } from './delta-kernels.js';
+import { NON_FINITE_ADVICE } from './gate.js';
 import { MaxPoolKernel } from './max-pool.js';
 import { BitsView, IndexList, StampSet, mergeIndexLists, reluBits } from './sparse.js';
 
@@ -16,14 +18,23 @@ export interface ValueKernel {
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void;
 }
 
+/**
+ * Functions that can make a NaN out of a finite value (log −1, √−1, (−8)^0.5). A NaN is
+ * never sent by a gate after frame 0, so it is caught here; an infinity (log 0, 1/0)
+ * is caught by the gate that would send it.
+ */
+const MAY_MAKE_NAN: ReadonlySet<string> = new Set(['log', 'sqrt', 'pow']);
+
 class UnaryKernel implements ValueKernel {
   private readonly f: (v: number, i: number) => number;
   private readonly relu: boolean;
+  private readonly checked: boolean;
   private readonly xBits = new BitsView();
   private readonly yBits = new BitsView();
-  constructor(op: UnaryOp) {
+  constructor(op: UnaryOp, private readonly name: string) {
     this.f = unaryFn(op);
     this.relu = op.fn === 'relu';
+    this.checked = MAY_MAKE_NAN.has(op.fn);
   }
   run(xs: Float32Array[], changed: IndexList[], y: Float32Array, yChanged: IndexList, flush: boolean): void {
     const x = xs[0]!;
@@ -31,6 +42,12 @@ class UnaryKernel implements ValueKernel {
     yChanged.n = this.relu
       ? reluLoop(this.xBits.of(x), this.yBits.of(y), ch.idx, ch.n, yChanged.idx, flush ? 1 : 0)
       : unaryLoop(this.f, x, y, ch.idx, ch.n, yChanged.idx, flush);
+    if (this.checked) {
+      for (let k = 0; k < yChanged.n; k++) {
+        const i = yChanged.idx[k]!;
+        if (y[i] !== y[i] && x[i] === x[i]) throw new EvsimError('BAD_MODEL', `'${this.name}' gave NaN for ${x[i]} (element ${i}); ${NON_FINITE_ADVICE}`);
+      }
+    }
   }
 }
 
@@ -163,7 +180,7 @@ class SoftmaxKernel implements ValueKernel {
 export function makeValueKernel(g: Graph, node: GraphNode): ValueKernel {
   const op = node.op;
   switch (op.kind) {
-    case 'unary': return new UnaryKernel(op);
+    case 'unary': return new UnaryKernel(op, node.name);
     case 'mul':
       return op.bcast
         ? new BroadcastMulKernel(op.bcast, node.inputs.map((t) => g.tensors[t]!.size), g.tensors[node.output]!.size)
