@@ -395,6 +395,25 @@ class ConvTranspose1D(nn.Module):
         return torch.tanh(self.bn(self.up(F.relu(self.conv(x)))))
 
 
+class BilinearResize(nn.Module):
+    """Bilinear up- and downsampling as segmentation heads use them."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.conv2 = nn.Conv2d(6, 6, 3, padding=1)
+        self.conv3 = nn.Conv2d(6, 4, 3, padding=1)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        h = F.relu(self.conv1(x))                                                    # 9x11
+        h = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)   # 18x22
+        h = F.relu(self.conv2(h))
+        h = F.interpolate(h, size=(7, 13), mode="bilinear", align_corners=True)      # 7x13
+        h = F.relu(self.conv3(h))
+        h = F.interpolate(h, scale_factor=0.5, mode="bilinear", align_corners=False) # 3x6
+        return self.head(F.relu(h))
+
+
 class Elementwise(nn.Module):
     """Elementwise math on values: abs, pow, sqrt, exp, log, reciprocal, erf, GELU."""
     def __init__(self):
@@ -647,6 +666,10 @@ def main():
         ("convtranspose_1d", 13, ConvTranspose1D, [2, 16],
          "Conv1d(2,4,3,pad 1)+ReLU, ConvTranspose1d(4,3,k4,s2,pad 1,dilation 2), BatchNorm1d "
          "(folded into the ConvTranspose), Tanh -> 3x35.",
+         None, None, None),
+        ("bilinear_resize", 13, BilinearResize, [3, 9, 11],
+         "Conv+ReLU, bilinear x2 (align_corners False), Conv+ReLU, bilinear to 7x13 "
+         "(align_corners True), Conv+ReLU, bilinear x0.5, ReLU, 1x1 Conv -> 2x3x6.",
          None, None, None),
         ("elementwise", 13, Elementwise, [12],
          "MLP with elementwise math on values: sqrt(|h| + 0.5) + 1/(h*h + 1), "

@@ -192,8 +192,8 @@ export function buildSegments(plan: EvPlan): Segment[] {
 
 /**
  * True when a synaptic node's input is aggregated by dendritic arithmetic first (an
- * average pool or a sum of streams): its synapses then act on the aggregated values
- * once per frame, not per incoming message.
+ * average pool, a sum of streams, a linear Resize): its synapses then act on the
+ * aggregated values once per frame, not per incoming message.
  */
 export function isAggregated(seg: Segment, syn: NodeStep): boolean {
   const byOut = new Map(seg.pre.map((n) => [n.out, n] as const));
@@ -202,7 +202,8 @@ export function isAggregated(seg: Segment, syn: NodeStep): boolean {
     const n = byOut.get(stack.pop()!);
     if (!n) continue;
     const k = n.node.op.kind;
-    if (k === 'avgpool' || k === 'add') return true;
+    // Several inputs summed into one element: a pool window, a sum of streams, a linear Resize.
+    if (k === 'avgpool' || k === 'add' || (n.node.op.kind === 'resize' && n.node.op.linear)) return true;
     stack.push(...n.ins);
   }
   return false;

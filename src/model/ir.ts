@@ -122,12 +122,19 @@ export interface PadOp {
 
 /**
  * An axis-wise gather: for each output axis, the input coordinate each output
- * coordinate copies (a nearest-neighbour Resize, or a Slice / one output of a Split).
+ * coordinate copies (a nearest-neighbour Resize, or a Slice / one output of a Split),
+ * or, for a linear Resize, the two it interpolates between.
  */
 export interface ResizeOp {
   kind: 'resize';
   /** Per axis, Int32Array of length outShape[axis] → input coordinate. */
   maps: Int32Array[];
+  /**
+   * A linear (bilinear) Resize: per axis and output coordinate, the two input
+   * coordinates it lies between and the weight of the upper one (the lower has 1 − w);
+   * `maps` then holds the lower coordinates.
+   */
+  linear?: { hi: Int32Array; w: Float32Array }[];
 }
 
 export type UnaryKind =

@@ -272,3 +272,35 @@ describe('ConvTranspose', () => {
     expectError(() => importOnnx(wrong), 'BAD_MODEL', /node 'up_ch'/, /does not match 2 input channels/);
   });
 });
+
+describe('linear (bilinear) Resize', () => {
+  const resize = (inDims: number[], outDims: number[], coord: string, scales: number[]): Graph => model([{
+    name: 'rs', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'],
+    attribute: [strAttr('mode', 'linear'), strAttr('coordinate_transformation_mode', coord)],
+  }], inDims, outDims, { init: [floats('scales', [scales.length], scales)] });
+
+  it('asymmetric ×2 of [0, 4]: 0, 2, 4 and the clamped 4', () => {
+    expect(run(resize([1, 1, 1, 2], [1, 1, 1, 4], 'asymmetric', [1, 1, 1, 2]), [0, 4])).toEqual([0, 2, 4, 4]);
+  });
+
+  it('align_corners 3 → 5 (by sizes): the ends kept, midpoints between', () => {
+    const g = model([{
+      name: 'rs', opType: 'Resize', input: ['x', '', '', 'sizes'], output: ['y'],
+      attribute: [strAttr('mode', 'linear'), strAttr('coordinate_transformation_mode', 'align_corners')],
+    }], [1, 1, 1, 3], [1, 1, 1, 5], { init: [int64s('sizes', [1, 1, 1, 5])] });
+    expect(run(g, [2, 6, -2])).toEqual([2, 4, 6, 2, -2]);
+  });
+
+  it('half_pixel ×2 in two axes: corner (0, 0) is x[0][0], (1, 1) mixes four inputs 9 : 3 : 3 : 1', () => {
+    // Output 1 of each axis sits at input 0.25: weights 0.75 and 0.25.
+    const y = run(resize([1, 1, 2, 2], [1, 1, 4, 4], 'half_pixel', [1, 1, 2, 2]), [0, 16, 32, 64]);
+    expect(y[0]).toBe(0);
+    expect(y[5]).toBeCloseTo((9 * 0 + 3 * 16 + 3 * 32 + 1 * 64) / 16, 6);
+  });
+
+  it('cubic → UNSUPPORTED_OP naming the node', () => {
+    const bytes = encode({ nodes: [{ name: 'cubic', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'], attribute: [strAttr('mode', 'cubic')] }], init: [floats('scales', [2], [1, 2])] });
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'cubic'/, /'nearest' or 'linear'/);
+  });
+});
+

@@ -328,6 +328,21 @@ const padCases: Case[] = [0, 0.5].flatMap((value): Case[] => [
 ]);
 
 const resizeCases: Case[] = [
+  ['relu(conv(x)) [1,2,3,4] → bilinear [1,2,5,6] (hand weights) → conv', (rng) => {
+    const b = new GraphBuilder([1, 2, 3, 4]);
+    const y = b.add(relu(), [conv(b, rng, 0, { cout: 2, kh: 3, pads: [1, 1, 1, 1] })], [1, 2, 3, 4]);
+    const i32 = (v: number[]): Int32Array => Int32Array.from(v);
+    const f32 = (v: number[]): Float32Array => Float32Array.from(v);
+    // H: 3 → 5 and W: 4 → 6, each output between lo and hi with weight w on hi.
+    const maps = [i32([0]), i32([0, 1]), i32([0, 0, 1, 1, 2]), i32([0, 0, 1, 2, 2, 3])];
+    const linear = [
+      { hi: i32([0]), w: f32([0]) }, { hi: i32([0, 1]), w: f32([0, 0]) },
+      { hi: i32([1, 1, 2, 2, 2]), w: f32([0, 0.6, 0.2, 0.8, 0]) }, { hi: i32([1, 1, 2, 3, 3, 3]), w: f32([0.25, 0.9, 0.5, 0.1, 0.7, 0]) },
+    ];
+    const r = b.add({ kind: 'resize', maps, linear }, [y], [1, 2, 5, 6]);
+    conv(b, rng, r, { cout: 2, kh: 3 });
+    return b.build();
+  }],
   ['relu(conv(x)) [1,2,3,4] → nearest [1,2,6,7] → conv', (rng) => {
     const b = new GraphBuilder([1, 2, 3, 4]);
     const y = b.add(relu(), [conv(b, rng, 0, { cout: 2, kh: 3, pads: [1, 1, 1, 1] })], [1, 2, 3, 4]);

@@ -90,6 +90,23 @@ describe('a NaN or infinity reaching a gate stops the run, naming where', () => 
   });
 });
 
+describe('bilinear resizing on the chip (bilinear_resize)', () => {
+  it('outputs, synops and transmissions equal the functional run; a Resize input read by two cores is added on both', async () => {
+    const { g, frames } = fixture('bilinear_resize');
+    const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
+    const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, inProcess: true, keepOutputs: true });
+    expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+    ch.result.per_frame.forEach((r, t) => {
+      // A Resize output sums up to four inputs: the conv after it applies its synapses
+      // to the summed values once per frame (DESIGN §5), as the functional run does.
+      expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
+      expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
+      expect(r.adds).toBeGreaterThanOrEqual(fn.result.per_frame[t]!.adds);
+    });
+    expect(ch.result.cores).toBeGreaterThan(1);
+  });
+});
+
 describe('ConvTranspose on the chip', () => {
   it('conv → relu → ConvTranspose (k3, stride 2, pad 1, output_padding 1, group 2) → relu → conv equals the functional run', async () => {
     const b = new GraphBuilder([1, 4, 5, 5], 'conv-transpose');

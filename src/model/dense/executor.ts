@@ -26,6 +26,15 @@ export function evalNode(g: Graph, node: GraphNode, ins: Float32Array[], out: Fl
     case 'reshape': out.set(x); return;
     case 'transpose':
     case 'resize': {
+      const wm = maps.weighted;
+      if (wm) {
+        for (let i = 0; i < out.length; i++) {
+          let s = 0;
+          for (let k = wm.offsets[i]!; k < wm.offsets[i + 1]!; k++) s += wm.wt[k]! * x[wm.src[k]!]!;
+          out[i] = s;
+        }
+        return;
+      }
       const m = maps.gather!;
       for (let i = 0; i < out.length; i++) out[i] = x[m[i]!]!;
       return;

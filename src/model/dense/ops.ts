@@ -294,6 +294,51 @@ export function resizeMap(op: ResizeOp, inShape: readonly number[]): Int32Array 
   return coordMap(op.maps.map((m) => m.length), (d, c) => op.maps[d]![c]! * inStrides[d]!);
 }
 
+/**
+ * For every output element of a linear Resize, the input elements it interpolates and
+ * their weights (products of the per-axis weights; zero weights left out), as CSR in
+ * ascending input order.
+ */
+export function linearResizeTable(op: ResizeOp, inShape: readonly number[]): { offsets: Int32Array; src: Int32Array; wt: Float32Array } {
+  const lin = op.linear!;
+  const outShape = op.maps.map((m) => m.length);
+  const inStrides = stridesOf(inShape);
+  const outSize = numel(outShape);
+  const offsets = new Int32Array(outSize + 1);
+  const src: number[] = [];
+  const wt: number[] = [];
+  const r = outShape.length;
+  const coord = new Array<number>(r).fill(0);
+  for (let o = 0; o < outSize; o++) {
+    offsets[o] = src.length;
+    // Corners: per axis the lower coordinate (weight 1 − w) and, when w > 0, the upper one.
+    let corners: [number, number][] = [[0, 1]];
+    for (let d = 0; d < r; d++) {
+      const c = coord[d]!;
+      const lo = op.maps[d]![c]! * inStrides[d]!;
+      const hi = lin[d]!.hi[c]! * inStrides[d]!;
+      const w = lin[d]!.w[c]!;
+      const next: [number, number][] = [];
+      for (const [at, f] of corners) {
+        if (w < 1) next.push([at + lo, f * (1 - w)]);
+        if (w > 0) next.push([at + hi, f * w]);
+      }
+      corners = next;
+    }
+    corners.sort((a, b) => a[0] - b[0]);
+    for (const [at, f] of corners) {
+      src.push(at);
+      wt.push(f);
+    }
+    for (let d = r - 1; d >= 0; d--) {
+      if (++coord[d]! < outShape[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  offsets[outSize] = src.length;
+  return { offsets, src: Int32Array.from(src), wt: Float32Array.from(wt) };
+}
+
 /** For every element of Concat input `which`, its output index. */
 export function concatMap(axis: number, shapes: readonly (readonly number[])[], which: number): Int32Array {
   const s = shapes[which]!;
@@ -308,12 +353,12 @@ export function concatMap(axis: number, shapes: readonly (readonly number[])[], 
 }
 
 /** Index maps an op needs, built once per node. */
-export type NodeMaps = { gather?: Int32Array; scatter?: Int32Array[] };
+export type NodeMaps = { gather?: Int32Array; scatter?: Int32Array[]; weighted?: { offsets: Int32Array; src: Int32Array; wt: Float32Array } };
 
 export function buildMaps(op: Op, inShapes: readonly (readonly number[])[]): NodeMaps {
   switch (op.kind) {
     case 'transpose': return { gather: transposeMap(op, inShapes[0]!) };
-    case 'resize': return { gather: resizeMap(op, inShapes[0]!) };
+    case 'resize': return op.linear ? { weighted: linearResizeTable(op, inShapes[0]!) } : { gather: resizeMap(op, inShapes[0]!) };
     case 'pad': return { scatter: [padMap(op, inShapes[0]!)] };
     case 'concat': return { scatter: inShapes.map((_, i) => concatMap(op.axis, inShapes, i)) };
     default: return {};

@@ -6,7 +6,7 @@
  */
 import { avgDivisor, reachTable, spatialOf, type ReachTable } from '../geometry.js';
 import type { AffineOp, AvgPoolOp, DenseOp, Graph, GraphNode } from '../ir.js';
-import { concatMap, padMap, resizeMap, transposeMap } from '../dense/ops.js';
+import { concatMap, linearResizeTable, padMap, resizeMap, transposeMap } from '../dense/ops.js';
 import { ConvScatter } from './conv-scatter.js';
 import { DeltaBuilder, StampSet, type DeltaList } from './sparse.js';
 
@@ -210,10 +210,13 @@ export class RemapScatter implements DeltaKernel {
   /** Per input: CSR of input element → output elements. */
   private readonly offsets: Int32Array[];
   private readonly targets: Int32Array[];
-  constructor(outSize: number, maps: { offsets: Int32Array; targets: Int32Array }[]) {
+  /** Per input, a weight per target (a linear Resize), or null: copies. */
+  private readonly weights: (Float32Array | null)[];
+  constructor(outSize: number, maps: { offsets: Int32Array; targets: Int32Array; weights?: Float32Array }[]) {
     this.builder = new DeltaBuilder(outSize);
     this.offsets = maps.map((m) => m.offsets);
     this.targets = maps.map((m) => m.targets);
+    this.weights = maps.map((m) => m.weights ?? null);
   }
   run(ins: DeltaList[], out: DeltaList): void {
     const b = this.builder;
@@ -221,13 +224,15 @@ export class RemapScatter implements DeltaKernel {
     ins.forEach((inp, k) => {
       const off = this.offsets[k]!;
       const tg = this.targets[k]!;
+      const wt = this.weights[k];
       for (let e = 0; e < inp.n; e++) {
         const s = inp.idx[e]!;
         const v = inp.val[e]!;
         // An element the node never reads (outside a Slice, between a downsampling
         // Resize's samples) costs nothing: DESIGN §4's adds are per input element taken.
         if (off[s + 1]! > off[s]!) adds++;
-        for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v);
+        if (wt) for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v * wt[t]!);
+        else for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v);
       }
     });
     b.emit(out);
@@ -253,6 +258,24 @@ export function invertGather(gather: Int32Array, inSize: number): { offsets: Int
   return { offsets: counts, targets };
 }
 
+/** CSR inverse of a weighted gather (output → inputs with weights): input → outputs, ascending. */
+function invertWeighted(t: { offsets: Int32Array; src: Int32Array; wt: Float32Array }, inSize: number): { offsets: Int32Array; targets: Int32Array; weights: Float32Array } {
+  const counts = new Int32Array(inSize + 1);
+  for (let k = 0; k < t.src.length; k++) counts[t.src[k]! + 1]++;
+  for (let i = 0; i < inSize; i++) counts[i + 1] += counts[i]!;
+  const fill = counts.slice(0, inSize);
+  const targets = new Int32Array(t.src.length);
+  const weights = new Float32Array(t.src.length);
+  for (let o = 0; o + 1 < t.offsets.length; o++) {
+    for (let k = t.offsets[o]!; k < t.offsets[o + 1]!; k++) {
+      const at = fill[t.src[k]!]!++;
+      targets[at] = o;
+      weights[at] = t.wt[k]!;
+    }
+  }
+  return { offsets: counts, targets, weights };
+}
+
 /**
  * Builds the delta kernel of a linear or synaptic node (reshape is a pass-through:
  * null). `convRows` restricts a conv to the output rows a chip actor owns.
@@ -271,7 +294,7 @@ export function makeDeltaKernel(g: Graph, node: GraphNode, convRows: Uint8Array 
     case 'avgpool': return new AvgPoolScatter(op, inShapes[0]!, outShape);
     case 'reshape': return null;
     case 'transpose': return new RemapScatter(outSize, [invertGather(transposeMap(op, inShapes[0]!), inSizes[0]!)]);
-    case 'resize': return new RemapScatter(outSize, [invertGather(resizeMap(op, inShapes[0]!), inSizes[0]!)]);
+    case 'resize': return new RemapScatter(outSize, [op.linear ? invertWeighted(linearResizeTable(op, inShapes[0]!), inSizes[0]!) : invertGather(resizeMap(op, inShapes[0]!), inSizes[0]!)]);
     case 'pad': return new RemapScatter(outSize, [oneToOne(padMap(op, inShapes[0]!))]);
     case 'concat': return new RemapScatter(outSize, inShapes.map((_, i) => oneToOne(concatMap(op.axis, inShapes, i))));
     default:

@@ -322,21 +322,51 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
   return { op: { kind: 'affine', scale, shift, bnGamma: null, source: op }, inputs: [x.id], shape };
 }
 
+/** ONNX Resize's coordinate_transformation_mode: the input coordinate of output coordinate o. */
+function sourceCoord(coordMode: string, o: number, s: number, inLen: number, outLen: number, where: string): number {
+  switch (coordMode) {
+    case 'half_pixel': return (o + 0.5) / s - 0.5;
+    case 'pytorch_half_pixel': return outLen > 1 ? (o + 0.5) / s - 0.5 : 0;
+    case 'align_corners': return outLen > 1 ? (o * (inLen - 1)) / (outLen - 1) : 0;
+    case 'asymmetric': return o / s;
+    case 'tf_half_pixel_for_nn': return (o + 0.5) / s;
+    default: throw unsupported(where, `coordinate_transformation_mode '${coordMode}' is not supported`);
+  }
+}
+
+/**
+ * A linear Resize per axis: the input coordinate clamped to [0, len − 1] (as ONNX
+ * Runtime and PyTorch do at the borders), its floor, the next one and the weight of the
+ * next one.
+ */
+function linearMaps(inShape: number[], outShape: number[], coordMode: string, scales: number[], where: string): { lo: Int32Array[]; linear: { hi: Int32Array; w: Float32Array }[] } {
+  const lo: Int32Array[] = [];
+  const linear: { hi: Int32Array; w: Float32Array }[] = [];
+  outShape.forEach((outLen, ax) => {
+    const inLen = inShape[ax]!;
+    const l = new Int32Array(outLen);
+    const hi = new Int32Array(outLen);
+    const w = new Float32Array(outLen);
+    for (let o = 0; o < outLen; o++) {
+      const x = Math.min(Math.max(sourceCoord(coordMode, o, scales[ax]!, inLen, outLen, where), 0), inLen - 1);
+      const i0 = Math.floor(x);
+      l[o] = i0;
+      hi[o] = Math.min(i0 + 1, inLen - 1);
+      w[o] = hi[o] === i0 ? 0 : x - i0;
+    }
+    lo.push(l);
+    linear.push({ hi, w });
+  });
+  return { lo, linear };
+}
+
 function resizeMaps(inShape: number[], outShape: number[], coordMode: string, nearestMode: string, scales: number[], where: string): Int32Array[] {
   return outShape.map((outLen, ax) => {
     const inLen = inShape[ax]!;
     const s = scales[ax]!;
     const m = new Int32Array(outLen);
     for (let o = 0; o < outLen; o++) {
-      let x: number;
-      switch (coordMode) {
-        case 'half_pixel': x = (o + 0.5) / s - 0.5; break;
-        case 'pytorch_half_pixel': x = outLen > 1 ? (o + 0.5) / s - 0.5 : 0; break;
-        case 'align_corners': x = outLen > 1 ? (o * (inLen - 1)) / (outLen - 1) : 0; break;
-        case 'asymmetric': x = o / s; break;
-        case 'tf_half_pixel_for_nn': x = (o + 0.5) / s; break;
-        default: throw unsupported(where, `coordinate_transformation_mode '${coordMode}' is not supported`);
-      }
+      const x = sourceCoord(coordMode, o, s, inLen, outLen, where);
       let r: number;
       switch (nearestMode) {
         case 'round_prefer_floor': r = x - Math.floor(x) === 0.5 ? Math.floor(x) : Math.round(x); break;
@@ -354,7 +384,10 @@ function resizeMaps(inShape: number[], outShape: number[], coordMode: string, ne
 function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, where: string): Converted {
   const x = act(ins[0], where);
   const mode = (a.get('mode') as string | undefined) ?? 'nearest';
-  if (mode !== 'nearest') throw unsupported(where, `${op} mode '${mode}' is not supported; only 'nearest' is linear in the delta domain`);
+  // 'bilinear' is Upsample's name before opset 9 (ONNX 1.2).
+  const linear = mode === 'linear' || mode === 'bilinear';
+  if (mode !== 'nearest' && !linear) throw unsupported(where, `${op} mode '${mode}' is not supported; use 'nearest' or 'linear'`);
+  if (linear && attr(a, 'antialias', 0) !== 0) throw unsupported(where, `${op} with antialias is not supported`);
   let scales: number[] | null = null;
   let sizes: number[] | null = null;
   let coord = 'asymmetric';
@@ -381,6 +414,11 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
   }
   if (shape.length !== x.shape.length) throw bad(where, `scales/sizes have ${shape.length} entries for rank ${x.shape.length}`);
   if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw bad(where, `the resized shape [${shape}] has an empty or fractional dimension; check scales/sizes`);
+  if (linear) {
+    if (coord === 'tf_half_pixel_for_nn') throw unsupported(where, `coordinate_transformation_mode '${coord}' is for nearest resizing only`);
+    const { lo, linear: lin } = linearMaps(x.shape, shape, coord, scales!, where);
+    return { op: { kind: 'resize', maps: lo, linear: lin }, inputs: [x.id], shape };
+  }
   return { op: { kind: 'resize', maps: resizeMaps(x.shape, shape, coord, nearest, scales!, where) }, inputs: [x.id], shape };
 }
 
