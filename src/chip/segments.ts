@@ -99,7 +99,10 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
     for (const p of post) {
       const k = p.node.op.kind;
-      if (k !== 'add' && k !== 'affine' && k !== 'reshape') throw unsupported(`'${p.node.name}' (${k}) between synapses and accumulator '${acc.name}'`);
+      if (k !== 'add' && k !== 'affine' && k !== 'reshape') {
+        const syn = synaptic.map((sy) => `'${sy.node.name}'`).join(', ');
+        throw unsupported(`'${p.node.name}' (${k}) rearranges the output of ${syn} before it is accumulated in '${acc.name}' (a chip neuron accumulates its own synaptic output element)`);
+      }
     }
     for (const sy of synaptic) {
       if (plan.tensors[sy.out]!.size !== accSize) throw unsupported(`synaptic node '${sy.node.name}' and accumulator '${acc.name}' differ in size`);

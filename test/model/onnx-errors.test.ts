@@ -89,23 +89,23 @@ describe('unsupported ops and attributes → UNSUPPORTED_OP naming the node', ()
     expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'Hardmax_1'/, /'Hardmax'/);
   });
 
-  it("Resize with mode 'linear'", () => {
+  it("Resize with mode 'cubic'", () => {
     const bytes = encode({
-      nodes: [{ name: 'up_lin', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'], attribute: [strAttr('mode', 'linear')] }],
+      nodes: [{ name: 'up_cubic', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'], attribute: [strAttr('mode', 'cubic')] }],
       init: [floats('scales', [2], [1, 2])],
       outputs: [valueInfo('y', [1, 8])],
     });
-    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'up_lin'/, /linear/, /nearest/);
+    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'up_cubic'/, /cubic/, /'nearest' or 'linear'/);
   });
 
-  it("Upsample (opset 9) with mode 'linear'", () => {
-    const bytes = encode({
+  it("Upsample (opset 9) with mode 'linear' imports: asymmetric coordinates, the last clamped", () => {
+    const g = importOnnx(encode({
       opset: 9,
       nodes: [{ name: 'ups', opType: 'Upsample', input: ['x', 'scales'], output: ['y'], attribute: [strAttr('mode', 'linear')] }],
       init: [floats('scales', [2], [1, 2])],
       outputs: [valueInfo('y', [1, 8])],
-    });
-    expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'ups'/, /linear/);
+    }));
+    expect(Array.from(new DenseExecutor(g).run(Float32Array.of(1, 2, 3, 4)))).toEqual([1, 1.5, 2, 2.5, 3, 3.5, 4, 4]);
   });
 
   it("Pad with mode 'reflect'", () => {
