@@ -39,6 +39,13 @@ export interface Segment {
   wholeBecause: string;
   /** Inputs one neuron reads: the sum of its synaptic nodes' fan-ins. */
   fanIn: number;
+  /**
+   * A relay: the neurons of a synaptic node whose output reaches the next synaptic node
+   * through linear nodes only (a linear bottleneck, a ConvTranspose into a Concat). They
+   * hold no accumulator: each frame they send their summed synaptic input, the delta the
+   * functional run passes on, as the stream `acc.in` (= `acc.out`, the synaptic output).
+   */
+  relay: boolean;
 }
 
 function unsupported(msg: string): EvsimError {
@@ -54,15 +61,24 @@ export function buildSegments(plan: EvPlan): Segment[] {
     for (const t of ins) readers.set(t, [...(readers.get(t) ?? []), s]);
   }
   const segments: Segment[] = [];
-  for (const acc of plan.steps.filter((s): s is AccStep => s.kind === 'acc')) {
-    // Walk back from the accumulator through delta-domain nodes to the gates. A node
-    // with a synapse beneath it is post-synaptic (it must be elementwise, so neurons and
+  // Synaptic nodes found behind a non-elementwise linear node or another synaptic node:
+  // they become relay segments of their own (in plan order, as found).
+  const relays: NodeStep[] = [];
+  const direct = new Set<NodeStep>();
+  const heads: (AccStep | NodeStep)[] = plan.steps.filter((s): s is AccStep => s.kind === 'acc');
+  for (let h = 0; h < heads.length; h++) {
+    const head = heads[h]!;
+    const relay = head.kind === 'node';
+    const acc: AccStep = relay ? { kind: 'acc', name: head.node.name, in: head.out, out: head.out } : head;
+    // Walk back from the accumulator through delta-domain nodes to the streams (gates and
+    // relays). A synaptic node reached through elementwise nodes only (add, affine,
+    // reshape) is the segment's own, and those nodes are post-synaptic (neurons and
     // accumulator elements stay one to one); the others are dendritic work on streams.
     const synaptic: NodeStep[] = [];
     const pre: NodeStep[] = [];
     const post: NodeStep[] = [];
     const inputs = new Set<number>();
-    const visit = (t: number): boolean => {
+    const visit = (t: number, own: boolean): boolean => {
       const s = byOut.get(t);
       if (!s || s.kind === 'gate') {
         inputs.add(t);
@@ -70,33 +86,38 @@ export function buildSegments(plan: EvPlan): Segment[] {
       }
       if (s.kind !== 'node') throw unsupported(`tensor ${plan.tensors[t]!.name} feeds an accumulator from another accumulator`);
       if (s.cls === 'synaptic') {
+        if (!own) {
+          if (!relays.includes(s)) {
+            relays.push(s);
+            heads.push(s);
+          }
+          inputs.add(t);
+          return false;
+        }
         if (!synaptic.includes(s)) synaptic.push(s);
-        for (const i of s.ins) visit(i);
+        for (const i of s.ins) visit(i, false);
         return true;
       }
+      const k = s.node.op.kind;
+      const elementwise = k === 'add' || k === 'affine' || k === 'reshape';
       let below = false;
-      for (const i of s.ins) below = visit(i) || below;
+      for (const i of s.ins) below = visit(i, own && elementwise) || below;
       const list = below ? post : pre;
       if (!list.includes(s)) list.push(s);
       return below;
     };
-    visit(acc.in);
+    if (relay) {
+      synaptic.push(head);
+      for (const i of head.ins) visit(i, false);
+    } else {
+      visit(acc.in, true);
+    }
+    for (const sy of synaptic) direct.add(sy);
     const order = (a: PlanStep, b: PlanStep): number => plan.steps.indexOf(a) - plan.steps.indexOf(b);
     synaptic.sort(order);
     pre.sort(order);
     post.sort(order);
     const accSize = plan.tensors[acc.in]!.size;
-    // Two synaptic layers with only linear nodes between them: the first one's deltas
-    // would need neurons that relay them, which the chip model does not have.
-    for (const sy of synaptic) {
-      const stack = [...sy.ins];
-      while (stack.length > 0) {
-        const s = byOut.get(stack.pop()!);
-        if (!s || s.kind !== 'node') continue;
-        if (s.cls === 'synaptic') throw unsupported(`'${s.node.name}' feeds '${sy.node.name}' with no activation between them (a linear layer's output has no neurons on the chip)`);
-        stack.push(...s.ins);
-      }
-    }
     for (const p of post) {
       const k = p.node.op.kind;
       if (k !== 'add' && k !== 'affine' && k !== 'reshape') {
@@ -187,9 +208,19 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
     segments.push({
       id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn,
+      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
     });
   }
+  for (const r of relays) {
+    // Its neurons would be an accumulator's and a relay's at once, its synapses applied twice.
+    if (direct.has(r) && segments.some((sg) => !sg.relay && sg.synaptic.includes(r))) {
+      throw unsupported(`the output of '${r.node.name}' is accumulated directly and also rearranged (Concat, pooling, Resize) or fed to another synaptic node before accumulating`);
+    }
+  }
+  // Plan order, so a relay runs before the segments reading its stream.
+  const at = (sg: Segment): number => plan.steps.indexOf(sg.relay ? sg.synaptic[0]! : sg.acc);
+  segments.sort((a, b) => at(a) - at(b));
+  segments.forEach((sg, i) => (sg.id = i));
   return segments;
 }
 

@@ -14,7 +14,8 @@ import { runFunctional } from '../../src/runtime/functional.js';
 import { checkFrames } from '../../src/runtime/inputs.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
-import { GraphBuilder, convOp, denseOp, maxPoolOp, relu, softmaxOp, unary } from '../helpers/graph.js';
+import type { Graph } from '../../src/model/ir.js';
+import { GraphBuilder, affineOp, convOp, denseOp, maxPoolOp, relu, softmaxOp, unary } from '../helpers/graph.js';
 import { mulberry32, randArray } from '../helpers/rng.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
@@ -130,9 +131,77 @@ describe('ConvTranspose on the chip', () => {
     expect(ch.result.cores).toBeGreaterThan(1);
   });
 
-  it("a ConvTranspose feeding a conv with no activation between (the U-Net's upsampler) is refused, naming both", () => {
-    const { g } = fixture('unet_decoder');
-    expect(() => buildChipSetup(g, loadChip('loihi'))).toThrow(/^'\/up1\/ConvTranspose' feeds '\/dec1\/Conv' with no activation between them .*use --chip ideal\)$/);
+  it("the U-Net's ConvTranspose concatenated straight into a conv: relay neurons pass its deltas on", async () => {
+    const { g, frames } = fixture('unet_decoder');
+    const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
+    const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, keepOutputs: true });
+    expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+    ch.result.per_frame.forEach((f, i) => {
+      expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
+      expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
+    });
+  });
+});
+
+describe('relay neurons: a synaptic layer feeding another through linear nodes only', () => {
+  // x → conv → relu → A: conv (no activation) ─┬→ B: 1×1 conv ──→ relu → conv
+  //                                           └→ + C: conv(relu) ┘ (a linear bottleneck with a residual Add)
+  // and D: conv outputs concatenated, then an affine, then relu (DenseNet's Concat → BN → ReLU),
+  // then Gemm (no activation) → Gemm → relu.
+  const build = (): Graph => {
+    const b = new GraphBuilder([1, 3, 8, 8], 'relays');
+    const r0 = b.add(relu(), [b.add(convOp(mulberry32(11), { cin: 3, cout: 6, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 6, 8, 8])], [1, 6, 8, 8]);
+    const a = b.add(convOp(mulberry32(12), { cin: 6, cout: 6, kh: 3, pads: [1, 1, 1, 1] }), [r0], [1, 6, 8, 8]);
+    const c = b.add(convOp(mulberry32(13), { cin: 6, cout: 6, kh: 1 }), [r0], [1, 6, 8, 8]);
+    const sum = b.add({ kind: 'add', sign: 1 }, [a, c], [1, 6, 8, 8]);
+    const bb = b.add(convOp(mulberry32(14), { cin: 6, cout: 4, kh: 1 }), [sum], [1, 4, 8, 8]);
+    const r1 = b.add(relu(), [bb], [1, 4, 8, 8]);
+    const d1 = b.add(convOp(mulberry32(15), { cin: 4, cout: 2, kh: 3, pads: [1, 1, 1, 1] }), [r1], [1, 2, 8, 8]);
+    const d2 = b.add(convOp(mulberry32(16), { cin: 4, cout: 3, kh: 1 }), [r1], [1, 3, 8, 8]);
+    const cat = b.add({ kind: 'concat', axis: 1 }, [d1, d2], [1, 5, 8, 8]);
+    const bn = b.add(affineOp(mulberry32(17), 5 * 64), [cat], [1, 5, 8, 8]);
+    const r2 = b.add(relu(), [bn], [1, 5, 8, 8]);
+    // A fully connected relay wider than a truenorth core, so its neurons span cores and actors.
+    const flat = b.add({ kind: 'reshape', source: 'Flatten' }, [r2], [1, 320]);
+    const g1 = b.add(denseOp(mulberry32(21), 1, 320, 300), [flat], [1, 300]);
+    b.add(relu(), [b.add(denseOp(mulberry32(22), 1, 300, 4), [g1], [1, 4])], [1, 4]);
+    return b.build();
+  };
+
+  it('outputs bit-identical to the functional run, synops = MACs and transmissions equal per frame, on any worker count', async () => {
+    const g = build();
+    const T = 5;
+    const data = randArray(mulberry32(18), T * 192, -1, 1);
+    for (let i = 192; i < T * 192; i++) if (i % 5 !== 0) data[i] = data[i - 192]!;
+    const frames = checkFrames(g, [T, 3, 8, 8], data, 'video');
+    const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
+    // 128-neuron cores split every layer, so relays send across cores and actors.
+    const base = loadChip('loihi');
+    const small = chipFromObject({
+      name: 'loihi-128', mesh: 'auto', cores_per_tile: 4,
+      core: { neurons: 128, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
+      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
+    }, 'small');
+    const runs = [];
+    for (const workers of [1, 4]) runs.push(await runChip(g, frames, T, { ...opts, chip: small, workers, keepOutputs: true }));
+    for (const ch of runs) {
+      expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+      ch.result.per_frame.forEach((f, i) => {
+        expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
+        expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
+      });
+    }
+    expect(runs[1]!.result.per_frame).toEqual(runs[0]!.result.per_frame);
+    expect(runs[0]!.result.cores).toBeGreaterThan(4);
+  });
+
+  it("a synaptic output both accumulated and rearranged before another accumulator is refused, naming it", () => {
+    const b = new GraphBuilder([1, 2, 4, 4], 'both');
+    const c = b.add(convOp(mulberry32(19), { cin: 2, cout: 2, kh: 1 }), [0], [1, 2, 4, 4], 'the_conv');
+    const r = b.add(relu(), [c], [1, 2, 4, 4]);
+    const cat = b.add({ kind: 'concat', axis: 1 }, [c, r], [1, 4, 4, 4]);
+    b.add(relu(), [b.add(convOp(mulberry32(20), { cin: 4, cout: 2, kh: 1 }), [cat], [1, 2, 4, 4])], [1, 2, 4, 4]);
+    expect(() => buildChipSetup(b.build(), loadChip('loihi'))).toThrow(/^the output of 'the_conv' is accumulated directly and also .*use --chip ideal\)$/);
   });
 });
 

@@ -62,7 +62,7 @@ interface SegRuntime {
   syn: { step: NodeStep; kernel: DeltaKernel; geo: SynapseGeometry; aggregated: boolean }[];
   post: { step: NodeStep; kernel: DeltaKernel | null }[];
   values: { step: NodeStep; kernel: ValueKernel }[];
-  gates: { stream: number; valueTensor: number; gate: Gate; owned: Int32Array }[];
+  gates: { stream: number; valueTensor: number; gate: StreamSource; owned: Int32Array }[];
   accOffset: Float32Array;
   /** Owned accumulator elements, ascending. */
   accOwned: Int32Array;
@@ -77,6 +77,37 @@ interface SegRuntime {
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
   gateLists: DeltaList[];
   sendTimes: Float64Array[];
+}
+
+/** What fills a segment's outgoing stream each frame: a gate, or a relay's neurons. */
+type StreamSource = Pick<Gate, 'updates' | 'transmissions' | 'flushOwned' | 'run'>;
+
+/**
+ * A relay segment's neurons (segments.ts): the synaptic output list is the stream; each
+ * actor keeps the entries its own cores hold and sends them as they are — the frame's
+ * summed deltas, bit for bit the functional run's. Not a gate: no updates, no
+ * transmissions counted (DESIGN §4 counts what gates send); the messages still cost.
+ */
+class Relay implements StreamSource {
+  updates = 0;
+  transmissions = 0;
+  constructor(private readonly own: Int32Array, private readonly isMine: Uint8Array) {}
+  flushOwned(_x: Float32Array, _owned: Int32Array, out: DeltaList): void {
+    this.keepMine(out);
+  }
+  run(_x: Float32Array, _changed: IndexList, out: DeltaList): void {
+    this.keepMine(out);
+  }
+  private keepMine(out: DeltaList): void {
+    let m = 0;
+    for (let k = 0; k < out.n; k++) {
+      const i = out.idx[k]!;
+      if (this.isMine[this.own[i]!] !== 1) continue;
+      out.idx[m] = i;
+      out.val[m++] = out.val[k]!;
+    }
+    out.n = m;
+  }
 }
 
 /** A growable log of message events as parallel typed arrays. */
@@ -414,17 +445,19 @@ export class CoreGroup {
         })),
         post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
-        gates: objects(seg.gates.map((gs) => {
-          list(gs.out);
-          return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: ownedBy(owner.get(gs.in)!, this.isMine) };
-        })),
-        accOffset: offsets.get(seg.acc.out)!,
+        gates: seg.relay
+          ? objects([{ stream: seg.acc.out, valueTensor: seg.acc.out, gate: new Relay(owner.get(seg.acc.out)!, this.isMine) as StreamSource, owned: accOwned }])
+          : objects(seg.gates.map((gs) => {
+            list(gs.out);
+            return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov) as StreamSource, owned: ownedBy(owner.get(gs.in)!, this.isMine) };
+          })),
+        accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
         accOwned,
         rowParts: partsByRow(seg, parts),
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
-        gateLists: objects(seg.gates.map((gs) => list(gs.out))),
-        sendTimes: objects(seg.gates.map(() => new Float64Array(0))),
+        gateLists: seg.relay ? objects([list(seg.acc.out)]) : objects(seg.gates.map((gs) => list(gs.out))),
+        sendTimes: seg.relay ? objects([new Float64Array(0)]) : objects(seg.gates.map(() => new Float64Array(0))),
         inRoutes,
       };
       this.segs.push(rt);
@@ -623,8 +656,9 @@ export class CoreGroup {
     const extraSynops = this.runKernels(rt);
     const extraDendrites = this.scratch.floats('extraDendrites', this.cores.length, true);
     if (rt.dendrites) countDendrites(rt.dendrites, this.deltas, rt.coreSlots, extraDendrites);
-    // 3. Accumulate owned neurons only; updated neurons listed per core (ascending).
-    const upd = this.accumulate(rt);
+    // 3. Accumulate owned neurons only; updated neurons listed per core (ascending). A
+    // relay's neurons hold no accumulator.
+    const upd = rt.seg.relay ? this.noUpdates() : this.accumulate(rt);
     // 4. Value nodes and gates (their changed lists hold owned neurons only), then the
     // spikes per core in trigger order.
     this.runGates(rt);
@@ -734,6 +768,11 @@ export class CoreGroup {
     const nUpd = this.flush ? accumulateFlush(rt, a, ach, delta, accOwn, this.isMine) : accumulateDeltas(a, ach, delta, accOwn, this.isMine, updIdx);
     this.counts.accUpdates += nUpd;
     return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
+  }
+
+  /** No neuron updated, grouped by core like `accumulate`'s. */
+  private noUpdates(): { list: Int32Array; start: Int32Array } {
+    return { list: this.scratch.ints('upd.none', 0), start: this.scratch.ints('upd.noneStart', this.cores.length + 1, true) };
   }
 
   /** Value nodes and gates of the segment on my neurons. */

@@ -228,7 +228,7 @@ function traceTables(graph: Graph, setup: ChipSetup): Pick<TraceRunInfo, 'layers
       shape: setup.plan.tensors[seg.acc.in]!.shape.join('x'),
       dense_macs: seg.synaptic.reduce((a, x) => a + denseMacsOf(x.node, graph), 0),
       weight_bytes: seg.synaptic.reduce((a, x) => a + weightBytesOf(x.node.op), 0),
-      state_bytes: 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
+      state_bytes: seg.relay ? 0 : 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
     })),
     cores: mapping.cores.map((c) => {
       const p = mapping.partitions[c.partition]!;
