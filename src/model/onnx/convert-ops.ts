@@ -66,6 +66,17 @@ function expandTo(t: ConstTensor, shape: number[], where: string): Float32Array 
   return out;
 }
 
+/** A 1-D or 2-D window's attributes as the IR's 2-D geometry (1-D: H = 1). */
+function geometry2d(nsp: number, ks: number[], strides: number[], dil: number[], pads: number[]): PoolGeometry {
+  const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
+  const [kh, kw] = two(ks, 1);
+  const [strideH, strideW] = two(strides, 1);
+  const [dilH, dilW] = two(dil, 1);
+  const [padT, padL] = two(pads.slice(0, nsp), 0);
+  const [padB, padR] = two(pads.slice(nsp), 0);
+  return { kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW };
+}
+
 function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: boolean, kernel?: number[]): { g: PoolGeometry; oh: number; ow: number } {
   const rank = inShape.length;
   if (rank !== 3 && rank !== 4) throw unsupported(where, `only 1-D and 2-D windows are supported (input rank ${rank})`);
@@ -97,15 +108,9 @@ function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: bool
   if (pads.length !== 2 * nsp) throw bad(where, `pads has ${pads.length} entries; a ${nsp}-D window needs ${2 * nsp} (begin and end per axis)`);
   if (pads.some((p) => !Number.isInteger(p))) throw bad(where, `pads [${pads}] must be integers`);
   if (pads.some((p) => p < 0)) throw unsupported(where, 'negative pads are not supported');
-  // Normalise 1-D to 2-D with H = 1.
-  const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
-  const [kh, kw] = two(ks, 1);
-  const [strideH, strideW] = two(strides, 1);
-  const [dilH, dilW] = two(dil, 1);
-  const [padT, padL] = two(pads.slice(0, nsp), 0);
-  const [padB, padR] = two(pads.slice(nsp), 0);
-  const [h, w] = two(spatial, 1);
-  const g: PoolGeometry = { kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW };
+  const g = geometry2d(nsp, ks, strides, dil, pads);
+  const [h, w] = nsp === 2 ? [spatial[0]!, spatial[1]!] : [1, spatial[0]!];
+  const { kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW } = g;
   const oh = outLength(h, kh, strideH, padT, padB, dilH, ceil);
   const ow = outLength(w, kw, strideW, padL, padR, dilW, ceil);
   if (oh <= 0 || ow <= 0) throw bad(where, `the window does not fit the input [${inShape}]`);
@@ -196,14 +201,8 @@ function convertConvTranspose(ins: Operand[], a: Attrs, where: string): Converte
       for (let t = 0; t < area; t++) weight[(co * cinG + (ci - g * cinG)) * area + t] = wt.data[(ci * coutG + j) * area + t]!;
     }
   }
-  const two = (v: number[], fill: number): [number, number] => (nsp === 2 ? [v[0]!, v[1]!] : [fill, v[0]!]);
-  const [kh, kw] = two(ks, 1);
-  const [strideH, strideW] = two(strides, 1);
-  const [dilH, dilW] = two(dil, 1);
-  const [padT, padL] = two(pads.slice(0, nsp), 0);
-  const [padB, padR] = two(pads.slice(nsp), 0);
   const op: Op = {
-    kind: 'conv', cin, cout, group, kh, kw, strideH, strideW, padT, padL, padB, padR, dilH, dilW,
+    kind: 'conv', cin, cout, group, ...geometry2d(nsp, ks, strides, dil, pads),
     weight, bias: b ? f32(b.data) : null, bnGamma: null, transposed: true,
   };
   return { op, inputs: [x.id], shape: [x.shape[0]!, cout, ...outSp] };
