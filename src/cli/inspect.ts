@@ -36,7 +36,8 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
     const syn = parts.reduce((s, p) => s + p.synapseBytes, 0);
     const maxSyn = Math.max(...parts.map((p) => p.synapseBytes));
     return {
-      layer: seg.synaptic.map((x) => x.node.name).join(' + ') || seg.acc.name,
+      layer: (seg.synaptic.map((x) => x.node.name).join(' + ') || seg.acc.name) + (seg.relay ? ' (relay)' : ''),
+      relay: seg.relay,
       cores: parts.length,
       neurons,
       utilisation: neurons / (parts.length * chip.core.neurons),
@@ -57,6 +58,7 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
       ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill', `actor (${workers} worker${workers > 1 ? 's' : ''})`],
       rows.map((r) => [r.layer, r.cores, fmtInt(r.neurons), pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill), actorsCell(r.actors)]),
     ),
+    rows.some((r) => r.relay) ? 'relay: a layer with no activation after it; its neurons send their summed input on, keeping no accumulator' : '',
     workers > 1 ? `actors run the layers as a pipeline (cores of a split layer in parentheses); --workers N shows another grouping` : '',
   ].filter((l) => l !== '').join('\n');
   return { text, json: { chip: chip.name, cores: m.cores.length, mesh: { width: m.width, height: m.height }, placement: m.strategy, workers, layers: rows } };

@@ -111,6 +111,15 @@ describe('evsim inspect --workers', () => {
     });
   }
 
+  it('marks relay layers (no activation after them) in the mapping', () => {
+    const r = run('inspect', join(ROOT, 'test', 'fixtures', 'onnx', 'unet_decoder.onnx'), '--chip', 'loihi');
+    expect(r.code).toBe(0);
+    // up1 feeds a Concat straight into dec1; up2 is followed by a Relu.
+    expect(r.out).toMatch(/^\/up1\/ConvTranspose \(relay\) +\d/m);
+    expect(r.out).toMatch(/^\/up2\/ConvTranspose +\d/m);
+    expect(r.out).toMatch(/^relay: a layer with no activation after it/m);
+  });
+
   it('rejects a worker count that is not a positive integer', () => {
     expectBadInput(run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', '0'), /--workers must be a positive integer/);
   });
