@@ -41,9 +41,10 @@ export interface Segment {
   fanIn: number;
   /**
    * A relay: the neurons of a synaptic node whose output reaches the next synaptic node
-   * through linear nodes only (a linear bottleneck, a ConvTranspose into a Concat). They
-   * hold no accumulator: each frame they send their summed synaptic input, the delta the
-   * functional run passes on, as the stream `acc.in` (= `acc.out`, the synaptic output).
+   * through linear nodes only (a linear bottleneck, a ConvTranspose into a Concat), with
+   * the elementwise nodes on top of it (a residual Add) when the stream is read there.
+   * They hold no accumulator: each frame they send their summed input, the delta the
+   * functional run passes on, as the stream `acc.in` (= `acc.out`).
    */
   relay: boolean;
 }
@@ -60,168 +61,211 @@ export function buildSegments(plan: EvPlan): Segment[] {
     const ins = s.kind === 'node' ? s.ins : [s.in];
     for (const t of ins) readers.set(t, [...(readers.get(t) ?? []), s]);
   }
-  const segments: Segment[] = [];
-  // Synaptic nodes found behind a non-elementwise linear node or another synaptic node:
-  // they become relay segments of their own (in plan order, as found).
-  const relays: NodeStep[] = [];
-  const direct = new Set<NodeStep>();
-  const heads: (AccStep | NodeStep)[] = plan.steps.filter((s): s is AccStep => s.kind === 'acc');
-  for (let h = 0; h < heads.length; h++) {
-    const head = heads[h]!;
-    const relay = head.kind === 'node';
-    const acc: AccStep = relay ? { kind: 'acc', name: head.node.name, in: head.out, out: head.out } : head;
-    // Walk back from the accumulator through delta-domain nodes to the streams (gates and
-    // relays). A synaptic node reached through elementwise nodes only (add, affine,
-    // reshape) is the segment's own, and those nodes are post-synaptic (neurons and
-    // accumulator elements stay one to one); the others are dendritic work on streams.
-    const synaptic: NodeStep[] = [];
-    const pre: NodeStep[] = [];
-    const post: NodeStep[] = [];
-    const inputs = new Set<number>();
-    const visit = (t: number, own: boolean): boolean => {
-      const s = byOut.get(t);
-      if (!s || s.kind === 'gate') {
-        inputs.add(t);
-        return false;
-      }
-      if (s.kind !== 'node') throw unsupported(`tensor ${plan.tensors[t]!.name} feeds an accumulator from another accumulator`);
-      if (s.cls === 'synaptic') {
-        if (!own) {
-          if (!relays.includes(s)) {
-            relays.push(s);
-            heads.push(s);
-          }
-          inputs.add(t);
-          return false;
-        }
-        if (!synaptic.includes(s)) synaptic.push(s);
-        for (const i of s.ins) visit(i, false);
-        return true;
-      }
-      const k = s.node.op.kind;
-      const elementwise = k === 'add' || k === 'affine' || k === 'reshape';
-      let below = false;
-      for (const i of s.ins) below = visit(i, own && elementwise) || below;
-      const list = below ? post : pre;
-      if (!list.includes(s)) list.push(s);
-      return below;
-    };
-    if (relay) {
-      synaptic.push(head);
-      for (const i of head.ins) visit(i, false);
-    } else {
-      visit(acc.in, true);
+  const isElementwise = (s: NodeStep): boolean => {
+    const k = s.node.op.kind;
+    return k === 'add' || k === 'affine' || k === 'reshape';
+  };
+  /** True when a synaptic node lies beneath `s` through elementwise nodes only. */
+  const synapseBeneath = (s: NodeStep, heads: ReadonlySet<NodeStep>): boolean => {
+    for (const t of s.ins) {
+      const b = byOut.get(t);
+      if (!b || b.kind !== 'node' || heads.has(b)) continue;
+      if (b.cls === 'synaptic' || (isElementwise(b) && synapseBeneath(b, heads))) return true;
     }
-    for (const sy of synaptic) direct.add(sy);
-    const order = (a: PlanStep, b: PlanStep): number => plan.steps.indexOf(a) - plan.steps.indexOf(b);
-    synaptic.sort(order);
-    pre.sort(order);
-    post.sort(order);
-    const accSize = plan.tensors[acc.in]!.size;
-    for (const p of post) {
-      const k = p.node.op.kind;
-      if (k !== 'add' && k !== 'affine' && k !== 'reshape') {
-        const syn = synaptic.map((sy) => `'${sy.node.name}'`).join(', ');
-        throw unsupported(`'${p.node.name}' (${k}) rearranges the output of ${syn} before it is accumulated in '${acc.name}' (a chip neuron accumulates its own synaptic output element)`);
-      }
-    }
-    for (const sy of synaptic) {
-      if (plan.tensors[sy.out]!.size !== accSize) throw unsupported(`synaptic node '${sy.node.name}' and accumulator '${acc.name}' differ in size`);
-    }
-    // Forward from the accumulator through value nodes to the gates.
-    const values: NodeStep[] = [];
-    const gates: GateStep[] = [];
-    const frontier = [acc.out];
-    const seen = new Set<number>();
-    while (frontier.length > 0) {
-      const t = frontier.pop()!;
-      if (seen.has(t)) continue;
-      seen.add(t);
-      for (const r of readers.get(t) ?? []) {
-        if (r.kind === 'gate') gates.push(r);
-        else if (r.kind === 'node' && r.cls === 'nonlinear') {
-          if (!values.includes(r)) values.push(r);
-          frontier.push(r.out);
-        }
-      }
-    }
-    values.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
-    gates.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
-    // The neuron grid is the synaptic nodes' output: a Flatten or Reshape between them and
-    // the accumulator keeps every element's flat index, and partitions follow conv rows.
-    const accShape = plan.tensors[acc.in]!.shape;
-    const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-    const synShapes = synaptic.map((sy) => plan.tensors[sy.out]!.shape);
-    for (const [i, sh] of synShapes.entries()) {
-      if (!sameShape(sh, synShapes[0]!)) throw unsupported(`synaptic nodes '${synaptic[0]!.node.name}' [${synShapes[0]}] and '${synaptic[i]!.node.name}' [${sh}] feed accumulator '${acc.name}' in different shapes`);
-    }
-    const shape = synShapes[0] ?? accShape;
-    const reshaped = !sameShape(shape, accShape);
-    let channels: number;
-    let rows: number;
-    let cols: number;
-    if (shape.length >= 3) {
-      const sp = spatialOf(shape);
-      channels = sp.c;
-      rows = sp.h;
-      cols = sp.w;
-    } else {
-      channels = shape[shape.length - 1] ?? 1;
-      rows = shape.length === 2 ? shape[0]! : 1;
-      cols = 1;
-    }
-    let rowAlign = 1;
-    let rowsWhole = false;
-    let channelsWhole = false;
-    let wholeBecause = '';
-    const because = (v: NodeStep, why: string): void => {
-      wholeBecause ||= `'${v.node.name}' ${why}`;
-    };
-    for (const v of values) {
-      const op = v.node.op;
-      if (op.kind === 'maxpool' && reshaped) {
-        // Its windows are in the accumulator's shape, not the grid's: keep them on one core.
-        rowsWhole = true;
-        channelsWhole = true;
-        because(v, 'pools a reshaped output');
-      } else if (op.kind === 'maxpool') {
-        // Windows must not overlap (their span, dilation included, fits in the stride).
-        if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
-        else {
-          rowsWhole = true;
-          because(v, 'pools overlapping or padded windows');
-        }
-      } else if (op.kind === 'softmax') {
-        rowsWhole = true;
-        channelsWhole = true;
-        because(v, op.log ? 'is a log-softmax' : 'is a softmax');
-      } else if (op.kind === 'mul') {
-        const other = v.ins.find((t) => !seen.has(t));
-        if (other !== undefined) throw unsupported(`'${v.node.name}' multiplies values of two different layers`);
-        if (op.bcast) throw unsupported(`'${v.node.name}' multiplies values of different shapes (broadcasting)`);
-      }
-    }
-    let fanIn = 0;
-    for (const sy of synaptic) {
-      const op = sy.node.op;
-      if (op.kind === 'conv' || op.kind === 'dense') fanIn += synapticFanIn(op);
-    }
-    segments.push({
-      id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-      denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
-    });
+    return false;
+  };
+  // Relay heads: a synaptic node, or the elementwise node on top of synaptic ones (a
+  // residual Add after a linear bottleneck), whose output another segment reads as a
+  // stream — it is reached behind a non-elementwise linear node or another synapse, so
+  // nobody accumulates it. Found while building; the build restarts until none is new
+  // (a segment built earlier may have walked into a head found later).
+  const relayHeads = new Set<NodeStep>();
+  let segments: Segment[] = [];
+  for (let pass = 0; ; pass++) {
+    if (pass > plan.steps.length) throw new Error('internal: relay heads do not settle');
+    const known = relayHeads.size;
+    segments = buildPass(relayHeads);
+    if (relayHeads.size === known) break;
   }
-  for (const r of relays) {
-    // Its neurons would be an accumulator's and a relay's at once, its synapses applied twice.
-    if (direct.has(r) && segments.some((sg) => !sg.relay && sg.synaptic.includes(r))) {
-      throw unsupported(`the output of '${r.node.name}' is accumulated directly and also rearranged (Concat, pooling, Resize) or fed to another synaptic node before accumulating`);
+  // A synapse in two segments would be applied twice.
+  const ownerOf = new Map<NodeStep, Segment>();
+  for (const sg of segments) {
+    for (const sy of sg.synaptic) {
+      const other = ownerOf.get(sy);
+      if (other) throw unsupported(`the output of '${sy.node.name}' is accumulated in '${other.acc.name}' and also rearranged (Concat, pooling, Resize) or fed to another synaptic node in '${sg.acc.name}'`);
+      ownerOf.set(sy, sg);
+    }
+    // An accumulator reading a relay stream as it is: the stream's head is accumulated directly elsewhere.
+    if (!sg.relay && sg.inputs.includes(sg.acc.in)) {
+      const h = byOut.get(sg.acc.in) as NodeStep;
+      throw unsupported(`the output of '${h.node.name}' is accumulated directly and also rearranged (Concat, pooling, Resize) or fed to another synaptic node before accumulating`);
     }
   }
   // Plan order, so a relay runs before the segments reading its stream.
-  const at = (sg: Segment): number => plan.steps.indexOf(sg.relay ? sg.synaptic[0]! : sg.acc);
+  const at = (sg: Segment): number => plan.steps.indexOf(byOut.get(sg.acc.out)!);
   segments.sort((a, b) => at(a) - at(b));
   segments.forEach((sg, i) => (sg.id = i));
   return segments;
+
+  function buildPass(relayHeads: Set<NodeStep>): Segment[] {
+    const segments: Segment[] = [];
+    const heads: (AccStep | NodeStep)[] = [...plan.steps.filter((s): s is AccStep => s.kind === 'acc'), ...relayHeads];
+    const register = (s: NodeStep): void => {
+      if (relayHeads.has(s)) return;
+      relayHeads.add(s);
+      heads.push(s);
+    };
+    for (let h = 0; h < heads.length; h++) {
+      const head = heads[h]!;
+      const relay = head.kind === 'node';
+      const acc: AccStep = relay ? { kind: 'acc', name: head.node.name, in: head.out, out: head.out } : head;
+      // Walk back from the accumulator through delta-domain nodes to the streams (gates and
+      // relays). A synaptic node reached through elementwise nodes only (add, affine,
+      // reshape) is the segment's own, and those nodes are post-synaptic (neurons and
+      // accumulator elements stay one to one); the others are dendritic work on streams.
+      const synaptic: NodeStep[] = [];
+      const pre: NodeStep[] = [];
+      const post: NodeStep[] = [];
+      const inputs = new Set<number>();
+      const visit = (t: number, own: boolean): boolean => {
+        const s = byOut.get(t);
+        if (!s || s.kind === 'gate') {
+          inputs.add(t);
+          return false;
+        }
+        if (s.kind !== 'node') throw unsupported(`tensor ${plan.tensors[t]!.name} feeds an accumulator from another accumulator`);
+        if (s !== head && relayHeads.has(s)) {
+          inputs.add(t);
+          return false;
+        }
+        if (s.cls === 'synaptic') {
+          if (!own) {
+            register(s);
+            inputs.add(t);
+            return false;
+          }
+          if (!synaptic.includes(s)) synaptic.push(s);
+          for (const i of s.ins) visit(i, false);
+          return true;
+        }
+        const elementwise = isElementwise(s);
+        if (!own && elementwise && synapseBeneath(s, relayHeads)) {
+          register(s);
+          inputs.add(t);
+          return false;
+        }
+        let below = false;
+        for (const i of s.ins) below = visit(i, own && elementwise) || below;
+        const list = below ? post : pre;
+        if (!list.includes(s)) list.push(s);
+        return below;
+      };
+      if (relay && head.cls === 'synaptic') {
+        synaptic.push(head);
+        for (const i of head.ins) visit(i, false);
+      } else {
+        visit(acc.in, true);
+      }
+      const order = (a: PlanStep, b: PlanStep): number => plan.steps.indexOf(a) - plan.steps.indexOf(b);
+      synaptic.sort(order);
+      pre.sort(order);
+      post.sort(order);
+      const accSize = plan.tensors[acc.in]!.size;
+      for (const p of post) {
+        const k = p.node.op.kind;
+        if (k !== 'add' && k !== 'affine' && k !== 'reshape') {
+          const syn = synaptic.map((sy) => `'${sy.node.name}'`).join(', ');
+          throw unsupported(`'${p.node.name}' (${k}) rearranges the output of ${syn} before it is accumulated in '${acc.name}' (a chip neuron accumulates its own synaptic output element)`);
+        }
+      }
+      for (const sy of synaptic) {
+        if (plan.tensors[sy.out]!.size !== accSize) throw unsupported(`synaptic node '${sy.node.name}' and accumulator '${acc.name}' differ in size`);
+      }
+      // Forward from the accumulator through value nodes to the gates.
+      const values: NodeStep[] = [];
+      const gates: GateStep[] = [];
+      const frontier = [acc.out];
+      const seen = new Set<number>();
+      while (frontier.length > 0) {
+        const t = frontier.pop()!;
+        if (seen.has(t)) continue;
+        seen.add(t);
+        for (const r of readers.get(t) ?? []) {
+          if (r.kind === 'gate') gates.push(r);
+          else if (r.kind === 'node' && r.cls === 'nonlinear') {
+            if (!values.includes(r)) values.push(r);
+            frontier.push(r.out);
+          }
+        }
+      }
+      values.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
+      gates.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
+      // The neuron grid is the synaptic nodes' output: a Flatten or Reshape between them and
+      // the accumulator keeps every element's flat index, and partitions follow conv rows.
+      const accShape = plan.tensors[acc.in]!.shape;
+      const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+      const synShapes = synaptic.map((sy) => plan.tensors[sy.out]!.shape);
+      for (const [i, sh] of synShapes.entries()) {
+        if (!sameShape(sh, synShapes[0]!)) throw unsupported(`synaptic nodes '${synaptic[0]!.node.name}' [${synShapes[0]}] and '${synaptic[i]!.node.name}' [${sh}] feed accumulator '${acc.name}' in different shapes`);
+      }
+      const shape = synShapes[0] ?? accShape;
+      const reshaped = !sameShape(shape, accShape);
+      let channels: number;
+      let rows: number;
+      let cols: number;
+      if (shape.length >= 3) {
+        const sp = spatialOf(shape);
+        channels = sp.c;
+        rows = sp.h;
+        cols = sp.w;
+      } else {
+        channels = shape[shape.length - 1] ?? 1;
+        rows = shape.length === 2 ? shape[0]! : 1;
+        cols = 1;
+      }
+      let rowAlign = 1;
+      let rowsWhole = false;
+      let channelsWhole = false;
+      let wholeBecause = '';
+      const because = (v: NodeStep, why: string): void => {
+        wholeBecause ||= `'${v.node.name}' ${why}`;
+      };
+      for (const v of values) {
+        const op = v.node.op;
+        if (op.kind === 'maxpool' && reshaped) {
+          // Its windows are in the accumulator's shape, not the grid's: keep them on one core.
+          rowsWhole = true;
+          channelsWhole = true;
+          because(v, 'pools a reshaped output');
+        } else if (op.kind === 'maxpool') {
+          // Windows must not overlap (their span, dilation included, fits in the stride).
+          if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
+          else {
+            rowsWhole = true;
+            because(v, 'pools overlapping or padded windows');
+          }
+        } else if (op.kind === 'softmax') {
+          rowsWhole = true;
+          channelsWhole = true;
+          because(v, op.log ? 'is a log-softmax' : 'is a softmax');
+        } else if (op.kind === 'mul') {
+          const other = v.ins.find((t) => !seen.has(t));
+          if (other !== undefined) throw unsupported(`'${v.node.name}' multiplies values of two different layers`);
+          if (op.bcast) throw unsupported(`'${v.node.name}' multiplies values of different shapes (broadcasting)`);
+        }
+      }
+      let fanIn = 0;
+      for (const sy of synaptic) {
+        const op = sy.node.op;
+        if (op.kind === 'conv' || op.kind === 'dense') fanIn += synapticFanIn(op);
+      }
+      segments.push({
+        id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
+        denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
+      });
+    }
+    return segments;
+  }
 }
 
 /**
