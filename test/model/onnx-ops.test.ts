@@ -211,6 +211,23 @@ describe('the exact GELU that torch exports as five nodes runs as one', () => {
     expect(g.nodes.map((n) => n.onnxOp)).toEqual(['Gelu']);
   });
 
+  it('the tanh form as torch writes it (x·x·x, ·0.044715, +x, ·√(2/π), tanh, +1, ·x, ·0.5) → one Gelu', () => {
+    const g = model([
+      { name: 'sq', opType: 'Mul', input: ['x', 'x'], output: ['x2'] },
+      { name: 'cu', opType: 'Mul', input: ['x', 'x2'], output: ['x3'] },
+      { name: 'k', opType: 'Mul', input: ['c', 'x3'], output: ['kx3'] },
+      { name: 'inner', opType: 'Add', input: ['x', 'kx3'], output: ['s'] },
+      { name: 'sc', opType: 'Mul', input: ['r', 's'], output: ['u'] },
+      { name: 'th', opType: 'Tanh', input: ['u'], output: ['t'] },
+      { name: 'p1', opType: 'Add', input: ['one', 't'], output: ['p'] },
+      { name: 'm', opType: 'Mul', input: ['x', 'p'], output: ['m'] },
+      { name: 'h', opType: 'Mul', input: ['half', 'm'], output: ['y'] },
+    ], [1, 2], [1, 2], { init: [floats('c', [], [0.044715]), floats('r', [], [Math.sqrt(2 / Math.PI)]), one, half] });
+    expect(g.nodes.map((n) => [n.onnxOp, n.name])).toEqual([['Gelu', 'th (GELU)']]);
+    expect(g.nodes[0]!.op).toMatchObject({ fn: 'gelu', a: 1 });
+    close(run(g, [1, -1]), [0.841191991, -0.158808009]);
+  });
+
   it('not when a part is read elsewhere or a constant differs', () => {
     // erf(x/√2) also goes to the output: the pattern's inside is needed, nothing fused.
     const shared = model([...head,

@@ -91,6 +91,20 @@ describe('a NaN or infinity reaching a gate stops the run, naming where', () => 
   });
 });
 
+describe('elementwise math and both GELUs on the chip (elementwise)', () => {
+  it('outputs, synops and transmissions equal the functional run (both GELU forms fused, so no product of two layers)', async () => {
+    const { g, frames } = fixture('elementwise');
+    expect(g.nodes.filter((n) => n.onnxOp === 'Gelu').map((n) => (n.op as { a: number }).a)).toEqual([0, 1]);
+    const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
+    const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, keepOutputs: true });
+    expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
+    ch.result.per_frame.forEach((r, t) => {
+      expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
+      expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
+    });
+  });
+});
+
 describe('bilinear resizing on the chip (bilinear_resize)', () => {
   it('outputs, synops and transmissions equal the functional run; a Resize input read by two cores is added on both', async () => {
     const { g, frames } = fixture('bilinear_resize');
