@@ -213,7 +213,13 @@ export function buildSegments(plan: EvPlan): Segment[] {
       let channels: number;
       let rows: number;
       let cols: number;
-      if (shape.length >= 3) {
+      const dense = synaptic[0]?.node.op;
+      if (dense?.kind === 'dense') {
+        // A Gemm/MatMul's output is [m, n] whatever rank it is written with ([1, m, n]).
+        channels = dense.n;
+        rows = dense.m;
+        cols = 1;
+      } else if (shape.length >= 3) {
         const sp = spatialOf(shape);
         channels = sp.c;
         rows = sp.h;
@@ -239,7 +245,8 @@ export function buildSegments(plan: EvPlan): Segment[] {
           because(v, 'pools a reshaped output');
         } else if (op.kind === 'maxpool') {
           // Windows must not overlap (their span, dilation included, fits in the stride).
-          if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign = Math.max(rowAlign, op.strideH);
+          // Pools in a row multiply: a second 2×2 pool's window spans 4 accumulator rows.
+          if ((op.kh - 1) * op.dilH + 1 <= op.strideH && op.padT === 0) rowAlign *= op.strideH;
           else {
             rowsWhole = true;
             because(v, 'pools overlapping or padded windows');
@@ -261,7 +268,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
       }
       segments.push({
         id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-        denseGrid: shape.length < 3, channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
+        denseGrid: shape.length < 3 || dense?.kind === 'dense', channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
       });
     }
     return segments;

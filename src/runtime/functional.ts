@@ -5,7 +5,7 @@
 import { createEngine, type EvnetOptions } from '../model/evnet/engine.js';
 import { formatPolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
-import type { Frames } from './inputs.js';
+import { outputFrameShape, type Frames } from './inputs.js';
 import type { TraceRunInfo, TraceSink } from './trace-sink.js';
 import { denseReference, RunAccumulator, type RunResult } from './result.js';
 
@@ -105,5 +105,5 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
       updates: layerSums.updates[l.id]!, transmissions: layerSums.transmissions[l.id]!,
     })),
   };
-  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted };
 }

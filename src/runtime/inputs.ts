@@ -15,6 +15,14 @@ export interface Frames {
   source: string;
 }
 
+/**
+ * One frame's output shape: without the batch dimension when it is 1, whole otherwise
+ * (an output reshaped to [36, 5] keeps its 36).
+ */
+export function outputFrameShape(shape: readonly number[]): number[] {
+  return shape[0] === 1 ? shape.slice(1) : [...shape];
+}
+
 /** The model input shape without its batch dimension. */
 export function frameShapeOf(g: Graph): number[] {
   return g.tensors[g.input]!.shape.slice(1);

@@ -243,6 +243,59 @@ describe('relay neurons: a synaptic layer feeding another through linear nodes o
   });
 });
 
+describe('review cases: pools in a row, a MatMul on a 3-D activation, an output without a batch of 1', () => {
+  const small = (): ReturnType<typeof loadChip> => {
+    const base = loadChip('loihi');
+    return chipFromObject({
+      name: 'loihi-64', mesh: 'auto', cores_per_tile: 4,
+      core: { neurons: 64, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
+      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
+    }, 'small');
+  };
+  const check = async (g: Graph, inShape: number[], chip: ReturnType<typeof loadChip>): Promise<void> => {
+    const T = 4;
+    const n = inShape.reduce((a, b) => a * b, 1);
+    const data = randArray(mulberry32(31), T * n, -1, 1);
+    for (let i = n; i < T * n; i++) if (i % 4 !== 0) data[i] = data[i - n]!;
+    const frames = checkFrames(g, [T, ...inShape], data, 'video');
+    const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
+    for (const workers of [1, 3, 5]) {
+      const ch = await runChip(g, frames, T, { ...opts, chip, workers, keepOutputs: true });
+      expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
+      ch.result.per_frame.forEach((f, i) => {
+        expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
+        expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
+      });
+    }
+  };
+
+  it('two 2×2 max pools in a row: partitions start at multiples of 4 rows (was: wrong counts from 3 workers)', async () => {
+    // 3 channels × 8 columns: a 64-neuron core holds 2 full rows, which the first pool alone allows.
+    const b = new GraphBuilder([1, 2, 16, 8], 'double-pool');
+    const r = b.add(relu(), [b.add(convOp(mulberry32(32), { cin: 2, cout: 3, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 3, 16, 8])], [1, 3, 16, 8]);
+    const p1 = b.add(maxPoolOp({ k: [2, 2], stride: [2, 2] }), [r], [1, 3, 8, 4]);
+    const p2 = b.add(maxPoolOp({ k: [2, 2], stride: [2, 2] }), [p1], [1, 3, 4, 2]);
+    b.add(relu(), [b.add(convOp(mulberry32(33), { cin: 3, cout: 2, kh: 1 }), [p2], [1, 2, 4, 2])], [1, 2, 4, 2]);
+    await check(b.build(), [2, 16, 8], small());
+  });
+
+  it('a MatMul on [1, 4, 6] → [1, 4, 5] maps as a 4 × 5 neuron grid (was: internal error)', async () => {
+    const b = new GraphBuilder([1, 4, 6], 'matmul-3d');
+    const d = b.add(relu(), [b.add(denseOp(mulberry32(34), 4, 6, 5), [0], [1, 4, 5])], [1, 4, 5]);
+    b.add(relu(), [b.add(denseOp(mulberry32(35), 4, 5, 3), [d], [1, 4, 3])], [1, 4, 3]);
+    await check(b.build(), [4, 6], loadChip('loihi'));
+  });
+
+  it('an output [2, 2] keeps its first dimension in the outputs ([T, 2, 2])', async () => {
+    const b = new GraphBuilder([1, 6], 'out-2x2');
+    const d = b.add(denseOp(mulberry32(36), 1, 6, 4), [0], [1, 4]);
+    b.add({ kind: 'reshape', source: 'Reshape' }, [d], [2, 2]);
+    const g = b.build();
+    const frames = checkFrames(g, [3, 6], randArray(mulberry32(37), 18, -1, 1), 'video');
+    expect((await runFunctional(g, frames, 3, { ...opts, keepOutputs: true })).outputShape).toEqual([3, 2, 2]);
+  });
+});
+
 describe('a Flatten or Reshape between synapses and their accumulator', () => {
   // The neuron grid is the synaptic node's output; these crashed (conv) or counted only
   // the first row's synapses (Gemm → 4-D view) when it was taken from the reshape.

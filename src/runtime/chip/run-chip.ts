@@ -12,7 +12,7 @@ import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { formatPolicy } from '../../model/evnet/policy.js';
 import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
-import type { Frames } from '../inputs.js';
+import { outputFrameShape, type Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { checkOverrides, createGate, gateOverride, planMemory } from '../../model/evnet/engine.js';
@@ -190,7 +190,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     memory: planMemory(setup.plan), layers: [],
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
-  return { result, outputs: fin.outputs, outputShape: [done, ...outT.shape.slice(1)], interrupted, setup };
+  return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted, setup };
 }
 
 /**
