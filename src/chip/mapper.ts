@@ -46,6 +46,12 @@ export interface MapOptions {
   /** 'auto' grows the mesh to fit; otherwise a fixed W×H. Defaults to the chip's mesh, else auto. */
   mesh?: 'auto' | { width: number; height: number };
   strategy?: PlacementStrategy;
+  /**
+   * The largest `chunk:C` of any gate (default 1): channel groups are cut at multiples
+   * of C, so a chunk's channels share a core — a gate averages |d| over a chunk, and an
+   * actor sees only its own cores' d.
+   */
+  chunk?: number;
 }
 
 function noFit(msg: string): EvsimError {
@@ -63,7 +69,7 @@ function weightsPerChannel(seg: Segment): number {
   return w;
 }
 
-function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: number } {
+function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: number; chans: number } {
   const N = chip.core.neurons;
   const name = seg.synaptic[0]?.node.name ?? seg.acc.name;
   if (seg.fanIn > chip.core.fanIn) {
@@ -94,6 +100,10 @@ function partitionSegment(seg: Segment, chip: ChipSpec): { rows: number; chans: 
     if (G < 1) {
       throw noFit(`layer '${name}': one output channel needs ${bytesFor(1)} bytes of synapses but a ${chip.name} core has ${chip.core.synapseBytes}`);
     }
+  }
+  if (chunk > 1 && G < channels) {
+    G = Math.floor(G / chunk) * chunk;
+    if (G < 1) throw noFit(`layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, ${chunk * R * cols} neurons in ${R}-row strips, but a ${chip.name} core holds ${N}; use a smaller chunk or a chip with larger cores`);
   }
   if (seg.channelsWhole && G < channels) {
     throw noFit(`layer '${name}': its ${channels} channels must share a core (${seg.wholeBecause}) but a core fits ${G}`);
@@ -158,7 +168,7 @@ export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}):
   const segments = buildSegments(plan);
   const partitions: Partition[] = [];
   for (const seg of segments) {
-    const { rows: R, chans: G } = partitionSegment(seg, chip);
+    const { rows: R, chans: G } = partitionSegment(seg, chip, opts.chunk ?? 1);
     const wpc = weightsPerChannel(seg);
     for (let r0 = 0; r0 < seg.rows; r0 += R) {
       for (let c0 = 0; c0 < seg.channels; c0 += G) {

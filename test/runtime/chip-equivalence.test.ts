@@ -279,6 +279,25 @@ describe('review cases: pools in a row, a MatMul on a 3-D activation, an output 
     await check(b.build(), [2, 16, 8], small());
   });
 
+  it('chunk:2 keeps the channels of a chunk on one core, so any worker count agrees (was: 3 channels a core, chunks across actors)', async () => {
+    // 20 columns: a 64-neuron core holds 3 channels of a row; chunk:2 cuts at 2.
+    const b = new GraphBuilder([1, 2, 4, 20], 'chunked');
+    const r = b.add(relu(), [b.add(convOp(mulberry32(38), { cin: 2, cout: 6, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 6, 4, 20])], [1, 6, 4, 20]);
+    b.add(relu(), [b.add(convOp(mulberry32(39), { cin: 6, cout: 2, kh: 1 }), [r], [1, 2, 4, 20])], [1, 2, 4, 20]);
+    const g = b.build();
+    const T = 4;
+    const data = randArray(mulberry32(40), T * 160, -1, 1);
+    for (let i = 160; i < T * 160; i++) if (i % 4 !== 0) data[i] = data[i - 160]!;
+    const frames = checkFrames(g, [T, 2, 4, 20], data, 'video');
+    const o = { threshold: 0.05, policy: parsePolicy('chunk:2') };
+    const fn = await runFunctional(g, frames, T, { ...o, keepOutputs: true });
+    for (const workers of [1, 2, 5]) {
+      const ch = await runChip(g, frames, T, { ...o, chip: small(), workers, keepOutputs: true });
+      expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
+      ch.result.per_frame.forEach((f, i) => expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions));
+    }
+  });
+
   it('a MatMul on [1, 4, 6] → [1, 4, 5] maps as a 4 × 5 neuron grid (was: internal error)', async () => {
     const b = new GraphBuilder([1, 4, 6], 'matmul-3d');
     const d = b.add(relu(), [b.add(denseOp(mulberry32(34), 4, 6, 5), [0], [1, 4, 5])], [1, 4, 5]);

@@ -9,7 +9,7 @@ import { buildChipSetup, type ChipSetup } from '../../chip/setup.js';
 import type { ChipSpec } from '../../chip/spec.js';
 import type { PlacementStrategy } from '../../chip/mapper.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
-import { formatPolicy } from '../../model/evnet/policy.js';
+import { formatPolicy, parsePolicy } from '../../model/evnet/policy.js';
 import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
 import { outputFrameShape, type Frames } from '../inputs.js';
@@ -131,7 +131,18 @@ export interface ChipRun {
 }
 
 export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
-  const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement);
+  // The largest chunk of any gate: chunks must not straddle cores (mapper.ts, MapOptions.chunk).
+  let chunk = opts.policy.chunk;
+  for (const ov of Object.values(opts.layers ?? {})) {
+    if (ov.policy) {
+      try {
+        chunk = Math.max(chunk, parsePolicy(ov.policy).chunk);
+      } catch {
+        // checkOverrides reports a bad policy by its layer name.
+      }
+    }
+  }
+  const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement, chunk);
   checkOverrides(setup.plan, opts.layers);
   const nCores = setup.mapping.cores.length;
   const n = Math.max(1, Math.min(opts.workers, nCores));
@@ -201,16 +212,16 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
 const setups = new WeakMap<Graph, Map<string, ChipSetup>>();
 const SETUPS_PER_MODEL = 4;
 
-function chipSetupOf(graph: Graph, chip: ChipSpec, mesh: ChipRunOptions['mesh'], strategy: PlacementStrategy | undefined): ChipSetup {
+function chipSetupOf(graph: Graph, chip: ChipSpec, mesh: ChipRunOptions['mesh'], strategy: PlacementStrategy | undefined, chunk: number): ChipSetup {
   // Numbers as strings: JSON would write Infinity (unlimited capacity) as null.
-  const key = JSON.stringify([chip, mesh ?? null, strategy ?? null], (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
+  const key = JSON.stringify([chip, mesh ?? null, strategy ?? null, chunk], (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
   let byKey = setups.get(graph);
   if (!byKey) setups.set(graph, (byKey = new Map()));
   let s = byKey.get(key);
   if (s) {
     byKey.delete(key);
   } else {
-    s = buildChipSetup(graph, chip, { mesh, strategy });
+    s = buildChipSetup(graph, chip, { mesh, strategy, chunk });
     if (byKey.size >= SETUPS_PER_MODEL) byKey.delete(byKey.keys().next().value!);
   }
   byKey.set(key, s);
