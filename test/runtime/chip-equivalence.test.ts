@@ -21,6 +21,16 @@ import { mulberry32, randArray } from '../helpers/rng.js';
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
 const opts = { threshold: 0.05, policy: parsePolicy('threshold') };
 
+/** loihi's costs and capacities in the chip file format, with some changed. */
+function loihiWith(name: string, core: { neurons?: number; queue_depth?: number }, extra: Record<string, unknown> = {}) {
+  const base = loadChip('loihi');
+  return chipFromObject({
+    name, mesh: 'auto', cores_per_tile: 4, ...extra,
+    core: { neurons: 1024, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64, ...core },
+    costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
+  }, name);
+}
+
 function fixture(name: string) {
   const g = loadOnnx(join(FIX, `${name}.onnx`));
   const a = readFloat32Npy(join(FIX, `${name}.input.npy`));
@@ -190,12 +200,7 @@ describe('relay neurons: a synaptic layer feeding another through linear nodes o
     const frames = checkFrames(g, [T, 3, 8, 8], data, 'video');
     const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
     // 128-neuron cores split every layer, so relays send across cores and actors.
-    const base = loadChip('loihi');
-    const small = chipFromObject({
-      name: 'loihi-128', mesh: 'auto', cores_per_tile: 4,
-      core: { neurons: 128, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
-      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
-    }, 'small');
+    const small = loihiWith('loihi-128', { neurons: 128 });
     const runs = [];
     for (const workers of [1, 4]) runs.push(await runChip(g, frames, T, { ...opts, chip: small, workers, keepOutputs: true }));
     for (const ch of runs) {
@@ -244,14 +249,7 @@ describe('relay neurons: a synaptic layer feeding another through linear nodes o
 });
 
 describe('review cases: pools in a row, a MatMul on a 3-D activation, an output without a batch of 1', () => {
-  const small = (): ReturnType<typeof loadChip> => {
-    const base = loadChip('loihi');
-    return chipFromObject({
-      name: 'loihi-64', mesh: 'auto', cores_per_tile: 4,
-      core: { neurons: 64, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
-      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
-    }, 'small');
-  };
+  const small = (): ReturnType<typeof loadChip> => loihiWith('loihi-64', { neurons: 64 });
   const check = async (g: Graph, inShape: number[], chip: ReturnType<typeof loadChip>): Promise<void> => {
     const T = 4;
     const n = inShape.reduce((a, b) => a * b, 1);
@@ -406,14 +404,7 @@ describe('determinism across worker threads (residual CNN)', () => {
 });
 
 describe('frame period', () => {
-  const withPeriod = (ns: number) => {
-    const base = loadChip('loihi');
-    return chipFromObject({
-      name: `loihi-p${ns}`, mesh: 'auto', cores_per_tile: 4, frame_period_ns: ns,
-      core: { neurons: 1024, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 },
-      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
-    }, 'period');
-  };
+  const withPeriod = (ns: number) => loihiWith(`loihi-p${ns}`, {}, { frame_period_ns: ns });
 
   it('frame k enters at k·frame_period_ns: a period longer than any frame leaves frames independent, on any worker count', async () => {
     const { g } = fixture('resnet_block');
@@ -442,11 +433,7 @@ describe('queue depth', () => {
   it('depth 1 gives the same outputs with more stall and a higher latency than depth 64', async () => {
     const { g, frames } = fixture('resnet_block');
     const base = loadChip('loihi');
-    const shallow = chipFromObject({
-      name: 'loihi-q1', mesh: 'auto', cores_per_tile: 4,
-      core: { neurons: 1024, synapse_bytes: 131072, weight_bits: 8, queue_depth: 1 },
-      costs: Object.fromEntries(Object.entries(base.costs).map(([k, c]) => [k, { energy_pj: c.energyPj, latency_ns: c.latencyNs }])),
-    }, 'q1');
+    const shallow = loihiWith('loihi-q1', { queue_depth: 1 });
     const deep = await runChip(g, frames, frames.count, { ...opts, chip: base, workers: 2, inProcess: true, keepOutputs: true });
     const q1 = await runChip(g, frames, frames.count, { ...opts, chip: shallow, workers: 2, inProcess: true, keepOutputs: true });
     expect(Array.from(q1.outputs!)).toEqual(Array.from(deep.outputs!));
