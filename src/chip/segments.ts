@@ -79,6 +79,8 @@ export function buildSegments(plan: EvPlan): Segment[] {
   // stream — it is reached behind a non-elementwise linear node or another synapse, so
   // nobody accumulates it. Found while building; the build restarts until none is new
   // (a segment built earlier may have walked into a head found later).
+  const stepIndex = new Map<PlanStep, number>(plan.steps.map((st, i) => [st, i]));
+  const order = (a: PlanStep, b: PlanStep): number => stepIndex.get(a)! - stepIndex.get(b)!;
   const relayHeads = new Set<NodeStep>();
   let segments: Segment[] = [];
   for (let pass = 0; ; pass++) {
@@ -102,8 +104,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
     }
   }
   // Plan order, so a relay runs before the segments reading its stream.
-  const at = (sg: Segment): number => plan.steps.indexOf(byOut.get(sg.acc.out)!);
-  segments.sort((a, b) => at(a) - at(b));
+  segments.sort((a, b) => order(byOut.get(a.acc.out)!, byOut.get(b.acc.out)!));
   segments.forEach((sg, i) => (sg.id = i));
   return segments;
 
@@ -160,24 +161,13 @@ export function buildSegments(plan: EvPlan): Segment[] {
         if (!list.includes(s)) list.push(s);
         return below;
       };
-      if (relay && head.cls === 'synaptic') {
-        synaptic.push(head);
-        for (const i of head.ins) visit(i, false);
-      } else {
-        visit(acc.in, true);
-      }
-      const order = (a: PlanStep, b: PlanStep): number => plan.steps.indexOf(a) - plan.steps.indexOf(b);
+      // A relay head is its own segment's: a synapse, or the elementwise node on top of some.
+      visit(acc.in, true);
       synaptic.sort(order);
       pre.sort(order);
       post.sort(order);
+      // Post-synaptic nodes are elementwise by construction: below any other node, a synapse is a relay's.
       const accSize = plan.tensors[acc.in]!.size;
-      for (const p of post) {
-        const k = p.node.op.kind;
-        if (k !== 'add' && k !== 'affine' && k !== 'reshape') {
-          const syn = synaptic.map((sy) => `'${sy.node.name}'`).join(', ');
-          throw unsupported(`'${p.node.name}' (${k}) rearranges the output of ${syn} before it is accumulated in '${acc.name}' (a chip neuron accumulates its own synaptic output element)`);
-        }
-      }
       for (const sy of synaptic) {
         if (plan.tensors[sy.out]!.size !== accSize) throw unsupported(`synaptic node '${sy.node.name}' and accumulator '${acc.name}' differ in size`);
       }
@@ -198,8 +188,8 @@ export function buildSegments(plan: EvPlan): Segment[] {
           }
         }
       }
-      values.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
-      gates.sort((a, b) => plan.steps.indexOf(a) - plan.steps.indexOf(b));
+      values.sort(order);
+      gates.sort(order);
       // The neuron grid is the synaptic nodes' output: a Flatten or Reshape between them and
       // the accumulator keeps every element's flat index, and partitions follow conv rows.
       const accShape = plan.tensors[acc.in]!.shape;

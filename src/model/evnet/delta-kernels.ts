@@ -249,31 +249,35 @@ function oneToOne(map: Int32Array): { offsets: Int32Array; targets: Int32Array }
 
 /** CSR inverse of an output→input gather map. */
 export function invertGather(gather: Int32Array, inSize: number): { offsets: Int32Array; targets: Int32Array } {
-  const counts = new Int32Array(inSize + 1);
-  for (let o = 0; o < gather.length; o++) counts[gather[o]! + 1]++;
-  for (let i = 0; i < inSize; i++) counts[i + 1] += counts[i]!;
-  const fill = counts.slice(0, inSize);
-  const targets = new Int32Array(gather.length);
-  for (let o = 0; o < gather.length; o++) targets[fill[gather[o]!]!++] = o;
-  return { offsets: counts, targets };
+  return invertCsr(null, gather, inSize, null);
 }
 
 /** CSR inverse of a weighted gather (output → inputs with weights): input → outputs, ascending. */
 function invertWeighted(t: { offsets: Int32Array; src: Int32Array; wt: Float32Array }, inSize: number): { offsets: Int32Array; targets: Int32Array; weights: Float32Array } {
+  return invertCsr(t.offsets, t.src, inSize, t.wt) as { offsets: Int32Array; targets: Int32Array; weights: Float32Array };
+}
+
+/**
+ * Counting-sort inverse of output → inputs (`offsets` null: one input per output), so each
+ * input lists its outputs ascending, with their weights when `wt` is given.
+ */
+function invertCsr(offsets: Int32Array | null, src: Int32Array, inSize: number, wt: Float32Array | null): { offsets: Int32Array; targets: Int32Array; weights?: Float32Array } {
   const counts = new Int32Array(inSize + 1);
-  for (let k = 0; k < t.src.length; k++) counts[t.src[k]! + 1]++;
+  for (let k = 0; k < src.length; k++) counts[src[k]! + 1]++;
   for (let i = 0; i < inSize; i++) counts[i + 1] += counts[i]!;
   const fill = counts.slice(0, inSize);
-  const targets = new Int32Array(t.src.length);
-  const weights = new Float32Array(t.src.length);
-  for (let o = 0; o + 1 < t.offsets.length; o++) {
-    for (let k = t.offsets[o]!; k < t.offsets[o + 1]!; k++) {
-      const at = fill[t.src[k]!]!++;
+  const targets = new Int32Array(src.length);
+  const weights = wt ? new Float32Array(src.length) : null;
+  const nOut = offsets ? offsets.length - 1 : src.length;
+  for (let o = 0; o < nOut; o++) {
+    const k1 = offsets ? offsets[o + 1]! : o + 1;
+    for (let k = offsets ? offsets[o]! : o; k < k1; k++) {
+      const at = fill[src[k]!]!++;
       targets[at] = o;
-      weights[at] = t.wt[k]!;
+      if (weights) weights[at] = wt![k]!;
     }
   }
-  return { offsets: counts, targets, weights };
+  return weights ? { offsets: counts, targets, weights } : { offsets: counts, targets };
 }
 
 /**

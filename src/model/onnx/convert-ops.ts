@@ -51,6 +51,17 @@ function optConst(o: Operand | undefined): ConstTensor | null {
   return o && o.kind === 'const' ? o.t : null;
 }
 
+/**
+ * A list that became an input at `since` (axes, split sizes): the constant input from then
+ * on (null when omitted), the attribute before.
+ */
+function listArg(ins: Operand[], k: number, a: Attrs, name: string, opset: number, since: number, where: string): number[] | null {
+  if (opset < since) return (a.get(name) as number[] | undefined) ?? null;
+  if (ins[k]?.kind === 'act') throw unsupported(where, `the ${name} (input ${k}) must be a constant`);
+  const c = optConst(ins[k]);
+  return c ? Array.from(c.data) : null;
+}
+
 const f32 = (d: ArrayLike<number>): Float32Array => Float32Array.from(d as ArrayLike<number>);
 
 /** Expands a constant to the output shape (broadcast), as float32. */
@@ -442,8 +453,7 @@ function convertReduce(opType: string, ins: Operand[], a: Attrs, opset: number, 
   const x = act(ins[0], where);
   const r = x.shape.length;
   // The axes became an input in opset 18.
-  const given = opset >= 18 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('axes') as number[] | undefined) ?? null);
-  if (opset >= 18 && ins[1] && ins[1].kind === 'act') throw unsupported(where, 'the axes (input 1) must be a constant');
+  const given = listArg(ins, 1, a, 'axes', opset, 18, where);
   if ((!given || given.length === 0) && attr(a, 'noop_with_empty_axes', 0) === 1) return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape: [...x.shape] };
   const axes = (given && given.length > 0 ? given.map((v) => normAxis(v, r, where)) : x.shape.map((_, i) => i)).sort((p, q) => p - q);
   const spatial = x.shape.map((_, i) => i).slice(2);
@@ -464,20 +474,12 @@ function gatherOf(x: { id: number; shape: number[] }, begin: number[], step: num
 
 function convertSlice(ins: Operand[], a: Attrs, opset: number, where: string): Converted {
   const x = act(ins[0], where);
-  let starts: number[];
-  let ends: number[];
-  let axes: number[] | null;
-  let steps: number[] = [];
-  if (opset < 10) {
-    starts = (a.get('starts') as number[] | undefined) ?? [];
-    ends = (a.get('ends') as number[] | undefined) ?? [];
-    axes = (a.get('axes') as number[] | undefined) ?? null;
-  } else {
-    starts = Array.from(konst(ins[1], where, 'starts (input 1)').data);
-    ends = Array.from(konst(ins[2], where, 'ends (input 2)').data);
-    axes = optConst(ins[3]) ? Array.from(optConst(ins[3])!.data) : null;
-    steps = optConst(ins[4]) ? Array.from(optConst(ins[4])!.data) : [];
-  }
+  // Attributes before opset 10, inputs from then on.
+  const starts = listArg(ins, 1, a, 'starts', opset, 10, where);
+  const ends = listArg(ins, 2, a, 'ends', opset, 10, where);
+  if (!starts || !ends) throw bad(where, 'Slice needs starts and ends');
+  const axes = listArg(ins, 3, a, 'axes', opset, 10, where);
+  const steps = listArg(ins, 4, a, 'steps', opset, 10, where) ?? [];
   const s = sliceAxes(x.shape, starts, ends, axes ?? starts.map((_, i) => i), steps, where);
   return gatherOf(x, s.begin, s.step, s.count, where);
 }
@@ -487,8 +489,7 @@ function convertSplit(ins: Operand[], a: Attrs, opset: number, outputs: number, 
   const x = act(ins[0], where);
   const axis = normAxis(attr(a, 'axis', 0), x.shape.length, where);
   const dim = x.shape[axis]!;
-  let sizes: number[] | null = opset >= 13 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('split') as number[] | undefined) ?? null);
-  if (opset >= 13 && ins[1] && ins[1].kind === 'act') throw unsupported(where, 'the split sizes (input 1) must be a constant');
+  let sizes = listArg(ins, 1, a, 'split', opset, 13, where);
   if (sizes && a.has('num_outputs')) throw bad(where, 'Split takes split sizes or num_outputs, not both');
   if (!sizes) {
     const n = opset >= 18 ? attr(a, 'num_outputs', outputs) : outputs;
@@ -587,7 +588,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     }
     case 'Squeeze': case 'Unsqueeze': {
       const x = x0();
-      const axesIn = opset >= 13 ? (optConst(ins[1]) ? Array.from(optConst(ins[1])!.data) : null) : ((a.get('axes') as number[] | undefined) ?? null);
+      const axesIn = listArg(ins, 1, a, 'axes', opset, 13, where);
       let shape: number[];
       if (opType === 'Squeeze') {
         const axes = axesIn ? axesIn.map((v) => normAxis(v, x.shape.length, where)) : x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);

@@ -432,6 +432,10 @@ export class CoreGroup {
       const cores = coresOf(parts);
       const dendrites = dendriteCounter(plan, seg, parts, cores, owner.get(seg.acc.out)!);
       const inRoutes = objects(seg.inputs.map((stream) => routesInto(routes.get(stream)!, inSeg)));
+      // What fills the segment's outgoing streams: its gates, or a relay's neurons.
+      const sources: SegRuntime['gates'] = seg.relay
+        ? objects([{ stream: seg.acc.out, valueTensor: seg.acc.out, gate: new Relay(owner.get(seg.acc.out)!, this.isMine), owned: accOwned }])
+        : objects(seg.gates.map((gs) => ({ stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: ownedBy(owner.get(gs.in)!, this.isMine) })));
       const rt: SegRuntime = {
         seg, cores, coreSlots: Int32Array.from(cores, (c) => this.slot[c]!),
         pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
@@ -445,19 +449,14 @@ export class CoreGroup {
         })),
         post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
         values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
-        gates: seg.relay
-          ? objects([{ stream: seg.acc.out, valueTensor: seg.acc.out, gate: new Relay(owner.get(seg.acc.out)!, this.isMine) as StreamSource, owned: accOwned }])
-          : objects(seg.gates.map((gs) => {
-            list(gs.out);
-            return { stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov) as StreamSource, owned: ownedBy(owner.get(gs.in)!, this.isMine) };
-          })),
+        gates: sources,
         accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
         accOwned,
         rowParts: partsByRow(seg, parts),
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
-        gateLists: seg.relay ? objects([list(seg.acc.out)]) : objects(seg.gates.map((gs) => list(gs.out))),
-        sendTimes: seg.relay ? objects([new Float64Array(0)]) : objects(seg.gates.map(() => new Float64Array(0))),
+        gateLists: objects(sources.map((src) => list(src.stream))),
+        sendTimes: objects(sources.map(() => new Float64Array(0))),
         inRoutes,
       };
       this.segs.push(rt);
