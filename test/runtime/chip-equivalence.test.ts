@@ -15,11 +15,20 @@ import { checkFrames } from '../../src/runtime/inputs.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import type { Graph } from '../../src/model/ir.js';
+import type { RunResult } from '../../src/runtime/result.js';
 import { GraphBuilder, affineOp, convOp, denseOp, maxPoolOp, relu, softmaxOp, unary } from '../helpers/graph.js';
 import { mulberry32, randArray } from '../helpers/rng.js';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
 const opts = { threshold: 0.05, policy: parsePolicy('threshold') };
+
+/** Per frame, the chip applied as many synapses as the functional run counts MACs, and sent as much. */
+function expectSameWork(ch: { result: RunResult }, fn: { result: RunResult }): void {
+  ch.result.per_frame.forEach((f, i) => {
+    expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
+    expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
+  });
+}
 
 /** loihi's costs and capacities in the chip file format, with some changed. */
 function loihiWith(name: string, core: { neurons?: number; queue_depth?: number }, extra: Record<string, unknown> = {}) {
@@ -108,10 +117,7 @@ describe('elementwise math and both GELUs on the chip (elementwise)', () => {
     const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
     const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, keepOutputs: true });
     expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
-    ch.result.per_frame.forEach((r, t) => {
-      expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
-      expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
-    });
+    expectSameWork(ch, fn);
   });
 });
 
@@ -148,10 +154,7 @@ describe('ConvTranspose on the chip', () => {
     const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
     const ch = await runChip(g, frames, T, { ...opts, chip: loadChip('truenorth'), workers: 2, inProcess: true, keepOutputs: true });
     expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
-    ch.result.per_frame.forEach((f, i) => {
-      expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
-      expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
-    });
+    expectSameWork(ch, fn);
     expect(ch.result.cores).toBeGreaterThan(1);
   });
 
@@ -160,10 +163,7 @@ describe('ConvTranspose on the chip', () => {
     const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });
     const ch = await runChip(g, frames, frames.count, { ...opts, chip: loadChip('loihi'), workers: 2, keepOutputs: true });
     expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
-    ch.result.per_frame.forEach((f, i) => {
-      expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
-      expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
-    });
+    expectSameWork(ch, fn);
   });
 });
 
@@ -205,10 +205,7 @@ describe('relay neurons: a synaptic layer feeding another through linear nodes o
     for (const workers of [1, 4]) runs.push(await runChip(g, frames, T, { ...opts, chip: small, workers, keepOutputs: true }));
     for (const ch of runs) {
       expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
-      ch.result.per_frame.forEach((f, i) => {
-        expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
-        expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
-      });
+      expectSameWork(ch, fn);
     }
     expect(runs[1]!.result.per_frame).toEqual(runs[0]!.result.per_frame);
     expect(runs[0]!.result.cores).toBeGreaterThan(4);
@@ -260,10 +257,7 @@ describe('review cases: pools in a row, a MatMul on a 3-D activation, an output 
     for (const workers of [1, 3, 5]) {
       const ch = await runChip(g, frames, T, { ...opts, chip, workers, keepOutputs: true });
       expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
-      ch.result.per_frame.forEach((f, i) => {
-        expect(f.synops).toBe(fn.result.per_frame[i]!.macs);
-        expect(f.transmissions).toBe(fn.result.per_frame[i]!.transmissions);
-      });
+      expectSameWork(ch, fn);
     }
   };
 
@@ -356,10 +350,7 @@ describe('a Flatten or Reshape between synapses and their accumulator', () => {
       const fn = await runFunctional(g, frames, T, { ...opts, keepOutputs: true });
       const ch = await runChip(g, frames, T, { ...opts, chip: loadChip('loihi-fitted'), workers: 2, inProcess: true, keepOutputs: true });
       expect(Array.from(ch.outputs!)).toEqual(Array.from(fn.outputs!));
-      ch.result.per_frame.forEach((r, t) => {
-        expect(r.synops).toBe(fn.result.per_frame[t]!.macs);
-        expect(r.transmissions).toBe(fn.result.per_frame[t]!.transmissions);
-      });
+      expectSameWork(ch, fn);
     });
   }
 });
