@@ -94,19 +94,19 @@ function drainRows(rows: Int32Array, n: number, scratch: Float32Array, out: Delt
 export class AddMerge implements DeltaKernel {
   macs = 0;
   adds = 0;
-  constructor(private readonly sign: number) {}
+  constructor(private readonly sign: number, private readonly keepZeros = false) {}
   run(ins: DeltaList[], out: DeltaList): void {
     const a = ins[0]!;
     const b = ins[1]!;
-    out.n = mergeLoop(a.idx, a.val, a.n, b.idx, b.val, b.n, this.sign, out.idx, out.val);
+    out.n = mergeLoop(a.idx, a.val, a.n, b.idx, b.val, b.n, this.sign, out.idx, out.val, this.keepZeros);
     this.adds = a.n + b.n;
   }
 }
 
-/** The merge of two ascending delta lists, b scaled by sign, exact zeros dropped; returns the output length. */
+/** The merge of two ascending delta lists, b scaled by sign, exact zeros dropped unless kept; returns the output length. */
 function mergeLoop(
   ai: Int32Array, av: Float32Array, na: number, bi: Int32Array, bv: Float32Array, nb: number, sign: number,
-  oi: Int32Array, ov: Float32Array,
+  oi: Int32Array, ov: Float32Array, keepZeros: boolean,
 ): number {
   let i = 0;
   let j = 0;
@@ -129,7 +129,7 @@ function mergeLoop(
     const f = Math.fround(v);
     oi[m] = at;
     ov[m] = f;
-    m += +(f !== 0);
+    m += +(f !== 0 || keepZeros);
   }
   return m;
 }
@@ -138,15 +138,16 @@ function mergeLoop(
 export class AffineScale implements DeltaKernel {
   macs = 0;
   adds = 0;
-  constructor(private readonly op: AffineOp) {}
+  constructor(private readonly op: AffineOp, private readonly keepZeros = false) {}
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
     const scale = this.op.scale;
+    const keep = this.keepZeros;
     out.n = 0;
     for (let e = 0; e < inp.n; e++) {
       const i = inp.idx[e]!;
       const v = Math.fround(inp.val[e]! * scale[i]!);
-      if (v !== 0) out.push(i, v);
+      if (v !== 0 || keep) out.push(i, v);
     }
     this.adds = inp.n;
   }
@@ -164,7 +165,7 @@ export class AvgPoolScatter implements DeltaKernel {
   private readonly w: number;
   private readonly oh: number;
   private readonly ow: number;
-  constructor(op: AvgPoolOp, inShape: readonly number[], outShape: readonly number[]) {
+  constructor(op: AvgPoolOp, inShape: readonly number[], outShape: readonly number[], keepZeros = false) {
     const { h, w } = spatialOf(inShape);
     const { c, h: oh, w: ow } = spatialOf(outShape);
     this.h = h;
@@ -175,7 +176,7 @@ export class AvgPoolScatter implements DeltaKernel {
     this.rx = reachTable(w, ow, op.kw, op.strideW, op.padL, op.dilW);
     this.inv = new Float32Array(oh * ow);
     for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) this.inv[y * ow + x] = 1 / avgDivisor(op, h, w, y, x, op.countIncludePad);
-    this.builder = new DeltaBuilder(c * oh * ow);
+    this.builder = new DeltaBuilder(c * oh * ow, keepZeros);
   }
   run(ins: DeltaList[], out: DeltaList): void {
     const inp = ins[0]!;
@@ -212,8 +213,8 @@ export class RemapScatter implements DeltaKernel {
   private readonly targets: Int32Array[];
   /** Per input, a weight per target (a linear Resize), or null: copies. */
   private readonly weights: (Float32Array | null)[];
-  constructor(outSize: number, maps: { offsets: Int32Array; targets: Int32Array; weights?: Float32Array }[]) {
-    this.builder = new DeltaBuilder(outSize);
+  constructor(outSize: number, maps: { offsets: Int32Array; targets: Int32Array; weights?: Float32Array }[], keepZeros = false) {
+    this.builder = new DeltaBuilder(outSize, keepZeros);
     this.offsets = maps.map((m) => m.offsets);
     this.targets = maps.map((m) => m.targets);
     this.weights = maps.map((m) => m.weights ?? null);
@@ -280,12 +281,21 @@ function invertCsr(offsets: Int32Array | null, src: Int32Array, inSize: number, 
   return weights ? { offsets: counts, targets, weights } : { offsets: counts, targets };
 }
 
-/**
- * Builds the delta kernel of a linear or synaptic node (reshape is a pass-through:
- * null). `convRows` restricts a conv to the output rows a chip actor owns.
- */
-export function makeDeltaKernel(g: Graph, node: GraphNode, convRows: Uint8Array | null = null): DeltaKernel | null {
+export interface DeltaKernelOptions {
+  /** Restricts a conv to the output rows a chip actor owns (null: all rows). */
+  convRows?: Uint8Array | null;
+  /**
+   * A linear node keeps the exact zeros it makes (a dense run: every neuron sends, zeros
+   * included, and what the dendrites make of them still reaches the synapses as if nonzero).
+   */
+  keepZeros?: boolean;
+}
+
+/** Builds the delta kernel of a linear or synaptic node (reshape is a pass-through: null). */
+export function makeDeltaKernel(g: Graph, node: GraphNode, opts: DeltaKernelOptions = {}): DeltaKernel | null {
   const op = node.op;
+  const convRows = opts.convRows ?? null;
+  const keep = opts.keepZeros ?? false;
   const inShapes = node.inputs.map((t) => g.tensors[t]!.shape);
   const inSizes = node.inputs.map((t) => g.tensors[t]!.size);
   const outShape = g.tensors[node.output]!.shape;
@@ -293,14 +303,14 @@ export function makeDeltaKernel(g: Graph, node: GraphNode, convRows: Uint8Array 
   switch (op.kind) {
     case 'conv': return new ConvScatter(op, inShapes[0]!, outShape, convRows);
     case 'dense': return new DenseScatter(op);
-    case 'add': return new AddMerge(op.sign);
-    case 'affine': return new AffineScale(op);
-    case 'avgpool': return new AvgPoolScatter(op, inShapes[0]!, outShape);
+    case 'add': return new AddMerge(op.sign, keep);
+    case 'affine': return new AffineScale(op, keep);
+    case 'avgpool': return new AvgPoolScatter(op, inShapes[0]!, outShape, keep);
     case 'reshape': return null;
-    case 'transpose': return new RemapScatter(outSize, [invertGather(transposeMap(op, inShapes[0]!), inSizes[0]!)]);
-    case 'resize': return new RemapScatter(outSize, [op.linear ? invertWeighted(linearResizeTable(op, inShapes[0]!), inSizes[0]!) : invertGather(resizeMap(op, inShapes[0]!), inSizes[0]!)]);
-    case 'pad': return new RemapScatter(outSize, [oneToOne(padMap(op, inShapes[0]!))]);
-    case 'concat': return new RemapScatter(outSize, inShapes.map((_, i) => oneToOne(concatMap(op.axis, inShapes, i))));
+    case 'transpose': return new RemapScatter(outSize, [invertGather(transposeMap(op, inShapes[0]!), inSizes[0]!)], keep);
+    case 'resize': return new RemapScatter(outSize, [op.linear ? invertWeighted(linearResizeTable(op, inShapes[0]!), inSizes[0]!) : invertGather(resizeMap(op, inShapes[0]!), inSizes[0]!)], keep);
+    case 'pad': return new RemapScatter(outSize, [oneToOne(padMap(op, inShapes[0]!))], keep);
+    case 'concat': return new RemapScatter(outSize, inShapes.map((_, i) => oneToOne(concatMap(op.axis, inShapes, i))), keep);
     default:
       throw new Error(`internal: ${op.kind} is not a delta-domain op`);
   }

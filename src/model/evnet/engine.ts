@@ -212,7 +212,7 @@ export class EvnetEngine {
             relu: node.op.kind === 'unary' && node.op.fn === 'relu' && step.ins.length === 1,
           });
         } else {
-          const kernel = makeDeltaKernel(g, node);
+          const kernel = makeDeltaKernel(g, node, { keepZeros: opts.policy.sendAll === true });
           if (kernel) {
             this.runners.push({ kind: 'delta', kernel, ins: step.ins.map((i) => this.deltas[i]!), out: this.deltas[step.out]!, layer: id });
           } else {

@@ -126,12 +126,13 @@ export class StampSet {
 
 /**
  * Accumulates scattered contributions into a dense scratch buffer, then emits the
- * nonzero sums in ascending index order and zeroes what it touched.
+ * nonzero sums (with `keepZeros`, every touched element) in ascending index order and
+ * zeroes what it touched.
  */
 export class DeltaBuilder {
   readonly scratch: Float32Array;
   readonly touched: StampSet;
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, private readonly keepZeros = false) {
     this.scratch = new Float32Array(capacity);
     this.touched = new StampSet(capacity);
   }
@@ -147,7 +148,7 @@ export class DeltaBuilder {
       const i = members[k]!;
       const v = s[i]!;
       s[i] = 0;
-      if (v !== 0) out.push(i, v);
+      if (v !== 0 || this.keepZeros) out.push(i, v);
     }
     this.touched.clear();
   }

@@ -409,6 +409,8 @@ export class CoreGroup {
     this.partSums = new PartSums(mapping.partitions.length);
     this.stats = emptyStats(this.cores);
     const offsets = offsetsOf(plan);
+    // A dense run's zeros stay messages through the dendrites, as in the functional run.
+    const keepZeros = opts.policy.sendAll === true;
     const list = (t: number): DeltaList => {
       let l = this.deltas.get(t);
       if (!l) { l = new DeltaList(plan.tensors[t]!.size); this.deltas.set(t, l); }
@@ -438,16 +440,16 @@ export class CoreGroup {
         : objects(seg.gates.map((gs) => ({ stream: gs.out, valueTensor: gs.in, gate: createGate(plan, gs, opts, gateOverride(plan, gs, opts.layers)?.ov), owned: ownedBy(owner.get(gs.in)!, this.isMine) })));
       const rt: SegRuntime = {
         seg, cores, coreSlots: Int32Array.from(cores, (c) => this.slot[c]!),
-        pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
+        pre: objects(seg.pre.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node, { keepZeros }) }; })),
         syn: objects(seg.synaptic.map((step) => {
           list(step.out);
           // Compute only the output rows of my partitions (all rows of a non-conv node).
           const rows = new Uint8Array(seg.rows);
           for (const p of parts) rows.fill(1, p.r0, p.r1);
-          const kernel = makeDeltaKernel(g, step.node, step.node.op.kind === 'conv' ? rows : null)!;
+          const kernel = makeDeltaKernel(g, step.node, { convRows: step.node.op.kind === 'conv' ? rows : null })!;
           return { step, kernel, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
         })),
-        post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node) }; })),
+        post: objects(seg.post.map((step) => { list(step.out); return { step, kernel: makeDeltaKernel(g, step.node, { keepZeros }) }; })),
         values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
         gates: sources,
         accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
