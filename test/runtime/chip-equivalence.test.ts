@@ -70,25 +70,27 @@ describe('chip run equals the functional run', () => {
 });
 
 describe('a dense run (--dense): a zero a neuron sends costs its synapses behind dendritic nodes too', () => {
-  // x[1,4] → Gemm 4→3 → relu r → Concat(r, 2·r) → Gemm 6→2. Weights put r1 below zero
-  // on both frames, so r sends a 0 every frame. The conventional baseline charges every
-  // value every neuron sends: per frame 4·3 + 6·2 = 24 MACs, the dense count, on both
-  // runs (was: the Concat dropped the zeros, 20 on the functional run, 24 on the chip).
+  // x[1,4] → Gemm 4→3 → relu r → Concat(r, (2, 0, 2)·r) → Gemm 6→2. Weights put r1 below
+  // zero on both frames, so r sends a 0 every frame. The conventional baseline charges
+  // every value every neuron sends, except where a zero scale leaves no synapse (the chip
+  // routes no message there): per frame 4·3 + 5·2 = 22 MACs of the dense count's 24, on
+  // both runs (was: the Concat dropped the zeros, 18 on the functional run, 22 on the chip;
+  // then the Mul kept its structural zero, 24 against 22).
   const b = new GraphBuilder([1, 4]);
   const w1 = Float32Array.of(1, -1, 0.5, 0.5, -1, 0.5, 0.25, -1, 0.5, 0.5, -1, 0.5);
   const r = b.add(relu(), [b.add({ ...denseOp(mulberry32(40), 1, 4, 3, false, false), weight: w1 }, [0], [1, 3])], [1, 3]);
-  const twice = b.add({ kind: 'affine', scale: Float32Array.of(2, 2, 2), shift: Float32Array.of(0, 0, 0), bnGamma: null, source: 'Mul' }, [r], [1, 3]);
+  const twice = b.add({ kind: 'affine', scale: Float32Array.of(2, 0, 2), shift: Float32Array.of(0, 0, 0), bnGamma: null, source: 'Mul' }, [r], [1, 3]);
   const cat = b.add({ kind: 'concat', axis: 1 }, [r, twice], [1, 6]);
   b.add(denseOp(mulberry32(41), 1, 6, 2), [cat], [1, 2]);
   const g = b.build();
   const frames = checkFrames(g, [2, 4], Float32Array.of(1, 2, 3, 4, 2, 1, 0, 3), 'frames');
   const dense = { threshold: 0.05, policy: { ...parsePolicy('threshold'), resetEvery: 1, sendAll: true } };
 
-  it('functional and chip: 24 MACs = synops = dense_macs per frame', async () => {
+  it('functional and chip: 22 MACs = synops per frame, dense_macs 24', async () => {
     const fn = await runFunctional(g, frames, 2, { ...dense, keepOutputs: true });
     const ch = await runChip(g, frames, 2, { ...dense, chip: loihiWith('tiny', { neurons: 2 }), workers: 2, inProcess: true, keepOutputs: true });
-    for (const f of fn.result.per_frame) expect([f.macs, f.dense_macs]).toEqual([24, 24]);
-    for (const f of ch.result.per_frame) expect([f.synops, f.dense_macs]).toEqual([24, 24]);
+    for (const f of fn.result.per_frame) expect([f.macs, f.dense_macs]).toEqual([22, 24]);
+    for (const f of ch.result.per_frame) expect([f.synops, f.dense_macs]).toEqual([22, 24]);
     expect(ch.outputs).toEqual(fn.outputs);
   });
 });

@@ -147,7 +147,9 @@ export class AffineScale implements DeltaKernel {
     for (let e = 0; e < inp.n; e++) {
       const i = inp.idx[e]!;
       const v = Math.fround(inp.val[e]! * scale[i]!);
-      if (v !== 0 || keep) out.push(i, v);
+      // A dense run keeps a zero it was sent, not one a zero scale makes (no synapse
+      // behind it: the chip routes no message there).
+      if (v !== 0 || (keep && scale[i] !== 0)) out.push(i, v);
     }
     this.adds = inp.n;
   }
@@ -232,7 +234,8 @@ export class RemapScatter implements DeltaKernel {
         // An element the node never reads (outside a Slice, between a downsampling
         // Resize's samples) costs nothing: DESIGN §4's adds are per input element taken.
         if (off[s + 1]! > off[s]!) adds++;
-        if (wt) for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v * wt[t]!);
+        // A zero weight (a linear Resize sampling exactly on an input) reaches nothing.
+        if (wt) for (let t = off[s]!; t < off[s + 1]!; t++) { if (wt[t] !== 0) b.add(tg[t]!, v * wt[t]!); }
         else for (let t = off[s]!; t < off[s + 1]!; t++) b.add(tg[t]!, v);
       }
     });
