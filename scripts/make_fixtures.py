@@ -27,6 +27,7 @@ beta=2.0, transB=0, 1-D bias); its expected outputs are computed with numpy.
 """
 
 import inspect
+import math
 import json
 import os
 import sys
@@ -506,6 +507,37 @@ class CNNBench(nn.Module):
         return self.fc(x)
 
 
+def pow2_scale(m, qmax):
+    """The power of two at or above m / qmax: x / scale is then exact in float32, so torch's
+    x * (1 / scale) and ONNX's x / scale round alike."""
+    return 2.0 ** math.ceil(math.log2(max(m, 1e-8) / qmax))
+
+
+class QDQNet(nn.Module):
+    """Fake-quantized (quantization-aware) CNN as torch.onnx.export writes it: per-channel
+    int8 weights (QuantizeLinear -> DequantizeLinear on the initializers) and uint8
+    activations (QDQ pairs after the ReLUs), power-of-two scales."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.fc = nn.Linear(8 * 5 * 5, 6)
+
+    @staticmethod
+    def wq(w):
+        scales = torch.tensor([pow2_scale(w[c].abs().max().item(), 127) for c in range(w.shape[0])],
+                              dtype=torch.float32)
+        zeros = torch.zeros(w.shape[0], dtype=torch.int32)
+        return torch.fake_quantize_per_channel_affine(w, scales, zeros, 0, -128, 127)
+
+    def forward(self, x):
+        x = F.relu(F.conv2d(x, self.wq(self.c1.weight), self.c1.bias, padding=1))
+        x = torch.fake_quantize_per_tensor_affine(x, 1 / 16, 0, 0, 255)
+        x = F.relu(F.conv2d(x, self.wq(self.c2.weight), self.c2.bias, stride=2, padding=1))
+        x = torch.fake_quantize_per_tensor_affine(x, 1 / 8, 3, 0, 255)
+        return self.fc(torch.flatten(x, 1))
+
+
 def dense_macs(model, input_shape):
     """Sum over Conv2d/Linear of (#outputs x fan_in) for one frame, batch 1."""
     total = [0]
@@ -671,6 +703,12 @@ def main():
          "Conv+ReLU, bilinear x2 (align_corners False), Conv+ReLU, bilinear to 7x13 "
          "(align_corners True), Conv+ReLU, bilinear x0.5, ReLU, 1x1 Conv -> 2x3x6.",
          None, None, None),
+        ("qdq_cnn", 13, QDQNet, [3, 10, 10],
+         "Fake-quantized CNN: Conv with per-channel int8 weights (QuantizeLinear -> "
+         "DequantizeLinear on the initializer, axis 0) + ReLU, uint8 activation QDQ (scale "
+         "1/16), Conv s2 likewise + ReLU, uint8 QDQ with zero point 3 (scale 1/8), flatten, "
+         "Linear(200,6). Power-of-two scales.",
+         dict(noise=0.5), None, None),
         ("elementwise", 13, Elementwise, [12],
          "MLP with elementwise math on values: sqrt(|h| + 0.5) + 1/(h*h + 1), "
          "log(exp(clamp(.)) + 1), erf(.) + pow(., 2), Concat, GELU (exact: Erf), "

@@ -140,7 +140,7 @@ export interface ResizeOp {
 export type UnaryKind =
   | 'relu' | 'leakyrelu' | 'prelu' | 'clip' | 'sigmoid' | 'tanh' | 'hardsigmoid' | 'hardswish'
   | 'elu' | 'selu' | 'celu' | 'thresholdedrelu' | 'softplus' | 'softsign' | 'mish' | 'erf' | 'gelu'
-  | 'abs' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'pow';
+  | 'abs' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'pow' | 'fakequant';
 
 /** An elementwise function of one activation. */
 export interface UnaryOp {
@@ -155,6 +155,11 @@ export interface UnaryOp {
   b: number;
   /** PRelu: the slope of every element (the ONNX slope broadcast to the shape). */
   slope?: Float32Array;
+  /**
+   * A QuantizeLinear → DequantizeLinear pair (fake quantization): the scale and zero
+   * point of every element (broadcast like `slope`); `a`, `b` are the integer range.
+   */
+  quant?: { scale: Float32Array; zero: Float32Array };
 }
 
 export interface SoftmaxOp {

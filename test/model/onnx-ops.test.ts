@@ -321,3 +321,69 @@ describe('linear (bilinear) Resize', () => {
   });
 });
 
+
+describe('QuantizeLinear → DequantizeLinear (fake quantization)', () => {
+  const UINT8 = 2;
+  const INT8 = 3;
+  const INT32 = 6;
+  const ints = (name: string, dims: number[], dataType: number, data: number[]): onnxProto.onnx.ITensorProto => ({ name, dims, dataType, int32Data: data });
+  const qdq = (zp: onnxProto.onnx.ITensorProto | null, scale: onnxProto.onnx.ITensorProto, attrs: onnxProto.onnx.IAttributeProto[] = []): Node[] => [
+    { name: 'q', opType: 'QuantizeLinear', input: ['x', scale.name!, ...(zp ? [zp.name!] : [])], output: ['xq'], attribute: attrs },
+    { name: 'dq', opType: 'DequantizeLinear', input: ['xq', scale.name!, ...(zp ? [zp.name!] : [])], output: ['y'], attribute: attrs },
+  ];
+
+  // The ONNX operator documentation's examples, dequantized by hand: (q − zero) · scale.
+  it('uint8, scale 2, zero point 128: x [0, 2, 3, 1000, −254, −1000] quantizes to [128, 129, 130, 255, 1, 0]', () => {
+    const zp = ints('zp', [], UINT8, [128]);
+    const g = model(qdq(zp, floats('s', [], [2])), [1, 6], [1, 6], { init: [floats('s', [], [2]), zp] });
+    // 3 / 2 = 1.5 rounds to even 2; 1000 and −1000 saturate.
+    expect(run(g, [0, 2, 3, 1000, -254, -1000])).toEqual([0, 2, 4, 254, -254, -256]);
+  });
+
+  it('int8, scale 2, zero point −1: [−1, 0, 1, 127, −128, −128]', () => {
+    const zp = ints('zp', [], INT8, [-1]);
+    const g = model(qdq(zp, floats('s', [], [2])), [1, 6], [1, 6], { init: [floats('s', [], [2]), zp] });
+    expect(run(g, [0, 2, 3, 1000, -254, -1000])).toEqual([0, 2, 4, 256, -254, -254]);
+  });
+
+  it('per axis (axis 1): scales [2, 4, 5], zero points [84, 24, 196] on [1, 3, 3, 2]', () => {
+    const zp = ints('zp', [3], UINT8, [84, 24, 196]);
+    const g = model(qdq(zp, floats('s', [3], [2, 4, 5])), [1, 3, 3, 2], [1, 3, 3, 2], { init: [floats('s', [3], [2, 4, 5]), zp] });
+    const x = [-162, 10, -100, 232, -20, -50, -76, 0, 0, 252, 32, -44, 245, -485, -960, -270, -375, -470];
+    const q = [3, 89, 34, 200, 74, 59, 5, 24, 24, 87, 32, 13, 245, 99, 4, 142, 121, 102];
+    const s = [2, 4, 5];
+    const z = [84, 24, 196];
+    expect(run(g, x)).toEqual(q.map((v, i) => (v - z[Math.floor(i / 6)]!) * s[Math.floor(i / 6)]!));
+  });
+
+  it('no zero point: uint8 from 0; one node of the graph, deltas then multiples of the scale', () => {
+    const g = model([{ name: 'r', opType: 'Relu', input: ['x'], output: ['h'] }, ...qdq(null, floats('s', [], [0.25])).map((n) => ({ ...n, input: n.input!.map((i) => (i === 'x' ? 'h' : i)) }))], [1, 4], [1, 4], { init: [floats('s', [], [0.25])] });
+    expect(run(g, [0.1, 0.125, 0.375, 100])).toEqual([0, 0, 0.5, 63.75]);
+    expect(g.nodes.map((n) => n.onnxOp)).toEqual(['Relu', 'QuantizeLinear']);
+  });
+
+  it('weights: a QDQ pair on an initializer folds into the constant the Gemm reads', () => {
+    const zp = ints('wz', [], INT8, [0]);
+    const g = model([
+      { name: 'wq', opType: 'QuantizeLinear', input: ['w', 'ws', 'wz'], output: ['w8'] },
+      { name: 'wdq', opType: 'DequantizeLinear', input: ['w8', 'ws', 'wz'], output: ['wf'] },
+      { name: 'mm', opType: 'MatMul', input: ['x', 'wf'], output: ['y'] },
+    ], [1, 2], [1, 1], { init: [floats('w', [2, 1], [0.3, -0.55]), floats('ws', [], [0.25]), zp] });
+    // 0.3 / 0.25 = 1.2 → 1 → 0.25; −0.55 / 0.25 = −2.2 → −2 → −0.5.
+    expect(run(g, [4, 2])).toEqual([4 * 0.25 - 2 * 0.5]);
+  });
+
+  it('a quantized activation read by anything but DequantizeLinear, or a mismatched pair → UNSUPPORTED_OP naming the node', () => {
+    const s = floats('s', [], [0.5]);
+    expectError(() => model([
+      { name: 'q', opType: 'QuantizeLinear', input: ['x', 's'], output: ['xq'] },
+      { name: 'r', opType: 'Relu', input: ['xq'], output: ['y'] },
+    ], [1, 4], [1, 4], { init: [s] }), 'UNSUPPORTED_OP', /'q'/, /DequantizeLinear only/);
+    expectError(() => model([
+      { name: 'q', opType: 'QuantizeLinear', input: ['x', 's'], output: ['xq'] },
+      { name: 'dq', opType: 'DequantizeLinear', input: ['xq', 's2'], output: ['y'] },
+    ], [1, 4], [1, 4], { init: [s, floats('s2', [], [0.25])] }), 'UNSUPPORTED_OP', /'dq'/, /differs from the QuantizeLinear 'q'/);
+    expectError(() => model(qdq(ints('zp', [], INT32, [0]), s), [1, 4], [1, 4], { init: [s, ints('zp', [], INT32, [0])] }), 'UNSUPPORTED_OP', /'q'/, /uint8, int8/);
+    expectError(() => model(qdq(null, floats('s0', [], [0])), [1, 4], [1, 4], { init: [floats('s0', [], [0])] }), 'BAD_MODEL', /'q'/, /positive finite/);
+  });
+});

@@ -47,7 +47,7 @@ function fixture(name: string) {
 }
 
 describe('chip run equals the functional run', () => {
-  for (const name of ['mlp', 'cnn_basic', 'resnet_block_bn', 'concat_upsample', 'cnn_group', 'pad_transpose', 'clip_opset11', 'convtranspose_1d']) {
+  for (const name of ['mlp', 'cnn_basic', 'resnet_block_bn', 'concat_upsample', 'cnn_group', 'pad_transpose', 'clip_opset11', 'convtranspose_1d', 'qdq_cnn']) {
     it(name, async () => {
       const { g, frames } = fixture(name);
       const fn = await runFunctional(g, frames, frames.count, { ...opts, keepOutputs: true });

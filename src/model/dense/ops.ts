@@ -222,7 +222,26 @@ export function unaryFn(op: UnaryOp): (v: number, i: number) => number {
     case 'sqrt': return Math.sqrt;
     case 'reciprocal': return (v) => 1 / v;
     case 'pow': return (v) => Math.pow(v, a);
+    case 'fakequant': {
+      // ONNX QuantizeLinear then DequantizeLinear, in float32 as the spec computes them:
+      // q = saturate(round_half_even(x / scale) + zero), y = (q − zero) · scale.
+      const { scale, zero } = op.quant!;
+      return (v, i) => {
+        const s = scale[i]!;
+        const z = zero[i]!;
+        const q = Math.min(b, Math.max(a, roundHalfEven(Math.fround(v / s)) + z));
+        return (q - z) * s;
+      };
+    }
   }
+}
+
+/** Round half to even (banker's rounding), as ONNX QuantizeLinear and the Sigma-Delta policy require. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  // Math.round sends x.5 up; step back to the even neighbour on an exact tie.
+  if (r - v === 0.5 && r % 2 !== 0) return r - 1;
+  return r;
 }
 
 /** ln(1 + eˣ) without overflow for large x. */

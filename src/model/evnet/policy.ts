@@ -57,10 +57,5 @@ export function formatPolicy(p: PolicySpec): string {
   return parts.join(',');
 }
 
-/** Round half to even (banker's rounding), as the Sigma-Delta policy requires. */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  // Math.round sends x.5 up; step back to the even neighbour on an exact tie.
-  if (r - v === 0.5 && r % 2 !== 0) return r - 1;
-  return r;
-}
+/** Round half to even (the Sigma-Delta policy's rounding; shared with ONNX QuantizeLinear). */
+export { roundHalfEven } from '../dense/ops.js';

@@ -6,6 +6,7 @@
 import { EvsimError } from '../../errors.js';
 import { transposeMap } from '../dense/ops.js';
 import { coordMap, stridesOf } from '../ir.js';
+import { roundHalfEven } from '../dense/ops.js';
 import type { AttrValue, ConstTensor } from './proto.js';
 
 export type Attrs = Map<string, AttrValue>;
@@ -138,6 +139,62 @@ const ONNX_TO: Record<number, ConstTensor['dtype']> = { 1: 'float', 10: 'float',
  * constant-foldable op (the importer then treats the node as part of the network).
  * `inputs[i]` is null for an omitted optional input.
  */
+/** Integer range of the ONNX element types QuantizeLinear writes (TensorProto.DataType). */
+const QUANT_RANGE: Record<number, [number, number]> = { 2: [0, 255], 3: [-128, 127], 4: [0, 65535], 5: [-32768, 32767] };
+
+/** Per element of a tensor of `shape`: the scale and zero point of a Quantize/DequantizeLinear, and the integer range. */
+export interface QuantParams {
+  scale: Float32Array;
+  zero: Float32Array;
+  min: number;
+  max: number;
+}
+
+/**
+ * The scale (input 1) and zero point (input 2, default uint8 0) of a QuantizeLinear or
+ * DequantizeLinear on a tensor of `shape`: one pair for the tensor (scalars) or one per
+ * index along `axis` (1-D); the integer range QuantizeLinear saturates to comes from the
+ * zero point's type (a DequantizeLinear, `quantizing` false, reads any integers: ±∞).
+ */
+export function quantParams(shape: readonly number[], scale: ConstTensor, zero: ConstTensor | null, attrs: Attrs, where: string, quantizing = true): QuantParams {
+  if (((attrs.get('block_size') as number | undefined) ?? 0) !== 0) {
+    throw new EvsimError('UNSUPPORTED_OP', `${where}: blocked quantization (block_size) is not supported; quantize per tensor or per axis`);
+  }
+  if (zero && (zero.shape.length !== scale.shape.length || zero.shape.some((d, i) => d !== scale.shape[i]))) {
+    throw new EvsimError('BAD_MODEL', `${where}: the zero point's shape [${zero.shape}] differs from the scale's [${scale.shape}]`);
+  }
+  const type = (attrs.get('output_dtype') as number | undefined) || (zero?.onnxType ?? 2);
+  const range = quantizing ? QUANT_RANGE[type] : [-Infinity, Infinity];
+  if (!range) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantization to ONNX type ${type} is not supported; use uint8, int8, uint16 or int16`);
+  const n = num(shape as number[]);
+  const out = { scale: new Float32Array(n), zero: new Float32Array(n), min: range[0], max: range[1] };
+  for (let i = 0; i < scale.data.length; i++) {
+    if (!(scale.data[i]! > 0) || !Number.isFinite(scale.data[i]!)) throw new EvsimError('BAD_MODEL', `${where}: scale ${scale.data[i]} must be a positive finite number`);
+  }
+  if (scale.data.length === 1) {
+    out.scale.fill(scale.data[0]!);
+    out.zero.fill(zero ? zero.data[0]! : 0);
+    return out;
+  }
+  if (scale.shape.length !== 1) throw new EvsimError('BAD_MODEL', `${where}: the scale must be a scalar or 1-D (per axis), got shape [${scale.shape}]`);
+  const axis = normAxis((attrs.get('axis') as number | undefined) ?? 1, shape.length, where);
+  if (shape[axis] !== scale.data.length) {
+    throw new EvsimError('BAD_MODEL', `${where}: ${scale.data.length} scales for axis ${axis} of size ${shape[axis]}`);
+  }
+  const inner = num(shape.slice(axis + 1) as number[]);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(i / inner) % scale.data.length;
+    out.scale[i] = scale.data[c]!;
+    out.zero[i] = zero ? zero.data[c]! : 0;
+  }
+  return out;
+}
+
+/** ONNX QuantizeLinear in float32: saturate(round_half_even(x / scale) + zero). */
+export function quantize(v: number, s: number, z: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, roundHalfEven(Math.fround(v / s)) + z));
+}
+
 export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: Attrs, opset: number, where: string): ConstTensor | null {
   const req = (i: number): ConstTensor => {
     const t = inputs[i];
@@ -157,6 +214,16 @@ export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: 
     case 'Identity':
     case 'Dropout':
       return req(0);
+    case 'QuantizeLinear': {
+      const x = req(0);
+      const q = quantParams(x.shape, req(1), inputs[2] ?? null, attrs, where);
+      return { dtype: 'int', shape: [...x.shape], data: x.data.map((v, i) => quantize(v, q.scale[i]!, q.zero[i]!, q.min, q.max)), onnxType: inputs[2]?.onnxType ?? 2 };
+    }
+    case 'DequantizeLinear': {
+      const x = req(0);
+      const q = quantParams(x.shape, req(1), inputs[2] ?? null, attrs, where, false);
+      return { dtype: 'float', shape: [...x.shape], data: x.data.map((v, i) => Math.fround((v - q.zero[i]!) * q.scale[i]!)) };
+    }
     case 'Cast': {
       const to = ONNX_TO[attrs.get('to') as number] ?? 'int';
       const t = req(0);

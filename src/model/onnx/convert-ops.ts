@@ -5,7 +5,7 @@
 import { EvsimError } from '../../errors.js';
 import { numel, type Op, type PoolGeometry, type UnaryKind } from '../ir.js';
 import { outLength, samePads } from '../geometry.js';
-import { broadcastIndex, broadcastShapes, normAxis, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
+import { broadcastIndex, broadcastShapes, normAxis, quantParams, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
 import type { ConstTensor } from './proto.js';
 
 /** An input as the converter sees it: an activation (shape) or a folded constant. */
@@ -659,6 +659,14 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       const p = e.data[0]!;
       if (e.data.length === 0 || e.data.some((v) => v !== p)) throw unsupported(where, 'Pow with a different exponent per element is not supported; use one exponent');
       return same(unaryOp('pow', p));
+    }
+    case 'QuantizeLinear': {
+      // Read by DequantizeLinear only (import checks): the pair is one fake quantization,
+      // its output the dequantized value.
+      const x = x0();
+      if (ins[2]?.kind === 'act') throw unsupported(where, 'the zero point (input 2) must be a constant');
+      const q = quantParams(x.shape, konst(ins[1], where, 'the scale (input 1)'), optConst(ins[2]), a, where);
+      return same({ kind: 'unary', fn: 'fakequant', a: q.min, b: q.max, quant: { scale: q.scale, zero: q.zero } });
     }
     case 'PRelu': {
       const x = x0();

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EvsimError } from '../../errors.js';
 import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
-import { broadcastIndex, broadcastShapes, foldConstant } from './const-fold.js';
+import { broadcastIndex, broadcastShapes, foldConstant, quantParams } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
 import { fuseGelu } from './fuse.js';
 import { attributesOf, decodeModel, tensorFromProto, toNum, valueInfoShape, type ConstTensor, type OnnxNode } from './proto.js';
@@ -99,6 +99,8 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const readers = new Map<string, number>();
   for (const n of sorted) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
   for (const o of outNames) readers.set(o, (readers.get(o) ?? 0) + 1);
+  const readerOps = new Map<string, string[]>();
+  for (const n of sorted) for (const i of n.input ?? []) readerOps.set(i, [...(readerOps.get(i) ?? []), n.opType ?? '']);
 
   sorted.forEach((n, index) => {
     const opType = n.opType ?? '';
@@ -145,6 +147,24 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
     }
     const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
     const prev = x0 >= 0 ? producer.get(x0) : undefined;
+    if (opType === 'QuantizeLinear' && (outNames.includes(outs[0]!) || (readerOps.get(outs[0]!) ?? []).some((r) => r !== 'DequantizeLinear'))) {
+      // Its integers are kept as the values they stand for, which only a DequantizeLinear may read.
+      throw new EvsimError('UNSUPPORTED_OP', `${where}: a quantized activation must be read by DequantizeLinear only (QDQ fake quantization); integer ops on it are not supported`);
+    }
+    if (opType === 'DequantizeLinear' && operands[0]?.kind === 'act') {
+      // The other half of a QDQ pair: the QuantizeLinear's node already gives the dequantized value.
+      const q = prev?.op.kind === 'unary' && prev.op.fn === 'fakequant' ? prev.op : null;
+      const [s, z] = [operands[1], operands[2]];
+      if (!q || s?.kind !== 'const' || (z !== undefined && z.kind === 'act')) {
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: DequantizeLinear of an activation must follow a QuantizeLinear with constant scale and zero point (QDQ fake quantization)`);
+      }
+      const p = quantParams(tensors[x0]!.shape, s.t, z?.kind === 'const' ? z.t : null, attrs, where, false);
+      if (p.scale.some((v, i) => v !== q.quant!.scale[i]) || p.zero.some((v, i) => v !== q.quant!.zero[i])) {
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: its scale or zero point differs from the QuantizeLinear '${prev!.name}' before it; only matching QDQ pairs are supported`);
+      }
+      acts.set(outs[0]!, x0);
+      return;
+    }
     const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers.get(tensors[x0]!.name) === 1;
     if (foldable && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
       foldBatchNorm(prev, bnScaleShift(operands, attrs, where));

@@ -22,6 +22,8 @@ export interface ConstTensor {
   dtype: 'float' | 'int' | 'bool';
   shape: number[];
   data: Float64Array;
+  /** The ONNX element type it was stored as (TensorProto.DataType), when read from a file. */
+  onnxType?: number;
 }
 
 type LongLike = number | { toNumber(): number } | null | undefined;
@@ -134,7 +136,7 @@ export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
       );
     }
     decodeRaw(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), dt, n, size, data);
-    return { dtype, shape, data };
+    return { dtype, shape, data, onnxType: dt };
   }
   let src: ArrayLike<LongLike> | undefined;
   if (dt === DT.FLOAT) src = t.floatData ?? undefined;
@@ -150,7 +152,7 @@ export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
     );
   }
   for (let i = 0; i < n; i++) data[i] = toNum(src![i]);
-  return { dtype, shape, data };
+  return { dtype, shape, data, onnxType: dt };
 }
 
 export type AttrValue = number | number[] | string | ConstTensor;
