@@ -23,7 +23,13 @@ export function presetDir(): string {
 }
 
 const capacity = z.union([z.number().int().positive(), z.literal('unlimited')]);
-const cost = z.object({ energy_pj: z.number().min(0).finite(), latency_ns: z.number().min(0).finite() }).strict();
+/**
+ * Costs and times far beyond any hardware's (1e15 pJ is a kilojoule a synop) would overflow
+ * a run's totals to infinity: capped so a typo fails here, naming the field.
+ */
+const MAX_FIGURE = 1e15;
+const figure = z.number().min(0).max(MAX_FIGURE, `must be at most ${MAX_FIGURE} (far beyond any chip; is it a typo?)`);
+const cost = z.object({ energy_pj: figure, latency_ns: figure }).strict();
 
 export const chipSchema = z
   .object({
@@ -40,8 +46,8 @@ export const chipSchema = z
       })
       .strict(),
     costs: z.object(Object.fromEntries(COST_KEYS.map((k) => [k, cost])) as Record<CostKey, typeof cost>).strict(),
-    static_mw: z.number().min(0).finite().optional(),
-    frame_period_ns: z.number().min(0).finite().optional(),
+    static_mw: figure.optional(),
+    frame_period_ns: figure.optional(),
   })
   .strict();
 

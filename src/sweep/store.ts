@@ -9,8 +9,7 @@ import { hostname } from 'node:os';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from '../trace/schema.js';
-import { all, close, exec, openDb, run } from '../trace/sqlite-sink.js';
+import { all, close, exec, openTraceForWriting, run } from '../trace/sqlite-sink.js';
 import type { PointMetrics, PointOutcome } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
@@ -181,19 +180,13 @@ export class SweepStore {
     const lock = acquireLock(path);
     let db: sqlite3.Database | null = null;
     try {
-      db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-      await exec(db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
-      await exec(db, SCHEMA_SQL);
-      const v = await all(db, 'SELECT version FROM schema_version');
-      if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
-      else if (v[0]!.version !== SCHEMA_VERSION) {
-        throw new EvsimError('BAD_TRACE', `${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
-      }
-      await exec(db, SWEEP_SQL);
+      const d = await openTraceForWriting(path, 'sweep file', 'pass --out another file', 10000);
+      db = d;
+      await exec(d, SWEEP_SQL);
       // Files written before `current` existed get it (every row counts as current until synced).
-      const cols = new Set((await all(db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
-      if (!cols.has('current')) await exec(db, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
-      return new SweepStore(db, path, lock);
+      const cols = new Set((await all(d, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
+      if (!cols.has('current')) await exec(d, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
+      return new SweepStore(d, path, lock);
     } catch (e) {
       if (db) await close(db).catch(() => undefined);
       releaseLock(lock);

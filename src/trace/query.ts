@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
-import { all, close, openDb } from './sqlite-sink.js';
+import { all, assertTraceFile, close, openDb } from './sqlite-sink.js';
 import { NAMED_QUERIES } from './schema.js';
 
 export type QueryFormat = 'table' | 'csv' | 'json';
@@ -60,6 +60,8 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     return await all(db, sql);
   } catch (e) {
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
+    // Another program's database, or no database at all, is said so, not as an SQL error.
+    if (/no such table|not a database/i.test(msg)) await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");
     if (/readonly/i.test(msg)) throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
     throw new EvsimError('BAD_SQL', `SQL error: ${msg}`);
   } finally {

@@ -39,6 +39,47 @@ export function close(db: sqlite3.Database): Promise<void> {
   return new Promise((res, rej) => db.close((e) => (e ? rej(e) : res())));
 }
 
+/**
+ * Whether an open database is an evsim trace (or empty, so one may be made): an SQLite
+ * file of another program's, or a file that is not SQLite at all, is refused before
+ * anything is written to it (a journal mode, the schema).
+ */
+export async function assertTraceFile(db: sqlite3.Database, path: string, what: string, elsewhere: string): Promise<'empty' | 'trace'> {
+  let tables: string[];
+  try {
+    tables = (await all(db, "SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => String(r.name));
+  } catch (e) {
+    throw new EvsimError('BAD_TRACE', `${what} ${path} is not an SQLite database (${(e as Error).message}); ${elsewhere}`);
+  }
+  if (tables.length === 0) return 'empty';
+  if (!tables.includes('schema_version') || !tables.includes('runs')) {
+    throw new EvsimError('BAD_TRACE', `${what} ${path} is an SQLite database but not an evsim trace (tables ${tables.slice(0, 3).join(', ')}${tables.length > 3 ? ', …' : ''}); ${elsewhere}`);
+  }
+  return 'trace';
+}
+
+/**
+ * Opens (creating) a trace file for writing: refuses another program's database, then
+ * WAL, the schema, and the schema version check. Shared by the run writer and the sweep store.
+ */
+export async function openTraceForWriting(path: string, what: string, elsewhere: string, busyMs: number): Promise<sqlite3.Database> {
+  const db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+  try {
+    await assertTraceFile(db, path, what, elsewhere);
+    await exec(db, `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyMs};`);
+    await exec(db, SCHEMA_SQL);
+    const v = await all(db, 'SELECT version FROM schema_version');
+    if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
+    else if (v[0]!.version !== SCHEMA_VERSION) {
+      throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
+    }
+    return db;
+  } catch (e) {
+    await close(db).catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Rows per INSERT statement. */
 const ROWS_PER_CHUNK = 5000;
 /** Heartbeat period while a run is open. */
@@ -97,14 +138,7 @@ export class SqliteTraceSink implements TraceSink {
   async begin(info: TraceRunInfo): Promise<void> {
     checkTracePath(this.path);
     try {
-      this.db = await openDb(this.path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-      await exec(this.db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-      await exec(this.db, SCHEMA_SQL);
-      const v = await all(this.db, 'SELECT version FROM schema_version');
-      if (v.length === 0) await run(this.db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
-      else if (v[0]!.version !== SCHEMA_VERSION) {
-        throw new EvsimError('BAD_TRACE', `trace ${this.path} has schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new trace file`);
-      }
+      this.db = await openTraceForWriting(this.path, 'trace', 'pass --trace another file (or --no-trace)', 5000);
       const t = this.opts.createdAt ?? now();
       const r = await run(
         this.db,
@@ -210,11 +244,16 @@ export class SqliteTraceSink implements TraceSink {
     await this.chain;
     const db = this.db;
     this.db = null;
+    const t = this.opts.endedAt ?? now();
     if (this.failure) {
+      // The run must not stay 'running': drop the half-written batch, mark it failed with
+      // the write's error (best effort: the file may be what failed), then report.
+      const why = `trace write failed: ${this.failure.message}`;
+      await exec(db, 'ROLLBACK').catch(() => undefined);
+      await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', ['failed', t, t, why, this.runId]).catch(() => undefined);
       await close(db).catch(() => undefined);
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
-    const t = this.opts.endedAt ?? now();
     await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
     await exec(db, 'COMMIT');
     if (!this.opts.replay) await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');

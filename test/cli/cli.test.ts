@@ -62,6 +62,12 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', join(FIX, 'cnn_basic.input.npy')), /needs \[T, 784\]/);
   });
 
+  it('a chip cost far beyond any hardware (which would make the energy infinite) names the field', () => {
+    const p = join(tmp, 'huge-static.yaml');
+    writeFileSync(p, 'preset: loihi\nstatic_mw: 1e308\n');
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', p, '--no-trace'), /static_mw must be at most 1000000000000000/);
+  });
+
   it('float64 frames are refused with the fix', () => {
     const p = join(tmp, 'f64.npy');
     writeFileSync(p, encodeNpy({ shape: [2, 784], data: new Float64Array(2 * 784) }));

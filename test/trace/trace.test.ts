@@ -195,6 +195,46 @@ describe('evsim query', () => {
   });
 });
 
+describe('files that are not evsim traces, and a trace that cannot be written', () => {
+  const sql = (path: string, q: string): Promise<Record<string, unknown>[]> => new Promise((res, rej) => {
+    const db = new sqlite3.Database(path, (e) => {
+      if (e) return rej(e);
+      db.all(q, (e2, rows) => db.close(() => (e2 ? rej(e2) : res(rows as Record<string, unknown>[]))));
+    });
+  });
+  const mlp = ['--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal'];
+
+  it("another program's SQLite database is refused with exit 2 and left as it was (no evsim tables, no WAL)", async () => {
+    const t = join(tmp, 'app.sqlite');
+    await sql(t, 'CREATE TABLE users (name TEXT)');
+    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/app\.sqlite is an SQLite database but not an evsim trace \(tables users\)/);
+    expect((await sql(t, "SELECT name FROM sqlite_master")).map((x) => x.name)).toEqual(['users']);
+    expect((await sql(t, 'PRAGMA journal_mode'))[0]!.journal_mode).toBe('delete');
+    for (const args of [['report', t, '--html', join(tmp, 'r.html')], ['query', t, '--named', 'runs']]) {
+      const q = evsim(...args);
+      expect(q.status).toBe(2);
+      expect(q.stderr).toMatch(/not an evsim trace/);
+    }
+    writeFileSync(join(tmp, 'text.sqlite'), 'not a database at all\n');
+    expect(evsim('query', join(tmp, 'text.sqlite'), 'SELECT 1 FROM runs').stderr).toMatch(/text\.sqlite is not an SQLite database/);
+  });
+
+  it('a failing write marks the run failed with the error (was: left running)', async () => {
+    const t = join(tmp, 'trigger.sqlite');
+    expect(evsim('run', ...mlp, '--trace', t, '--quiet').status).toBe(0);
+    await sql(t, "CREATE TRIGGER no_frames BEFORE INSERT ON frames BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/disk says no/);
+    const runs = await sql(t, 'SELECT run_id, status, error, ended_at FROM runs ORDER BY run_id');
+    expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
+    expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
+    expect(runs[1]!.ended_at).not.toBeNull();
+  });
+});
+
 describe('a run that dies', () => {
   // Long enough that no machine finishes it before the signal: the signal is sent once the
   // trace holds a committed batch of frames, not after a fixed time.
