@@ -158,7 +158,7 @@ export async function main(argv: string[]): Promise<void> {
           .positional('file', { type: 'string', demandOption: true, describe: 'sweep YAML (base, grid, points; see sim-configs/sweeps/)' })
           .option('workers', { type: 'number', requiresArg: true, describe: 'points run in parallel (default min(2, cores))' })
           .option('out', { type: 'string', requiresArg: true, describe: 'SQLite file for every point (default traces/sweep-<name>.sqlite); re-running resumes' })
-          .option('pareto', { type: 'string', requiresArg: true, describe: 'objectives, e.g. energy_pj,latency_ns,error (default: the file\'s pareto:, else those three)' })
+          .option('pareto', { type: 'string', requiresArg: true, describe: 'objectives, e.g. energy_pj,latency_ns,error (default: the file\'s pareto:, else those three; macs,error when every point runs on ideal)' })
           .option('svg', { type: 'string', requiresArg: true, describe: 'Pareto scatter .svg (default beside --out; --no-svg: none)' })
           .option('retry-failed', { type: 'boolean', describe: 'run again the points that failed before' })
           .option('json', { type: 'boolean', describe: 'print the result as one JSON object' })

@@ -2,6 +2,7 @@
 import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
+import { isChipFile } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
@@ -75,7 +76,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
   refuseOverwrite(
     [['--outputs', s.outputs], ['--trace', s.trace || null]],
-    [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config]],
+    [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config], ['chip file', typeof s.chip === 'string' && isChipFile(s.chip) ? s.chip : null]],
   );
   if (s.trace) {
     // The default folder is created on demand; an explicit path must exist already.

@@ -12,9 +12,9 @@ import { readYamlFile } from './yaml-file.js';
 
 const layerOverride = z
   .object({
-    threshold: z.number().min(0).optional(),
+    threshold: z.number().min(0).finite().optional(),
     policy: z.string().optional(),
-    channel_thresholds: z.array(z.number().min(0)).optional(),
+    channel_thresholds: z.array(z.number().min(0).finite()).optional(),
   })
   .strict();
 
@@ -24,7 +24,7 @@ export const runConfigSchema = z
     frames: z.string().min(1).optional(),
     labels: z.string().min(1).optional(),
     max_frames: z.number().int().positive().optional(),
-    threshold: z.number().min(0).optional(),
+    threshold: z.number().min(0).finite().optional(),
     policy: z.string().optional(),
     memory_loss: z.boolean().optional(),
     bn_gamma: z.boolean().optional(),
@@ -68,15 +68,29 @@ export const DEFAULT_THRESHOLD = 0.05;
 
 /** Formats zod issues as one line: `where: path message; path message`. */
 /** What a union accepts, from its members' type errors: "a string or false". */
+/** What a union accepts, in words (nested unions included). */
 function unionExpected(i: z.ZodInvalidUnionIssue): string {
   const words: string[] = [];
-  for (const e of i.unionErrors) {
-    for (const u of e.issues) {
-      const w = u.code === 'invalid_type' ? `a ${u.expected}` : u.code === 'invalid_literal' ? JSON.stringify(u.expected) : u.code === 'invalid_enum_value' ? u.options.map((o) => JSON.stringify(o)).join(' or ') : null;
-      if (w && !words.includes(w)) words.push(w);
+  const article = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+  const walk = (u: z.ZodInvalidUnionIssue): void => {
+    for (const e of u.unionErrors) {
+      for (const v of e.issues) {
+        if (v.code === 'invalid_union') {
+          walk(v);
+          continue;
+        }
+        const w = v.code === 'invalid_type' ? article(v.expected) : v.code === 'invalid_literal' ? JSON.stringify(v.expected) : v.code === 'invalid_enum_value' ? v.options.map((o) => JSON.stringify(o)).join(' or ') : null;
+        if (w && !words.includes(w)) words.push(w);
+      }
     }
-  }
+  };
+  walk(i);
   return words.length > 0 ? words.join(' or ') : 'a valid value';
+}
+
+/** Whether a union failed on a NaN (YAML .nan): said as such, not as "must be a number or …". */
+function unionGotNaN(i: z.ZodInvalidUnionIssue): boolean {
+  return i.unionErrors.some((e) => e.issues.some((v) => (v.code === 'invalid_type' && v.received === 'nan') || (v.code === 'invalid_union' && unionGotNaN(v))));
 }
 
 export function formatIssues(where: string, issues: z.ZodIssue[]): string {
@@ -84,7 +98,8 @@ export function formatIssues(where: string, issues: z.ZodIssue[]): string {
     const path = i.path.join('.');
     if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
     if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
-    if (i.code === 'invalid_union') return `${path || '(top level)'} must be ${unionExpected(i)}`;
+    if (i.code === 'invalid_union') return unionGotNaN(i) ? `${path || '(top level)'} is NaN; give a number` : `${path || '(top level)'} must be ${unionExpected(i)}`;
+    if (i.code === 'invalid_type' && i.received === 'nan') return `${path} is NaN; give a number`;
     return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
   });
   return `${where}: ${parts.join('; ')}`;

@@ -38,6 +38,8 @@ export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
 );
 
 export const DEFAULT_OBJECTIVES = ['energy_pj', 'latency_ns', 'error'];
+/** The default when every point runs on `ideal` (no energy or time): operations against error. */
+export const FREE_CHIP_OBJECTIVES = ['macs', 'error'];
 
 /**
  * Parses `energy_pj,latency_ns,error`; an unknown key exits 2 listing the known ones.

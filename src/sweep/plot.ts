@@ -29,7 +29,10 @@ export async function paretoSvg(
     layer: [
       // With two objectives the front is a staircase worth joining; with more, its
       // projection on two axes is not, so the points are only highlighted.
-      ...(objectives.length === 2 ? [{ data: { values: onFront }, mark: { type: 'line', color: '#d62728', strokeDash: [4, 3], interpolate: 'step-after' }, encoding: enc }] : []),
+      // Each step's corner is the worse of two neighbours in both objectives (a point both
+      // dominate): with x minimised, the right one's x and the left one's y (step-after);
+      // with x maximised, the left one's x and the right one's y (step-before).
+      ...(objectives.length === 2 ? [{ data: { values: onFront }, mark: { type: 'line', color: '#d62728', strokeDash: [4, 3], interpolate: x.direction === 'max' ? 'step-before' : 'step-after' }, encoding: enc }] : []),
       {
         data: { values },
         mark: { type: 'point', filled: true, size: 70 },

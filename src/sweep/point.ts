@@ -21,14 +21,15 @@ import type { ResolvedPoint } from './spec.js';
 /** Run totals a sweep point keeps (DESIGN §8 names). */
 const TOTAL_KEYS = ['macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
 /**
- * Totals a chip without costs (`ideal`) has no figure for: `evsim run` reports them as 0,
- * a sweep stores null, so a Pareto front over them leaves such points out instead of
- * ranking their zeros as the best energy or latency.
+ * Totals a chip without costs or limits (`ideal`, run functionally: no mapping, no
+ * messages) has no figure for: `evsim run` reports them as 0, a sweep stores null, so a
+ * Pareto front over them leaves such points out instead of ranking their zeros as the
+ * best energy, latency or network traffic.
  */
-const CHIP_KEYS = ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns'] as const;
+const CHIP_KEYS = ['energy_pj', 'latency_ns', 'mean_latency_ns', 'stall_ns', 'messages', 'hops'] as const;
 type ChipKey = (typeof CHIP_KEYS)[number];
-/** Every sweep_points figure that is null on a chip without costs (the totals above and the throughput). */
-export const UNTIMED_COLUMNS: readonly string[] = [...CHIP_KEYS, 'throughput_fps'];
+/** Every sweep_points figure that is null on such a chip (the totals above, the throughput and the cores). */
+export const UNTIMED_COLUMNS: readonly string[] = [...CHIP_KEYS, 'throughput_fps', 'cores'];
 
 /** The figures of a finished point (the sweep_points result columns). */
 export interface PointMetrics extends Pick<Totals, Exclude<(typeof TOTAL_KEYS)[number], ChipKey>>, Record<ChipKey, number | null> {
@@ -41,7 +42,8 @@ export interface PointMetrics extends Pick<Totals, Exclude<(typeof TOTAL_KEYS)[n
   max_abs: number | null;
   /** The `error` objective: 1 − accuracy when there are labels, else rel_rmse. */
   output_error: number | null;
-  cores: number;
+  /** Cores the mapping uses (null on `ideal`, which maps nothing). */
+  cores: number | null;
 }
 
 export interface PointOutcome {
@@ -244,7 +246,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
       rel_rmse: err ? err.rel_rmse : null,
       max_abs: err ? err.max_abs : null,
       output_error: r.accuracy !== null ? 1 - r.accuracy : err ? err.rel_rmse : null,
-      cores: r.cores,
+      cores: timed ? r.cores : null,
     };
     return outcome(r.interrupted ? 'interrupted' : 'completed', null, m);
   } catch (e) {

@@ -14,7 +14,8 @@ import { replayRecording } from '../runtime/recording-sink.js';
 import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
-import { DEFAULT_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
+import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
+import { isFree } from '../chip/spec.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
@@ -114,7 +115,7 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
   const missing = objectives.filter((o) => completed.every((r) => !has(r, o)));
   const why = (o: Objective): string =>
     UNTIMED_COLUMNS.includes(o.key)
-      ? `${o.key} (a chip without costs, such as ideal, has no energy or time)`
+      ? `${o.key} (a chip without costs or limits, such as ideal, has no energy, time, cores or messages)`
       : o.key === 'accuracy' ? `${o.key} (it needs labels: frames with labels:, or the temporal-mnist workload)` : o.key;
   const what = missing.length > 0
     ? `${missing.map(why).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing for all ${completed.length} completed points`
@@ -134,7 +135,15 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     ? { ...loadSweepFile(spec), where: spec }
     : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? checkedName(opts.name) ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
   const ex = expandSweep(loaded.spec, { baseDir: loaded.baseDir, name: loaded.name, where: loaded.where });
-  const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? DEFAULT_OBJECTIVES, `${loaded.where}: pareto`);
+  // On a chip without costs or limits (ideal) there is no energy, time or traffic: the
+  // default ranks operations against error there, and objectives that need a chip are
+  // refused now rather than after every point has run.
+  const allFree = ex.points.length > 0 && ex.points.every((p) => isFree(p.chip));
+  const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? (allFree ? FREE_CHIP_OBJECTIVES : DEFAULT_OBJECTIVES), `${loaded.where}: pareto`);
+  const chipOnly = objectives.filter((o) => UNTIMED_COLUMNS.includes(o.key));
+  if (allFree && chipOnly.length > 0) {
+    throw new EvsimError('BAD_USAGE', `${loaded.where}: every point runs on a chip without costs or limits (ideal), which has no ${chipOnly.map((o) => o.key).join(' or ')}; rank on others, e.g. --pareto macs,error, or sweep a chip such as loihi`);
+  }
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `workers (--workers) must be a positive integer, got ${workers}`);
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
@@ -143,6 +152,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   // Checked now: outputs that cannot be written must not wait for every point to run first.
   const inputs = new Map<string, string>();
   for (const p of ex.points) for (const [what, f] of [['model', p.model], ['frames', p.frames], ['labels', p.labels]] as const) if (f && !inputs.has(f)) inputs.set(f, `${what} of point ${p.index + 1}`);
+  for (const f of ex.chipFiles) if (!inputs.has(f)) inputs.set(f, 'chip file of the sweep');
   refuseOverwrite([['the sweep file (--out)', out], ['the Pareto plot (--svg)', svgPath]], [...inputs].map(([f, what]) => [what, f] as const));
   SweepStore.checkPath(out);
   if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot');

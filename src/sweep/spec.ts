@@ -22,7 +22,7 @@ import { SweepInputs } from './check.js';
 import { canonical, canonicalPath, checkPathIn, setPath } from './paths.js';
 
 const layerOverride = z
-  .object({ threshold: z.number().min(0).optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0)).optional() })
+  .object({ threshold: z.number().min(0).finite().optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0).finite()).optional() })
   .strict();
 
 const workloadSchema = z.discriminatedUnion('kind', [
@@ -137,6 +137,8 @@ export interface ResolvedPoint {
 export interface ExpandedSweep {
   name: string;
   points: ResolvedPoint[];
+  /** The chip files the points read (not presets). */
+  chipFiles: string[];
   /** Grid and points paths, in first-seen order (the sweep_points parameter columns). */
   paths: string[];
   pareto: string[] | null;
@@ -336,5 +338,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   }
 
   const pareto = spec.pareto ?? null;
-  return { name: opts.name, points, paths, pareto, duplicates };
+  // Presets are names; files are what an output must not overwrite.
+  const chipFilesRead = [...chipFiles.keys()].filter(isChipFile);
+  return { name: opts.name, points, paths, pareto, duplicates, chipFiles: chipFilesRead };
 }

@@ -46,6 +46,20 @@ describe('options', () => {
     expect(readFileSync(frames).length).toBe(128 + 12 * 4);
   });
 
+  it("an --svg that is a point's chip file exits 2 and leaves it alone", () => {
+    const chip = join(tmp, 'mychip.yaml');
+    writeFileSync(chip, 'preset: loihi\n');
+    const f = join(tmp, 'chipfile.yaml');
+    writeFileSync(f, `name: chipfile\nbase: { model: ${join(FIX, 'gemm_trans.onnx')}, frames: ${frames}, chip: ${chip} }\ngrid:\n  policy.threshold: [0.1, 0.2]\n`);
+    expectBadInput(evsim('sweep', f, '--out', join(tmp, 'cf.sqlite'), '--svg', chip), /--svg\) .*mychip\.yaml is also the chip file of the sweep/);
+    expect(readFileSync(chip, 'utf8')).toBe('preset: loihi\n');
+  });
+
+  it('a non-finite threshold (.inf per layer, .nan in a grid) exits 2 naming the path (was: .inf ran as no override)', () => {
+    expectBadInput(evsim('sweep', sweepFile('inf', 'grid:\n  policy.layers./Relu: [{}, {threshold: .inf}]\n'), '--out', join(tmp, 'inf.sqlite')), /threshold must be finite/);
+    expectBadInput(evsim('sweep', sweepFile('nan', 'grid:\n  policy.threshold: [.nan]\n'), '--out', join(tmp, 'nan.sqlite')), /grid\.policy\.threshold\.0 is NaN; give a number$/);
+  });
+
   it('an --out in a missing folder names --out, not --trace', () => {
     const r = evsim('sweep', file, '--out', join(tmp, 'nowhere', 's.sqlite'));
     expectBadInput(r, /sweep file .*s\.sqlite: folder .*nowhere does not exist; create it or pass --out elsewhere$/);
@@ -69,17 +83,18 @@ describe('a sweep that ranks nothing', () => {
     expect(r.err.trimEnd().split('\n').at(-1)).toMatch(/^evsim: sweep none: no point completed \(2 of 2 failed\): there is nothing to rank$/);
   });
 
-  it('exits 1 naming the objectives no point has (energy and latency on ideal); other objectives rank the stored points', () => {
+  it('on ideal only: energy or latency objectives exit 2 before any point runs; the default ranks macs against error', () => {
     const file = sweepFile('ideal', 'grid:\n  policy.threshold: [0.1, 0.5]\n', 'ideal');
     const out = join(tmp, 'ideal.sqlite');
-    const r = evsim('sweep', file, '--out', out);
-    expect(r.code).toBe(1);
-    expect(r.err.trimEnd().split('\n').at(-1)).toMatch(
-      /^evsim: sweep ideal: no Pareto front: energy_pj \(a chip without costs, such as ideal, has no energy or time\) and latency_ns \(.*\) are missing for all 2 completed points; rank on other objectives with --pareto/,
-    );
-    const again = evsim('sweep', file, '--out', out, '--pareto', 'macs,error');
+    const r = evsim('sweep', file, '--out', out, '--pareto', 'energy_pj,latency_ns');
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd()).toMatch(/^evsim: .*every point runs on a chip without costs or limits \(ideal\), which has no energy_pj or latency_ns; rank on others, e\.g\. --pareto macs,error/);
+    expect(r.err).not.toMatch(/\n./);
+    expect(existsSync(out)).toBe(false);
+    const again = evsim('sweep', file, '--out', out);
     expect(again.code).toBe(0);
-    expect(again.out).toMatch(/2 points — 0 run now, 2 already in/);
+    expect(again.out).toMatch(/2 points — 2 run now, 0 already in/);
     expect(again.out).toMatch(/Pareto front over macs, error/);
   });
+
 });

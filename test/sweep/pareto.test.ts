@@ -75,3 +75,31 @@ describe('paretoFront', () => {
     expect(() => parseObjectives(['energy_pj', 'joules'])).toThrow(/unknown objective 'joules'/);
   });
 });
+
+describe('the Pareto plot joins the front through points both neighbours dominate', () => {
+  /** The dashed front line's vertices, in data order (the SVG path of the line mark). */
+  async function frontPath(objs: string[], pts: [number, number][]): Promise<[number, number][]> {
+    const { paretoSvg } = await import('../../src/sweep/plot.js');
+    const objectives = parseObjectives(objs);
+    const rows = pts.map(([a, b]) => ({ [objectives[0]!.column]: a, [objectives[1]!.column]: b, label: `${a},${b}` }));
+    const svg = await paretoSvg('t', rows, new Set(pts.map((_, i) => i)), objectives);
+    const d = /line mark[^>]*?\sd="([^"]+)"|\sd="([^"]+)"[^>]*?line mark/.exec(svg) ?? /<path[^>]*stroke-dasharray[^>]*\sd="([^"]+)"/.exec(svg);
+    const path = d![1] ?? d![2]!;
+    return [...path.matchAll(/[ML]([-\d.]+),([-\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  }
+
+  it('accuracy (max) across, macs (min) up: from the lower point straight up, then across (step-before)', async () => {
+    // (99.00 %, 7.89 M) and (99.25 %, 10.5 M): the corner is (99.00 %, 10.5 M).
+    const v = await frontPath(['accuracy', 'macs'], [[0.99, 7.89e6], [0.9925, 10.5e6]]);
+    expect(v.length).toBe(3);
+    expect(v[1]![0]).toBeCloseTo(v[0]![0]!, 6); // up first: same x
+    expect(v[1]![1]).toBeCloseTo(v[2]![1]!, 6); // then across at the second point's height
+  });
+
+  it('macs (min) across, error (min) up: across first, then down (step-after)', async () => {
+    const v = await frontPath(['macs', 'error'], [[1e6, 0.2], [2e6, 0.1]]);
+    expect(v.length).toBe(3);
+    expect(v[1]![1]).toBeCloseTo(v[0]![1]!, 6); // across first: same y
+    expect(v[1]![0]).toBeCloseTo(v[2]![0]!, 6);
+  });
+});

@@ -49,9 +49,10 @@ describe('models sharing a workload on one thread', () => {
     const direct = await simulate({ model: image, frames: { shape: [3, 1, 28, 28], data: tm.frames.data }, labels: tm.labels, chip: 'ideal', compareDense: true });
     expect(r.points[1]!.macs).toBe(direct.totals.macs);
     expect(r.points[1]!.accuracy).toBe(direct.accuracy);
-    // ideal has no energy or time: stored as null, not as a best-possible 0.
+    // ideal has no energy, time, traffic or cores: stored as null, not as a best-possible 0.
     for (const p of r.points) {
       expect([p.energy_pj, p.latency_ns, p.mean_latency_ns, p.stall_ns, p.throughput_fps]).toEqual([null, null, null, null, null]);
+      expect([p.messages, p.hops, p.cores]).toEqual([null, null, null]);
     }
     expect(r.front.length).toBeGreaterThan(0);
   });
