@@ -3,6 +3,7 @@
  * video → frames.npy float32 [T, C, H, W] (deterministic synthetic video);
  * temporal-mnist → frames.npy float32 [T, 784] (pixels x/255) and labels.npy int32 [T].
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { writeNpy } from '../workloads/npy.js';
@@ -31,6 +32,7 @@ function positiveInt(v: number, flag: string): number {
 }
 
 function makeDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new EvsimError('BAD_USAGE', `--out ${dir} is a file; give a folder (the workload is written as frames.npy in it)`);
   try {
     makeDirs(dir);
   } catch (e) {

@@ -191,6 +191,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
 /** Fails with exit 2 before any simulation when an output file could not be written. */
 export function assertWritable(path: string, what: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw new EvsimError('BAD_USAGE', `${what} ${path} is a folder; give a file name such as ${path}/outputs.npy`);
+  // A FIFO or device would be replaced by the written file (it is written aside, then renamed).
+  if (existsSync(path) && !statSync(path).isFile()) throw new EvsimError('BAD_USAGE', `${what} ${path} is not a regular file (a pipe or device); give a file path`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) throw new EvsimError('BAD_USAGE', `${what} ${path}: folder ${dir} does not exist; create it first`);
   try {

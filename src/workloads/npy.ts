@@ -6,7 +6,8 @@
  * represent faithfully (big-endian, Fortran order, complex, structured, object) with
  * a one-line BAD_NPY error that says how to re-save the file.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 
 /** Element type of an `.npy` array, named after the NumPy dtype. */
@@ -296,8 +297,10 @@ export function encodeNpy(arr: NpyWritable): Uint8Array {
  * Writes `arr` to `path` atomically: a temp file in the same directory is renamed over
  * `path`, so readers never see a half-written array.
  */
-export function writeNpy(path: string, arr: NpyWritable): void {
+export function writeNpy(to: string, arr: NpyWritable): void {
   const bytes = encodeNpy(arr);
+  // Through a symbolic link, to the file it names (the rename would replace the link).
+  const path = linkTarget(to);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, bytes);
@@ -305,6 +308,18 @@ export function writeNpy(path: string, arr: NpyWritable): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new EvsimError('RUN_FAILED', `cannot write ${path}: ${why}; check that the directory exists and is writable`);
+    throw new EvsimError('RUN_FAILED', `cannot write ${to}: ${why}; check that the directory exists and is writable`);
   }
+}
+
+/** The file a path names after following symbolic links (a dangling link: the file it would create). */
+function linkTarget(path: string, depth = 0): string {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return path;
+  }
+  if (!st.isSymbolicLink() || depth > 32) return path;
+  return linkTarget(resolve(dirname(path), readlinkSync(path)), depth + 1);
 }

@@ -2,7 +2,8 @@
  * The `evsim` command end to end (built JS in dist/, as `npm test` builds first):
  * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -66,6 +67,23 @@ describe('evsim run: bad input exits 2 with one line', () => {
     const p = join(tmp, 'huge-static.yaml');
     writeFileSync(p, 'preset: loihi\nstatic_mw: 1e308\n');
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', p, '--no-trace'), /static_mw must be at most 1000000000000000/);
+  });
+
+  it('--outputs through a symbolic link writes the file it names; onto a pipe exits 2 (was: both replaced by a plain file)', () => {
+    const target = join(tmp, 'linked-target.npy');
+    const link = join(tmp, 'link.npy');
+    symlinkSync(target, link);
+    expect(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'ideal', '--no-trace', '--quiet', '--outputs', link).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(parseNpy(readFileSync(target)).shape[0]).toBe(parseNpy(readFileSync(frames)).shape[0]);
+    const fifo = join(tmp, 'fifo.npy');
+    spawnSync('mkfifo', [fifo]);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--no-trace', '--outputs', fifo), /fifo\.npy is not a regular file/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('workload --out naming a file exits 2', () => {
+    expectBadInput(evsim('workload', 'video', '--frames', '2', '--out', mlp), /--out .*mlp\.onnx is a file; give a folder/);
   });
 
   it('float64 frames are refused with the fix', () => {
