@@ -90,8 +90,13 @@ export async function runCommand(a: RunArgs): Promise<number> {
     checkTracePath(s.trace);
   }
   const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
+  // Later Ctrl-Cs are held too: Node's default would kill the process before the run
+  // is marked interrupted in its file.
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.stderr.write('evsim: stopping — finishing the frames in flight and marking the run interrupted\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
   const showProgress = !a.quiet && !a.json && process.stderr.isTTY;
   const started = performance.now();
   let lastDraw = 0;

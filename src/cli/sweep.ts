@@ -34,8 +34,13 @@ function frontTable(r: SweepResult): string {
 export async function sweepCommand(a: SweepArgs): Promise<number> {
   refuseOverwrite([['--out', a.out], ['--svg', typeof a.svg === 'string' ? a.svg : null]], [['sweep file', a.file]]);
   const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
+  // Later Ctrl-Cs are held too: Node's default would kill the process before the sweep
+  // is marked interrupted in its file.
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.stderr.write('evsim: stopping — finishing the frames in flight and marking the sweep interrupted\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
   const tty = !a.quiet && !a.json && process.stderr.isTTY;
   const chatty = !a.quiet && !a.json;
   let bar: SingleBar | null = null;

@@ -252,11 +252,15 @@ describe('a run that dies', () => {
     }
   }
 
-  async function killAfterFrames(signal: NodeJS.Signals, trace: string): Promise<number | null> {
+  async function killAfterFrames(signal: NodeJS.Signals, trace: string, times = 1): Promise<number | null> {
     const child = spawn(process.execPath, [CLI, 'run', '--model', model, '--frames', video, '--workers', '1', '--trace', trace, '--quiet'], { stdio: 'ignore' });
-    const closed = new Promise<number | null>((r) => child.on('close', (code, sig) => r(code ?? (sig ? -1 : null))));
+    let done = false;
+    const closed = new Promise<number | null>((r) => child.on('close', (code, sig) => { done = true; r(code ?? (sig ? -1 : null)); }));
     while ((await committedFrames(trace)) < 8) await new Promise((r) => setTimeout(r, 100));
-    child.kill(signal);
+    for (let k = 0; k < times && !done; k++) {
+      child.kill(signal);
+      await new Promise((r) => setTimeout(r, 30));
+    }
     return closed;
   }
 
@@ -273,9 +277,9 @@ describe('a run that dies', () => {
     expect(f!.last).toBe((f!.n as number) - 1); // frames 0…n−1, none missing
   }, 60_000);
 
-  it('SIGINT marks the run interrupted and keeps every completed frame', async () => {
+  it('SIGINT (pressed three times: the later ones wait for the first) marks the run interrupted and keeps every completed frame', async () => {
     const t = join(tmp, 'interrupted.sqlite');
-    const code = await killAfterFrames('SIGINT', t);
+    const code = await killAfterFrames('SIGINT', t, 3);
     expect(code).toBe(130);
     const [run] = await queryTrace(t, 'SELECT status FROM runs');
     expect(run!.status).toBe('interrupted');
