@@ -60,7 +60,10 @@ function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: 
   for (const [name, kind] of Object.entries(kinds)) {
     const v = a[name];
     if (v === undefined || v === false) continue;
-    if (Array.isArray(v)) throw new EvsimError('BAD_USAGE', `--${name} given ${v.length} times; give it once`);
+    if (Array.isArray(v)) {
+      if (argv.includes(`--no-${name}`)) throw new EvsimError('BAD_USAGE', `--${name} and --no-${name} both given; give one`);
+      throw new EvsimError('BAD_USAGE', `--${name} given ${v.length} times; give it once`);
+    }
     if (kind === 'flag') continue;
     if (kind === 'value') {
       if (v === '') throw new EvsimError('BAD_USAGE', `--${name} needs a value`);
@@ -109,7 +112,13 @@ function usageMessage(msg: string, argv: readonly string[]): string {
   const unknown = /^Unknown arguments?: (.*)$/.exec(text);
   if (unknown) {
     const names = unknown[1]!.split(', ').filter((n) => !/[A-Z]/.test(n) || !unknown[1]!.split(', ').includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
-    text = `unknown ${names.length === 1 ? 'option' : 'options'} ${names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
+    // yargs names a surplus positional argument like an option: say which it was.
+    const positional = names.filter((n) => argv.includes(n) && !argv.some((t) => t === `--${n}` || t.startsWith(`--${n}=`) || t === `-${n}`));
+    const options = names.filter((n) => !positional.includes(n));
+    const parts: string[] = [];
+    if (options.length > 0) parts.push(`unknown ${options.length === 1 ? 'option' : 'options'} ${options.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`);
+    if (positional.length > 0) parts.push(`unexpected ${positional.length === 1 ? 'argument' : 'arguments'} ${positional.map((n) => `'${n}'`).join(', ')}`);
+    text = parts.join('; ');
   }
   return `${text} (see evsim ${cmd ? `${cmd} ` : ''}--help)`;
 }

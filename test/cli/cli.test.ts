@@ -82,6 +82,16 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 
+  it('messages name what was really wrong: a surplus argument, --trace with --no-trace, a mesh YAML read as a number', () => {
+    const cfg = join(tmp, 'plain.yaml');
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\n`);
+    expectBadInput(evsim('run', cfg, 'extra'), /^evsim: unexpected argument 'extra' \(see evsim run --help\)$/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--no-trace', '--trace', join(tmp, 'x.sqlite')), /^evsim: --trace and --no-trace both given; give one$/);
+    const hex = join(tmp, 'hex.yaml');
+    writeFileSync(hex, `model: ${mlp}\nframes: ${frames}\nmesh: 0x3\n`);
+    expectBadInput(evsim('run', hex), /mesh must be a string, got a number \(quote it in YAML, e\.g\. '8x4'\)$/);
+  });
+
   it('workload --out naming a file exits 2', () => {
     expectBadInput(evsim('workload', 'video', '--frames', '2', '--out', mlp), /--out .*mlp\.onnx is a file; give a folder/);
   });

@@ -52,6 +52,11 @@ describe('malformed files → BAD_MODEL', () => {
     }
   });
 
+  it('an input of more than 2³¹ − 1 elements names it and its shape (was: a 32-bit overflow reported at a Gemm)', () => {
+    const m = encode({ nodes: [{ name: 'r', opType: 'Relu', input: ['x'], output: ['y'] }], inputs: [valueInfo('x', [1, 3, 1_000_000_000, 1])], outputs: [valueInfo('y', [1, 3, 1_000_000_000, 1])] });
+    expectError(() => importOnnx(m, 'big.onnx'), 'BAD_MODEL', /tensor 'x' of shape \[1, 3, 1000000000, 1\] has 3\.00e\+9 elements, more than evsim handles/);
+  });
+
   it('an empty file', () => {
     expectError(() => importOnnx(new Uint8Array(0), 'empty.onnx'), 'BAD_MODEL', /empty\.onnx/);
   });

@@ -68,6 +68,11 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const acts = new Map<string, number>();
   const producer = new Map<number, GraphNode>();
   const newTensor = (name: string, shape: number[]): number => {
+    // Element indices are 32-bit throughout (typed arrays of int32): a larger tensor is refused here, named.
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(n <= MAX_ELEMENTS)) {
+      throw new EvsimError('BAD_MODEL', `${file}: tensor '${name}' of shape [${shape.join(', ')}] has ${n.toExponential(2)} elements, more than evsim handles (${MAX_ELEMENTS}); export the model at a smaller input size`);
+    }
     const dims = shape.map((d) => d | 0);
     tensors.push({ name, shape: dims, size: numel(dims) });
     return tensors.length - 1;
@@ -242,6 +247,9 @@ function foldBias(node: GraphNode, shape: number[], c: ConstTensor, sign: 1 | -1
   }
   return true;
 }
+
+/** The largest tensor (elements) the simulator indexes with int32. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /** Drops nodes that do not reach the output and renumbers tensors and nodes. */
 function prune(g: Graph): Graph {
