@@ -275,7 +275,9 @@ function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[])
     if (!l) byTensor.set(t, (l = new DeltaList(plan.tensors[t]!.size)));
     return l;
   };
-  const node = (n: NodeStep): ProbeNode => ({ kernel: makeDeltaKernel(plan.graph, n.node), ins: n.ins.map(list), out: list(n.out) });
+  // Structural reach: a probe's value 1 may cancel on the way (y·(−2) + y + y), where real
+  // deltas need not (float sums): the kernels keep every element they touch.
+  const node = (n: NodeStep): ProbeNode => ({ kernel: makeDeltaKernel(plan.graph, n.node, { keepZeros: true }), ins: n.ins.map(list), out: list(n.out) });
   const input = list(stream);
   const pre = seg.pre.map(node);
   const post = seg.post.map(node);

@@ -95,6 +95,41 @@ describe('a dense run (--dense): a zero a neuron sends costs its synapses behind
   });
 });
 
+describe('routing follows structure, not a probe value that cancels', () => {
+  // y = relu(Gemm x), z = relu(Gemm x), w = (z − y)·(0.5, −1, 2, 1.5) + y + y → Gemm → out.
+  // A probe of y's element 2 with the value 1 gives (−1)·2 + 1 + 1 = 0, so routing once
+  // sent it nowhere, though real deltas (float sums, z moving too) do not cancel: from 2
+  // workers the output Gemm's cores missed it (outputs off by an ulp, adds short).
+  const b = new GraphBuilder([1, 4]);
+  const y = b.add(relu(), [b.add(denseOp(mulberry32(50), 1, 4, 4), [0], [1, 4])], [1, 4]);
+  const z = b.add(relu(), [b.add(denseOp(mulberry32(51), 1, 4, 4), [0], [1, 4])], [1, 4]);
+  const d = b.add({ kind: 'add', sign: -1 }, [z, y], [1, 4]);
+  const a = b.add({ kind: 'affine', scale: Float32Array.of(0.5, -1, 2, 1.5), shift: new Float32Array(4), bnGamma: null, source: 'Mul' }, [d], [1, 4]);
+  const w = b.add({ kind: 'add', sign: 1 }, [b.add({ kind: 'add', sign: 1 }, [a, y], [1, 4]), y], [1, 4]);
+  b.add(denseOp(mulberry32(52), 1, 4, 3), [w], [1, 3]);
+  const g = b.build();
+  const frames = checkFrames(g, [6, 4], randArray(mulberry32(53), 24, 0, 1), 'frames');
+
+  it("every element of y is routed to the output Gemm's core (was: element 2 was not)", () => {
+    const setup = buildChipSetup(g, loihiWith('tiny4', { neurons: 4 }));
+    const gate = setup.plan.steps.find((st) => st.kind === 'gate' && st.in === y)!;
+    const seg = setup.mapping.segments.find((sg) => sg.synaptic.some((sy) => sy.node.op.kind === 'dense' && sy.node.op.n === 3))!;
+    const core = setup.mapping.partitions.find((p) => p.segment === seg.id)!.core;
+    const r = setup.routes.get(gate.out)!;
+    for (let e = 0; e < 4; e++) expect(Array.from(r.core.subarray(r.offsets[e]!, r.offsets[e + 1]!)), `y[${e}]`).toContain(core);
+  });
+
+  it('outputs, synops, transmissions and adds equal the functional run on 1 and 3 workers', async () => {
+    const fn = await runFunctional(g, frames, 6, { ...opts, keepOutputs: true });
+    for (const workers of [1, 3]) {
+      const ch = await runChip(g, frames, 6, { ...opts, chip: loihiWith('tiny4', { neurons: 4 }), workers, inProcess: true, keepOutputs: true });
+      expect(ch.outputs).toEqual(fn.outputs);
+      expectSameWork(ch, fn);
+      expect(ch.result.totals.adds).toBe(fn.result.totals.adds);
+    }
+  });
+});
+
 describe('newer activations, a channel split, a strided slice and a spatial mean (modern_acts)', () => {
   it('chip outputs, synops and transmissions equal the functional run; adds are at most its', async () => {
     const { g, frames } = fixture('modern_acts');

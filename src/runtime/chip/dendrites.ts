@@ -139,7 +139,8 @@ function probeEach(
   plan: EvPlan, step: NodeStep, slot: number,
   build: (n: number, each: (e: number, push: (q: number) => void) => void) => Needers, out: Needers,
 ): Needers {
-  const kernel = makeDeltaKernel(plan.graph, step.node);
+  // Structural: an element the probe's value 1 cancels to zero is still read (see routing.ts).
+  const kernel = makeDeltaKernel(plan.graph, step.node, { keepZeros: true });
   const ins = step.ins.map((t) => new DeltaList(plan.tensors[t]!.size));
   const o = new DeltaList(plan.tensors[step.out]!.size);
   const inp = ins[slot]!;
