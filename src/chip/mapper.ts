@@ -47,11 +47,11 @@ export interface MapOptions {
   mesh?: 'auto' | { width: number; height: number };
   strategy?: PlacementStrategy;
   /**
-   * The largest `chunk:C` of any gate (default 1): channel groups are cut at multiples
-   * of C, so a chunk's channels share a core — a gate averages |d| over a chunk, and an
-   * actor sees only its own cores' d.
+   * Per gate name, its `chunk:C` where C > 1: a segment's channel groups are cut at
+   * multiples of its gates' C (their least common multiple), so a chunk's channels share
+   * a core — a gate averages |d| over a chunk, and an actor sees only its own cores' d.
    */
-  chunk?: number;
+  chunks?: Readonly<Record<string, number>>;
 }
 
 function noFit(msg: string): EvsimError {
@@ -111,6 +111,17 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   return { rows: R, chans: Math.min(G, channels) };
 }
 
+/** The chunk a segment's channel groups are cut at: the least common multiple of its gates' (1: none chunked). */
+function segmentChunk(seg: Segment, chunks: Readonly<Record<string, number>> | undefined): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  let c = 1;
+  for (const g of seg.gates) {
+    const k = chunks?.[g.name] ?? 1;
+    c = (c / gcd(c, k)) * k;
+  }
+  return c;
+}
+
 /** d2xy of a Hilbert curve of side n (a power of two). */
 function hilbert(n: number, d: number): [number, number] {
   let x = 0;
@@ -168,7 +179,7 @@ export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}):
   const segments = buildSegments(plan);
   const partitions: Partition[] = [];
   for (const seg of segments) {
-    const { rows: R, chans: G } = partitionSegment(seg, chip, opts.chunk ?? 1);
+    const { rows: R, chans: G } = partitionSegment(seg, chip, segmentChunk(seg, opts.chunks));
     const wpc = weightsPerChannel(seg);
     for (let r0 = 0; r0 < seg.rows; r0 += R) {
       for (let c0 = 0; c0 < seg.channels; c0 += G) {

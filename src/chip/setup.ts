@@ -42,7 +42,7 @@ export interface ChipSetup {
  * network on its constants).
  */
 const plans = new WeakMap<Graph, EvPlan>();
-function planOf(graph: Graph): EvPlan {
+export function planOf(graph: Graph): EvPlan {
   let p = plans.get(graph);
   if (!p) plans.set(graph, (p = buildPlan(graph)));
   return p;

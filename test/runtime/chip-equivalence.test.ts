@@ -351,6 +351,34 @@ describe('review cases: pools in a row, a MatMul on a 3-D activation, an output 
     }
   });
 
+  it('chunk:2 on one layer and chunk:3 on the next: each layer cut at its own (was: both at 3, splitting the first layer\'s chunks)', async () => {
+    const b = new GraphBuilder([1, 2, 4, 20], 'chunkmix');
+    const r = b.add(relu(), [b.add(convOp(mulberry32(41), { cin: 2, cout: 8, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 8, 4, 20])], [1, 8, 4, 20], 'r1');
+    const r2 = b.add(relu(), [b.add(convOp(mulberry32(42), { cin: 8, cout: 6, kh: 1 }), [r], [1, 6, 4, 20])], [1, 6, 4, 20], 'r2');
+    b.add(convOp(mulberry32(47), { cin: 6, cout: 2, kh: 1 }), [r2], [1, 2, 4, 20]);
+    const g = b.build();
+    const T = 4;
+    const frames = checkFrames(g, [T, 2, 4, 20], randArray(mulberry32(43), T * 160, -1, 1), 'video');
+    const o = { threshold: 0.05, policy: parsePolicy('threshold'), layers: { r1: { policy: 'chunk:2' }, r2: { policy: 'chunk:3' } } };
+    const fn = await runFunctional(g, frames, T, { ...o, keepOutputs: true });
+    for (const workers of [1, 5]) {
+      const ch = await runChip(g, frames, T, { ...o, chip: small(), workers, keepOutputs: true });
+      expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
+      expectSameWork(ch, fn);
+    }
+  });
+
+  it('chunk:2 on a gate after a Flatten, whose pairs would straddle cores, exits 2 naming the gate', async () => {
+    const b = new GraphBuilder([1, 2, 4, 5], 'flatchunk');
+    const c = b.add(convOp(mulberry32(44), { cin: 2, cout: 3, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 3, 4, 5]);
+    const f = b.add({ kind: 'reshape', source: 'Flatten' }, [c], [1, 60]);
+    b.add(denseOp(mulberry32(45), 1, 60, 2), [b.add(relu(), [f], [1, 60], 'flat')], [1, 2]);
+    const g = b.build();
+    const frames = checkFrames(g, [2, 2, 4, 5], randArray(mulberry32(46), 80, -1, 1), 'video');
+    const o = { threshold: 0.05, policy: parsePolicy('chunk:2') };
+    await expect(runChip(g, frames, 2, { ...o, chip: loihiWith('tiny16', { neurons: 16 }), workers: 1, inProcess: true })).rejects.toThrow(/gate '.*': its chunk:2 groups 2 entries along axis 1 of \[1, 60\], which on tiny16 lie on different cores/);
+  });
+
   it('a MatMul on [1, 4, 6] → [1, 4, 5] maps as a 4 × 5 neuron grid (was: internal error)', async () => {
     const b = new GraphBuilder([1, 4, 6], 'matmul-3d');
     const d = b.add(relu(), [b.add(denseOp(mulberry32(34), 4, 6, 5), [0], [1, 4, 5])], [1, 4, 5]);

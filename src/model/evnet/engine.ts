@@ -140,7 +140,8 @@ type ValueRunner = {
   relu: boolean;
 };
 
-function gateGeometry(shape: number[]): { channels: number; inner: number } {
+/** A gate tensor's channels (axis 1) and positions (the axes after it), as chunk:C groups them. */
+export function gateGeometry(shape: readonly number[]): { channels: number; inner: number } {
   if (shape.length <= 1) return { channels: shape[0] ?? 1, inner: 1 };
   return { channels: shape[1]!, inner: shape.slice(2).reduce((a, b) => a * b, 1) };
 }

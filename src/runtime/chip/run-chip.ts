@@ -5,7 +5,8 @@
  * Energy is summed per core, then over cores in core-id order: bit-identical for any
  * number of actors.
  */
-import { buildChipSetup, type ChipSetup } from '../../chip/setup.js';
+import { EvsimError } from '../../errors.js';
+import { buildChipSetup, planOf, type ChipSetup } from '../../chip/setup.js';
 import type { ChipSpec } from '../../chip/spec.js';
 import type { PlacementStrategy } from '../../chip/mapper.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
@@ -15,7 +16,7 @@ import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '.
 import { outputFrameShape, type Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
-import { checkOverrides, createGate, gateOverride, planMemory } from '../../model/evnet/engine.js';
+import { checkOverrides, createGate, gateGeometry, gateOverride, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup } from './core-group.js';
 import type { Outbound } from './fan.js';
 import { objects } from '../objects.js';
@@ -131,19 +132,19 @@ export interface ChipRun {
 }
 
 export async function runChip(graph: Graph, frames: Frames, count: number, opts: ChipRunOptions): Promise<ChipRun> {
-  // The largest chunk of any gate: chunks must not straddle cores (mapper.ts, MapOptions.chunk).
-  let chunk = opts.policy.chunk;
-  for (const ov of Object.values(opts.layers ?? {})) {
-    if (ov.policy) {
-      try {
-        chunk = Math.max(chunk, parsePolicy(ov.policy).chunk);
-      } catch {
-        // checkOverrides reports a bad policy by its layer name.
-      }
-    }
+  // Each chunked gate's chunk: its layer's channel groups are cut at multiples of it, so
+  // chunks never straddle cores (mapper.ts, MapOptions.chunks).
+  const plan = planOf(graph);
+  checkOverrides(plan, opts.layers);
+  const chunks: Record<string, number> = {};
+  for (const st of plan.steps) {
+    if (st.kind !== 'gate' || st.in === plan.input) continue;
+    const ov = gateOverride(plan, st, opts.layers)?.ov;
+    const c = ov?.policy ? parsePolicy(ov.policy).chunk : opts.policy.chunk;
+    if (c > 1) chunks[st.name] = c;
   }
-  const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement, chunk);
-  checkOverrides(setup.plan, opts.layers);
+  const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement, chunks);
+  checkChunks(setup, chunks);
   const nCores = setup.mapping.cores.length;
   const n = Math.max(1, Math.min(opts.workers, nCores));
   const evOpts: EvnetOptions = { threshold: opts.threshold, policy: opts.policy, bnGamma: opts.bnGamma, layers: opts.layers };
@@ -205,6 +206,37 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
 }
 
 /**
+ * A chunked gate averages |d| over C channels at a position (its tensor's axis 1), and an
+ * actor sees only its own cores' d: every chunk must lie on one core. The mapper cuts
+ * channel groups at multiples of C, which suffices when the gate's channels are the
+ * layer's neuron-grid channels; a gate whose axis 1 is something else (after a Flatten,
+ * on a MatMul over a 3-D input) can still split a chunk across cores: refused, named.
+ */
+function checkChunks(setup: ChipSetup, chunks: Record<string, number>): void {
+  const { plan, owner } = setup;
+  for (const st of plan.steps) {
+    if (st.kind !== 'gate' || !chunks[st.name]) continue;
+    const c = chunks[st.name]!;
+    const own = owner.get(st.in);
+    if (!own) continue;
+    const shape = plan.tensors[st.in]!.shape;
+    const { channels, inner } = gateGeometry(shape);
+    for (let n = 0; n < own.length; n += channels * inner) {
+      for (let p = 0; p < inner; p++) {
+        for (let c0 = 0; c0 < channels; c0 += c) {
+          const first = own[n + c0 * inner + p]!;
+          for (let ch = c0 + 1; ch < Math.min(channels, c0 + c); ch++) {
+            if (own[n + ch * inner + p] !== first) {
+              throw new EvsimError('DOES_NOT_FIT', `gate '${st.name}': its chunk:${c} groups ${c} entries along axis 1 of [${shape.join(', ')}], which on ${setup.chip.name} lie on different cores (the axis is not the layer's channels, e.g. after a Flatten); use another policy for this gate (layers: ${st.name}: policy) or --chip ideal`);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
  * Chip setups (mapping, routes, ownership) by model, chip and placement, the last few
  * per model. A run never modifies its setup, so sweep points that differ only in policy
  * or threshold share one instead of mapping and routing the network again each time.
@@ -212,16 +244,16 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
 const setups = new WeakMap<Graph, Map<string, ChipSetup>>();
 const SETUPS_PER_MODEL = 4;
 
-function chipSetupOf(graph: Graph, chip: ChipSpec, mesh: ChipRunOptions['mesh'], strategy: PlacementStrategy | undefined, chunk: number): ChipSetup {
+function chipSetupOf(graph: Graph, chip: ChipSpec, mesh: ChipRunOptions['mesh'], strategy: PlacementStrategy | undefined, chunks: Record<string, number>): ChipSetup {
   // Numbers as strings: JSON would write Infinity (unlimited capacity) as null.
-  const key = JSON.stringify([chip, mesh ?? null, strategy ?? null, chunk], (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
+  const key = JSON.stringify([chip, mesh ?? null, strategy ?? null, chunks], (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
   let byKey = setups.get(graph);
   if (!byKey) setups.set(graph, (byKey = new Map()));
   let s = byKey.get(key);
   if (s) {
     byKey.delete(key);
   } else {
-    s = buildChipSetup(graph, chip, { mesh, strategy, chunk });
+    s = buildChipSetup(graph, chip, { mesh, strategy, chunks });
     if (byKey.size >= SETUPS_PER_MODEL) byKey.delete(byKey.keys().next().value!);
   }
   byKey.set(key, s);
