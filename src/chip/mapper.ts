@@ -91,7 +91,7 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   }
   if (G < 1) {
     const why = seg.rowsWhole ? ` (its rows stay together: ${seg.wholeBecause})` : '';
-    throw noFit(`layer '${name}': a ${R}-row strip of one channel holds ${R * cols} neurons but a ${chip.name} core holds ${N}${why}`);
+    throw noFit(`layer '${name}': a ${R}-row strip of one channel holds ${R * cols} neurons but a ${chip.name} core holds ${N}${why}; a row is never split across cores, so no mesh size helps: use a chip with core.neurons ≥ ${R * cols}`);
   }
   const wpc = weightsPerChannel(seg);
   const bytesFor = (g: number): number => Math.ceil((g * wpc * chip.core.weightBits) / 8);
