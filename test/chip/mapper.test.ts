@@ -48,7 +48,7 @@ describe('presets', () => {
   it('a row wider than a core exits 2 saying no mesh helps and which core size does', () => {
     const tiny = chipFromObject({ ...(loadChipRaw('loihi').raw as object), core: { neurons: 8, synapse_bytes: 131072, weight_bits: 8, queue_depth: 64 } }, 'tiny.yaml');
     // cnn_basic's first conv: 8 channels of 16 × 16, then a 2 × 2 max pool: 2-row strips of 32 neurons.
-    expect(() => mapNetwork(plan('cnn_basic'), tiny)).toThrow(/a 2-row strip of one channel holds 32 neurons but a tiny\.yaml core holds 8; a row is never split across cores, so no mesh size helps: use a chip with core\.neurons ≥ 32$/);
+    expect(() => mapNetwork(plan('cnn_basic'), tiny)).toThrow(/a 2-row strip of one channel holds 32 neurons but a loihi core holds 8; a row is never split across cores, so no mesh size helps: use a chip with core\.neurons ≥ 32$/);
   });
 
   it('a bad chip file reports every problem with its path', () => {
