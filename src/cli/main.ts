@@ -14,6 +14,7 @@ import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
 import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
 import { writeReport } from '../trace/report.js';
+import { evsimVersion } from '../version.js';
 
 function runOptions(y: Argv): Argv<RunArgs> {
   return y
@@ -23,7 +24,7 @@ function runOptions(y: Argv): Argv<RunArgs> {
     .option('labels', { type: 'string', requiresArg: true, describe: 'int .npy [T]: adds accuracy' })
     .option('max-frames', { type: 'number', requiresArg: true, describe: 'simulate at most N frames' })
     .option('threshold', { type: 'number', requiresArg: true, describe: 'global gate threshold h (default 0.05)' })
-    .option('policy', { type: 'string', requiresArg: true, describe: POLICY_HELP })
+    .option('policy', { type: 'string', requiresArg: true, describe: `${POLICY_HELP} (default threshold)` })
     .option('memory-loss', { type: 'boolean', describe: 'short for --policy memory-loss (Skip-Conv)' })
     .option('chip', { type: 'string', requiresArg: true, describe: 'loihi | loihi-fitted | truenorth | ideal | FILE.yaml (default loihi)' })
     .option('mesh', { type: 'string', requiresArg: true, describe: 'auto (grow to fit, default) | WxH' })
@@ -123,7 +124,21 @@ function usageMessage(msg: string, argv: readonly string[]): string {
   return `${text} (see evsim ${cmd ? `${cmd} ` : ''}--help)`;
 }
 
+/**
+ * A reader that stops early (`evsim query … | head`) closes the pipe: the rest of the
+ * output has nowhere to go, which is not an error of the command.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   let exitCode = 0;
   const cli = yargs(argv)
     .scriptName('evsim')
@@ -243,7 +258,8 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    // Its own package's version: yargs would otherwise guess it from the nearest package.json (the user's project).
+    .version(evsimVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       // yargs reports its own usage errors (a flag without its value) as YError.
