@@ -228,3 +228,22 @@ describe('evsim run --json', () => {
     expect(a.totals).toEqual(b.totals);
   });
 });
+
+describe('the command around its output', () => {
+  it("--version prints evsim's own version, whatever project it runs in", () => {
+    const project = join(tmp, 'project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-project', version: '9.9.9' }));
+    const own = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(cliIn(project)('--version').out.trim()).toBe(own);
+  });
+
+  it('output into a pipe closed early (query … | head -1) ends quietly', () => {
+    const trace = join(tmp, 'pipe.sqlite');
+    expect(evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', trace, '--quiet').code).toBe(0);
+    const cmd = `"${process.execPath}" "${join(ROOT, 'dist', 'src', 'cli', 'main.js')}" query "${trace}" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n" --format csv | head -1`;
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    expect(r.stdout).toBe('i\n');
+    expect(r.stderr).toBe('');
+  });
+});
