@@ -387,3 +387,59 @@ describe('QuantizeLinear → DequantizeLinear (fake quantization)', () => {
     expectError(() => model(qdq(null, floats('s0', [], [0])), [1, 4], [1, 4], { init: [floats('s0', [], [0])] }), 'BAD_MODEL', /'q'/, /positive finite/);
   });
 });
+
+describe('folding a BatchNormalization or bias into the layer before it, only where that is the same computation', () => {
+  // BN with scale γ/√(v+ε) = 2 or 3 per channel and shift β − m·scale = 1 or −1 (ε = 0).
+  const bn = (c: number): onnxProto.onnx.ITensorProto[] => [
+    floats('g', [c], c === 2 ? [2, 3] : [2, 3, 2]), floats('b', [c], c === 2 ? [1, -1] : [1, -1, 1]),
+    floats('m', [c], new Array(c).fill(0)), floats('v', [c], new Array(c).fill(1)),
+  ];
+  const bnNode = (input: string, output: string): Node => ({ name: 'bn', opType: 'BatchNormalization', input: [input, 'g', 'b', 'm', 'v'], output: [output], attribute: [{ name: 'epsilon', type: 1, f: 0 }] });
+
+  it('after a MatMul on [1, 3, 2] (BN over axis 1, the 3 rows): per row, not per output column', () => {
+    // x rows (1, 2), (3, 4), (5, 6) · W = [[1, 0], [0, 1]] = x; row r scaled by (2, 3, 2)[r], shifted by (1, −1, 1)[r].
+    const g = model([{ name: 'mm', opType: 'MatMul', input: ['x', 'w'], output: ['h'] }, bnNode('h', 'y')], [1, 3, 2], [1, 3, 2], { init: [floats('w', [2, 2], [1, 0, 0, 1]), ...bn(3)] });
+    expect(run(g, [1, 2, 3, 4, 5, 6])).toEqual([3, 5, 8, 11, 11, 13]);
+  });
+
+  it('not through an Identity another node also reads: Gemm → Identity → BN, plus the Identity', () => {
+    // h = x = (1, 2); y = BN(h) + h = (2·1 + 1, 3·2 − 1) + (1, 2) = (4, 7).
+    const g = model([
+      { name: 'mm', opType: 'MatMul', input: ['x', 'w'], output: ['a'] },
+      { name: 'id', opType: 'Identity', input: ['a'], output: ['h'] },
+      bnNode('h', 'n'),
+      { name: 'add', opType: 'Add', input: ['n', 'h'], output: ['y'] },
+    ], [1, 2], [1, 2], { init: [floats('w', [2, 2], [1, 0, 0, 1]), ...bn(2)] });
+    expect(run(g, [1, 2])).toEqual([4, 7]);
+  });
+});
+
+describe('a Clip of the integers between QuantizeLinear and DequantizeLinear (torch reduced-range QAT)', () => {
+  const UINT8 = 2;
+  const zp = { name: 'zp', dims: [], dataType: UINT8, int32Data: [0] } as onnxProto.onnx.ITensorProto;
+  it('narrows the range the pair saturates to: scale 2, clip max 100 → at most 200', () => {
+    const g = model([
+      { name: 'q', opType: 'QuantizeLinear', input: ['x', 's', 'zp'], output: ['xq'] },
+      { name: 'clip', opType: 'Clip', input: ['xq', '', 'hi'], output: ['xc'] },
+      { name: 'dq', opType: 'DequantizeLinear', input: ['xc', 's', 'zp'], output: ['y'] },
+    ], [1, 4], [1, 4], { init: [floats('s', [], [2]), zp, { name: 'hi', dims: [], dataType: UINT8, int32Data: [100] }] });
+    expect(run(g, [3, 150, 400, -5])).toEqual([4, 150, 200, 0]);
+  });
+
+  it('a Clip after the DequantizeLinear clips the values (ReLU6), not the integers', () => {
+    const g = model([
+      { name: 'q', opType: 'QuantizeLinear', input: ['x', 's', 'zp'], output: ['xq'] },
+      { name: 'dq', opType: 'DequantizeLinear', input: ['xq', 's', 'zp'], output: ['xf'] },
+      { name: 'clip', opType: 'Clip', input: ['xf', 'lo', 'hi6'], output: ['y'] },
+    ], [1, 4], [1, 4], { init: [floats('s', [], [2]), zp, floats('lo', [], [0]), floats('hi6', [], [6])] });
+    expect(run(g, [3, 150, 400, -5])).toEqual([4, 6, 6, 0]);
+  });
+});
+
+describe('opset-18 Resize attributes that change what scales and sizes mean', () => {
+  it('axes and keep_aspect_ratio_policy are refused by name (was: ignored, or NaN sizes)', () => {
+    const node = (attribute: onnxProto.onnx.IAttributeProto[], ins: string[]): Node => ({ name: 'rs', opType: 'Resize', input: ins, output: ['y'], attribute: [strAttr('mode', 'nearest'), ...attribute] });
+    expectError(() => model([node([{ name: 'axes', type: 7, ints: [2, 3] }], ['x', '', 'sc'])], [1, 1, 2, 2], [1, 1, 4, 4], { opset: 18, init: [floats('sc', [2], [2, 2])] }), 'UNSUPPORTED_OP', /'rs'/, /axes attribute/);
+    expectError(() => model([node([strAttr('keep_aspect_ratio_policy', 'not_larger')], ['x', '', '', 'sz'])], [1, 1, 2, 2], [1, 1, 4, 4], { opset: 18, init: [int64s('sz', [1, 1, 4, 6])] }), 'UNSUPPORTED_OP', /'rs'/, /keep_aspect_ratio_policy 'not_larger'/);
+  });
+});

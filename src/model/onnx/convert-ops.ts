@@ -398,6 +398,11 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
   const linear = mode === 'linear' || mode === 'bilinear';
   if (mode !== 'nearest' && !linear) throw unsupported(where, `${op} mode '${mode}' is not supported; use 'nearest' or 'linear'`);
   if (linear && attr(a, 'antialias', 0) !== 0) throw unsupported(where, `${op} with antialias is not supported`);
+  // Opset 18's partial scales/sizes (axes) and aspect-ratio policies change what scales and
+  // sizes mean; refused by name rather than read as if they were absent.
+  if (a.has('axes')) throw unsupported(where, `${op} with the axes attribute (opset 18) is not supported; give scales or sizes for every axis`);
+  const policy = (a.get('keep_aspect_ratio_policy') as string | undefined) ?? 'stretch';
+  if (policy !== 'stretch') throw unsupported(where, `${op} with keep_aspect_ratio_policy '${policy}' is not supported; use the default 'stretch' (sizes as given)`);
   let scales: number[] | null = null;
   let sizes: number[] | null = null;
   let coord = 'asymmetric';

@@ -104,8 +104,16 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const readers = new Map<string, number>();
   for (const n of sorted) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
   for (const o of outNames) readers.set(o, (readers.get(o) ?? 0) + 1);
-  const readerOps = new Map<string, string[]>();
-  for (const n of sorted) for (const i of n.input ?? []) readerOps.set(i, [...(readerOps.get(i) ?? []), n.opType ?? '']);
+  // Tensors also reachable under another name (Identity, Dropout, an all-zero Pad): never folded into.
+  const aliased = new Set<number>();
+  // Names of quantized activations (QuantizeLinear outputs), which hold integers in ONNX.
+  const quantized = new Set<string>();
+  const readerNodes = new Map<string, OnnxNode[]>();
+  for (const n of sorted) for (const i of n.input ?? []) readerNodes.set(i, [...(readerNodes.get(i) ?? []), n]);
+  // A quantized activation's readers: DequantizeLinear, or a Clip narrowing the integer
+  // range (torch's reduced-range QAT) that only DequantizeLinear reads.
+  const readsQuantized = (r: OnnxNode): boolean => r.opType === 'DequantizeLinear'
+    || (r.opType === 'Clip' && !outNames.includes(r.output?.[0] ?? '') && (readerNodes.get(r.output?.[0] ?? '') ?? []).every((n) => n.opType === 'DequantizeLinear'));
 
   sorted.forEach((n, index) => {
     const opType = n.opType ?? '';
@@ -143,18 +151,36 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
     }
     if (opType === 'Identity' || opType === 'Dropout') {
       acts.set(outs[0]!, (operands[0] as { id: number }).id);
+      aliased.add((operands[0] as { id: number }).id);
       return;
     }
     if (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0)) {
       // Exporters emit all-zero Pads (AvgPool2d, F.pad(x, 0)): nothing to do.
       acts.set(outs[0]!, (operands[0] as { id: number }).id);
+      aliased.add((operands[0] as { id: number }).id);
       return;
     }
     const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
     const prev = x0 >= 0 ? producer.get(x0) : undefined;
-    if (opType === 'QuantizeLinear' && (outNames.includes(outs[0]!) || (readerOps.get(outs[0]!) ?? []).some((r) => r !== 'DequantizeLinear'))) {
-      // Its integers are kept as the values they stand for, which only a DequantizeLinear may read.
-      throw new EvsimError('UNSUPPORTED_OP', `${where}: a quantized activation must be read by DequantizeLinear only (QDQ fake quantization); integer ops on it are not supported`);
+    if (opType === 'QuantizeLinear') {
+      if (outNames.includes(outs[0]!) || !(readerNodes.get(outs[0]!) ?? []).every(readsQuantized)) {
+        // Its integers are kept as the values they stand for, which only a DequantizeLinear may read.
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: a quantized activation must be read by DequantizeLinear only (QDQ fake quantization, a Clip of the integers between them allowed); integer ops on it are not supported`);
+      }
+      quantized.add(outs[0]!);
+    }
+    if (opType === 'Clip' && quantized.has(inNames[0]!) && prev?.op.kind === 'unary' && prev.op.fn === 'fakequant') {
+      // Clipping the integers between QuantizeLinear and DequantizeLinear narrows the range
+      // the pair saturates to (when the clip is the integers' only reader).
+      const bounds = opset < 11 ? [attrs.get('min') as number | undefined, attrs.get('max') as number | undefined] : [operands[1], operands[2]].map((o) => {
+        if (o?.kind === 'act') throw new EvsimError('UNSUPPORTED_OP', `${where}: the bounds of a Clip on quantized integers must be constants`);
+        return o?.kind === 'const' ? o.t.data[0] : undefined;
+      });
+      if (readers.get(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
+      prev.op.a = Math.max(prev.op.a, bounds[0] ?? -Infinity);
+      prev.op.b = Math.min(prev.op.b, bounds[1] ?? Infinity);
+      acts.set(outs[0]!, x0);
+      return;
     }
     if (opType === 'DequantizeLinear' && operands[0]?.kind === 'act') {
       // The other half of a QDQ pair: the QuantizeLinear's node already gives the dequantized value.
@@ -170,8 +196,12 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
       acts.set(outs[0]!, x0);
       return;
     }
-    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers.get(tensors[x0]!.name) === 1;
-    if (foldable && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
+    // Only when nothing else reads the tensor, under its name or an alias's (Identity, Dropout).
+    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers.get(tensors[x0]!.name) === 1 && !aliased.has(x0);
+    // BatchNormalization normalises axis 1: a Gemm's output channels only when it is [N, n]
+    // (a MatMul on [1, seq, feat] gives [1, seq, n], whose axis 1 is seq: an affine node).
+    const bnOnChannels = prev?.op.kind === 'conv' || tensors[x0]?.shape.length === 2;
+    if (foldable && bnOnChannels && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
       foldBatchNorm(prev, bnScaleShift(operands, attrs, where));
       acts.set(outs[0]!, x0);
       tensors[x0]!.name = outs[0]!;
