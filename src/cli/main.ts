@@ -271,6 +271,9 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     fail(e);
   }
+  // An interrupted command leaves at once: a Ctrl-C pressed again while Node tears down
+  // (its signal handlers already reset) would end the process by the signal, not 130.
+  if (exitCode === 130) process.exit(130);
   process.exitCode = exitCode;
 }
 

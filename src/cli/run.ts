@@ -142,6 +142,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
     }
     return r.interrupted ? 130 : 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    // After a stop, later Ctrl-Cs stay held until the process has exited with 130.
+    if (!ac.signal.aborted) process.removeListener('SIGINT', onSigint);
   }
 }

@@ -95,6 +95,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
     return 0;
   } finally {
     (bar as SingleBar | null)?.stop();
-    process.removeListener('SIGINT', onSigint);
+    // After a stop, later Ctrl-Cs stay held until the process has exited with 130.
+    if (!ac.signal.aborted) process.removeListener('SIGINT', onSigint);
   }
 }

@@ -67,6 +67,8 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
       { gateUpdates: fc.gateUpdates, accUpdates: fc.accUpdates, stallNs: 0 }, engine.output, frame,
     );
     opts.trace?.sink.frame(acc.perFrame[t]!, engine.counts, null);
+    const behind = opts.trace?.sink.backlog?.();
+    if (behind) await behind;
     const c = engine.counts;
     for (let l = 0; l < nLayers; l++) {
       layerSums.macs[l] += c.macs[l]!;

@@ -65,5 +65,11 @@ export interface TraceSink {
   begin(info: TraceRunInfo): Promise<void>;
   /** Buffered; the sink commits in batches. `events` only at level `events`. */
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void;
+  /**
+   * Back-pressure: a promise to await before the next frame when the sink is too far
+   * behind (rows buffered but not yet written), null when it is not. Runs call it after
+   * every frame, so a slow writer slows the run instead of filling the memory.
+   */
+  backlog?(): Promise<void> | null;
   end(status: RunStatus, error?: string): Promise<void>;
 }

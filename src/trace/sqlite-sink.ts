@@ -86,6 +86,11 @@ const ROWS_PER_CHUNK = 5000;
 const HEARTBEAT_MS = 5000;
 /** Commit at least this often, so a killed run keeps its frames. */
 const COMMIT_EVERY_FRAMES = 8;
+/**
+ * Rows buffered or queued for writing beyond which a run waits for the writer (events
+ * come at millions of rows a second on big chips; SQLite takes ~0.6 M/s).
+ */
+const MAX_BACKLOG_ROWS = 500_000;
 
 /**
  * A value as an SQL literal: numbers as JavaScript prints them (shortest text that reads
@@ -127,7 +132,7 @@ export class SqliteTraceSink implements TraceSink {
     readonly path: string,
     readonly level: 'summary' | 'cores' | 'events',
     private readonly version: string,
-    private readonly opts: { replay?: boolean; createdAt?: string | null; endedAt?: string | null } = {},
+    private readonly opts: { replay?: boolean; createdAt?: string | null; endedAt?: string | null; maxBacklogRows?: number } = {},
   ) {}
 
   /** The run's row in `runs` (0 before begin). */
@@ -151,6 +156,7 @@ export class SqliteTraceSink implements TraceSink {
       for (const l of info.layers) this.push('layers', [this.runId, l.layer_id, l.name, l.op, l.kind, l.shape, l.dense_macs, l.weight_bytes, l.state_bytes]);
       if (this.level !== 'summary') for (const c of info.cores) this.push('cores', [this.runId, c.core_id, c.tile_x, c.tile_y, c.layer_id, c.neurons, c.synapse_bytes]);
       await this.flushRows();
+      this.backlogRows = 0;
       // Frames are written inside a transaction that commitSoon() closes and reopens.
       await exec(this.db, 'COMMIT; BEGIN');
       this.lastBeat = Date.now();
@@ -165,6 +171,7 @@ export class SqliteTraceSink implements TraceSink {
   }
 
   private push(table: string, row: Row): void {
+    this.backlogRows++;
     const l = this.pending.get(table);
     if (l) l.push(row);
     else this.pending.set(table, [row]);
@@ -189,6 +196,13 @@ export class SqliteTraceSink implements TraceSink {
     const batch = this.pending;
     this.pending = new Map();
     return batch;
+  }
+
+  /** Rows pushed but not yet written (buffered, or queued on the write chain). */
+  private backlogRows = 0;
+
+  backlog(): Promise<void> | null {
+    return this.backlogRows > (this.opts.maxBacklogRows ?? MAX_BACKLOG_ROWS) ? this.chain : null;
   }
 
   frame(rec: FrameRecord, layers: TraceLayerFrame | null, cores: TraceCoreFrame | null, events?: FrameEvents[] | null): void {
@@ -224,10 +238,13 @@ export class SqliteTraceSink implements TraceSink {
     if (beat) this.lastBeat = Date.now();
     // Rows pushed while this commit is in flight belong to the next one.
     const batch = this.takePending();
+    let rows = 0;
+    for (const r of batch.values()) rows += r.length;
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
         await this.flushRows(batch);
+        this.backlogRows -= rows;
         if (beat) await run(this.db!, 'UPDATE runs SET heartbeat_at = ? WHERE run_id = ?', [now(), this.runId]);
         await exec(this.db!, 'COMMIT; BEGIN');
       } catch (e) {

@@ -132,6 +132,24 @@ describe('a recorded run replayed later (a sweep point)', () => {
   });
 });
 
+describe('a writer that falls behind holds the run back (events at millions of rows a frame)', () => {
+  it('backlog() is a promise while more rows wait than allowed, null once they are written', async () => {
+    const t = join(tmp, 'backlog.sqlite');
+    const sink = new SqliteTraceSink(t, 'events', 'test', { maxBacklogRows: 100 });
+    await sink.begin({ model: 'm', modelHash: 'h', chip: 'loihi', config: null, frames: 1, layers: [], cores: [] });
+    expect(sink.backlog()).toBeNull();
+    const n = 300;
+    const ev = { tNs: new Float64Array(n), src: new Int32Array(n), dst: new Int32Array(n), neuron: new Int32Array(n).map((_, i) => i), value: new Float32Array(n).fill(1), hops: new Int32Array(n) };
+    sink.frame({ frame: 0, macs: 1, dense_macs: 1, adds: 0, transmissions: 1, synops: 1, messages: n, hops: 0, energy_pj: 0, latency_ns: 0 }, null, null, [ev]);
+    const behind = sink.backlog();
+    expect(behind).toBeInstanceOf(Promise);
+    await behind;
+    expect(sink.backlog()).toBeNull();
+    await sink.end('completed');
+    expect((await queryTrace(t, 'SELECT COUNT(*) AS n FROM events'))[0]!.n).toBe(n);
+  });
+});
+
 describe('query tables', () => {
   it('show 6 significant digits but every digit of the integer part; CSV keeps all', () => {
     const rows = [{ e: 29345622.7, s: 0.000123456789, one: 1.23456789, n: 7, h: 1e-300 / 3 }];

@@ -173,6 +173,9 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     loop.finish(finished, await pool.reports(finished));
     finished++;
     opts.onFrame?.(finished, count);
+    // A trace writer far behind (events on a big chip) holds the next frame back.
+    const behind = opts.trace?.sink.backlog?.();
+    if (behind) await behind;
   };
   try {
     for (let t = 0; t < count; t++) {
