@@ -70,8 +70,16 @@ describe('trace contents', () => {
     const perLayer = `SELECT l.name, SUM(lf.macs) AS macs FROM layer_frames lf JOIN layers l ON l.run_id = lf.run_id AND l.layer_id = lf.layer_id GROUP BY l.name`;
     const nodeMacs = new Map((await queryTrace(ideal, perLayer)).map((r) => [r.name as string, r.macs as number]));
     const layers = await queryTrace(chip, perLayer);
-    expect(layers.length).toBe(6);
+    // Six layers and the sensor's input gate (0 MACs on both runs).
+    expect(layers.length).toBe(7);
     for (const r of layers) expect(r.macs, String(r.name)).toBe((r.name as string).split('+').reduce((a, n) => a + nodeMacs.get(n)!, 0));
+    // Transmissions and state add up over the layers on both runs, the input gate's included.
+    for (const t of [chip, ideal]) {
+      const tx = await queryTrace(t, 'SELECT f.transmissions AS f, (SELECT SUM(transmissions) FROM layer_frames l WHERE l.frame = f.frame) AS l FROM frames f');
+      for (const r of tx) expect(r.l).toBe(r.f);
+    }
+    const state = async (t: string): Promise<unknown> => (await queryTrace(t, 'SELECT SUM(state_bytes) AS s FROM layers'))[0]!.s;
+    expect(await state(chip)).toBe(await state(ideal));
     const rows = await queryTrace(chip, `SELECT f.frame, f.synops,
       (SELECT SUM(synops) FROM core_frames c WHERE c.frame = f.frame) AS core_synops,
       (SELECT SUM(macs) FROM layer_frames l WHERE l.frame = f.frame) AS layer_macs,

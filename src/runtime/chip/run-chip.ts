@@ -275,7 +275,12 @@ function traceTables(graph: Graph, setup: ChipSetup): Pick<TraceRunInfo, 'layers
       dense_macs: seg.synaptic.reduce((a, x) => a + denseMacsOf(x.node, graph), 0),
       weight_bytes: seg.synaptic.reduce((a, x) => a + weightBytesOf(x.node.op), 0),
       state_bytes: seg.relay ? 0 : 4 * mem(seg.acc.in) + seg.gates.reduce((a, gt) => a + 8 * mem(gt.in), 0),
-    })),
+    })).concat({
+      // The input gate, run by the sensor: last, so the layers keep their segment ids.
+      // Its transmissions and state are the run's too (DESIGN §4 counts the input gate).
+      layer_id: mapping.segments.length, name: setup.inputGate.name, op: 'gate', kind: 'sensor',
+      shape: setup.plan.tensors[setup.inputGate.in]!.shape.join('x'), dense_macs: 0, weight_bytes: 0, state_bytes: 8 * mem(setup.inputGate.in),
+    }),
     cores: mapping.cores.map((c) => {
       const p = mapping.partitions[c.partition]!;
       return { core_id: c.id, tile_x: c.tileX, tile_y: c.tileY, layer_id: p.segment, neurons: p.neurons, synapse_bytes: p.synapseBytes };
@@ -333,7 +338,8 @@ class FrameLoop {
       messagesIn: new Float64Array(nCores), synops: new Float64Array(nCores), neuronUpdates: new Float64Array(nCores), messagesOut: new Float64Array(nCores),
       busyNs: new Float64Array(nCores), stallNs: new Float64Array(nCores), queueMax: new Float64Array(nCores), energyPj: this.energy, endNs: this.endNs,
     };
-    this.layerFrame = { macs: new Float64Array(nSeg), adds: new Float64Array(nSeg), updates: new Float64Array(nSeg), transmissions: new Float64Array(nSeg) };
+    // One row per segment, then the sensor's input gate (see traceTables).
+    this.layerFrame = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
     this.sink = opts.trace ? opts.trace.sink : null;
     this.events = this.sink !== null && this.sink.level === 'events';
   }
@@ -403,15 +409,18 @@ class FrameLoop {
     rec.latency_ns = outEnd - entry;
     this.lastEnd = outEnd;
     this.acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, this.input(t));
-    if (this.sink) this.traceFrame(rec, reports);
+    if (this.sink) this.traceFrame(rec, reports, s);
   }
 
-  private traceFrame(rec: FrameRecord, reports: FrameReport[]): void {
+  private traceFrame(rec: FrameRecord, reports: FrameReport[], sensor: SensorCounts): void {
     const { layerFrame, coreFrame, segOfCore } = this;
     layerFrame.macs.fill(0);
     layerFrame.adds.fill(0);
     layerFrame.updates.fill(0);
     layerFrame.transmissions.fill(0);
+    const inputGate = layerFrame.macs.length - 1;
+    layerFrame.updates[inputGate] = sensor.gateUpdates;
+    layerFrame.transmissions[inputGate] = sensor.transmissions;
     for (let c = 0; c < this.nCores; c++) {
       const sg = segOfCore[c]!;
       layerFrame.macs[sg] += coreFrame.synops[c]!;
