@@ -21,6 +21,11 @@ export interface Partition {
   c1: number;
   r0: number;
   r1: number;
+  /**
+   * Shadow rows [r1, s1) (s1 = r1: none): rows of the next partitions that this one's
+   * max-pool windows read, accumulated here as well (segments.ts `halo`).
+   */
+  s1: number;
   neurons: number;
   synapseBytes: number;
 }
@@ -79,7 +84,13 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   let R: number;
   let G: number;
   const fullRows = Math.floor(N / (cols * channels));
-  if (seg.rowsWhole) {
+  if (seg.rowsWhole && seg.halo && rows * cols > N) {
+    // A channel outgrows a core: split its rows, each partition one channel with up to
+    // span − 1 shadow rows (the overlap of its last pooling window into the next rows).
+    R = Math.floor(N / cols) - (seg.halo.kh - 1) * seg.halo.dil;
+    G = 1;
+    if (R < 1) throw noFit(`layer '${name}': a row of one channel holds ${cols} neurons, and its ${seg.halo.kh}-row pooling windows need ${1 + (seg.halo.kh - 1) * seg.halo.dil} rows on a core, ${(1 + (seg.halo.kh - 1) * seg.halo.dil) * cols} neurons, but a ${chip.name} core holds ${N}; use a chip with larger cores`);
+  } else if (seg.rowsWhole) {
     R = rows;
     G = Math.min(channels, Math.floor(N / (rows * cols)));
   } else if (fullRows >= Math.min(rowAlign, rows)) {
@@ -109,6 +120,25 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
     throw noFit(`layer '${name}': its ${channels} channels must share a core (${seg.wholeBecause}) but a core fits ${G}`);
   }
   return { rows: R, chans: Math.min(G, channels) };
+}
+
+/**
+ * The end of a partition's shadow rows: a max-pool output belongs to the partition of its
+ * window's first row (clamped into the map, as setup.ts `maxpoolMaps` owns it), and the
+ * partition must hold every row its outputs' windows read.
+ */
+function shadowEnd(seg: Segment, r0: number, r1: number): number {
+  const h = seg.halo;
+  if (!h || r1 >= seg.rows) return r1;
+  let end = r1;
+  for (let oy = 0; oy < h.outRows; oy++) {
+    const top = oy * h.stride - h.pad;
+    if (top >= r1) break;
+    const first = Math.min(seg.rows - 1, Math.max(0, top));
+    if (first < r0) continue;
+    end = Math.max(end, Math.min(seg.rows, top + (h.kh - 1) * h.dil + 1));
+  }
+  return end;
 }
 
 /** The chunk a segment's channel groups are cut at: the least common multiple of its gates' (1: none chunked). */
@@ -186,7 +216,7 @@ export function mapNetwork(plan: EvPlan, chip: ChipSpec, opts: MapOptions = {}):
         const r1 = Math.min(r0 + R, seg.rows);
         const c1 = Math.min(c0 + G, seg.channels);
         partitions.push({
-          id: partitions.length, segment: seg.id, core: partitions.length, c0, c1, r0, r1,
+          id: partitions.length, segment: seg.id, core: partitions.length, c0, c1, r0, r1, s1: shadowEnd(seg, r0, r1),
           neurons: (r1 - r0) * seg.cols * (c1 - c0),
           synapseBytes: Math.ceil(((c1 - c0) * wpc * chip.core.weightBits) / 8),
         });

@@ -19,6 +19,8 @@ export interface StreamRoutes {
   offsets: Int32Array;
   core: Int32Array;
   synops: Int32Array;
+  /** Per entry: synapses into the core's shadow rows (mapper.ts `s1`), applied there too; 0 mostly. */
+  halo: Int32Array;
 }
 
 
@@ -115,6 +117,14 @@ function partsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] {
   return rows;
 }
 
+/** For every neuron-grid row, the partitions holding it as a shadow row; null when none has any. */
+export function shadowsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] | null {
+  if (!parts.some((p) => p.s1 > p.r1)) return null;
+  const rows: Partition[][] = Array.from({ length: seg.rows }, () => []);
+  for (const p of parts) for (let r = p.r1; r < p.s1; r++) rows[r]!.push(p);
+  return rows;
+}
+
 export { addSynapticReach, partsByRow, synapseGeometry };
 export type { SynapseGeometry };
 
@@ -150,7 +160,7 @@ export function buildRoutes(plan: EvPlan, mapping: Mapping): Map<number, StreamR
   for (const s of mapping.segments) for (const t of s.inputs) streams.add(t);
   const ctx: RouteContext = {
     coreOfPart: Int32Array.from(mapping.partitions, (p) => p.core),
-    perPart: new PartSums(nParts), reachOnly: new PartSums(nParts), reached: new PartSums(nParts),
+    perPart: new PartSums(nParts), reachOnly: new PartSums(nParts), reached: new PartSums(nParts), halo: new PartSums(nParts),
   };
   const routes = new Map<number, StreamRoutes>();
   for (const stream of [...streams].sort((a, b) => a - b)) {
@@ -169,19 +179,23 @@ interface RouteContext {
   perPart: PartSums;
   reachOnly: PartSums;
   reached: PartSums;
+  /** Synapses into shadow rows, per partition. */
+  halo: PartSums;
 }
 
 /** One stream's routes: each neuron probed through every consumer, its partitions by core. */
 function routeStream(stream: number, size: number, consumers: Probe[], ctx: RouteContext): StreamRoutes {
-  const { coreOfPart, perPart, reachOnly, reached } = ctx;
+  const { coreOfPart, perPart, reachOnly, reached, halo } = ctx;
   const offsets = new Int32Array(size + 1);
   const cores = new Growable((n) => new Int32Array(n));
   const synops = new Growable((n) => new Int32Array(n));
+  const haloSynops = new Growable((n) => new Int32Array(n));
   for (let s = 0; s < size; s++) {
     offsets[s] = cores.n;
     perPart.clear();
     reachOnly.clear();
     reached.clear();
+    halo.clear();
     for (let q = 0; q < consumers.length; q++) probeNeuron(consumers[q]!, s, ctx);
     // The neuron's partitions, cores ascending (a neuron reaches a few partitions: an
     // insertion sort; one partition per core, so no ties).
@@ -199,10 +213,11 @@ function routeStream(stream: number, size: number, consumers: Probe[], ctx: Rout
       const pid = ids[i]!;
       cores.push(coreOfPart[pid]!);
       synops.push(perPart.sum[pid]!);
+      haloSynops.push(halo.sum[pid]!);
     }
   }
   offsets[size] = cores.n;
-  return { stream, offsets, core: cores.take(), synops: synops.take() };
+  return { stream, offsets, core: cores.take(), synops: synops.take(), halo: haloSynops.take() };
 }
 
 /**
@@ -210,12 +225,13 @@ function routeStream(stream: number, size: number, consumers: Probe[], ctx: Rout
  * partition it reaches (the dendritic adds it costs there are CoreGroup's, see dendrites.ts).
  */
 function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
-  const { perPart, reachOnly, reached } = ctx;
+  const { perPart, reachOnly, reached, halo } = ctx;
   for (let i = 0; i < c.lists.length; i++) c.lists[i]!.n = 0;
   c.input.push(s, 1);
   // Partitions are per segment, so this consumer's are the ones added from here on.
   const p0 = perPart.n;
   const r0 = reachOnly.n;
+  const h0 = halo.n;
   runChain(c.pre);
   for (let q = 0; q < c.syn.length; q++) {
     const sg = c.syn[q]!;
@@ -224,12 +240,15 @@ function probeNeuron(c: Probe, s: number, ctx: RouteContext): void {
     const target = c.aggregated[q] ? reachOnly : perPart;
     const inp = c.synIn[q]!;
     for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.rowParts, target);
+    // Shadow rows: the same synapses applied again where a neighbour's pooling windows need them.
+    if (c.shadowParts) for (let i = 0; i < inp.n; i++) addSynapticReach(sg, inp.idx[i]!, c.shadowParts, halo);
   }
   // Post-synaptic path (skip streams into the accumulator): synapse outputs stay empty.
   runChain(c.post);
   let accHits = c.post.length > 0 ? c.post[c.post.length - 1]!.out : null;
   if (c.syn.length === 0) accHits = c.accIn;
   for (let i = p0; i < perPart.n; i++) reached.add(perPart.ids[i]!, 0);
+  for (let i = h0; i < halo.n; i++) reached.add(halo.ids[i]!, 0);
   for (let i = r0; i < reachOnly.n; i++) reached.add(reachOnly.ids[i]!, 0);
   if (accHits) {
     for (let i = 0; i < accHits.n; i++) {
@@ -264,6 +283,8 @@ interface Probe {
   aggregated: boolean[];
   accIn: DeltaList;
   rowParts: Partition[][];
+  /** Shadow rows → partitions holding them (null: none). */
+  shadowParts: Partition[][] | null;
   /** Per accumulator element: the id of its partition (−1: none). */
   partOf: Int32Array;
 }
@@ -286,7 +307,7 @@ function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[])
   for (const sy of seg.synaptic) list(sy.out);
   const accIn = list(seg.acc.in);
   return {
-    seg, lists: [...byTensor.values()], input, pre, post, syn, synIn, accIn, rowParts: partsByRow(seg, parts),
+    seg, lists: [...byTensor.values()], input, pre, post, syn, synIn, accIn, rowParts: partsByRow(seg, parts), shadowParts: shadowsByRow(seg, parts),
     partOf: segmentOwners(seg, parts, plan.tensors[seg.acc.out]!.size, -1, (p) => p.id),
     aggregated: seg.synaptic.map((sy) => isAggregated(seg, sy)),
   };

@@ -37,6 +37,12 @@ export interface Segment {
   channelsWhole: boolean;
   /** The value node that keeps rows or channels whole, for messages ('' when none does). */
   wholeBecause: string;
+  /**
+   * An overlapping max pool's vertical window, when it is what keeps the rows whole and
+   * the rows may instead be split with shadow rows (mapper.ts: a channel larger than a
+   * core): each partition also accumulates the rows below it that its windows read.
+   */
+  halo: { kh: number; stride: number; pad: number; dil: number; outRows: number } | null;
   /** Inputs one neuron reads: the sum of its synaptic nodes' fan-ins. */
   fanIn: number;
   /**
@@ -251,6 +257,16 @@ export function buildSegments(plan: EvPlan): Segment[] {
           if (op.bcast) throw unsupported(`'${v.node.name}' multiplies values of different shapes (broadcasting)`);
         }
       }
+      // Shadow rows instead of whole rows: one overlapping max pool on the accumulator's
+      // own grid, elementwise nodes around it, synapses fed straight by streams (no
+      // dendritic nodes, whose needs would have to follow the shadows too).
+      let halo: Segment['halo'] = null;
+      const pools = values.filter((v) => v.node.op.kind === 'maxpool');
+      if (rowsWhole && !channelsWhole && !relay && pools.length === 1 && pre.length === 0 && post.length === 0 && synaptic.length > 0
+        && synaptic.every((sy) => sy.node.op.kind === 'conv') && values.every((v) => v.node.op.kind === 'maxpool' || v.node.op.kind === 'unary')) {
+        const op = pools[0]!.node.op as Extract<NodeStep['node']['op'], { kind: 'maxpool' }>;
+        halo = { kh: op.kh, stride: op.strideH, pad: op.padT, dil: op.dilH, outRows: spatialOf(plan.tensors[pools[0]!.out]!.shape).h };
+      }
       let fanIn = 0;
       for (const sy of synaptic) {
         const op = sy.node.op;
@@ -258,7 +274,7 @@ export function buildSegments(plan: EvPlan): Segment[] {
       }
       segments.push({
         id: segments.length, synaptic, pre, post, acc, values, gates, inputs: [...inputs].sort((a, b) => a - b),
-        denseGrid: shape.length < 3 || dense?.kind === 'dense', channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, fanIn, relay,
+        denseGrid: shape.length < 3 || dense?.kind === 'dense', channels, rows, cols, rowAlign, rowsWhole, channelsWhole, wholeBecause, halo, fanIn, relay,
       });
     }
     return segments;

@@ -33,6 +33,30 @@ export interface ChipSetup {
   outputCores: Int32Array;
   /** Cores fed by the sensor (their frame k−1 end admits frame k). */
   inputCores: Int32Array;
+  /**
+   * Per accumulator (output tensor) with shadow rows: for each element, the cores that
+   * also accumulate it as a shadow row (CSR; mapper.ts `s1`).
+   */
+  shadows: Map<number, { offsets: Int32Array; cores: Int32Array }>;
+}
+
+/** Each accumulator element's shadowing cores, for the segments whose partitions have shadow rows. */
+function shadowMaps(plan: EvPlan, mapping: Mapping): ChipSetup['shadows'] {
+  const out: ChipSetup['shadows'] = new Map();
+  for (const seg of mapping.segments) {
+    const parts = mapping.partitions.filter((p) => p.segment === seg.id && p.s1 > p.r1);
+    if (parts.length === 0) continue;
+    const size = plan.tensors[seg.acc.out]!.size;
+    const plane = seg.rows * seg.cols;
+    const lists: number[][] = Array.from({ length: size }, () => []);
+    for (const p of parts) {
+      for (let ch = p.c0; ch < p.c1; ch++) for (let i = ch * plane + p.r1 * seg.cols; i < ch * plane + p.s1 * seg.cols; i++) lists[i]!.push(p.core);
+    }
+    const offsets = new Int32Array(size + 1);
+    for (let i = 0; i < size; i++) offsets[i + 1] = offsets[i]! + lists[i]!.length;
+    out.set(seg.acc.out, { offsets, cores: Int32Array.from(lists.flat()) });
+  }
+  return out;
 }
 
 /**
@@ -185,5 +209,5 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
   const outputCores = Int32Array.from([...new Set(outOwn)].filter((c) => c >= 0).sort((a, b) => a - b));
   const inputRoutes = routes.get(inputGate.out);
   const inputCores = Int32Array.from([...new Set(inputRoutes ? inputRoutes.core : [])].sort((a, b) => a - b));
-  return { plan, chip, mapping, routes, owner, trigger: maps.trigger, inputGate, upstream, outputCores, inputCores };
+  return { plan, chip, mapping, routes, owner, trigger: maps.trigger, inputGate, upstream, outputCores, inputCores, shadows: shadowMaps(plan, mapping) };
 }

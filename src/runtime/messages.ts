@@ -30,6 +30,10 @@ export interface DeltaBatch {
 export interface CoreStats {
   cores: Int32Array;
   synops: Float64Array;
+  /** Synapses applied to shadow rows (mapper.ts `s1`): work beyond the functional MACs. */
+  haloSynops: Float64Array;
+  /** Shadow-row accumulators updated. */
+  haloUpdates: Float64Array;
   dendriteAdds: Float64Array;
   neuronUpdates: Float64Array;
   spikes: Float64Array;

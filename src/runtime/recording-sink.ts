@@ -18,7 +18,7 @@ const FRAME_KEYS = ['frame', 'macs', 'dense_macs', 'adds', 'transmissions', 'syn
 const _everyFrameKey: Record<Exclude<keyof FrameRecord, (typeof FRAME_KEYS)[number]>, never> = {};
 void _everyFrameKey;
 const LAYER_KEYS = ['macs', 'adds', 'updates', 'transmissions'] as const;
-const CORE_KEYS = ['messagesIn', 'synops', 'neuronUpdates', 'messagesOut', 'busyNs', 'stallNs', 'queueMax', 'energyPj', 'endNs'] as const;
+const CORE_KEYS = ['messagesIn', 'synops', 'neuronUpdates', 'messagesOut', 'busyNs', 'stallNs', 'queueMax', 'energyPj', 'endNs', 'haloSynops', 'haloUpdates'] as const;
 
 export interface Recording {
   level: 'summary' | 'cores';
@@ -134,6 +134,7 @@ export async function replayRecording(rec: Recording, sink: TraceSink): Promise<
       const v = (k: number): Float64Array => rec.cores.subarray(co + k * C, co + (k + 1) * C);
       cores = {
         messagesIn: v(0), synops: v(1), neuronUpdates: v(2), messagesOut: v(3), busyNs: v(4), stallNs: v(5), queueMax: v(6), energyPj: v(7), endNs: v(8),
+        haloSynops: v(9), haloUpdates: v(10),
       };
       co += CORE_KEYS.length * C;
     }

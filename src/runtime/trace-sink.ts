@@ -57,6 +57,9 @@ export interface TraceCoreFrame {
   queueMax: ArrayLike<number>;
   energyPj: ArrayLike<number>;
   endNs: ArrayLike<number>;
+  /** Synapses applied and accumulators updated in shadow rows (beyond the functional counts). */
+  haloSynops: ArrayLike<number>;
+  haloUpdates: ArrayLike<number>;
 }
 
 export interface TraceSink {

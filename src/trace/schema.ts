@@ -84,6 +84,8 @@ CREATE TABLE IF NOT EXISTS core_frames (
   queue_max INTEGER NOT NULL,
   energy_pj REAL NOT NULL,
   end_ns REAL NOT NULL,
+  halo_synops INTEGER NOT NULL DEFAULT 0,
+  halo_updates INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, frame, core_id)
 );
 CREATE TABLE IF NOT EXISTS events (

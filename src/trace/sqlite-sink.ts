@@ -68,6 +68,9 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     await assertTraceFile(db, path, what, elsewhere);
     await exec(db, `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyMs};`);
     await exec(db, SCHEMA_SQL);
+    // Files written before shadow rows existed get their core_frames columns (0 for old runs).
+    const cols = new Set((await all(db, 'PRAGMA table_info(core_frames)')).map((r) => String(r.name)));
+    for (const c of ['halo_synops', 'halo_updates']) if (!cols.has(c)) await exec(db, `ALTER TABLE core_frames ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`);
     const v = await all(db, 'SELECT version FROM schema_version');
     if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
     else if (v[0]!.version !== SCHEMA_VERSION) {
@@ -217,7 +220,7 @@ export class SqliteTraceSink implements TraceSink {
       for (let c = 0; c < cores.synops.length; c++) {
         this.push('core_frames', [
           id, rec.frame, c, cores.messagesIn[c]!, cores.synops[c]!, cores.neuronUpdates[c]!, cores.messagesOut[c]!,
-          cores.busyNs[c]!, cores.stallNs[c]!, cores.queueMax[c]!, cores.energyPj[c]!, cores.endNs[c]!,
+          cores.busyNs[c]!, cores.stallNs[c]!, cores.queueMax[c]!, cores.energyPj[c]!, cores.endNs[c]!, cores.haloSynops[c]!, cores.haloUpdates[c]!,
         ]);
       }
     }

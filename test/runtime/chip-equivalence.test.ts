@@ -3,6 +3,8 @@
  * equal MACs/transmissions/adds, synops = MACs, bit-identical for any worker count, and a
  * queue depth of 1 only adds stall and latency.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildChipSetup } from '../../src/chip/setup.js';
@@ -12,6 +14,8 @@ import { loadOnnx } from '../../src/model/onnx/import.js';
 import { runChip } from '../../src/runtime/chip/run-chip.js';
 import { runFunctional } from '../../src/runtime/functional.js';
 import { checkFrames } from '../../src/runtime/inputs.js';
+import { simulate } from '../../src/runtime/simulate.js';
+import { queryTrace } from '../../src/trace/query.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 import type { Graph } from '../../src/model/ir.js';
@@ -127,6 +131,54 @@ describe('routing follows structure, not a probe value that cancels', () => {
       expectSameWork(ch, fn);
       expect(ch.result.totals.adds).toBe(fn.result.totals.adds);
     }
+  });
+});
+
+describe('an overlapping max pool whose channel outgrows a core: shadow rows', () => {
+  // x[1,1,16,16] → conv 3×3 pad 1 (2 channels) → relu → MaxPool 3×3 stride 2 pad 1 → 1×1 conv.
+  // 64-neuron cores hold 4 rows of one 16-wide channel: 2 rows of its own and the 2 rows
+  // below that its last pooling window reads (an output belongs to its window's first
+  // row: rows 0–1 own outputs 0 and 1, whose windows reach row 3). Was: exit 2, "a 16-row
+  // strip of one channel holds 256 neurons but a core holds 64".
+  const b = new GraphBuilder([1, 1, 16, 16], 'stem');
+  const r = b.add(relu(), [b.add(convOp(mulberry32(60), { cin: 1, cout: 2, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 2, 16, 16])], [1, 2, 16, 16]);
+  const p = b.add(maxPoolOp({ k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] }), [r], [1, 2, 8, 8]);
+  b.add(convOp(mulberry32(61), { cin: 2, cout: 2, kh: 1 }), [p], [1, 2, 8, 8]);
+  const g = b.build();
+  const T = 5;
+  const data = randArray(mulberry32(62), T * 256, 0.1, 1); // no zero input: frame 0 reaches every synapse
+  for (let i = 256; i < T * 256; i++) if (i % 3 !== 0) data[i] = data[i - 256]!;
+  const frames = checkFrames(g, [T, 1, 16, 16], data, 'video');
+  const o = { threshold: 0.05, policy: parsePolicy('threshold') };
+
+  it('partitions: 2 own rows and up to 2 shadow rows of one channel', () => {
+    const setup = buildChipSetup(g, loihiWith('tiny64', { neurons: 64 }));
+    const first = setup.mapping.partitions.filter((q) => q.segment === 0 && q.c0 === 0);
+    expect(first.map((q) => [q.r0, q.r1, q.s1])).toEqual([[0, 2, 4], [2, 4, 6], [4, 6, 8], [6, 8, 10], [8, 10, 12], [10, 12, 14], [12, 14, 16], [14, 16, 16]]);
+  });
+
+  it('outputs, synops = MACs and transmissions equal the functional run; energy and latency equal on 1, 2, 3 workers', async () => {
+    const fn = await runFunctional(g, frames, T, { ...o, keepOutputs: true });
+    const runs: number[][][] = [];
+    for (const workers of [1, 2, 3]) {
+      const ch = await runChip(g, frames, T, { ...o, chip: loihiWith('tiny64', { neurons: 64 }), workers, inProcess: workers === 1, keepOutputs: true });
+      expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
+      expectSameWork(ch, fn);
+      runs.push(ch.result.per_frame.map((f) => [f.energy_pj, f.latency_ns]));
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+
+  it('shadow work is counted apart: frame 0 applies 3772 synapses to shadow rows, by hand', async () => {
+    // Shadow rows 2…15 of each channel, once each. Pairs per output row of a 3×3 pad-1
+    // conv on 16 columns: 14·9 + 2·6 = 138 inside, 14·6 + 2·4 = 92 on the last row:
+    // (13·138 + 92) · 2 channels = 3772. Frame 0 updates every shadow accumulator: 14·16·2.
+    const trace = join(mkdtempSync(join(tmpdir(), 'evsim-halo-')), 'halo.sqlite');
+    await simulate({ model: g, frames: { shape: [T, 1, 16, 16], data }, chip: loihiWith('tiny64', { neurons: 64 }), threshold: 0.05, trace, traceLevel: 'cores', workers: 2 });
+    const rows = await queryTrace(trace, 'SELECT frame, SUM(halo_synops) AS hs, SUM(halo_updates) AS hu FROM core_frames GROUP BY frame ORDER BY frame');
+    expect([rows[0]!.hs, rows[0]!.hu]).toEqual([3772, 14 * 16 * 2]);
+    for (const r of rows.slice(1)) expect(r.hs as number).toBeLessThan(3772);
   });
 });
 

@@ -66,6 +66,8 @@ interface SegRuntime {
   accOffset: Float32Array;
   /** Owned accumulator elements, ascending. */
   accOwned: Int32Array;
+  /** Shadow rows my cores hold (mapper.ts `s1`), or null: none. */
+  halo: HaloRuntime | null;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
   /** The dendritic adds my cores make per frame on aggregated values (null: none). */
@@ -194,13 +196,15 @@ function routesInto(r: StreamRoutes, mark: Uint8Array): StreamRoutes {
   }
   const core = new Int32Array(m);
   const synops = new Int32Array(m);
+  const halo = new Int32Array(m);
   let j = 0;
   for (let k = 0; k < r.core.length; k++) {
     if (!mark[r.core[k]!]) continue;
     core[j] = r.core[k]!;
+    halo[j] = r.halo[k]!;
     synops[j++] = r.synops[k]!;
   }
-  return { stream: r.stream, offsets, core, synops };
+  return { stream: r.stream, offsets, core, synops, halo };
 }
 
 /** Each route entry's adds as a message (looked up once here, not per message per frame); null when none. */
@@ -329,9 +333,47 @@ function sourceActors(r: StreamRoutes, own: Int32Array, isMine: Uint8Array, core
 function emptyStats(cores: Int32Array): CoreStats {
   const z = (): Float64Array => new Float64Array(cores.length);
   return {
-    cores, synops: z(), dendriteAdds: z(), neuronUpdates: z(), spikes: z(), messagesIn: z(), messagesOut: z(),
+    cores, synops: z(), haloSynops: z(), haloUpdates: z(), dendriteAdds: z(), neuronUpdates: z(), spikes: z(), messagesIn: z(), messagesOut: z(),
     hopsEw: z(), hopsNs: z(), busyNs: z(), stallNs: z(), queueMax: z(), endNs: z(), energyPj: z(),
   };
+}
+
+/**
+ * A segment's shadow rows on my cores: accumulated here as well as by their owners (with
+ * the same deltas in the same order, so bit-identical), so my max-pool windows read them.
+ */
+interface HaloRuntime {
+  /** Per accumulator element: 1 when it is accumulated here (owned by my core, or a shadow row of one). */
+  here: Uint8Array;
+  /** Those elements, ascending (a flush restarts them all). */
+  hereList: Int32Array;
+  /** Per element, the slots of my cores holding it as a shadow row (CSR). */
+  shadowOff: Int32Array;
+  shadowSlots: Int32Array;
+  /** Per gate of the segment: the owner of each element of its value tensor (its changed list is cut to mine). */
+  gateOwners: Int32Array[];
+}
+
+function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefined, accOwn: Int32Array, isMine: Uint8Array, slot: Int32Array, gateOwners: Int32Array[]): HaloRuntime | null {
+  if (!shadow) return null;
+  const n = accOwn.length;
+  const here = new Uint8Array(n);
+  const shadowOff = new Int32Array(n + 1);
+  const slots: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (accOwn[i]! >= 0 && isMine[accOwn[i]!]) here[i] = 1;
+    for (let k = shadow.offsets[i]!; k < shadow.offsets[i + 1]!; k++) {
+      const c = shadow.cores[k]!;
+      if (isMine[c]) {
+        here[i] = 1;
+        slots.push(slot[c]!);
+      }
+    }
+    shadowOff[i + 1] = slots.length;
+  }
+  if (slots.length === 0) return null;
+  const hereList = ownedBy(Int32Array.from(here, (h) => (h ? 0 : -1)), Uint8Array.of(1));
+  return { here, hereList, shadowOff, shadowSlots: Int32Array.from(slots), gateOwners };
 }
 
 export class CoreGroup {
@@ -367,6 +409,8 @@ export class CoreGroup {
   private stats: CoreStats;
   private counts = { gateUpdates: 0, accUpdates: 0, transmissions: 0 };
   private msgs: MessageArrays = { arrival: new Float64Array(0), src: new Int32Array(0), seq: new Int32Array(0), synops: new Int32Array(0), dendrites: new Int32Array(0) };
+  /** Per message (as msgs): the synapses into the destination core's shadow rows. */
+  private msgHalo = new Int32Array(0);
   private order = new Int32Array(0);
   private readonly scratch = new Scratch();
   /** advance()'s result, emptied on each call (objects(): one elements kind). */
@@ -445,7 +489,7 @@ export class CoreGroup {
           list(step.out);
           // Compute only the output rows of my partitions (all rows of a non-conv node).
           const rows = new Uint8Array(seg.rows);
-          for (const p of parts) rows.fill(1, p.r0, p.r1);
+          for (const p of parts) rows.fill(1, p.r0, p.s1);
           const kernel = makeDeltaKernel(g, step.node, { convRows: step.node.op.kind === 'conv' ? rows : null })!;
           return { step, kernel, geo: synapseGeometry(plan, step), aggregated: isAggregated(seg, step) };
         })),
@@ -454,6 +498,7 @@ export class CoreGroup {
         gates: sources,
         accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
         accOwned,
+        halo: haloRuntime(setup.shadows.get(seg.acc.out), owner.get(seg.acc.out)!, this.isMine, this.slot, sources.map((src) => owner.get(src.valueTensor)!)),
         rowParts: partsByRow(seg, parts),
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
@@ -566,7 +611,8 @@ export class CoreGroup {
     for (let i = 0; i < this.cores.length; i++) {
       st.endNs[i] = this.tCore[i]!;
       st.energyPj[i] = coreEnergyPj(chip, {
-        synops: st.synops[i]!, dendriteAdds: st.dendriteAdds[i]!, neuronUpdates: st.neuronUpdates[i]!, spikes: st.spikes[i]!,
+        // Shadow rows' synapses and updates are work like any other.
+        synops: st.synops[i]! + st.haloSynops[i]!, dendriteAdds: st.dendriteAdds[i]!, neuronUpdates: st.neuronUpdates[i]! + st.haloUpdates[i]!, spikes: st.spikes[i]!,
         messagesOut: st.messagesOut[i]!, messagesIn: st.messagesIn[i]!, hopsEw: st.hopsEw[i]!, hopsNs: st.hopsNs[i]!, busyNs: st.busyNs[i]!,
       });
     }
@@ -724,7 +770,9 @@ export class CoreGroup {
           msg.arrival[at] = arrivalNs(chip, send[e]!, dx, dy);
           msg.src[at] = src;
           msg.seq[at] = s;
-          msg.synops[at] = r.synops[k]!;
+          // Time covers the shadow rows' synapses too; the stats split them off (msgHalo).
+          msg.synops[at] = r.synops[k]! + r.halo[k]!;
+          this.msgHalo[at] = r.halo[k]!;
           msg.dendrites[at] = adds ? adds[k]! : 0;
           if (this.recordEvents) this.events.push(msg.arrival[at]!, src, c, s, l.val[e]!, Math.abs(dx) + Math.abs(dy));
           order[at] = at;
@@ -763,12 +811,73 @@ export class CoreGroup {
     const ach = this.changed.get(acc.out)!;
     const delta = this.deltas.get(acc.in)!;
     ach.n = 0;
+    if (rt.halo) return this.accumulateHalo(rt, rt.halo, a, ach, delta, accOwn);
     // The flush (a run's first frame, a reset) is a method of its own: run once per
     // segment and run, it would deoptimise the per-frame path it sat in.
     const updIdx = this.flush ? rt.accOwned : this.updBuf(delta.n);
     const nUpd = this.flush ? accumulateFlush(rt, a, ach, delta, accOwn, this.isMine) : accumulateDeltas(a, ach, delta, accOwn, this.isMine, updIdx);
     this.counts.accUpdates += nUpd;
     return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
+  }
+
+  /**
+   * `accumulate` with shadow rows: every element here is accumulated once (its owner's or
+   * a shadow's, whichever cores are mine); each core's updates are its own neurons and its
+   * shadow rows, ascending. Only owned updates count as the run's (the functional count).
+   */
+  private accumulateHalo(rt: SegRuntime, h: HaloRuntime, a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array): { list: Int32Array; start: Int32Array } {
+    const { here, shadowOff, shadowSlots } = h;
+    const nMine = this.cores.length;
+    const slot = this.slot;
+    const isMine = this.isMine;
+    const sc = this.scratch;
+    const haloUpd = sc.floats('halo.upd', nMine, true);
+    // The elements updated this frame: all here on a flush, else those with a delta.
+    let items: Int32Array;
+    if (this.flush) {
+      items = h.hereList;
+      for (let k = 0; k < items.length; k++) a[items[k]!] = rt.accOffset[items[k]!]!;
+      for (let e = 0; e < delta.n; e++) if (here[delta.idx[e]!]) a[delta.idx[e]!] += delta.val[e]!;
+      for (let k = 0; k < items.length; k++) ach.push(items[k]!);
+    } else {
+      items = sc.ints('halo.items', delta.n);
+      let m = 0;
+      for (let e = 0; e < delta.n; e++) {
+        const i = delta.idx[e]!;
+        if (!here[i]) continue;
+        items[m++] = i;
+        const old = a[i]!;
+        a[i] = old + delta.val[e]!;
+        if (a[i] !== old) ach.push(i);
+      }
+      items = items.subarray(0, m);
+    }
+    const start = sc.ints('upd.start', nMine + 1, true);
+    let owned = 0;
+    for (let k = 0; k < items.length; k++) {
+      const i = items[k]!;
+      const c = accOwn[i]!;
+      if (c >= 0 && isMine[c]) {
+        start[slot[c]! + 1]++;
+        owned++;
+      }
+      for (let q = shadowOff[i]!; q < shadowOff[i + 1]!; q++) {
+        start[shadowSlots[q]! + 1]++;
+        haloUpd[shadowSlots[q]!]++;
+      }
+    }
+    for (let i = 0; i < nMine; i++) start[i + 1] += start[i]!;
+    const fill = sc.ints('upd.fill', nMine);
+    fill.set(start.subarray(0, nMine));
+    const list = sc.ints('upd.list', start[nMine]!);
+    for (let k = 0; k < items.length; k++) {
+      const i = items[k]!;
+      const c = accOwn[i]!;
+      if (c >= 0 && isMine[c]) list[fill[slot[c]!]!++] = i;
+      for (let q = shadowOff[i]!; q < shadowOff[i + 1]!; q++) list[fill[shadowSlots[q]!]!++] = i;
+    }
+    this.counts.accUpdates += owned;
+    return { list, start };
   }
 
   /** No neuron updated, grouped by core like `accumulate`'s. */
@@ -787,6 +896,19 @@ export class CoreGroup {
       );
     }
     const gateOut = rt.gateLists;
+    // Shadow rows make values of windows my cores do not own: only owned ones reach a gate.
+    if (rt.halo && !flush) {
+      for (let gi = 0; gi < rt.gates.length; gi++) {
+        const ch = this.changed.get(rt.gates[gi]!.valueTensor)!;
+        const own = rt.halo.gateOwners[gi]!;
+        let m = 0;
+        for (let k = 0; k < ch.n; k++) {
+          const i = ch.idx[k]!;
+          if (own[i]! >= 0 && this.isMine[own[i]!]) ch.idx[m++] = i;
+        }
+        ch.n = m;
+      }
+    }
     for (let gi = 0; gi < rt.gates.length; gi++) {
       const gt = rt.gates[gi]!;
       const x = this.values.get(gt.valueTensor)!;
@@ -867,14 +989,19 @@ export class CoreGroup {
       this.tCore[i] = res.endNs;
       let syn = extraSynops[i]!;
       let dend = extraDendrites[i]!;
+      let haloSyn = 0;
       for (let k = m0; k < m1; k++) {
         syn += msg.synops[k]!;
+        haloSyn += this.msgHalo[k]!;
         dend += msg.dendrites[k]!;
       }
-      st.synops[i] = syn;
+      st.synops[i] = syn - haloSyn;
+      st.haloSynops[i] = haloSyn;
       st.dendriteAdds[i] = dend;
       st.messagesIn[i] = m1 - m0;
-      st.neuronUpdates[i] = upd.start[i + 1]! - upd.start[i]!;
+      const haloUpd = rt.halo ? this.scratch.floats('halo.upd', this.cores.length)[i]! : 0;
+      st.neuronUpdates[i] = upd.start[i + 1]! - upd.start[i]! - haloUpd;
+      st.haloUpdates[i] = haloUpd;
       st.spikes[i] = sp.start[i + 1]! - sp.start[i]!;
       st.busyNs[i] = res.busyNs;
       st.stallNs[i] = res.stallNs;
@@ -917,6 +1044,7 @@ export class CoreGroup {
     if (this.msgs.arrival.length < n) {
       const cap = Math.max(n, 2 * this.msgs.arrival.length);
       this.msgs = { arrival: new Float64Array(cap), src: new Int32Array(cap), seq: new Int32Array(cap), synops: new Int32Array(cap), dendrites: new Int32Array(cap) };
+      this.msgHalo = new Int32Array(cap);
       this.order = new Int32Array(cap);
     }
     return this.msgs;

@@ -337,6 +337,7 @@ class FrameLoop {
     this.coreFrame = {
       messagesIn: new Float64Array(nCores), synops: new Float64Array(nCores), neuronUpdates: new Float64Array(nCores), messagesOut: new Float64Array(nCores),
       busyNs: new Float64Array(nCores), stallNs: new Float64Array(nCores), queueMax: new Float64Array(nCores), energyPj: this.energy, endNs: this.endNs,
+      haloSynops: new Float64Array(nCores), haloUpdates: new Float64Array(nCores),
     };
     // One row per segment, then the sensor's input gate (see traceTables).
     this.layerFrame = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
@@ -385,6 +386,8 @@ class FrameLoop {
         coreFrame.busyNs[c] = st.busyNs[i]!;
         coreFrame.stallNs[c] = st.stallNs[i]!;
         coreFrame.queueMax[c] = st.queueMax[i]!;
+        coreFrame.haloSynops[c] = st.haloSynops[i]!;
+        coreFrame.haloUpdates[c] = st.haloUpdates[i]!;
         rec.synops += st.synops[i]!;
         rec.adds += st.dendriteAdds[i]!;
         rec.messages += st.messagesOut[i]!;
