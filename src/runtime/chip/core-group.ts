@@ -372,8 +372,9 @@ function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefi
     shadowOff[i + 1] = slots.length;
   }
   if (slots.length === 0) return null;
-  const hereList = ownedBy(Int32Array.from(here, (h) => (h ? 0 : -1)), Uint8Array.of(1));
-  return { here, hereList, shadowOff, shadowSlots: Int32Array.from(slots), gateOwners };
+  const hereList: number[] = [];
+  for (let i = 0; i < n; i++) if (here[i]) hereList.push(i);
+  return { here, hereList: Int32Array.from(hereList), shadowOff, shadowSlots: Int32Array.from(slots), gateOwners };
 }
 
 export class CoreGroup {
