@@ -33,6 +33,8 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
     const actors: Record<string, number> = {};
     for (const p of parts) actors[actorOf[p.core]!] = (actors[actorOf[p.core]!] ?? 0) + 1;
     const neurons = parts.reduce((s, p) => s + p.neurons, 0);
+    // Shadow rows (an overlapping max pool across partitions) take neurons on a core too.
+    const shadow = parts.reduce((s, p) => s + (p.s1 - p.r1) * seg.cols * (p.c1 - p.c0), 0);
     const syn = parts.reduce((s, p) => s + p.synapseBytes, 0);
     const maxSyn = Math.max(...parts.map((p) => p.synapseBytes));
     return {
@@ -40,7 +42,8 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
       relay: seg.relay,
       cores: parts.length,
       neurons,
-      utilisation: neurons / (parts.length * chip.core.neurons),
+      shadow_neurons: shadow,
+      utilisation: (neurons + shadow) / (parts.length * chip.core.neurons),
       synapse_bytes: syn,
       max_synapse_fill: maxSyn / chip.core.synapseBytes,
       gates: seg.gates.map((g) => g.name),
@@ -56,7 +59,7 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
     `mapping on ${chip.name}: ${m.cores.length} cores on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
     table(
       ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill', `actor (${workers} worker${workers > 1 ? 's' : ''})`],
-      rows.map((r) => [r.layer, r.cores, fmtInt(r.neurons), pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill), actorsCell(r.actors)]),
+      rows.map((r) => [r.layer, r.cores, `${fmtInt(r.neurons)}${r.shadow_neurons > 0 ? ` + ${fmtInt(r.shadow_neurons)} shadow` : ''}`, pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill), actorsCell(r.actors)]),
     ),
     rows.some((r) => r.relay) ? 'relay: a layer with no activation after it; its neurons send their summed input on, keeping no accumulator' : '',
     workers > 1 ? `actors run the layers as a pipeline (cores of a split layer in parentheses); --workers N shows another grouping` : '',
