@@ -85,11 +85,13 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   let G: number;
   const fullRows = Math.floor(N / (cols * channels));
   if (seg.rowsWhole && seg.halo && rows * cols > N) {
-    // A channel outgrows a core: split its rows, each partition one channel with up to
-    // span − 1 shadow rows (the overlap of its last pooling window into the next rows).
-    R = Math.floor(N / cols) - (seg.halo.kh - 1) * seg.halo.dil;
-    G = 1;
-    if (R < 1) throw noFit(`layer '${name}': a row of one channel holds ${cols} neurons, and its ${seg.halo.kh}-row pooling windows need ${1 + (seg.halo.kh - 1) * seg.halo.dil} rows on a core, ${(1 + (seg.halo.kh - 1) * seg.halo.dil) * cols} neurons, but a ${chip.name} core holds ${N}; use a chip with larger cores`);
+    // A channel outgrows a core: split its rows, each partition one channel (a chunk's
+    // channels under chunk:C) with up to span − 1 shadow rows (the overlap of its last
+    // pooling window into the next rows).
+    const span = (seg.halo.kh - 1) * seg.halo.dil;
+    G = Math.min(channels, Math.max(1, chunk));
+    R = Math.floor(N / (G * cols)) - span;
+    if (R < 1) throw noFit(`layer '${name}': a row of ${G > 1 ? `${G} channels (chunk:${chunk})` : 'one channel'} holds ${G * cols} neurons, and its ${seg.halo.kh}-row pooling windows need ${1 + span} rows on a core (${(1 + span) * G * cols} neurons), but a ${chip.name} core holds ${N}; use a chip with larger cores`);
   } else if (seg.rowsWhole) {
     R = rows;
     G = Math.min(channels, Math.floor(N / (rows * cols)));

@@ -134,6 +134,12 @@ describe('routing follows structure, not a probe value that cancels', () => {
   });
 });
 
+/** The name of the gate after a graph's first max pool. */
+function setupGate(g: Graph): string {
+  const setup = buildChipSetup(g, loihiWith('any', { neurons: 100000 }));
+  return setup.mapping.segments[0]!.gates[0]!.name;
+}
+
 describe('an overlapping max pool whose channel outgrows a core: shadow rows', () => {
   // x[1,1,16,16] → conv 3×3 pad 1 (2 channels) → relu → MaxPool 3×3 stride 2 pad 1 → 1×1 conv.
   // 64-neuron cores hold 4 rows of one 16-wide channel: 2 rows of its own and the 2 rows
@@ -168,6 +174,32 @@ describe('an overlapping max pool whose channel outgrows a core: shadow rows', (
     }
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);
+  });
+
+  it('a depthwise conv and a stride-1 pool, 5 workers: a worker whose cores hold no shadow rows still gates only its own windows (was: extra transmissions from 2 workers)', async () => {
+    const d = new GraphBuilder([1, 3, 21, 16], 'dw');
+    const dr = d.add(relu(), [d.add(convOp(mulberry32(63), { cin: 3, cout: 3, kh: 3, pads: [1, 1, 1, 1], group: 3 }), [0], [1, 3, 21, 16])], [1, 3, 21, 16]);
+    const dp = d.add(maxPoolOp({ k: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1] }), [dr], [1, 3, 21, 16]);
+    d.add(convOp(mulberry32(64), { cin: 3, cout: 2, kh: 1 }), [dp], [1, 2, 21, 16]);
+    const dg = d.build();
+    const dv = randArray(mulberry32(65), 5 * 1008, -1, 1);
+    for (let i = 1008; i < 5 * 1008; i++) if (i % 4 !== 0) dv[i] = dv[i - 1008]!;
+    const df = checkFrames(dg, [5, 3, 21, 16], dv, 'video');
+    const fn = await runFunctional(dg, df, 5, { ...o, keepOutputs: true });
+    for (const workers of [1, 2, 3, 5]) {
+      const ch = await runChip(dg, df, 5, { ...o, chip: loihiWith('tiny128', { neurons: 128 }), workers, inProcess: true, keepOutputs: true });
+      expect(Array.from(ch.outputs!), `${workers} workers`).toEqual(Array.from(fn.outputs!));
+      expectSameWork(ch, fn);
+      expect(ch.result.totals.gate_updates, `${workers} workers`).toBe(fn.result.totals.gate_updates);
+    }
+  });
+
+  it('chunk:2 keeps two channels per partition, their shadow rows included', () => {
+    const setup = buildChipSetup(g, loihiWith('tiny200', { neurons: 200 }), { chunks: { [setupGate(g)]: 2 } });
+    const parts = setup.mapping.partitions.filter((q) => q.segment === 0);
+    // 200 neurons: 2 channels × (4 rows + 2 shadow rows) × 16 columns = 192.
+    expect(parts.every((q) => q.c1 - q.c0 === 2 && q.r1 - q.r0 <= 4 && (q.s1 - q.r0) * 16 * 2 <= 200)).toBe(true);
+    expect(parts.some((q) => q.s1 > q.r1)).toBe(true);
   });
 
   it('shadow work is counted apart: frame 0 applies 3772 synapses to shadow rows, by hand', async () => {

@@ -68,6 +68,12 @@ interface SegRuntime {
   accOwned: Int32Array;
   /** Shadow rows my cores hold (mapper.ts `s1`), or null: none. */
   halo: HaloRuntime | null;
+  /**
+   * When the segment has shadow rows anywhere: per gate, the owner of each element of its
+   * value tensor. Pooled windows that start in another partition are computed here from
+   * rows this actor may not hold (shadow or not); only owned ones may reach a gate.
+   */
+  gateOwners: Int32Array[] | null;
   /** Per my core: rows → my partitions (for aggregated synops). */
   rowParts: ReturnType<typeof partsByRow>;
   /** The dendritic adds my cores make per frame on aggregated values (null: none). */
@@ -350,11 +356,9 @@ interface HaloRuntime {
   /** Per element, the slots of my cores holding it as a shadow row (CSR). */
   shadowOff: Int32Array;
   shadowSlots: Int32Array;
-  /** Per gate of the segment: the owner of each element of its value tensor (its changed list is cut to mine). */
-  gateOwners: Int32Array[];
 }
 
-function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefined, accOwn: Int32Array, isMine: Uint8Array, slot: Int32Array, gateOwners: Int32Array[]): HaloRuntime | null {
+function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefined, accOwn: Int32Array, isMine: Uint8Array, slot: Int32Array): HaloRuntime | null {
   if (!shadow) return null;
   const n = accOwn.length;
   const here = new Uint8Array(n);
@@ -374,7 +378,7 @@ function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefi
   if (slots.length === 0) return null;
   const hereList: number[] = [];
   for (let i = 0; i < n; i++) if (here[i]) hereList.push(i);
-  return { here, hereList: Int32Array.from(hereList), shadowOff, shadowSlots: Int32Array.from(slots), gateOwners };
+  return { here, hereList: Int32Array.from(hereList), shadowOff, shadowSlots: Int32Array.from(slots) };
 }
 
 export class CoreGroup {
@@ -499,7 +503,8 @@ export class CoreGroup {
         gates: sources,
         accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
         accOwned,
-        halo: haloRuntime(setup.shadows.get(seg.acc.out), owner.get(seg.acc.out)!, this.isMine, this.slot, sources.map((src) => owner.get(src.valueTensor)!)),
+        halo: haloRuntime(setup.shadows.get(seg.acc.out), owner.get(seg.acc.out)!, this.isMine, this.slot),
+        gateOwners: setup.shadows.has(seg.acc.out) ? sources.map((src) => owner.get(src.valueTensor)!) : null,
         rowParts: partsByRow(seg, parts),
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
@@ -898,10 +903,10 @@ export class CoreGroup {
     }
     const gateOut = rt.gateLists;
     // Shadow rows make values of windows my cores do not own: only owned ones reach a gate.
-    if (rt.halo && !flush) {
+    if (rt.gateOwners && !flush) {
       for (let gi = 0; gi < rt.gates.length; gi++) {
         const ch = this.changed.get(rt.gates[gi]!.valueTensor)!;
-        const own = rt.halo.gateOwners[gi]!;
+        const own = rt.gateOwners[gi]!;
         let m = 0;
         for (let k = 0; k < ch.n; k++) {
           const i = ch.idx[k]!;
