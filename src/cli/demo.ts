@@ -65,22 +65,27 @@ EvNet vs the conventional network on the same ${s.chip} chip (a --dense run, run
                     so they queue behind the slowest core; set frame_period_ns in a chip file to pace them)`);
 
   const t = rel(tracePath);
-  const cli = 'node dist/src/cli/main.js';
+  // From the repository (npm run demo) the built CLI; from an installed package, npx evsim.
+  const inRepo = relative(root, process.cwd()) === '';
+  const cli = inRepo ? 'node dist/src/cli/main.js' : 'npx evsim';
+  const sweepFile = rel(join(root, 'sim-configs', 'sweeps', 'threshold.yaml'));
+  const quickstart = rel(join(root, 'sim-configs', 'quickstart.yaml'));
   console.log(`
 Query the trace (SQLite, read-only; run 1 is the EvNet, run 2 the dense-equivalent):
   ${cli} query ${t} "SELECT run_id, COUNT(*) AS frames, SUM(macs) / COUNT(*) AS macs_per_frame, SUM(energy_pj) / COUNT(*) / 1e6 AS uj_per_frame, AVG(latency_ns) / 1e3 AS mean_latency_us FROM frames GROUP BY run_id"
   ${cli} query ${t} --named hot-cores
   ${cli} query ${t} "SELECT frame, macs, transmissions, ROUND(energy_pj / 1e6, 3) AS energy_uj, ROUND(latency_ns / 1e3, 1) AS latency_us FROM frames WHERE run_id = 1 AND frame < 20"
   ${cli} query ${t} --list
-  ${cli} report ${t} --run 1 --html traces/demo-report.html   # charts, one self-contained page
+  ${cli} report ${t} --run 1 --html ${rel(join(dirname(tracePath), 'demo-report.html'))}   # charts, one self-contained page
 
 Try next:
   ${cli} run ${rel(configPath)} --threshold 0.3 --chip loihi-fitted      # fewer ops, other costs
   ${cli} run ${rel(configPath)} --policy rounding --no-trace             # Sigma-Delta instead of EvNet
-  ${cli} sweep sim-configs/sweeps/threshold.yaml                         # accuracy vs ops, 3 policies, Pareto front
-  ${cli} run sim-configs/quickstart.yaml                                 # the video CNN (153 cores) on a camera-motion video
+  ${cli} sweep ${sweepFile}                         # accuracy vs ops, 3 policies, Pareto front
+  ${cli} run ${quickstart}                                 # the video CNN (153 cores) on a camera-motion video${inRepo ? `
   npm run results                                                        # the paper's tables and figures → docs/results.md
-(npx evsim … works the same once the package is installed.) Demo wall time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+(npx evsim … works the same once the package is installed.)` : ''}
+Demo wall time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
 demo().catch((e) => {
