@@ -48,13 +48,19 @@ function shadowMaps(plan: EvPlan, mapping: Mapping): ChipSetup['shadows'] {
     if (parts.length === 0) continue;
     const size = plan.tensors[seg.acc.out]!.size;
     const plane = seg.rows * seg.cols;
-    const lists: number[][] = Array.from({ length: size }, () => []);
-    for (const p of parts) {
-      for (let ch = p.c0; ch < p.c1; ch++) for (let i = ch * plane + p.r1 * seg.cols; i < ch * plane + p.s1 * seg.cols; i++) lists[i]!.push(p.core);
-    }
+    // A counting pass, then a filling one (a million elements on ResNet's stem).
+    const each = (f: (i: number, core: number) => void): void => {
+      for (const p of parts) {
+        for (let ch = p.c0; ch < p.c1; ch++) for (let i = ch * plane + p.r1 * seg.cols; i < ch * plane + p.s1 * seg.cols; i++) f(i, p.core);
+      }
+    };
     const offsets = new Int32Array(size + 1);
-    for (let i = 0; i < size; i++) offsets[i + 1] = offsets[i]! + lists[i]!.length;
-    out.set(seg.acc.out, { offsets, cores: Int32Array.from(lists.flat()) });
+    each((i) => offsets[i + 1]++);
+    for (let i = 0; i < size; i++) offsets[i + 1] += offsets[i]!;
+    const fill = offsets.slice(0, size);
+    const cores = new Int32Array(offsets[size]!);
+    each((i, core) => (cores[fill[i]!++] = core));
+    out.set(seg.acc.out, { offsets, cores });
   }
   return out;
 }
