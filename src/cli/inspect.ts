@@ -18,13 +18,18 @@ export interface InspectArgs {
   placement?: PlacementStrategy;
   /** Worker threads whose actors the mapping is shown grouped into (as `evsim run --workers`). */
   workers?: number;
+  /** The run's policy: a `chunk:C` keeps C channels together on a core, as `evsim run` maps. */
+  policy?: string;
 }
 
 /** The mapping section of `inspect --chip`: cores per layer, utilisation, synapse memory. */
 function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unknown } {
   const chip = loadChip(a.chip!);
   const mesh = parseMesh(a.mesh);
-  const m = mapNetwork(plan, chip, { mesh, strategy: a.placement });
+  // chunk:C maps each gated layer's channels in groups of C, as a run with that policy does.
+  const chunk = a.policy ? parsePolicy(a.policy).chunk : 1;
+  const chunks = chunk > 1 ? Object.fromEntries(plan.steps.filter((st) => st.kind === 'gate' && st.in !== plan.input).map((st) => [(st as { name: string }).name, chunk])) : undefined;
+  const m = mapNetwork(plan, chip, { mesh, strategy: a.placement, chunks });
   const workers = Math.max(1, Math.min(a.workers ?? Math.min(2, availableParallelism()), m.cores.length));
   const actorOf = pipelineAssignment(m, workers);
   const rows = m.segments.map((seg) => {

@@ -164,14 +164,15 @@ export async function main(argv: string[]): Promise<void> {
           .option('mesh', { type: 'string', requiresArg: true, describe: 'auto | WxH (default: grow to fit)' })
           .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement strategy' })
           .option('workers', { type: 'number', requiresArg: true, describe: 'show which actor runs each layer with this many workers (default min(2, cores))' })
+          .option('policy', { type: 'string', requiresArg: true, describe: 'map as a run with this policy would (chunk:C keeps C channels on a core)' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        checkFlags(a as unknown as Record<string, unknown>, argv, { chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', json: 'flag' });
+        checkFlags(a as unknown as Record<string, unknown>, argv, { chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', policy: 'value', json: 'flag' });
         if (a.chip === undefined) {
-          const chipOnly = (['mesh', 'placement', 'workers'] as const).filter((k) => a[k] !== undefined);
+          const chipOnly = (['mesh', 'placement', 'workers', 'policy'] as const).filter((k) => a[k] !== undefined);
           if (chipOnly.length > 0) throw new EvsimError('BAD_USAGE', `${chipOnly.map((k) => `--${k}`).join(', ')} ${chipOnly.length === 1 ? 'describes' : 'describe'} a mapping: add --chip PRESET|FILE.yaml`);
         }
-        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers })}\n`);
+        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers, policy: a.policy })}\n`);
       },
     )
     .command(

@@ -247,3 +247,16 @@ describe('the command around its output', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('evsim inspect --chip --policy', () => {
+  it('chunk:2 maps as a run with it would: channel groups of 2, not 3 (cnn_basic on 96-neuron cores)', () => {
+    // conv1: 8 channels, 2-row strips of 16 columns (32 neurons a channel): 3 channels fit a
+    // core, 8 strips × 3 groups = 24 cores; cut at multiples of 2: 8 × 4 = 32.
+    const chip = join(tmp, 'n96.yaml');
+    writeFileSync(chip, 'preset: loihi\ncore: { neurons: 96 }\n');
+    const cores = (extra: string[]): number[] => (JSON.parse(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--chip', chip, '--json', ...extra).out) as { mapping: { layers: { cores: number }[] } }).mapping.layers.map((l) => l.cores);
+    expect(cores([])[0]).toBe(24);
+    expect(cores(['--policy', 'chunk:2'])[0]).toBe(32);
+    expectBadInput(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--policy', 'chunk:2'), /--policy describes a mapping: add --chip/);
+  });
+});
