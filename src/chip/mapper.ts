@@ -84,10 +84,10 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   let R: number;
   let G: number;
   const fullRows = Math.floor(N / (cols * channels));
-  if (seg.rowsWhole && seg.halo && rows * cols > N) {
-    // A channel outgrows a core: split its rows, each partition one channel (a chunk's
-    // channels under chunk:C) with up to span − 1 shadow rows (the overlap of its last
-    // pooling window into the next rows).
+  if (seg.rowsWhole && seg.halo && rows * cols * Math.min(channels, Math.max(1, chunk)) > N) {
+    // A channel (a chunk's channels under chunk:C) outgrows a core: split its rows, each
+    // partition one channel (or chunk) with up to span − 1 shadow rows (the overlap of its
+    // last pooling window into the next rows).
     const span = (seg.halo.kh - 1) * seg.halo.dil;
     G = Math.min(channels, Math.max(1, chunk));
     R = Math.floor(N / (G * cols)) - span;

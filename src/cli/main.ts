@@ -126,13 +126,14 @@ function usageMessage(msg: string, argv: readonly string[]): string {
 
 /**
  * A reader that stops early (`evsim query … | head`) closes the pipe: the rest of the
- * output has nowhere to go, which is not an error of the command.
+ * output has nowhere to go, which is not an error of the command. The command goes on
+ * (a sweep finishes its points) and its output is dropped; its exit code is its own.
  */
 function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
+      if (e.code !== 'EPIPE') throw e;
+      stream.write = (() => true) as typeof stream.write;
     });
   }
 }

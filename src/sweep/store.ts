@@ -186,6 +186,9 @@ export class SweepStore {
       // Files written before `current` existed get it (every row counts as current until synced).
       const cols = new Set((await all(d, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
       if (!cols.has('current')) await exec(d, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
+      // Points stored on a chip without costs (energy null) by an evsim that kept its cores,
+      // messages and hops as 0: null, as now, so a front over them leaves the points out.
+      await exec(d, "UPDATE sweep_points SET cores = NULL, messages = NULL, hops = NULL WHERE status = 'completed' AND energy_pj IS NULL AND cores = 0");
       return new SweepStore(d, path, lock);
     } catch (e) {
       if (db) await close(db).catch(() => undefined);

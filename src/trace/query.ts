@@ -106,7 +106,8 @@ export function formatRows(rows: Record<string, unknown>[], format: QueryFormat)
     return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c], false))).join(','))].join('\n');
   }
   const text = rows.map((r) => cols.map((c) => cell(r[c])));
-  const widths = cols.map((c, i) => Math.max(c.length, ...text.map((t) => t[i]!.length)));
+  // A loop, not Math.max(...): a spread of 10⁵ rows overflows the call stack.
+  const widths = cols.map((c, i) => text.reduce((w, t) => Math.max(w, t[i]!.length), c.length));
   const numeric = cols.map((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'));
   const line = (vals: string[]): string => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');

@@ -68,12 +68,15 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     await assertTraceFile(db, path, what, elsewhere);
     await exec(db, `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyMs};`);
     await exec(db, SCHEMA_SQL);
-    // Files written before shadow rows existed get their core_frames columns (0 for old runs).
-    const cols = new Set((await all(db, 'PRAGMA table_info(core_frames)')).map((r) => String(r.name)));
-    for (const c of ['halo_synops', 'halo_updates']) if (!cols.has(c)) await exec(db, `ALTER TABLE core_frames ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`);
     const v = await all(db, 'SELECT version FROM schema_version');
     if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
-    else if (v[0]!.version !== SCHEMA_VERSION) {
+    else if (v[0]!.version === 1) {
+      // Version 1 lacked core_frames' shadow-row columns (0 for its runs). The version moves
+      // on, so an older evsim refuses the file instead of writing rows one column short.
+      const cols = new Set((await all(db, 'PRAGMA table_info(core_frames)')).map((r) => String(r.name)));
+      for (const c of ['halo_synops', 'halo_updates']) if (!cols.has(c)) await exec(db, `ALTER TABLE core_frames ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`);
+      await run(db, 'UPDATE schema_version SET version = ?', [SCHEMA_VERSION]);
+    } else if (v[0]!.version !== SCHEMA_VERSION) {
       throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
     }
     return db;

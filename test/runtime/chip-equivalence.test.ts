@@ -202,6 +202,19 @@ describe('an overlapping max pool whose channel outgrows a core: shadow rows', (
     expect(parts.some((q) => q.s1 > q.r1)).toBe(true);
   });
 
+  it('chunk:2 where one channel fits a core but two do not: shadow rows, not a refusal (was: exit 2 on 576–1024 neurons, fine on 300)', () => {
+    const c = new GraphBuilder([1, 3, 24, 24], 'mid');
+    const cr = c.add(relu(), [c.add(convOp(mulberry32(66), { cin: 3, cout: 4, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 4, 24, 24])], [1, 4, 24, 24]);
+    const cp = c.add(maxPoolOp({ k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] }), [cr], [1, 4, 12, 12]);
+    c.add(convOp(mulberry32(67), { cin: 4, cout: 2, kh: 1 }), [cp], [1, 2, 12, 12]);
+    const cg = c.build();
+    // 24 × 24 = 576 neurons a channel: one fits 1000, a chunk of two (1152) does not.
+    const setup = buildChipSetup(cg, loihiWith('n1000', { neurons: 1000 }), { chunks: { [setupGate(cg)]: 2 } });
+    const parts = setup.mapping.partitions.filter((q) => q.segment === 0);
+    expect(parts.every((q) => q.c1 - q.c0 === 2 && (q.s1 - q.r0) * 24 * 2 <= 1000)).toBe(true);
+    expect(parts.some((q) => q.s1 > q.r1)).toBe(true);
+  });
+
   it('shadow work is counted apart: frame 0 applies 3772 synapses to shadow rows, by hand', async () => {
     // Shadow rows 2…15 of each channel, once each. Pairs per output row of a 3×3 pad-1
     // conv on 16 columns: 14·9 + 2·6 = 138 inside, 14·6 + 2·4 = 92 on the last row:

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { exec, openDb, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
+import { SCHEMA_SQL } from '../../src/trace/schema.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
@@ -159,6 +160,13 @@ describe('a writer that falls behind holds the run back (events at millions of r
 });
 
 describe('query tables', () => {
+  it('a table of 200 000 rows formats (was: the call stack overflowed past ~130 000)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+    const text = formatRows(rows, 'table');
+    expect(text.split('\n').length).toBe(200_002);
+    expect(text.split('\n')[200_001]).toBe('199999');
+  });
+
   it('show 6 significant digits but every digit of the integer part; CSV keeps all', () => {
     const rows = [{ e: 29345622.7, s: 0.000123456789, one: 1.23456789, n: 7, h: 1e-300 / 3 }];
     const [, , line] = formatRows(rows, 'table').split('\n');
@@ -218,6 +226,23 @@ describe('evsim query', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/trace \/nonexistent-dir\/t\.sqlite: folder .* does not exist/);
+  });
+});
+
+describe('a trace written by the previous schema (version 1, no shadow-row columns)', () => {
+  it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 2', async () => {
+    const t = join(tmp, 'v1.sqlite');
+    const v1 = SCHEMA_SQL.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
+    expect(v1).not.toMatch(/halo_/);
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, `${v1}; INSERT INTO schema_version (version) VALUES (1);`);
+    await close(db);
+    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
+    const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
+    expect(n!.n).toBeGreaterThan(0);
+    expect(n!.h).toBe(0);
   });
 });
 
