@@ -140,17 +140,23 @@ function setupGate(g: Graph): string {
   return setup.mapping.segments[0]!.gates[0]!.name;
 }
 
+/** x[1, cin, h, w] → conv 3×3 pad 1 (cout) → relu → MaxPool 3×3 pad 1 (stride s) → 1×1 conv (2 channels). */
+function convPoolConv(name: string, cin: number, h: number, w: number, cout: number, s: number, seed: number, group = 1): Graph {
+  const b = new GraphBuilder([1, cin, h, w], name);
+  const r = b.add(relu(), [b.add(convOp(mulberry32(seed), { cin, cout, kh: 3, pads: [1, 1, 1, 1], group }), [0], [1, cout, h, w])], [1, cout, h, w]);
+  const [oh, ow] = [Math.floor((h - 1) / s) + 1, Math.floor((w - 1) / s) + 1];
+  const p = b.add(maxPoolOp({ k: [3, 3], stride: [s, s], pads: [1, 1, 1, 1] }), [r], [1, cout, oh, ow]);
+  b.add(convOp(mulberry32(seed + 1), { cin: cout, cout: 2, kh: 1 }), [p], [1, 2, oh, ow]);
+  return b.build();
+}
+
 describe('an overlapping max pool whose channel outgrows a core: shadow rows', () => {
   // x[1,1,16,16] → conv 3×3 pad 1 (2 channels) → relu → MaxPool 3×3 stride 2 pad 1 → 1×1 conv.
   // 64-neuron cores hold 4 rows of one 16-wide channel: 2 rows of its own and the 2 rows
   // below that its last pooling window reads (an output belongs to its window's first
   // row: rows 0–1 own outputs 0 and 1, whose windows reach row 3). Was: exit 2, "a 16-row
   // strip of one channel holds 256 neurons but a core holds 64".
-  const b = new GraphBuilder([1, 1, 16, 16], 'stem');
-  const r = b.add(relu(), [b.add(convOp(mulberry32(60), { cin: 1, cout: 2, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 2, 16, 16])], [1, 2, 16, 16]);
-  const p = b.add(maxPoolOp({ k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] }), [r], [1, 2, 8, 8]);
-  b.add(convOp(mulberry32(61), { cin: 2, cout: 2, kh: 1 }), [p], [1, 2, 8, 8]);
-  const g = b.build();
+  const g = convPoolConv('stem', 1, 16, 16, 2, 2, 60);
   const T = 5;
   const data = randArray(mulberry32(62), T * 256, 0.1, 1); // no zero input: frame 0 reaches every synapse
   for (let i = 256; i < T * 256; i++) if (i % 3 !== 0) data[i] = data[i - 256]!;
@@ -177,11 +183,7 @@ describe('an overlapping max pool whose channel outgrows a core: shadow rows', (
   });
 
   it('a depthwise conv and a stride-1 pool, 5 workers: a worker whose cores hold no shadow rows still gates only its own windows (was: extra transmissions from 2 workers)', async () => {
-    const d = new GraphBuilder([1, 3, 21, 16], 'dw');
-    const dr = d.add(relu(), [d.add(convOp(mulberry32(63), { cin: 3, cout: 3, kh: 3, pads: [1, 1, 1, 1], group: 3 }), [0], [1, 3, 21, 16])], [1, 3, 21, 16]);
-    const dp = d.add(maxPoolOp({ k: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1] }), [dr], [1, 3, 21, 16]);
-    d.add(convOp(mulberry32(64), { cin: 3, cout: 2, kh: 1 }), [dp], [1, 2, 21, 16]);
-    const dg = d.build();
+    const dg = convPoolConv('dw', 3, 21, 16, 3, 1, 63, 3);
     const dv = randArray(mulberry32(65), 5 * 1008, -1, 1);
     for (let i = 1008; i < 5 * 1008; i++) if (i % 4 !== 0) dv[i] = dv[i - 1008]!;
     const df = checkFrames(dg, [5, 3, 21, 16], dv, 'video');
@@ -203,11 +205,7 @@ describe('an overlapping max pool whose channel outgrows a core: shadow rows', (
   });
 
   it('chunk:2 where one channel fits a core but two do not: shadow rows, not a refusal (was: exit 2 on 576–1024 neurons, fine on 300)', () => {
-    const c = new GraphBuilder([1, 3, 24, 24], 'mid');
-    const cr = c.add(relu(), [c.add(convOp(mulberry32(66), { cin: 3, cout: 4, kh: 3, pads: [1, 1, 1, 1] }), [0], [1, 4, 24, 24])], [1, 4, 24, 24]);
-    const cp = c.add(maxPoolOp({ k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] }), [cr], [1, 4, 12, 12]);
-    c.add(convOp(mulberry32(67), { cin: 4, cout: 2, kh: 1 }), [cp], [1, 2, 12, 12]);
-    const cg = c.build();
+    const cg = convPoolConv('mid', 3, 24, 24, 4, 2, 66);
     // 24 × 24 = 576 neurons a channel: one fits 1000, a chunk of two (1152) does not.
     const setup = buildChipSetup(cg, loihiWith('n1000', { neurons: 1000 }), { chunks: { [setupGate(cg)]: 2 } });
     const parts = setup.mapping.partitions.filter((q) => q.segment === 0);
