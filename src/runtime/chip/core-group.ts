@@ -87,6 +87,19 @@ interface SegRuntime {
   sendTimes: Float64Array[];
 }
 
+/** Compacts idx[0, n) (and val alongside, when given) to the entries whose owner is one of mine; returns the new length. */
+function keepOwned(idx: Int32Array, val: Float32Array | null, n: number, own: Int32Array, isMine: Uint8Array): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    if (own[i]! < 0 || isMine[own[i]!] !== 1) continue;
+    idx[m] = i;
+    if (val) val[m] = val[k]!;
+    m++;
+  }
+  return m;
+}
+
 /** What fills a segment's outgoing stream each frame: a gate, or a relay's neurons. */
 type StreamSource = Pick<Gate, 'updates' | 'transmissions' | 'flushOwned' | 'run'>;
 
@@ -107,14 +120,7 @@ class Relay implements StreamSource {
     this.keepMine(out);
   }
   private keepMine(out: DeltaList): void {
-    let m = 0;
-    for (let k = 0; k < out.n; k++) {
-      const i = out.idx[k]!;
-      if (this.isMine[this.own[i]!] !== 1) continue;
-      out.idx[m] = i;
-      out.val[m++] = out.val[k]!;
-    }
-    out.n = m;
+    out.n = keepOwned(out.idx, out.val, out.n, this.own, this.isMine);
   }
 }
 
@@ -261,15 +267,29 @@ const GROUP_KEYS = { upd: ['upd.start', 'upd.fill', 'upd.list'], sp: ['sp.start'
 
 function groupByCore(
   items: Int32Array, n: number, ownerOf: Int32Array, slot: Int32Array, nMine: number, byItem: boolean, scratch: Scratch, key: 'upd' | 'sp',
+  shadows: HaloRuntime | null = null,
 ): { list: Int32Array; start: Int32Array } {
   const [kStart, kFill, kList] = GROUP_KEYS[key];
   const start = scratch.ints(kStart, nMine + 1, true);
-  for (let k = 0; k < n; k++) start[slot[ownerOf[byItem ? k : items[k]!]!]! + 1]++;
+  // With shadows (updates of a segment with shadow rows), an item also goes to each of my
+  // cores holding it as a shadow row, and an item whose owner is not mine only there.
+  const off = shadows?.shadowOff;
+  const to = shadows?.shadowSlots;
+  let total = 0;
+  for (let k = 0; k < n; k++) {
+    const s = slot[ownerOf[byItem ? k : items[k]!]!]!;
+    if (s >= 0) { start[s + 1]++; total++; }
+    if (off) for (let q = off[items[k]!]!; q < off[items[k]! + 1]!; q++) { start[to![q]! + 1]++; total++; }
+  }
   for (let i = 0; i < nMine; i++) start[i + 1] += start[i]!;
   const fill = scratch.ints(kFill, nMine);
   fill.set(start.subarray(0, nMine));
-  const list = scratch.ints(kList, n);
-  for (let k = 0; k < n; k++) list[fill[slot[ownerOf[byItem ? k : items[k]!]!]!]!++] = items[k]!;
+  const list = scratch.ints(kList, total);
+  for (let k = 0; k < n; k++) {
+    const s = slot[ownerOf[byItem ? k : items[k]!]!]!;
+    if (s >= 0) list[fill[s]!++] = items[k]!;
+    if (off) for (let q = off[items[k]!]!; q < off[items[k]! + 1]!; q++) list[fill[to![q]!]!++] = items[k]!;
+  }
   return { list, start };
 }
 
@@ -858,32 +878,14 @@ export class CoreGroup {
       }
       items = items.subarray(0, m);
     }
-    const start = sc.ints('upd.start', nMine + 1, true);
     let owned = 0;
     for (let k = 0; k < items.length; k++) {
-      const i = items[k]!;
-      const c = accOwn[i]!;
-      if (c >= 0 && isMine[c]) {
-        start[slot[c]! + 1]++;
-        owned++;
-      }
-      for (let q = shadowOff[i]!; q < shadowOff[i + 1]!; q++) {
-        start[shadowSlots[q]! + 1]++;
-        haloUpd[shadowSlots[q]!]++;
-      }
-    }
-    for (let i = 0; i < nMine; i++) start[i + 1] += start[i]!;
-    const fill = sc.ints('upd.fill', nMine);
-    fill.set(start.subarray(0, nMine));
-    const list = sc.ints('upd.list', start[nMine]!);
-    for (let k = 0; k < items.length; k++) {
-      const i = items[k]!;
-      const c = accOwn[i]!;
-      if (c >= 0 && isMine[c]) list[fill[slot[c]!]!++] = i;
-      for (let q = shadowOff[i]!; q < shadowOff[i + 1]!; q++) list[fill[shadowSlots[q]!]!++] = i;
+      const c = accOwn[items[k]!]!;
+      if (c >= 0 && isMine[c]) owned++;
+      for (let q = shadowOff[items[k]!]!; q < shadowOff[items[k]! + 1]!; q++) haloUpd[shadowSlots[q]!]++;
     }
     this.counts.accUpdates += owned;
-    return { list, start };
+    return groupByCore(items, items.length, accOwn, slot, nMine, false, sc, 'upd', h);
   }
 
   /** No neuron updated, grouped by core like `accumulate`'s. */
@@ -906,13 +908,7 @@ export class CoreGroup {
     if (rt.gateOwners && !flush) {
       for (let gi = 0; gi < rt.gates.length; gi++) {
         const ch = this.changed.get(rt.gates[gi]!.valueTensor)!;
-        const own = rt.gateOwners[gi]!;
-        let m = 0;
-        for (let k = 0; k < ch.n; k++) {
-          const i = ch.idx[k]!;
-          if (own[i]! >= 0 && this.isMine[own[i]!]) ch.idx[m++] = i;
-        }
-        ch.n = m;
+        ch.n = keepOwned(ch.idx, null, ch.n, rt.gateOwners[gi]!, this.isMine);
       }
     }
     for (let gi = 0; gi < rt.gates.length; gi++) {
