@@ -8,6 +8,7 @@ import type { EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { pipelineAssignment } from '../runtime/chip/balance.js';
+import { gateChunks } from '../runtime/chip/run-chip.js';
 import { fmtBytes, fmtInt, table } from './format.js';
 
 export interface InspectArgs {
@@ -27,8 +28,7 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
   const chip = loadChip(a.chip!);
   const mesh = parseMesh(a.mesh);
   // chunk:C maps each gated layer's channels in groups of C, as a run with that policy does.
-  const chunk = a.policy ? parsePolicy(a.policy).chunk : 1;
-  const chunks = chunk > 1 ? Object.fromEntries(plan.steps.filter((st) => st.kind === 'gate' && st.in !== plan.input).map((st) => [(st as { name: string }).name, chunk])) : undefined;
+  const chunks = a.policy ? gateChunks(plan, parsePolicy(a.policy)) : undefined;
   const m = mapNetwork(plan, chip, { mesh, strategy: a.placement, chunks });
   const workers = Math.max(1, Math.min(a.workers ?? Math.min(2, availableParallelism()), m.cores.length));
   const actorOf = pipelineAssignment(m, workers);

@@ -9,8 +9,9 @@ import { EvsimError } from '../../errors.js';
 import { buildChipSetup, planOf, type ChipSetup } from '../../chip/setup.js';
 import type { ChipSpec } from '../../chip/spec.js';
 import type { PlacementStrategy } from '../../chip/mapper.js';
-import type { EvnetOptions } from '../../model/evnet/engine.js';
-import { formatPolicy, parsePolicy } from '../../model/evnet/policy.js';
+import type { EvnetOptions, LayerOverride } from '../../model/evnet/engine.js';
+import type { EvPlan } from '../../model/evnet/plan.js';
+import { formatPolicy, parsePolicy, type PolicySpec } from '../../model/evnet/policy.js';
 import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
 import { outputFrameShape, type Frames } from '../inputs.js';
@@ -136,13 +137,7 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   // chunks never straddle cores (mapper.ts, MapOptions.chunks).
   const plan = planOf(graph);
   checkOverrides(plan, opts.layers);
-  const chunks: Record<string, number> = {};
-  for (const st of plan.steps) {
-    if (st.kind !== 'gate' || st.in === plan.input) continue;
-    const ov = gateOverride(plan, st, opts.layers)?.ov;
-    const c = ov?.policy ? parsePolicy(ov.policy).chunk : opts.policy.chunk;
-    if (c > 1) chunks[st.name] = c;
-  }
+  const chunks = gateChunks(plan, opts.policy, opts.layers);
   const setup = chipSetupOf(graph, opts.chip, opts.mesh, opts.placement, chunks);
   checkChunks(setup, chunks);
   const nCores = setup.mapping.cores.length;
@@ -206,6 +201,18 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
   return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted, setup };
+}
+
+/** Each chunked gate's `chunk:C` (C > 1), by name: the global policy's, or its layer's override. */
+export function gateChunks(plan: EvPlan, policy: PolicySpec, layers?: Record<string, LayerOverride>): Record<string, number> {
+  const chunks: Record<string, number> = {};
+  for (const st of plan.steps) {
+    if (st.kind !== 'gate' || st.in === plan.input) continue;
+    const ov = gateOverride(plan, st, layers)?.ov;
+    const c = ov?.policy ? parsePolicy(ov.policy).chunk : policy.chunk;
+    if (c > 1) chunks[st.name] = c;
+  }
+  return chunks;
 }
 
 /**
