@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { all, close, exec, openTraceForWriting, run } from '../trace/sqlite-sink.js';
+import { addMissingColumns, all, close, exec, openTraceForWriting, run } from '../trace/sqlite-sink.js';
 import type { PointMetrics, PointOutcome } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
@@ -184,8 +184,7 @@ export class SweepStore {
       db = d;
       await exec(d, SWEEP_SQL);
       // Files written before `current` existed get it (every row counts as current until synced).
-      const cols = new Set((await all(d, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
-      if (!cols.has('current')) await exec(d, 'ALTER TABLE sweep_points ADD COLUMN current INTEGER NOT NULL DEFAULT 1');
+      await addMissingColumns(d, 'sweep_points', ['current INTEGER NOT NULL DEFAULT 1']);
       // Points stored on a chip without costs (energy null) by an evsim that kept its cores,
       // messages and hops as 0: null, as now, so a front over them leaves the points out.
       await exec(d, "UPDATE sweep_points SET cores = NULL, messages = NULL, hops = NULL WHERE status = 'completed' AND energy_pj IS NULL AND cores = 0");
@@ -200,14 +199,7 @@ export class SweepStore {
 
   /** Adds a column per swept path that the table lacks. */
   async ensureParamColumns(paths: readonly string[]): Promise<void> {
-    const have = new Set((await all(this.db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)));
-    for (const p of paths) {
-      const c = paramColumn(p);
-      if (!have.has(c)) {
-        await exec(this.db, `ALTER TABLE sweep_points ADD COLUMN "${c}"`);
-        have.add(c);
-      }
-    }
+    await addMissingColumns(this.db, 'sweep_points', paths.map((p) => `"${paramColumn(p)}"`));
   }
 
   /**

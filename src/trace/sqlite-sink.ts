@@ -59,6 +59,20 @@ export async function assertTraceFile(db: sqlite3.Database, path: string, what: 
 }
 
 /**
+ * Adds to `table` each column (a `name TYPE …` declaration, the name quoted or not) it
+ * does not have yet: files written by an earlier evsim, a sweep's new parameters.
+ */
+export async function addMissingColumns(db: sqlite3.Database, table: string, decls: readonly string[]): Promise<void> {
+  const have = new Set((await all(db, `PRAGMA table_info(${table})`)).map((r) => String(r.name)));
+  for (const d of decls) {
+    const name = d.split(' ')[0]!.replace(/"/g, '');
+    if (have.has(name)) continue;
+    await exec(db, `ALTER TABLE ${table} ADD COLUMN ${d}`);
+    have.add(name);
+  }
+}
+
+/**
  * Opens (creating) a trace file for writing: refuses another program's database, then
  * WAL, the schema, and the schema version check. Shared by the run writer and the sweep store.
  */
@@ -73,8 +87,7 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     else if (v[0]!.version === 1) {
       // Version 1 lacked core_frames' shadow-row columns (0 for its runs). The version moves
       // on, so an older evsim refuses the file instead of writing rows one column short.
-      const cols = new Set((await all(db, 'PRAGMA table_info(core_frames)')).map((r) => String(r.name)));
-      for (const c of ['halo_synops', 'halo_updates']) if (!cols.has(c)) await exec(db, `ALTER TABLE core_frames ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0`);
+      await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
       await run(db, 'UPDATE schema_version SET version = ?', [SCHEMA_VERSION]);
     } else if (v[0]!.version !== SCHEMA_VERSION) {
       throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
