@@ -1,4 +1,5 @@
 /** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
+import { holdCtrlC } from './interrupt.js';
 import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
@@ -89,14 +90,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
     }
     checkTracePath(s.trace);
   }
-  const ac = new AbortController();
-  // Later Ctrl-Cs are held too: Node's default would kill the process before the run
-  // is marked interrupted in its file.
-  const onSigint = (): void => {
-    if (ac.signal.aborted) process.stderr.write('evsim: stopping — finishing the frames in flight and marking the run interrupted\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = holdCtrlC('run');
   const showProgress = !a.quiet && !a.json && process.stderr.isTTY;
   const started = performance.now();
   let lastDraw = 0;
@@ -117,7 +111,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
       dense: s.dense,
       compareDense: s.compareDense,
       outputs: s.outputs,
-      signal: ac.signal,
+      signal: stop.signal,
       trace: s.trace || null,
       traceLevel: s.traceLevel,
       config: s,
@@ -142,7 +136,6 @@ export async function runCommand(a: RunArgs): Promise<number> {
     }
     return r.interrupted ? 130 : 0;
   } finally {
-    // After a stop, later Ctrl-Cs stay held until the process has exited with 130.
-    if (!ac.signal.aborted) process.removeListener('SIGINT', onSigint);
+    stop.release();
   }
 }

@@ -1,4 +1,5 @@
 /** `evsim sweep`: run a sweep file with a progress bar, then print the Pareto front. */
+import { holdCtrlC } from './interrupt.js';
 import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
 import { OBJECTIVES } from '../sweep/pareto.js';
@@ -33,14 +34,7 @@ function frontTable(r: SweepResult): string {
 
 export async function sweepCommand(a: SweepArgs): Promise<number> {
   refuseOverwrite([['--out', a.out], ['--svg', typeof a.svg === 'string' ? a.svg : null]], [['sweep file', a.file]]);
-  const ac = new AbortController();
-  // Later Ctrl-Cs are held too: Node's default would kill the process before the sweep
-  // is marked interrupted in its file.
-  const onSigint = (): void => {
-    if (ac.signal.aborted) process.stderr.write('evsim: stopping — finishing the frames in flight and marking the sweep interrupted\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = holdCtrlC('sweep');
   const tty = !a.quiet && !a.json && process.stderr.isTTY;
   const chatty = !a.quiet && !a.json;
   let bar: SingleBar | null = null;
@@ -51,7 +45,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       pareto: a.pareto?.split(','),
       svg: a.svg === false ? null : typeof a.svg === 'string' ? a.svg : undefined,
       retryFailed: a.retryFailed,
-      signal: ac.signal,
+      signal: stop.signal,
       onStart: (s) => {
         if (chatty) {
           for (const d of s.duplicates) process.stderr.write(`note: ${d.from} (${d.label}) is the same configuration as point ${d.sameAs + 1}; it runs once\n`);
@@ -95,7 +89,6 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
     return 0;
   } finally {
     (bar as SingleBar | null)?.stop();
-    // After a stop, later Ctrl-Cs stay held until the process has exited with 130.
-    if (!ac.signal.aborted) process.removeListener('SIGINT', onSigint);
+    stop.release();
   }
 }

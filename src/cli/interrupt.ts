@@ -1,0 +1,20 @@
+/**
+ * Ctrl-C for a command that records its work (a run, a sweep): the first stops it
+ * cleanly (frames in flight finish, the file says interrupted); later ones are held
+ * too, since Node's default would kill the process before the file says so.
+ */
+export function holdCtrlC(what: 'run' | 'sweep'): { signal: AbortSignal; release(): void } {
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.stderr.write(`evsim: stopping — finishing the frames in flight and marking the ${what} interrupted\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return {
+    signal: ac.signal,
+    // After a stop, later Ctrl-Cs stay held until the process has exited with 130.
+    release: () => {
+      if (!ac.signal.aborted) process.removeListener('SIGINT', onSigint);
+    },
+  };
+}
