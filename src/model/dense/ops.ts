@@ -229,11 +229,15 @@ export function unaryFn(op: UnaryOp): (v: number, i: number) => number {
       return (v, i) => {
         const s = scale[i]!;
         const z = zero[i]!;
-        const q = Math.min(b, Math.max(a, roundHalfEven(Math.fround(v / s)) + z));
-        return (q - z) * s;
+        return (quantize(v, s, z, a, b) - z) * s;
       };
     }
   }
+}
+
+/** ONNX QuantizeLinear in float32: saturate(round_half_even(x / scale) + zero). */
+export function quantize(v: number, s: number, z: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, roundHalfEven(Math.fround(v / s)) + z));
 }
 
 /** Round half to even (banker's rounding), as ONNX QuantizeLinear and the Sigma-Delta policy require. */

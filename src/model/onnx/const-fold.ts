@@ -4,9 +4,8 @@
  * and constant transforms of weights. Folded at import so the simulator never sees it.
  */
 import { EvsimError } from '../../errors.js';
-import { transposeMap } from '../dense/ops.js';
+import { quantize, transposeMap } from '../dense/ops.js';
 import { coordMap, stridesOf } from '../ir.js';
-import { roundHalfEven } from '../dense/ops.js';
 import type { AttrValue, ConstTensor } from './proto.js';
 
 export type Attrs = Map<string, AttrValue>;
@@ -188,11 +187,6 @@ export function quantParams(shape: readonly number[], scale: ConstTensor, zero: 
     out.zero[i] = zero ? zero.data[c]! : 0;
   }
   return out;
-}
-
-/** ONNX QuantizeLinear in float32: saturate(round_half_even(x / scale) + zero). */
-export function quantize(v: number, s: number, z: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, roundHalfEven(Math.fround(v / s)) + z));
 }
 
 export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: Attrs, opset: number, where: string): ConstTensor | null {
