@@ -101,15 +101,21 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const sorted = topoSort(graph.node ?? [], new Set([...consts.keys(), inVi.name ?? '']), file);
   // How many nodes (or the graph output) read each name: folding BN or a bias Add into
   // the Conv before it is only valid when nothing else sees the unfolded tensor.
-  const readers = new Map<string, number>();
-  for (const n of sorted) for (const i of n.input ?? []) readers.set(i, (readers.get(i) ?? 0) + 1);
-  for (const o of outNames) readers.set(o, (readers.get(o) ?? 0) + 1);
+
   // Tensors also reachable under another name (Identity, Dropout, an all-zero Pad): never folded into.
   const aliased = new Set<number>();
   // Names of quantized activations (QuantizeLinear outputs), which hold integers in ONNX.
   const quantized = new Set<string>();
   const readerNodes = new Map<string, OnnxNode[]>();
-  for (const n of sorted) for (const i of n.input ?? []) readerNodes.set(i, [...(readerNodes.get(i) ?? []), n]);
+  for (const n of sorted) {
+    for (const i of n.input ?? []) {
+      const l = readerNodes.get(i);
+      if (l) l.push(n);
+      else readerNodes.set(i, [n]);
+    }
+  }
+  /** Nodes reading a name, the graph output counting as one. */
+  const readers = (name: string): number => (readerNodes.get(name)?.length ?? 0) + (outNames.includes(name) ? 1 : 0);
   // A quantized activation's readers: DequantizeLinear, or a Clip narrowing the integer
   // range (torch's reduced-range QAT) that only DequantizeLinear reads.
   const readsQuantized = (r: OnnxNode): boolean => r.opType === 'DequantizeLinear'
@@ -146,18 +152,14 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
       consts.set(outs[0]!, folded);
       return;
     }
-    if (opType !== 'Split' && outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers.has(o))) {
+    if (opType !== 'Split' && outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers(o) > 0)) {
       throw new EvsimError('UNSUPPORTED_OP', `${where}: only the first output of ${opType} may be used`);
     }
-    if (opType === 'Identity' || opType === 'Dropout') {
-      acts.set(outs[0]!, (operands[0] as { id: number }).id);
-      aliased.add((operands[0] as { id: number }).id);
-      return;
-    }
-    if (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0)) {
-      // Exporters emit all-zero Pads (AvgPool2d, F.pad(x, 0)): nothing to do.
-      acts.set(outs[0]!, (operands[0] as { id: number }).id);
-      aliased.add((operands[0] as { id: number }).id);
+    // Pass-throughs: Identity, Dropout, and the all-zero Pads exporters emit (AvgPool2d, F.pad(x, 0)).
+    if (opType === 'Identity' || opType === 'Dropout' || (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0))) {
+      const id = (operands[0] as { id: number }).id;
+      acts.set(outs[0]!, id);
+      aliased.add(id);
       return;
     }
     const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
@@ -176,7 +178,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
         if (o?.kind === 'act') throw new EvsimError('UNSUPPORTED_OP', `${where}: the bounds of a Clip on quantized integers must be constants`);
         return o?.kind === 'const' ? o.t.data[0] : undefined;
       });
-      if (readers.get(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
+      if (readers(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
       prev.op.a = Math.max(prev.op.a, bounds[0] ?? -Infinity);
       prev.op.b = Math.min(prev.op.b, bounds[1] ?? Infinity);
       acts.set(outs[0]!, x0);
@@ -197,7 +199,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
       return;
     }
     // Only when nothing else reads the tensor, under its name or an alias's (Identity, Dropout).
-    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers.get(tensors[x0]!.name) === 1 && !aliased.has(x0);
+    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers(tensors[x0]!.name) === 1 && !aliased.has(x0);
     // BatchNormalization normalises axis 1: a Gemm's output channels only when it is [N, n]
     // (a MatMul on [1, seq, feat] gives [1, seq, n], whose axis 1 is seq: an affine node).
     const bnOnChannels = prev?.op.kind === 'conv' || tensors[x0]?.shape.length === 2;
