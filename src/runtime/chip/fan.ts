@@ -107,12 +107,22 @@ export function fanOut(
     }
   }
   const batches = new Array<DeltaBatch | null>(count.length).fill(null);
+  // One backing store for every batch's four arrays (views, the Float64 ones first for
+  // alignment): allocating each small typed array on its own took half this function's time.
+  let total = 0;
+  for (const act of dests.keys()) total += count[act]!;
+  const buf = new ArrayBuffer(20 * total);
+  let at8 = 0;
+  let at4 = 8 * total;
   for (const [act, tokenCores] of dests) {
     const m = count[act]!;
     const batch: DeltaBatch = {
       type: 'delta.batch', frame, stream, srcActor,
-      idx: new Int32Array(m), val: new Float32Array(m), sendNs: new Float64Array(m), srcCore: new Int32Array(m), tokenCore: tokenCores, tokenNs: tokenNs(tokenCores),
+      sendNs: new Float64Array(buf, 8 * at8, m), idx: new Int32Array(buf, at4, m), val: new Float32Array(buf, at4 + 4 * total, m),
+      srcCore: new Int32Array(buf, at4 + 8 * total, m), tokenCore: tokenCores, tokenNs: tokenNs(tokenCores),
     };
+    at8 += m;
+    at4 += 4 * m;
     batches[act] = batch;
     out.push({ to: act, batch });
   }
