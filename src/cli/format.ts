@@ -5,13 +5,24 @@ export function fmtInt(n: number): string {
 }
 
 /** 3 significant digits with an SI suffix: 1.23 M, 45.6 k. */
-export function fmtSi(n: number): string {
+/** A number with an SI prefix, to `digits` significant digits (integers below 1000 in full). */
+export function fmtSi(n: number, digits = 3): string {
   const a = Math.abs(n);
-  if (a >= 1e12) return `${(n / 1e12).toPrecision(3)} T`;
-  if (a >= 1e9) return `${(n / 1e9).toPrecision(3)} G`;
-  if (a >= 1e6) return `${(n / 1e6).toPrecision(3)} M`;
-  if (a >= 1e3) return `${(n / 1e3).toPrecision(3)} k`;
-  return n === Math.round(n) ? String(n) : n.toPrecision(3);
+  if (a >= 1e12) return `${(n / 1e12).toPrecision(digits)} T`;
+  if (a >= 1e9) return `${(n / 1e9).toPrecision(digits)} G`;
+  if (a >= 1e6) return `${(n / 1e6).toPrecision(digits)} M`;
+  if (a >= 1e3) return `${(n / 1e3).toPrecision(digits)} k`;
+  return n === Math.round(n) ? String(n) : n.toPrecision(digits);
+}
+
+/**
+ * The fewest significant digits (3 to 12) at which `format` writes distinct values
+ * distinctly, so a table never shows two different figures as the same one.
+ */
+export function distinctDigits(values: readonly number[], format: (v: number, digits: number) => string): number {
+  const distinct = new Set(values).size;
+  for (let d = 3; d < 12; d++) if (new Set(values.map((v) => format(v, d))).size === distinct) return d;
+  return 12;
 }
 
 export function fmtBytes(n: number): string {

@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
 import { OBJECTIVES } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
-import { fmtSi, table } from './format.js';
+import { distinctDigits, fmtSi, table } from './format.js';
 import { refuseOverwrite } from '../files.js';
 
 export interface SweepArgs {
@@ -18,17 +18,27 @@ export interface SweepArgs {
   quiet?: boolean;
 }
 
-function cell(v: unknown, key: string): string {
-  if (v === null || v === undefined) return '—';
-  if (typeof v !== 'number') return String(v);
-  if (key === 'accuracy') return `${(100 * v).toFixed(2)} %`;
-  if (key === 'error' || key === 'rel_rmse' || key === 'max_abs') return v.toPrecision(3);
-  return fmtSi(v);
+/** An objective's value in the front table, to `digits` significant digits. */
+function cell(v: number, key: string, digits: number): string {
+  if (key === 'accuracy') return `${(100 * v).toFixed(digits - 1)} %`;
+  if (key === 'error' || key === 'rel_rmse' || key === 'max_abs') return v.toPrecision(digits);
+  return fmtSi(v, digits);
 }
 
 function frontTable(r: SweepResult): string {
   const obj = r.objectives.map((k) => OBJECTIVES[k]!);
-  const rows = r.front.map((p: SweepPoint) => [String(p.index + 1), p.label, ...obj.map((o) => cell((p as unknown as Record<string, unknown>)[o.column], o.key))]);
+  const value = (p: SweepPoint, column: string): unknown => (p as unknown as Record<string, unknown>)[column];
+  // Front points differ in at least one objective, often only past the third digit
+  // (two meshes whose routes differ by a hop): each column shows as many as that takes.
+  const columns = obj.map((o) => {
+    const nums = r.front.map((p) => value(p, o.column)).filter((v): v is number => typeof v === 'number');
+    const digits = distinctDigits(nums, (v, d) => cell(v, o.key, d));
+    return r.front.map((p) => {
+      const v = value(p, o.column);
+      return v === null || v === undefined ? '—' : typeof v === 'number' ? cell(v, o.key, digits) : String(v);
+    });
+  });
+  const rows = r.front.map((p: SweepPoint, i) => [String(p.index + 1), p.label, ...columns.map((c) => c[i]!)]);
   return table(['#', 'point', ...obj.map((o) => `${o.key} ${o.direction === 'max' ? '↑' : '↓'}`)], rows);
 }
 

@@ -1,0 +1,21 @@
+/** Number formatting of the CLI's tables. */
+import { describe, expect, it } from 'vitest';
+import { distinctDigits, fmtSi } from '../../src/cli/format.js';
+
+describe('distinctDigits', () => {
+  it('adds digits until different values read differently (a Pareto front of two meshes)', () => {
+    // 2.666925… G and 2.666983… G: "2.67 G" and "2.667 G" twice, "2.6669 G" vs "2.6670 G".
+    const e = [2666925433.8, 2666983441.8, 2676834571.8];
+    expect(distinctDigits(e, fmtSi)).toBe(5);
+    expect(e.map((v) => fmtSi(v, 5))).toEqual(['2.6669 G', '2.6670 G', '2.6768 G']);
+  });
+
+  it('keeps three digits when they already tell the values apart, and equal values stay equal', () => {
+    expect(distinctDigits([1.5e6, 2.5e6, 2.5e6], fmtSi)).toBe(3);
+    expect(distinctDigits([], fmtSi)).toBe(3);
+  });
+
+  it('stops at 12 digits for values no shorter form separates', () => {
+    expect(distinctDigits([1, 1 + 1e-15], (v, d) => v.toPrecision(d))).toBe(12);
+  });
+});
