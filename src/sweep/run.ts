@@ -195,12 +195,12 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       let chain: Promise<void> = Promise.resolve();
       let writeError: unknown = null;
       const store1 = async (t: { point: ResolvedPoint; id: number }, o: PointOutcome): Promise<void> => {
-        let runId: number | null = null;
-        if (o.recording) {
-          const sink = new SqliteTraceSink(out, o.recording.level, evsimVersion(), { replay: true, createdAt: o.recording.createdAt, endedAt: o.recording.endedAt });
-          if (await replayRecording(o.recording, sink)) runId = sink.id;
-        }
-        await store.record(t.id, o, runId);
+        const rec = o.recording;
+        await store.record(t.id, o, async (db) => {
+          if (!rec) return null;
+          const sink = new SqliteTraceSink(out, rec.level, evsimVersion(), { replay: { db, createdAt: rec.createdAt, endedAt: rec.endedAt } });
+          return (await replayRecording(rec, sink)) ? sink.id : null;
+        });
         ran++;
         if (o.status === 'failed') failedNow++;
         opts.onProgress?.({

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS sweep_points (
 CREATE INDEX IF NOT EXISTS sweep_points_by_sweep ON sweep_points (sweep, idx);
 `;
 
+/** The trace tables holding a run's rows (DESIGN §7), `runs` last. */
+const RUN_TABLES = ['events', 'core_frames', 'layer_frames', 'frames', 'cores', 'layers', 'runs'] as const;
+
 const FIXED = new Set(['point_id', 'sweep', 'point_key', 'idx', 'label', 'params_json', 'status', 'error', 'run_id', 'wall_s', 'updated_at', 'current', ...METRIC_COLUMNS]);
 
 /** `chip.core.neurons` → column `chip_core_neurons` (prefixed when it would clash). */
@@ -245,22 +248,48 @@ export class SweepStore {
     return have;
   }
 
-  /** Resets a point that will run (again) to pending, without the results of an earlier run. */
+  /**
+   * Resets a point that will run (again) to pending, without the results of an earlier
+   * run, whose stored run (an interrupted or failed one's frames) is deleted with them:
+   * the file keeps one run per point, so sums over its runs and frames count each once.
+   */
   async pending(pointId: number): Promise<void> {
-    await run(
-      this.db,
-      `UPDATE sweep_points SET status = 'pending', error = NULL, run_id = NULL, wall_s = NULL, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE point_id = ?`,
-      [new Date().toISOString(), pointId],
-    );
+    await exec(this.db, 'BEGIN');
+    try {
+      const [old] = await all(this.db, 'SELECT run_id FROM sweep_points WHERE point_id = ? AND run_id IS NOT NULL', [pointId]);
+      if (old) for (const t of RUN_TABLES) await run(this.db, `DELETE FROM ${t} WHERE run_id = ?`, [old.run_id]);
+      await run(
+        this.db,
+        `UPDATE sweep_points SET status = 'pending', error = NULL, run_id = NULL, wall_s = NULL, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE point_id = ?`,
+        [new Date().toISOString(), pointId],
+      );
+      await exec(this.db, 'COMMIT');
+    } catch (e) {
+      await exec(this.db, 'ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 
-  async record(pointId: number, o: PointOutcome, runId: number | null): Promise<void> {
+  /**
+   * Stores a point's outcome with its run, which `writeRun` writes on this connection
+   * (returning its id; null when it has none), in one transaction: a process killed
+   * meanwhile leaves neither, so the point is simply run again, never a run twice.
+   */
+  async record(pointId: number, o: PointOutcome, writeRun: (db: sqlite3.Database) => Promise<number | null>): Promise<void> {
     const m = o.metrics;
-    await run(
-      this.db,
-      `UPDATE sweep_points SET status = ?, error = ?, run_id = ?, wall_s = ?, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE point_id = ?`,
-      [o.status, o.error, runId, o.wall_s, new Date().toISOString(), ...METRIC_COLUMNS.map((c) => (m ? m[c] : null)), pointId],
-    );
+    await exec(this.db, 'BEGIN');
+    try {
+      const runId = await writeRun(this.db);
+      await run(
+        this.db,
+        `UPDATE sweep_points SET status = ?, error = ?, run_id = ?, wall_s = ?, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE point_id = ?`,
+        [o.status, o.error, runId, o.wall_s, new Date().toISOString(), ...METRIC_COLUMNS.map((c) => (m ? m[c] : null)), pointId],
+      );
+      await exec(this.db, 'COMMIT');
+    } catch (e) {
+      await exec(this.db, 'ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The rows of the given points, in expansion order. */

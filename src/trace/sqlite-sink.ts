@@ -143,16 +143,24 @@ export class SqliteTraceSink implements TraceSink {
   private timer: NodeJS.Timeout | null = null;
 
   /**
-   * `replay`: the run is written from a finished recording (a sweep point), not live, so
-   * it goes in as one transaction, with no heartbeat and no checkpoint of its own, and
-   * with the times it began and ended where it ran (`createdAt`, `endedAt`).
+   * `replay`: the run is written from a finished recording (a sweep point), not live:
+   * no heartbeat, no checkpoint of its own, and the times it began and ended where it
+   * ran (`createdAt`, `endedAt`). It is written on `db`, an open connection inside a
+   * transaction of the caller's (who commits it together with what refers to the run,
+   * so a killed process leaves the run and its sweep point both or neither): the sink
+   * neither begins, commits nor closes anything.
    */
   constructor(
     readonly path: string,
     readonly level: 'summary' | 'cores' | 'events',
     private readonly version: string,
-    private readonly opts: { replay?: boolean; createdAt?: string | null; endedAt?: string | null; maxBacklogRows?: number } = {},
+    private readonly opts: { replay?: { db: sqlite3.Database; createdAt?: string | null; endedAt?: string | null }; maxBacklogRows?: number } = {},
   ) {}
+
+  /** A transaction statement, skipped on a replay (the caller's transaction holds the run). */
+  private async tx(sql: 'BEGIN' | 'COMMIT; BEGIN' | 'COMMIT'): Promise<void> {
+    if (!this.opts.replay) await exec(this.db!, sql);
+  }
 
   /** The run's row in `runs` (0 before begin). */
   get id(): number {
@@ -162,8 +170,8 @@ export class SqliteTraceSink implements TraceSink {
   async begin(info: TraceRunInfo): Promise<void> {
     checkTracePath(this.path);
     try {
-      this.db = await openTraceForWriting(this.path, 'trace', 'pass --trace another file (or --no-trace)', 5000);
-      const t = this.opts.createdAt ?? now();
+      this.db = this.opts.replay?.db ?? (await openTraceForWriting(this.path, 'trace', 'pass --trace another file (or --no-trace)', 5000));
+      const t = this.opts.replay?.createdAt ?? now();
       const r = await run(
         this.db,
         `INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
@@ -171,13 +179,13 @@ export class SqliteTraceSink implements TraceSink {
         [t, t, this.version, info.model, info.modelHash, info.chip, this.level, info.frames, JSON.stringify(info.config)],
       );
       this.runId = r.lastID;
-      await exec(this.db, 'BEGIN');
+      await this.tx('BEGIN');
       for (const l of info.layers) this.push('layers', [this.runId, l.layer_id, l.name, l.op, l.kind, l.shape, l.dense_macs, l.weight_bytes, l.state_bytes]);
       if (this.level !== 'summary') for (const c of info.cores) this.push('cores', [this.runId, c.core_id, c.tile_x, c.tile_y, c.layer_id, c.neurons, c.synapse_bytes]);
       await this.flushRows();
       this.backlogRows = 0;
       // Frames are written inside a transaction that commitSoon() closes and reopens.
-      await exec(this.db, 'COMMIT; BEGIN');
+      await this.tx('COMMIT; BEGIN');
       this.lastBeat = Date.now();
       if (this.opts.replay) return;
       // A heartbeat even while a slow frame runs, so only a dead process looks stale.
@@ -264,8 +272,8 @@ export class SqliteTraceSink implements TraceSink {
       try {
         await this.flushRows(batch);
         this.backlogRows -= rows;
-        if (beat) await run(this.db!, 'UPDATE runs SET heartbeat_at = ? WHERE run_id = ?', [now(), this.runId]);
-        await exec(this.db!, 'COMMIT; BEGIN');
+        if (beat && !this.opts.replay) await run(this.db!, 'UPDATE runs SET heartbeat_at = ? WHERE run_id = ?', [now(), this.runId]);
+        await this.tx('COMMIT; BEGIN');
       } catch (e) {
         this.failure = e as Error;
       }
@@ -280,7 +288,10 @@ export class SqliteTraceSink implements TraceSink {
     await this.chain;
     const db = this.db;
     this.db = null;
-    const t = this.opts.endedAt ?? now();
+    const replay = this.opts.replay;
+    const t = replay ? (replay.endedAt ?? now()) : now();
+    // On a replay the caller rolls its transaction back: neither the run nor its point stays.
+    if (this.failure && replay) throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     if (this.failure) {
       // The run must not stay 'running': drop the half-written batch, mark it failed with
       // the write's error (best effort: the file may be what failed), then report.
@@ -291,8 +302,9 @@ export class SqliteTraceSink implements TraceSink {
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
     await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
+    if (replay) return;
     await exec(db, 'COMMIT');
-    if (!this.opts.replay) await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
+    await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
     await close(db);
   }
 }

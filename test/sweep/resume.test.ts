@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sweep } from '../../src/sweep/run.js';
-import type { SweepSpec } from '../../src/sweep/spec.js';
+import { expandSweep, type SweepSpec } from '../../src/sweep/spec.js';
+import { SweepStore } from '../../src/sweep/store.js';
 import { writeNpy } from '../../src/workloads/npy.js';
 import { ROOT } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
@@ -81,5 +82,35 @@ describe('a stop while points run', () => {
     expect(rest.interrupted).toBe(false);
     expect(rest.ran).toBe(1);
     expect(rest.points.map((p) => [p.status, p.frames])).toEqual([['completed', long], ['completed', 2]]);
+    // The interrupted run made way for the complete one: one run per point, so sums over
+    // the file's runs and frames count each point once.
+    const runs = await query(out, 'SELECT run_id, status, (SELECT COUNT(*) FROM frames f WHERE f.run_id = r.run_id) AS n FROM runs r ORDER BY run_id');
+    expect(runs.map((r) => [r.status, r.n])).toEqual([['completed', 2], ['completed', long]]);
+    expect(await query(out, 'SELECT COUNT(DISTINCT run_id) AS n FROM layers')).toEqual([{ n: 2 }]);
+    expect(await query(out, "SELECT COUNT(*) AS n FROM sweep_points p JOIN runs r USING (run_id) WHERE p.sweep = 'stop'")).toEqual([{ n: 2 }]);
+  });
+});
+
+describe('a point stored', () => {
+  it('goes in with its run as one transaction: a failure while writing leaves neither', async () => {
+    const frames = join(tmp, 'tx-frames.npy');
+    writeNpy(frames, { shape: [2, 6], data: new Float32Array(12).fill(0.5) });
+    const ex = expandSweep({ name: 'tx', base: { model: join(FIX, 'gemm_trans.onnx'), frames, chip: 'loihi' }, grid: { 'policy.threshold': [0.1] } }, { baseDir: tmp, name: 'tx' });
+    const out = join(tmp, 'tx.sqlite');
+    const store = await SweepStore.open(out);
+    try {
+      const [p] = ex.points;
+      const id = (await store.sync('tx', ex.points)).get(p!.key)!.point_id;
+      const outcome = { index: 0, key: p!.key, status: 'completed' as const, error: null, metrics: null, recording: null, wall_s: 1 };
+      // The run's row is written, then the process fails before the point is updated.
+      await expect(store.record(id, outcome, async (db) => {
+        await new Promise<void>((res, rej) => db.run("INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json) VALUES ('t', 't', 'running', 'v', 'm', 'h', 'loihi', 'summary', 2, '{}')", (e) => (e ? rej(e) : res())));
+        throw new Error('disk gone');
+      })).rejects.toThrow('disk gone');
+      expect(await query(out, 'SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: 0 }]);
+      expect(await query(out, 'SELECT status, run_id FROM sweep_points')).toEqual([{ status: 'pending', run_id: null }]);
+    } finally {
+      await store.close();
+    }
   });
 });

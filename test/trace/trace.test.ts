@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatRows, queryTrace } from '../../src/trace/query.js';
-import { exec, openDb, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
+import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { SCHEMA_SQL } from '../../src/trace/schema.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
@@ -131,7 +131,13 @@ describe('a recorded run replayed later (a sweep point)', () => {
     const r = rec.recording;
     await new Promise((res) => setTimeout(res, 60));
     const before = new Date().toISOString();
-    expect(await replayRecording(r, new SqliteTraceSink(join(tmp, 'replay.sqlite'), 'summary', 'test', { replay: true, createdAt: r.createdAt, endedAt: r.endedAt }))).toBe(true);
+    const db = await openTraceForWriting(join(tmp, 'replay.sqlite'), 'trace', '', 1000);
+    await exec(db, 'BEGIN');
+    expect(await replayRecording(r, new SqliteTraceSink(join(tmp, 'replay.sqlite'), 'summary', 'test', { replay: { db, createdAt: r.createdAt, endedAt: r.endedAt } }))).toBe(true);
+    // Nothing is committed until the caller commits (a sweep stores the run with its point).
+    expect(await queryTrace(join(tmp, 'replay.sqlite'), 'SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: 0 }]);
+    await exec(db, 'COMMIT');
+    await close(db);
     const [row] = await queryTrace(join(tmp, 'replay.sqlite'), 'SELECT created_at, ended_at, status FROM runs');
     expect(row!.created_at).toBe(r.createdAt);
     expect(row!.ended_at).toBe(r.endedAt);
