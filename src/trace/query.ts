@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
-import { all, assertTraceFile, close, openDb } from './sqlite-sink.js';
+import { all, assertTraceFile, close, exec, openDb } from './sqlite-sink.js';
 import { NAMED_QUERIES } from './schema.js';
 
 export type QueryFormat = 'table' | 'csv' | 'json';
@@ -29,7 +29,7 @@ const READ_PRAGMAS = new Set([
  * that could set something, and VACUUM (whose INTO form writes a new file even from a
  * read-only connection). Comments, literals and quoted names are blanked first.
  */
-function checkReadOnly(sql: string): void {
+function checkReadOnly(sql: string): string {
   const words = sqlWords(sql);
   const statements = words.split(';').map((t) => t.trim()).filter((t) => t.length > 0);
   if (statements.length === 0) throw new EvsimError('BAD_SQL', 'the SQL is empty; give a SELECT statement');
@@ -40,15 +40,42 @@ function checkReadOnly(sql: string): void {
   if (first === 'pragma') {
     const name = /^pragma\s+(?:\w+\s*\.\s*)?(\w+)/i.exec(st)?.[1]?.toLowerCase() ?? '';
     if (!READ_PRAGMAS.has(name) || st.includes('=')) throw new EvsimError('BAD_SQL', `evsim query only reads: PRAGMA ${name || '…'} is refused (reading pragmas such as table_info(frames) are allowed)`);
-    return;
+    return first;
   }
   if (!['select', 'with', 'values', 'explain'].includes(first)) {
     throw new EvsimError('BAD_SQL', `evsim query only reads: a ${first.toUpperCase() || 'statement'} statement is refused; the trace is opened read-only, use SELECT`);
   }
+  return first;
+}
+
+/**
+ * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
+ * over two tables): rows come back keyed by column name, so the later column would
+ * silently replace the earlier. SQLite names a view's duplicate columns `macs:1`, … ;
+ * a temporary view (allowed on a read-only connection, and not run) shows them.
+ */
+async function checkColumnNames(db: sqlite3.Database, sql: string): Promise<void> {
+  const view = 'evsim_query_columns';
+  try {
+    await exec(db, `CREATE TEMP VIEW ${view} AS ${sql}\n;`);
+  } catch {
+    // Not as a view (a bound parameter, say): the statement itself runs and says what is wrong.
+    return;
+  }
+  const names = (await all(db, `PRAGMA temp.table_info(${view})`)).map((r) => String(r.name));
+  await exec(db, `DROP VIEW temp.${view}`);
+  const seen = new Set<string>();
+  for (const n of names) {
+    const base = /^(.*):\d+$/.exec(n)?.[1];
+    if (base !== undefined && seen.has(base)) {
+      throw new EvsimError('BAD_SQL', `the result has more than one column named '${base}', which would overwrite each other; give all but one another name with AS (e.g. ${base} AS ${base}_2), listing the columns instead of *`);
+    }
+    seen.add(n);
+  }
 }
 
 export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  checkReadOnly(sql);
+  const kind = checkReadOnly(sql);
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
   let db: sqlite3.Database;
   try {
@@ -57,8 +84,10 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     throw new EvsimError('BAD_TRACE', `cannot open trace ${path}: ${(e as Error).message}`);
   }
   try {
+    if (kind !== 'pragma' && kind !== 'explain') await checkColumnNames(db, sql);
     return await all(db, sql);
   } catch (e) {
+    if (e instanceof EvsimError) throw e;
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
     // Another program's database, or no database at all, is said so, not as an SQL error.
     if (/no such table|not a database/i.test(msg)) await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");

@@ -122,6 +122,21 @@ describe('trace rows as SQL literals', () => {
   });
 });
 
+describe('columns of one name', () => {
+  it('are refused, naming the column, instead of the later silently replacing the earlier', async () => {
+    const t = join(tmp, 'dupcols.sqlite');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, 'CREATE TABLE f (frame INTEGER, macs INTEGER); CREATE TABLE l (frame INTEGER, macs INTEGER); INSERT INTO f VALUES (0, 44040); INSERT INTO l VALUES (0, 23200)');
+    await close(db);
+    const join2 = 'SELECT f.frame, f.macs, l.macs FROM f JOIN l USING (frame)';
+    await expect(queryTrace(t, join2)).rejects.toMatchObject({ code: 'BAD_SQL', message: expect.stringContaining("more than one column named 'macs'") });
+    await expect(queryTrace(t, 'SELECT * FROM f JOIN l ON l.frame = f.frame')).rejects.toMatchObject({ code: 'BAD_SQL' });
+    // Named apart, both values come back; a statement no view can hold still runs.
+    expect(await queryTrace(t, 'SELECT f.frame, f.macs AS f_macs, l.macs AS l_macs FROM f JOIN l USING (frame)')).toEqual([{ frame: 0, f_macs: 44040, l_macs: 23200 }]);
+    expect(await queryTrace(t, 'SELECT ? AS p')).toEqual([{ p: null }]);
+  });
+});
+
 describe('a recorded run replayed later (a sweep point)', () => {
   it('keeps the times it began and ended where it ran', async () => {
     const rec = new RecordingSink(join(tmp, 'replay.sqlite'), 'summary');
