@@ -71,6 +71,9 @@ function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: 
       continue;
     }
     const raw = typed(argv, name);
+    // yargs reads an empty value (`--threshold ""`, an unset shell variable) as 0.
+    const given = argv.some((t) => t === `--${name}` || t.startsWith(`--${name}=`));
+    if (given && raw.trim() === '') throw new EvsimError('BAD_USAGE', `--${name} needs a value, got an empty one`);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new EvsimError('BAD_USAGE', `--${name} needs a number, got '${raw}'`);
     if (kind === 'positive-int' && (!Number.isInteger(v) || v < 1)) throw new EvsimError('BAD_USAGE', `--${name} must be a positive integer, got '${raw}'`);
     if (kind === 'int' && !Number.isInteger(v)) throw new EvsimError('BAD_USAGE', `--${name} must be an integer, got '${raw}'`);

@@ -118,6 +118,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--outputs'), /^evsim: --outputs needs a value \(see evsim run --help\)$/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--trace='), /--trace needs a value/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', 'abc'), /--threshold needs a number, got 'abc'/);
+    // An empty number (an unset shell variable) is no 0: yargs would have run with h = 0.
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', ''), /--threshold needs a value, got an empty one/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold='), /--threshold needs a value, got an empty one/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--workers', '1.5'), /--workers must be a positive integer, got '1\.5'/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--placement'), /--placement must be one of snake, hilbert, got no value/);
     expectBadInput(evsim('frobnicate'), /^evsim: unknown command 'frobnicate'; commands: run, inspect/);

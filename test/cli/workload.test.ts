@@ -47,6 +47,7 @@ describe('evsim workload temporal-mnist', () => {
     // yargs' own choices message, folded onto one line.
     expectBadInput(evsim('workload', 'mnist', '--out', join(tmp, 'm')), /the workload must be one of video, temporal-mnist, got 'mnist'/);
     expectBadInput(evsim('workload', 'video', '--seed', 'abc', '--out', join(tmp, 'm')), /--seed needs a number, got 'abc'/);
+    expectBadInput(evsim('workload', 'video', '--seed', '', '--out', join(tmp, 'm')), /--seed needs a value, got an empty one/);
   });
 });
 
