@@ -132,13 +132,16 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
   const pick = <K extends keyof RunConfigFile>(k: K): RunConfigFile[K] => (flags[k] !== undefined ? flags[k] : file[k]);
   const model = pick('model');
   if (!model) throw new EvsimError('BAD_USAGE', 'no model given: pass --model M.onnx or set model: in the config file');
-  let policy = pick('policy') ?? 'threshold';
-  if (pick('memory_loss')) {
+  // The policy is one setting, written as `policy` and `memory_loss`: a command line that
+  // sets either (--policy, --memory-loss) replaces the config's, both keys, as a whole.
+  const flagPolicy = flags.policy !== undefined || flags.memory_loss === true;
+  let policy = (flagPolicy ? flags.policy : file.policy) ?? 'threshold';
+  const memoryLoss = flagPolicy ? flags.memory_loss === true : (flags.memory_loss ?? file.memory_loss);
+  if (memoryLoss) {
     // --memory-loss is short for --policy memory-loss; it keeps chunk:C / reset:N parts.
     const parts = policy.split(',').map((p) => p.trim()).filter((p) => p !== '' && p !== 'threshold');
     if (parts.includes('rounding')) {
-      const ml = flags.memory_loss !== undefined ? '--memory-loss' : 'memory_loss: true (config)';
-      const pol = flags.policy !== undefined ? `--policy ${policy}` : `policy: ${policy} (config)`;
+      const [ml, pol] = flagPolicy ? ['--memory-loss', `--policy ${policy}`] : ['memory_loss: true', `policy: ${policy} (config)`];
       throw new EvsimError('BAD_USAGE', `${ml} conflicts with ${pol}: memory loss does not apply to rounding`);
     }
     if (!parts.includes('memory-loss')) parts.unshift('memory-loss');

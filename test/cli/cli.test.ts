@@ -158,8 +158,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', cfg), /invalid YAML: .* \(line 3, column 1\)$/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\ntrace: true\n`);
     expectBadInput(evsim('run', cfg), /bad\.yaml: trace must be a string or false$/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\n`);
-    expectBadInput(evsim('run', cfg, '--policy', 'rounding'), /memory_loss: true \(config\) conflicts with --policy rounding/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\npolicy: rounding\n`);
+    expectBadInput(evsim('run', cfg), /memory_loss: true conflicts with policy: rounding \(config\)/);
+    expectBadInput(evsim('run', cfg, '--policy', 'rounding', '--memory-loss'), /--memory-loss conflicts with --policy rounding/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`);
     expectBadInput(evsim('run', cfg, '--no-trace'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
     expectBadInput(evsim('run', '--model', mlp, mlp), /is an ONNX model, not a YAML run config: pass it as --model/);
@@ -222,6 +223,23 @@ describe('evsim run --json', () => {
     writeFileSync(cfg, `model: ${join(FIX, 'mlp.onnx')}\nframes: ${join(FIX, 'mlp.input.npy')}\ncompare_dense: true\n`);
     expect(JSON.parse(evsim('run', cfg, '--json', '--no-trace').out).error_vs_dense).not.toBeNull();
     expect(JSON.parse(evsim('run', cfg, '--json', '--no-trace', '--no-compare-dense').out).error_vs_dense).toBeNull();
+  });
+
+  it('--policy and --memory-loss replace the config\'s policy and memory_loss as a whole (flags override the config)', () => {
+    const cfg = join(tmp, 'policy.yaml');
+    const policyOf = (...args: string[]): unknown => {
+      const r = evsim('run', cfg, '--no-trace', '--json', ...args);
+      expect(r.err).toBe('');
+      return JSON.parse(r.out).policy;
+    };
+    writeFileSync(cfg, `model: ${join(FIX, 'mlp.onnx')}\nframes: ${join(FIX, 'mlp.input.npy')}\nmemory_loss: true\n`);
+    expect(policyOf()).toBe('memory-loss');
+    expect(policyOf('--policy', 'threshold')).toBe('threshold');
+    expect(policyOf('--policy', 'rounding')).toBe('rounding');
+    expect(policyOf('--no-memory-loss')).toBe('threshold');
+    writeFileSync(cfg, `model: ${join(FIX, 'mlp.onnx')}\nframes: ${join(FIX, 'mlp.input.npy')}\npolicy: rounding\n`);
+    expect(policyOf('--memory-loss')).toBe('memory-loss');
+    expect(policyOf('--no-memory-loss')).toBe('rounding');
   });
 
   it('--memory-loss is short for --policy memory-loss', () => {
