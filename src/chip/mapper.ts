@@ -108,7 +108,8 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   }
   const wpc = weightsPerChannel(seg);
   const bytesFor = (g: number): number => Math.ceil((g * wpc * chip.core.weightBits) / 8);
-  if (bytesFor(G) > chip.core.synapseBytes) {
+  const bySynapses = bytesFor(G) > chip.core.synapseBytes;
+  if (bySynapses) {
     G = Math.floor((chip.core.synapseBytes * 8) / (wpc * chip.core.weightBits));
     if (G < 1) {
       throw noFit(`layer '${name}': one output channel needs ${bytesFor(1)} bytes of synapses but a ${chip.name} core has ${chip.core.synapseBytes}`);
@@ -116,7 +117,12 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   }
   if (chunk > 1 && G < channels) {
     G = Math.floor(G / chunk) * chunk;
-    if (G < 1) throw noFit(`layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, ${chunk * R * cols} neurons in ${R}-row strips, but a ${chip.name} core holds ${N}; use a smaller chunk or a chip with larger cores`);
+    if (G < 1) {
+      // What a core lacks for one chunk: synapse memory for its channels' weights, or neurons.
+      throw noFit(bySynapses
+        ? `layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, whose weights need ${bytesFor(chunk)} bytes of synapses, but a ${chip.name} core has ${chip.core.synapseBytes}; use a smaller chunk or a chip file with core.synapse_bytes ≥ ${bytesFor(chunk)}`
+        : `layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, ${chunk * R * cols} neurons in ${R}-row strips, but a ${chip.name} core holds ${N}; use a smaller chunk or a chip with larger cores`);
+    }
   }
   if (seg.channelsWhole && G < channels) {
     throw noFit(`layer '${name}': its ${channels} channels must share a core (${seg.wholeBecause}) but a core fits ${G}`);

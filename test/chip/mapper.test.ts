@@ -127,6 +127,10 @@ describe('partitioning', () => {
     const small = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, synapseBytes: 100 } };
     // One fc1 neuron holds 784 one-byte weights > 100 bytes.
     expect(() => mapNetwork(plan('mlp'), small)).toThrow(/one output channel needs 784 bytes/);
+    // chunk:8 keeps 8 fc1 channels on a core: 8 × 784 one-byte weights = 6272 bytes > 5000,
+    // though 8 neurons fit its 1024 many times: the message names the synapses.
+    const mid = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, synapseBytes: 5000 } };
+    expect(() => mapNetwork(plan('mlp'), mid, { chunks: { '/Relu': 8 } })).toThrow(/chunk:8 policy .* need 6272 bytes of synapses, but a loihi core has 5000/);
   });
 
   it('networks the chip cannot take exit naming the limit and the way out', () => {
