@@ -290,6 +290,27 @@ describe('ConvTranspose', () => {
   });
 });
 
+describe('nearest Resize at fractional scales (float32 arithmetic, as PyTorch exports and ONNX Runtime runs it)', () => {
+  const nearest = (n: number, scale: number, outLen: number): Graph => model([{
+    name: 'rs', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'],
+    attribute: [strAttr('mode', 'nearest'), strAttr('coordinate_transformation_mode', 'asymmetric'), strAttr('nearest_mode', 'floor')],
+  }], [1, 1, 1, n], [1, 1, 1, outLen], { init: [floats('scales', [4], [1, 1, 1, scale])] });
+  const iota = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+  it('×0.6 of 0…9 reads 0 1 3 5 6 8 (o / 0.6f in float32: output 3 at exactly 5, not 4.9999998)', () => {
+    expect(run(nearest(10, 0.6, 6), iota(10))).toEqual([0, 1, 3, 5, 6, 8]);
+  });
+
+  it('×1.2 of 0…9 reads 0 0 1 2 3 4 5 5 6 7 8 9 (torch.nn.functional.interpolate, by hand: floor(o / 1.2f))', () => {
+    expect(run(nearest(10, 1.2, 12), iota(10))).toEqual([0, 0, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9]);
+  });
+
+  it('×0.7 of 10 is 7 long (10 × 0.7f = 7 in float32; 6.99999988 in float64)', () => {
+    const g = nearest(10, 0.7, 7);
+    expect(g.tensors[g.output]!.shape).toEqual([1, 1, 1, 7]);
+  });
+});
+
 describe('linear (bilinear) Resize', () => {
   const resize = (inDims: number[], outDims: number[], coord: string, scales: number[]): Graph => model([{
     name: 'rs', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'],

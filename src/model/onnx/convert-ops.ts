@@ -332,14 +332,21 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
   return { op: { kind: 'affine', scale, shift, bnGamma: null, source: op }, inputs: [x.id], shape };
 }
 
-/** ONNX Resize's coordinate_transformation_mode: the input coordinate of output coordinate o. */
-function sourceCoord(coordMode: string, o: number, s: number, inLen: number, outLen: number, where: string): number {
+const fr = Math.fround;
+
+/**
+ * ONNX Resize's coordinate_transformation_mode: the input coordinate of output coordinate
+ * o, in float32 arithmetic as ONNX Runtime and PyTorch compute it (a float32 scale of 0.6
+ * puts output 3 at 4.9999998 in float64, whose floor picks the wrong pixel; 5 in float32).
+ */
+function sourceCoord(coordMode: string, o: number, scale: number, inLen: number, outLen: number, where: string): number {
+  const s = fr(scale);
   switch (coordMode) {
-    case 'half_pixel': return (o + 0.5) / s - 0.5;
-    case 'pytorch_half_pixel': return outLen > 1 ? (o + 0.5) / s - 0.5 : 0;
-    case 'align_corners': return outLen > 1 ? (o * (inLen - 1)) / (outLen - 1) : 0;
-    case 'asymmetric': return o / s;
-    case 'tf_half_pixel_for_nn': return (o + 0.5) / s;
+    case 'half_pixel': return fr(fr(fr(o + 0.5) / s) - 0.5);
+    case 'pytorch_half_pixel': return outLen > 1 ? fr(fr(fr(o + 0.5) / s) - 0.5) : 0;
+    case 'align_corners': return outLen > 1 ? fr(fr(o * (inLen - 1)) / (outLen - 1)) : 0;
+    case 'asymmetric': return fr(o / s);
+    case 'tf_half_pixel_for_nn': return fr(fr(o + 0.5) / s);
     default: throw unsupported(where, `coordinate_transformation_mode '${coordMode}' is not supported`);
   }
 }
@@ -421,11 +428,13 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
     else throw bad(where, 'Resize needs constant scales or sizes');
   }
   let shape: number[];
+  // In float32 like the coordinates (ONNX Runtime multiplies a float scale; 10 × 0.7f is
+  // 6.99999988 in float64 but 7 in float32, the shape PyTorch exports).
   if (sizes) {
     shape = sizes;
-    scales = sizes.map((s, i) => s / x.shape[i]!);
+    scales = sizes.map((s, i) => fr(s / x.shape[i]!));
   } else {
-    shape = x.shape.map((d, i) => Math.floor(d * scales![i]!));
+    shape = x.shape.map((d, i) => Math.floor(fr(d * fr(scales![i]!))));
   }
   if (shape.length !== x.shape.length) throw bad(where, `scales/sizes have ${shape.length} entries for rank ${x.shape.length}`);
   if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw bad(where, `the resized shape [${shape}] has an empty or fractional dimension; check scales/sizes`);
