@@ -94,22 +94,26 @@ export function spatialOf(shape: readonly number[]): { c: number; h: number; w: 
   return { c: shape[1]!, h: 1, w: shape[2] ?? 1 };
 }
 
+/** How many of the k taps start, start + dil, … lie in [lo, hi). */
+function tapsIn(start: number, k: number, dil: number, lo: number, hi: number): number {
+  let n = 0;
+  for (let t = 0; t < k; t++) {
+    const y = start + t * dil;
+    if (y >= lo && y < hi) n++;
+  }
+  return n;
+}
+
 /**
- * PyTorch/ONNX average-pool divisor for the window of output (oh, ow): the clipped
- * window size, counting padding or not.
+ * PyTorch/ONNX average-pool divisor for the window of output (oh, ow): its taps inside
+ * the padded input (count_include_pad) or inside the input itself; a dilated window's
+ * taps are every dil-th position, not the span between its first and last.
  */
 export function avgDivisor(g: PoolGeometry, h: number, w: number, oh: number, ow: number, countIncludePad: boolean): number {
-  let hs = oh * g.strideH - g.padT;
-  let ws = ow * g.strideW - g.padL;
-  let he = Math.min(hs + g.kh, h + g.padB);
-  let we = Math.min(ws + g.kw, w + g.padR);
-  const poolSize = (he - hs) * (we - ws);
-  if (countIncludePad) return poolSize;
-  hs = Math.max(hs, 0);
-  ws = Math.max(ws, 0);
-  he = Math.min(he, h);
-  we = Math.min(we, w);
-  return (he - hs) * (we - ws);
+  const hs = oh * g.strideH - g.padT;
+  const ws = ow * g.strideW - g.padL;
+  if (countIncludePad) return tapsIn(hs, g.kh, g.dilH, -g.padT, h + g.padB) * tapsIn(ws, g.kw, g.dilW, -g.padL, w + g.padR);
+  return tapsIn(hs, g.kh, g.dilH, 0, h) * tapsIn(ws, g.kw, g.dilW, 0, w);
 }
 
 /** A conv's reach tables along H and W (input coordinate → taps and outputs it reaches). */

@@ -141,6 +141,18 @@ describe('unsupported ops and attributes → UNSUPPORTED_OP naming the node', ()
       init: [c('g', 1), c('b', 0), c('m', 0), c('v', 1)],
     });
     expectError(() => importOnnx(bytes), 'UNSUPPORTED_OP', /node 'bn_train'/, /training_mode/);
+    // Also right after a Gemm, where an eval-mode BatchNormalization is folded into it.
+    const afterGemm = encode({
+      inputs: [valueInfo('x', [1, 4])],
+      outputs: [valueInfo('y', [1, 4])],
+      nodes: [
+        { name: 'fc', opType: 'Gemm', input: ['x', 'w'], output: ['h'] },
+        { name: 'bn_train2', opType: 'BatchNormalization', input: ['h', 'g', 'b', 'm', 'v'], output: ['y'], attribute: [intAttr('training_mode', 1)] },
+      ],
+      init: [floats('w', [4, 4], Array.from({ length: 16 }, (_, i) => i % 5)), c('g', 1), c('b', 0), c('m', 0), c('v', 1)],
+      opset: 15,
+    });
+    expectError(() => importOnnx(afterGemm), 'UNSUPPORTED_OP', /node 'bn_train2'/, /training_mode/);
   });
 
   it('an unsupported op on constants only (cannot be folded)', () => {

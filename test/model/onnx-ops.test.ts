@@ -290,6 +290,23 @@ describe('ConvTranspose', () => {
   });
 });
 
+describe('a dilated AveragePool (opset 19) divides by the taps it reads', () => {
+  const ints = (name: string, v: number[]): onnxProto.onnx.IAttributeProto => ({ name, type: 7, ints: v });
+  const pool = (countIncludePad: number): Graph => model([{
+    name: 'ap', opType: 'AveragePool', input: ['x'], output: ['y'],
+    attribute: [ints('kernel_shape', [1, 3]), ints('dilations', [1, 2]), ints('pads', [0, 1, 0, 1]), intAttr('count_include_pad', countIncludePad)],
+  }], [1, 1, 1, 5], [1, 1, 1, 3], { opset: 19 });
+
+  it('without padding counted: windows at −1, 1, 3 read 1, 3 / 0, 2, 4 / 1, 3 (5 is padding)', () => {
+    // x = 1, 2, 4, 8, 16: (2 + 8) / 2, (1 + 4 + 16) / 3, (2 + 8) / 2.
+    expect(run(pool(0), [1, 2, 4, 8, 16])).toEqual([5, 7, 5]);
+  });
+
+  it('with padding counted: three taps each, padding reading 0', () => {
+    expect(run(pool(1), [1, 2, 4, 8, 16])).toEqual([10 / 3, 7, 10 / 3].map(Math.fround));
+  });
+});
+
 describe('nearest Resize at fractional scales (float32 arithmetic, as PyTorch exports and ONNX Runtime runs it)', () => {
   const nearest = (n: number, scale: number, outLen: number): Graph => model([{
     name: 'rs', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'],

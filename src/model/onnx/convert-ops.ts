@@ -267,6 +267,9 @@ function convertMatMul(ins: Operand[], where: string): Converted {
 
 /** BatchNormalization as scale/shift per channel (axis 1). */
 export function bnScaleShift(ins: Operand[], a: Attrs, where: string): { scale: Float64Array; shift: Float64Array; gamma: Float32Array } {
+  // Checked here, so a BatchNormalization folded into the Conv/Gemm before it is refused too:
+  // training mode normalises with each batch's own statistics, not the running ones.
+  if (((a.get('training_mode') as number | undefined) ?? 0) === 1) throw unsupported(where, 'training_mode=1 is not supported; export the model in eval mode');
   const [g, b, mean, v] = [1, 2, 3, 4].map((i) => konst(ins[i], where, `input ${i}`));
   const eps = (a.get('epsilon') as number | undefined) ?? 1e-5;
   const c = g!.data.length;
@@ -555,7 +558,6 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     }
     case 'BatchNormalization': {
       const x = x0();
-      if (((a.get('training_mode') as number | undefined) ?? 0) === 1) throw unsupported(where, 'training_mode=1 is not supported; export the model in eval mode');
       const { scale, shift, gamma } = bnScaleShift(ins, a, where);
       const st = affineFromChannels(x.shape, scale, shift, where);
       return same({ kind: 'affine', ...st, bnGamma: gamma, source: 'BatchNormalization' });
