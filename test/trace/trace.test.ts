@@ -74,6 +74,11 @@ describe('trace contents', () => {
     // Six layers and the sensor's input gate (0 MACs on both runs).
     expect(layers.length).toBe(7);
     for (const r of layers) expect(r.macs, String(r.name)).toBe((r.name as string).split('+').reduce((a, n) => a + nodeMacs.get(n)!, 0));
+    // `run --json` lists the same layers with their totals, which add up to the run's.
+    const json = JSON.parse(evsim('run', ...args, '--no-trace', '--json').stdout) as { totals: Record<string, number>; layers: Record<string, number | string>[] };
+    expect(json.layers.map((l) => l.name).sort()).toEqual(layers.map((r) => r.name).sort());
+    for (const l of json.layers) expect(l.macs, String(l.name)).toBe((l.name as string).split('+').reduce((a, n) => a + (nodeMacs.get(n) ?? 0), 0));
+    for (const k of ['macs', 'dense_macs', 'adds', 'transmissions']) expect(json.layers.reduce((a, l) => a + (l[k] as number), 0), k).toBe(json.totals[k]);
     // Transmissions and state add up over the layers on both runs, the input gate's included.
     for (const t of [chip, ideal]) {
       const tx = await queryTrace(t, 'SELECT f.transmissions AS f, (SELECT SUM(transmissions) FROM layer_frames l WHERE l.frame = f.frame) AS l FROM frames f');

@@ -148,7 +148,8 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   const coreActor = pipelineAssignment(setup.mapping, n);
   const events = opts.trace?.sink.level === 'events';
   const outT = graph.tensors[graph.output]!;
-  if (opts.trace) await opts.trace.sink.begin({ ...opts.trace.info, ...traceTables(graph, setup) });
+  const tables = traceTables(graph, setup);
+  if (opts.trace) await opts.trace.sink.begin({ ...opts.trace.info, ...tables });
   const loop = new FrameLoop(graph, setup, frames, count, opts, new Sensor(setup, coreActor, evOpts));
   const pool: ActorPool = opts.inProcess
     ? new InProcessPool(setup, coreActor, n, evOpts, events)
@@ -197,7 +198,12 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     error_vs_dense: fin.error_vs_dense, trace: null, model: graph.name, chip: opts.chip.name,
     policy: formatPolicy(opts.policy), threshold: opts.threshold,
     ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
-    memory: planMemory(setup.plan), layers: [],
+    memory: planMemory(setup.plan),
+    // The trace's layers (the mapped layers, then the sensor's input gate) with their totals.
+    layers: tables.layers.map((l) => ({
+      layer_id: l.layer_id, name: l.name, kind: l.kind, op: l.op, macs: loop.layerSums.macs[l.layer_id]!, dense_macs: l.dense_macs * done,
+      adds: loop.layerSums.adds[l.layer_id]!, updates: loop.layerSums.updates[l.layer_id]!, transmissions: loop.layerSums.transmissions[l.layer_id]!,
+    })),
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
   };
   return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted, setup };
@@ -317,6 +323,8 @@ class FrameLoop {
   private readonly energy: Float64Array;
   private readonly coreFrame: { [K in keyof TraceCoreFrame]: Float64Array };
   private readonly layerFrame: { [K in keyof TraceLayerFrame]: Float64Array };
+  /** layerFrame summed over the frames done (the result's per-layer totals). */
+  readonly layerSums: { [K in keyof TraceLayerFrame]: Float64Array };
   private readonly sink: TraceSink | null;
   private readonly events: boolean;
   /** Frames begun and not yet finished: entry time and the sensor's share. */
@@ -348,6 +356,7 @@ class FrameLoop {
     };
     // One row per segment, then the sensor's input gate (see traceTables).
     this.layerFrame = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
+    this.layerSums = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
     this.sink = opts.trace ? opts.trace.sink : null;
     this.events = this.sink !== null && this.sink.level === 'events';
   }
@@ -419,10 +428,19 @@ class FrameLoop {
     rec.latency_ns = outEnd - entry;
     this.lastEnd = outEnd;
     this.acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, this.input(t));
-    if (this.sink) this.traceFrame(rec, reports, s);
+    this.layerFrameOf(reports, s);
+    const { layerFrame, layerSums } = this;
+    for (let l = 0; l < layerFrame.macs.length; l++) {
+      layerSums.macs[l] += layerFrame.macs[l]!;
+      layerSums.adds[l] += layerFrame.adds[l]!;
+      layerSums.updates[l] += layerFrame.updates[l]!;
+      layerSums.transmissions[l] += layerFrame.transmissions[l]!;
+    }
+    if (this.sink) this.sink.frame(rec, layerFrame, coreFrame, this.events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
   }
 
-  private traceFrame(rec: FrameRecord, reports: FrameReport[], sensor: SensorCounts): void {
+  /** The frame's figures per layer (segment), then the sensor's input gate, into layerFrame. */
+  private layerFrameOf(reports: FrameReport[], sensor: SensorCounts): void {
     const { layerFrame, coreFrame, segOfCore } = this;
     layerFrame.macs.fill(0);
     layerFrame.adds.fill(0);
@@ -443,6 +461,5 @@ class FrameLoop {
         layerFrame.transmissions[sg] += r.stats.spikes[i]!;
       }
     }
-    this.sink!.frame(rec, layerFrame, coreFrame, this.events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
   }
 }
