@@ -24,28 +24,56 @@ function objectOptions(s: z.ZodTypeAny): z.ZodObject<z.ZodRawShape>[] {
   return [];
 }
 
-/** Checks that `path` names a field of `root`; the message lists what exists there. */
-export function checkPathIn(root: z.ZodTypeAny, path: string): void {
+/** A schema's field `seg`, or an Error naming what exists there. */
+function fieldOf(s: z.ZodTypeAny, seg: string, path: string, here: string): z.ZodTypeAny | Error {
+  const opts = objectOptions(s);
+  if (opts.length === 0) return new Error(`unknown path '${path}': ${here} is a single value, it has no field '${seg}'`);
+  const found = opts.map((o) => o.shape[seg]).find((x) => x !== undefined);
+  if (found) return found;
+  const keys = [...new Set(opts.flatMap((o) => Object.keys(o.shape)))];
+  return new Error(`unknown path '${path}': ${here} has no field '${seg}' (it has ${keys.join(', ')})`);
+}
+
+/**
+ * The names along `path` from `root`, or the Error naming where it goes wrong. A key of
+ * a map (a gate under policy.layers) may itself hold dots, as ONNX exporters name nodes
+ * (`/stem/stem.2/Mul`): it takes the fewest dotted parts after which the rest of the
+ * path is a field of the map's values (`policy.layers./stem/stem.2/Mul.threshold`).
+ * A whole map value is set under a key without dots only (`policy.layers.relu0`).
+ */
+function walk(s: z.ZodTypeAny, segs: readonly string[], i: number, path: string, names: string[]): string[] | Error {
+  if (i === segs.length) return names;
+  const here = segs.slice(0, i).join('.') || 'a point';
+  const u = unwrap(s);
+  if (u instanceof z.ZodRecord) {
+    const errors: Error[] = [];
+    // A dotted key needs a field after it (a typo in that field is named, not taken as part of the key).
+    const last = i + 1 === segs.length ? segs.length : segs.length - 1;
+    for (let j = i + 1; j <= last; j++) {
+      const r = walk(u.valueSchema, segs, j, path, [...names, segs.slice(i, j).join('.')]);
+      if (!(r instanceof Error)) return r;
+      errors.push(r);
+    }
+    // Where it went wrong: past a one-part key when a field follows it, else at the last part.
+    const fieldNext = i + 1 < segs.length && objectOptions(u.valueSchema).some((o) => segs[i + 1]! in o.shape);
+    return fieldNext ? errors[0]! : errors[errors.length - 1]!;
+  }
+  const f = fieldOf(s, segs[i]!, path, here);
+  return f instanceof Error ? f : walk(f, segs, i + 1, path, [...names, segs[i]!]);
+}
+
+/** The names along `path` in `root` (a map key may hold dots, see walk); throws naming what exists where it goes wrong. */
+export function pathNames(root: z.ZodTypeAny, path: string): string[] {
   const segs = path.split('.');
   if (segs.some((s) => s === '')) throw new Error(`'${path}' is not a path (use dots between names, e.g. chip.core.neurons)`);
-  let s: z.ZodTypeAny = root;
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const here = segs.slice(0, i).join('.') || 'a point';
-    const u = unwrap(s);
-    if (u instanceof z.ZodRecord) {
-      s = u.valueSchema;
-      continue;
-    }
-    const opts = objectOptions(s);
-    if (opts.length === 0) throw new Error(`unknown path '${path}': ${here} is a single value, it has no field '${seg}'`);
-    const found = opts.map((o) => o.shape[seg]).find((x) => x !== undefined);
-    if (!found) {
-      const keys = [...new Set(opts.flatMap((o) => Object.keys(o.shape)))];
-      throw new Error(`unknown path '${path}': ${here} has no field '${seg}' (it has ${keys.join(', ')})`);
-    }
-    s = found;
-  }
+  const r = walk(root, segs, 0, path, []);
+  if (r instanceof Error) throw r;
+  return r;
+}
+
+/** Checks that `path` names a field of `root`; the message lists what exists there. */
+export function checkPathIn(root: z.ZodTypeAny, path: string): void {
+  pathNames(root, path);
 }
 
 /** `chip: loihi` means chip.preset, `policy: rounding` means policy.name. */
@@ -56,8 +84,9 @@ export function canonicalPath(path: string, v: unknown): string {
 }
 
 
-export function setPath(doc: Record<string, unknown>, path: string, v: unknown): void {
-  const segs = path.split('.');
+/** Sets the field at `names` (from pathNames) in a document, making the objects on the way. */
+export function setPath(doc: Record<string, unknown>, names: readonly string[], v: unknown): void {
+  const segs = names;
   let o = doc;
   for (const seg of segs.slice(0, -1)) {
     if (!isPlainObject(o[seg])) o[seg] = {};

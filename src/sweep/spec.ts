@@ -19,7 +19,7 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
 import { SweepInputs } from './check.js';
-import { canonical, canonicalPath, checkPathIn, setPath } from './paths.js';
+import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
 
 const layerOverride = z
   .object({ threshold: z.number().min(0).finite().optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0).finite()).optional() })
@@ -236,7 +236,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     const doc = structuredClone(base);
     const params: Record<string, unknown> = {};
     for (const [p, v] of Object.entries(assign)) {
-      setPath(doc, canonicalPath(p, v), v);
+      setPath(doc, pathNames(pointSchema, canonicalPath(p, v)), v);
       params[p] = v;
     }
     const label = Object.entries(params).map(([p, v]) => `${p}=${fmtValue(v)}`).join(' ') || 'base';

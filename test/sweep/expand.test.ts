@@ -215,6 +215,17 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(expansionError({ base: { ...base, policy: { name: 'rounding', threshold: 0 } } }).message).toMatch(/policy\.threshold is 0 but the rounding policy needs a threshold > 0/);
   });
 
+  it('a gate whose name holds dots (as exporters name nodes) is swept by its path, a typo after it named', () => {
+    const model = join(FIX, 'se_block.onnx');
+    const se = { model, workload: { kind: 'video', frames: 2 }, chip: 'ideal' };
+    const ex = expand({ base: se, grid: { 'policy.layers./stem/stem.2/Mul.threshold': [0.1, 0.2] } });
+    expect(ex.points.map((p) => p.layers)).toEqual([0.1, 0.2].map((h) => ({ '/stem/stem.2/Mul': { threshold: h, policy: undefined, channelThresholds: undefined } })));
+    expect(expansionError({ base: se, grid: { 'policy.layers./stem/stem.2/Mul.thresh': [0.1] } }).message)
+      .toMatch(/unknown path 'policy\.layers\.\/stem\/stem\.2\/Mul\.thresh': policy\.layers\.\/stem\/stem\.2\/Mul has no field 'thresh' \(it has threshold, policy, channel_thresholds\)/);
+    // A dotted path into a one-part key's field reports that field.
+    expect(expansionError({ base, grid: { 'policy.layers.input.channel_thresholds.x': [1] } }).message).toMatch(/policy\.layers\.input\.channel_thresholds is a single value/);
+  });
+
   it('the CLI exits 2 with one line, before any point runs or the sweep file is made', () => {
     const file = join(tmp, 'bad-points.yaml');
     const out = join(tmp, 'bad-points.sqlite');
