@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
 import { OBJECTIVES } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
-import { distinctDigits, fmtSi, table } from './format.js';
+import { distinctDigits, fmtDuration, fmtSi, table } from './format.js';
 import { refuseOverwrite } from '../files.js';
 
 export interface SweepArgs {
@@ -48,6 +48,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
   const tty = !a.quiet && !a.json && process.stderr.isTTY;
   const chatty = !a.quiet && !a.json;
   let bar: SingleBar | null = null;
+  let started = performance.now();
   try {
     const r = await sweep(a.file, {
       workers: a.workers,
@@ -61,17 +62,25 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
           for (const d of s.duplicates) process.stderr.write(`note: ${d.from} (${d.label}) is the same configuration as point ${d.sameAs + 1}; it runs once\n`);
         }
         if (chatty && s.skipped > 0) process.stderr.write(`${s.skipped} of ${s.total} points already in the file; running ${s.todo}\n`);
+        started = performance.now();
         if (tty && s.todo > 0) {
-          bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | ETA {eta_formatted} | {last}', hideCursor: true, clearOnComplete: true, etaBuffer: 8 }, undefined);
-          bar.start(s.todo, 0, { failed: 0, last: '' });
+          bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | {eta} | {last}', hideCursor: true, clearOnComplete: true }, undefined);
+          bar.start(s.todo, 0, { failed: 0, last: '', eta: 'ETA after the first point' });
+        } else if (chatty && s.todo > 0) {
+          // Without a terminal (a log, a pipe, CI) a line per point, with the time so far and the time left.
+          process.stderr.write(`sweep: running ${s.todo} point${s.todo === 1 ? '' : 's'}\n`);
         }
       },
       onProgress: (p) => {
+        // Points so far at their mean wall time per point (points run side by side on the pool).
+        const elapsed = (performance.now() - started) / 1000;
+        const eta = `ETA ${fmtDuration((elapsed / p.done) * (p.todo - p.done))}`;
         if (bar) {
-          bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40) });
+          bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40), eta });
         } else if (chatty) {
           const what = p.point.status === 'failed' ? `failed: ${p.point.error}` : `${p.point.status} in ${p.point.wall_s.toFixed(1)} s`;
-          process.stderr.write(`[${p.done}/${p.todo}] point ${p.point.index + 1} (${p.point.label}) ${what}\n`);
+          const when = p.done < p.todo ? `${fmtDuration(elapsed)}, ${eta}` : fmtDuration(elapsed);
+          process.stderr.write(`[${p.done}/${p.todo} ${when}] point ${p.point.index + 1} (${p.point.label}) ${what}\n`);
         }
       },
     });

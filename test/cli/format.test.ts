@@ -1,6 +1,6 @@
 /** Number formatting of the CLI's tables. */
 import { describe, expect, it } from 'vitest';
-import { distinctDigits, fmtSi } from '../../src/cli/format.js';
+import { distinctDigits, fmtDuration, fmtSi } from '../../src/cli/format.js';
 
 describe('distinctDigits', () => {
   it('adds digits until different values read differently (a Pareto front of two meshes)', () => {
@@ -17,5 +17,11 @@ describe('distinctDigits', () => {
 
   it('stops at 12 digits for values no shorter form separates', () => {
     expect(distinctDigits([1, 1 + 1e-15], (v, d) => v.toPrecision(d))).toBe(12);
+  });
+});
+
+describe('fmtDuration', () => {
+  it('seconds, minutes and seconds, hours and minutes', () => {
+    expect([0, 42.4, 59.6, 185, 3599, 3600, 7620].map(fmtDuration)).toEqual(['0 s', '42 s', '1 min 00 s', '3 min 05 s', '59 min 59 s', '1 h 00 min', '2 h 07 min']);
   });
 });

@@ -81,6 +81,11 @@ describe('a sweep that ranks nothing', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/none: 2 points — 2 run now, 0 already in .*, 2 failed/);
     expect(r.err.trimEnd().split('\n').at(-1)).toMatch(/^evsim: sweep none: no point completed \(2 of 2 failed\): there is nothing to rank$/);
+    // Without a terminal: a line to begin, then one per point with the time so far and left.
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines[0]).toBe('sweep: running 2 points');
+    expect(lines[1]).toMatch(/^\[1\/2 \d+ s, ETA \d+ s\] point \d \(chip\.core\.neurons=\d\) failed: /);
+    expect(lines[2]).toMatch(/^\[2\/2 \d+ s\] point \d /);
   });
 
   it('on ideal only: energy or latency objectives exit 2 before any point runs; the default ranks macs against error', () => {
