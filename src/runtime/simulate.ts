@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import type { LayerOverride } from '../model/evnet/engine.js';
 import { parsePolicy } from '../model/evnet/policy.js';
@@ -189,8 +189,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
 }
 
 /** Fails with exit 2 before any simulation when an output file could not be written. */
-export function assertWritable(path: string, what: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw new EvsimError('BAD_USAGE', `${what} ${path} is a folder; give a file name such as ${path}/outputs.npy`);
+export function assertWritable(path: string, what: string, example = 'outputs.npy'): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new EvsimError('BAD_USAGE', `${what} ${path} is a folder; give a file name such as ${join(path, example)}`);
   // A FIFO or device would be replaced by the written file (it is written aside, then renamed).
   if (existsSync(path) && !statSync(path).isFile()) throw new EvsimError('BAD_USAGE', `${what} ${path} is not a regular file (a pipe or device); give a file path`);
   const dir = dirname(resolve(path));

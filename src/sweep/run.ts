@@ -155,7 +155,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   for (const f of ex.chipFiles) if (!inputs.has(f)) inputs.set(f, 'chip file of the sweep');
   refuseOverwrite([['the sweep file (--out)', out], ['the Pareto plot (--svg)', svgPath]], [...inputs].map(([f, what]) => [what, f] as const));
   SweepStore.checkPath(out);
-  if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot');
+  if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot', 'pareto.svg');
 
   const store = await SweepStore.open(out);
   let interrupted = false;

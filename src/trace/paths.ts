@@ -2,8 +2,8 @@
  * Is a trace path writable: checked by the CLI before anything runs and by the sink
  * when it opens.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 
 /**
@@ -15,6 +15,8 @@ export function checkTracePath(path: string, what = 'trace', elsewhere = 'pass -
   const abs = resolve(path);
   const dir = dirname(abs);
   if (!existsSync(dir)) throw new EvsimError('BAD_TRACE', `${what} ${path}: folder ${dir} does not exist; create it or ${elsewhere}`);
+  if (!statSync(dir).isDirectory()) throw new EvsimError('BAD_TRACE', `${what} ${path}: ${dir} is a file, not a folder; ${elsewhere}`);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw new EvsimError('BAD_TRACE', `${what} ${path} is a folder; give a file name such as ${join(path, what === 'trace' ? 'trace.sqlite' : 'sweep.sqlite')}, or ${elsewhere}`);
   try {
     accessSync(existsSync(abs) ? abs : dir, constants.W_OK);
   } catch {

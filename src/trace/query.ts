@@ -3,7 +3,8 @@
  * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
  * nothing. Results print as an aligned table, CSV or JSON.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { all, assertTraceFile, close, exec, openDb } from './sqlite-sink.js';
@@ -77,6 +78,7 @@ async function checkColumnNames(db: sqlite3.Database, sql: string): Promise<void
 export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
   const kind = checkReadOnly(sql);
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
+  if (statSync(path).isDirectory()) throw new EvsimError('BAD_TRACE', `trace ${path} is a folder; give a trace file (e.g. ${join(path, 'demo.sqlite')})`);
   let db: sqlite3.Database;
   try {
     db = await openDb(path, sqlite3.OPEN_READONLY);
@@ -90,7 +92,10 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     if (e instanceof EvsimError) throw e;
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
     // Another program's database, or no database at all, is said so, not as an SQL error.
-    if (/no such table|not a database/i.test(msg)) await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");
+    if (/no such table|not a database/i.test(msg)) {
+      const kind = await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");
+      if (kind === 'empty') throw new EvsimError('BAD_TRACE', `trace ${path} is empty (no run was ever written to it); give a file written by 'evsim run --trace' or 'evsim sweep'`);
+    }
     if (/readonly/i.test(msg)) throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
     throw new EvsimError('BAD_SQL', `SQL error: ${msg}`);
   } finally {

@@ -4,7 +4,7 @@
  * and shows as not completed, an unwritable path fails before anything runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -296,6 +296,26 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     }
     writeFileSync(join(tmp, 'text.sqlite'), 'not a database at all\n');
     expect(evsim('query', join(tmp, 'text.sqlite'), 'SELECT 1 FROM runs').stderr).toMatch(/text\.sqlite is not an SQLite database/);
+  });
+
+  it('a folder, an empty file, or a file where a folder should be: exit 2 saying which (was: SQLite I/O errors)', () => {
+    const dir = join(tmp, 'a-folder');
+    mkdirSync(dir, { recursive: true });
+    const empty = join(tmp, 'empty.sqlite');
+    writeFileSync(empty, '');
+    const cases: [string[], RegExp][] = [
+      [['run', ...mlp, '--trace', dir, '--quiet'], /trace .*a-folder is a folder; give a file name such as .*a-folder\/trace\.sqlite/],
+      [['run', ...mlp, '--trace', join(empty, 't.sqlite'), '--quiet'], /empty\.sqlite is a file, not a folder/],
+      [['query', dir, 'SELECT 1'], /trace .*a-folder is a folder; give a trace file/],
+      [['report', empty, '--html', join(tmp, 'e.html')], /trace .*empty\.sqlite is empty \(no run was ever written to it\)/],
+      [['query', empty, '--named', 'runs'], /is empty/],
+    ];
+    for (const [args, want] of cases) {
+      const r = evsim(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trimEnd()).toMatch(new RegExp(`^evsim: .*${want.source}`));
+      expect(r.stderr.trimEnd()).not.toMatch(/\n|SQLITE_/);
+    }
   });
 
   it('a failing write marks the run failed with the error (was: left running)', async () => {
