@@ -228,7 +228,7 @@ export function readFloat32Npy(path: string, what = 'frames'): { shape: number[]
     a = readNpy(path);
   } catch (e) {
     // An unsupported dtype (float16, complex, …): say what this file must hold.
-    if ((e as Error).message.includes('is not supported')) throw bad(path, `${what} must be float32 but ${(e as Error).message.replace(/^.*?dtype (\S+) is not supported.*$/, 'dtype is $1')}; save the array as float32 (arr.astype(np.float32))`);
+    if ((e as Error).message.includes('is not supported')) throw bad(path, `${what} must be float32 but ${(e as Error).message.replace(/^.*?dtype (.+?) is not supported.*$/s, 'dtype is $1')}; save the array as float32 (arr.astype(np.float32))`);
     throw e;
   }
   if (a.dtype !== 'float32') {

@@ -267,6 +267,9 @@ describe('errors (BAD_NPY)', () => {
   it('readFloat32Npy rejects other dtypes, naming dtype and fix', () => {
     const p = tmpFile('frames.npy', npy(hdr('<f8', '(1,)'), new Uint8Array(8)));
     expectError(() => readFloat32Npy(p), /frames\.npy: frames must be float32 but dtype is float64; .*astype\(np\.float32\)/);
+    // A structured dtype (its descr holds spaces) is named once, with one piece of advice.
+    const st = tmpFile('rec.npy', npy(`{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }`, new Uint8Array(12)));
+    expectError(() => readFloat32Npy(st), /^[^:]*rec\.npy: frames must be float32 but dtype is \[\('a', '<f4'\)\]; save the array as float32 \(arr\.astype\(np\.float32\)\)$/);
   });
 
   it('readLabelsNpy rejects non-integer labels, bad shapes and out-of-range values', () => {
