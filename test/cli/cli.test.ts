@@ -105,6 +105,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
   it('negative threshold, bad policy, unknown flag, unknown chip, bad mesh', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '-1'), /threshold/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'sometimes'), /unknown part 'sometimes'/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'chunk:3,chunk:4'), /policy 'chunk:3,chunk:4' gives chunk:N more than once; give it once/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'memory-loss,memory-loss'), /gives 'memory-loss' more than once/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'threshold,rounding'), /names more than one of threshold, memory-loss, rounding/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frobnicate-me'), /^evsim: unknown option --frobnicate-me \(see evsim run --help\)$/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi9000'), /unknown chip 'loihi9000'.*loihi, loihi-fitted, truenorth, ideal/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--mesh', '8by4'), /--mesh must be 'auto' or WxH/);

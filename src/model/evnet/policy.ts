@@ -35,7 +35,12 @@ export function parsePolicy(text: string): PolicySpec {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length === 0) throw new EvsimError('BAD_POLICY', `policy is empty; use ${POLICY_HELP}`);
   let base = 0;
+  const seen = new Set<string>();
   for (const p of parts) {
+    // chunk:3,chunk:4 would silently keep the last: each kind of part once.
+    const kind = p.includes(':') ? p.slice(0, p.indexOf(':') + 1) : p;
+    if (seen.has(kind)) throw new EvsimError('BAD_POLICY', `policy '${text}' gives ${kind.endsWith(':') ? `${kind}N` : `'${kind}'`} more than once; give it once`);
+    seen.add(kind);
     if (p === 'threshold') base++;
     else if (p === 'memory-loss') { spec.memoryLoss = true; base++; }
     else if (p === 'rounding') { spec.mode = 'rounding'; base++; }
