@@ -30,7 +30,7 @@ export const runConfigSchema = z
     bn_gamma: z.boolean().optional(),
     layers: z.record(layerOverride).optional(),
     chip: z.string().optional(),
-    mesh: z.string().regex(/^(auto|\d+x\d+)$/, "must be 'auto' or WxH, e.g. 8x4").optional(),
+    mesh: z.string().regex(/^(auto|0*[1-9]\d*x0*[1-9]\d*)$/, "must be 'auto' or WxH with W, H ≥ 1, e.g. 8x4").optional(),
     placement: z.enum(['snake', 'hilbert']).optional(),
     dense: z.boolean().optional(),
     compare_dense: z.boolean().optional(),

@@ -166,6 +166,10 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', cfg, '--policy', 'rounding', '--memory-loss'), /--memory-loss conflicts with --policy rounding/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`);
     expectBadInput(evsim('run', cfg, '--no-trace'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
+    // On a chip too (its chunks are read before any gate is built), and a config's mesh by its key.
+    expectBadInput(evsim('run', cfg, '--no-trace', '--chip', 'loihi'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmesh: '0x0'\n`);
+    expectBadInput(evsim('run', cfg, '--no-trace'), /bad\.yaml: mesh must be 'auto' or WxH with W, H ≥ 1/);
     expectBadInput(evsim('run', '--model', mlp, mlp), /is an ONNX model, not a YAML run config: pass it as --model/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`);
     expectBadInput(evsim('run', cfg), /unknown key 'threshhold'/);

@@ -81,14 +81,7 @@ const { shape, size } = plan.tensors[step.in]!;
   const where = `layers.${step.name}`;
   const base = ov?.threshold ?? opts.threshold;
   if (!(base >= 0)) throw new EvsimError('BAD_POLICY', `${where}.threshold must be ≥ 0, got ${base}`);
-  let spec = opts.policy;
-  if (ov?.policy) {
-    try {
-      spec = parsePolicy(ov.policy);
-    } catch (e) {
-      throw new EvsimError('BAD_POLICY', `${where}.policy: ${(e as Error).message}`);
-    }
-  }
+  const spec = ov?.policy ? overridePolicy(step, ov.policy) : opts.policy;
   if (ov?.policy && spec.resetEvery > 0) throw new EvsimError('BAD_POLICY', `${where}.policy: reset:N is network-wide; set it in the global policy`);
   const policy: Policy = { mode: spec.mode, memoryLoss: spec.memoryLoss, chunk: spec.chunk, sendAll: opts.policy.sendAll };
   const geo = gateGeometry(shape);
@@ -118,6 +111,15 @@ const { shape, size } = plan.tensors[step.in]!;
 }
 
 /** Looks up the override of a gate by its name or its tensor's name. */
+/** A gate's own policy (config `layers.<gate>.policy`), parsed; a bad one is named by that field. */
+export function overridePolicy(step: GateStep, text: string): PolicySpec {
+  try {
+    return parsePolicy(text);
+  } catch (e) {
+    throw new EvsimError('BAD_POLICY', `layers.${step.name}.policy: ${(e as Error).message}`);
+  }
+}
+
 export function gateOverride(plan: EvPlan, step: GateStep, layers: Record<string, LayerOverride> | undefined): { key: string; ov: LayerOverride } | null {
   if (!layers) return null;
   if (layers[step.name]) return { key: step.name, ov: layers[step.name]! };

@@ -11,13 +11,13 @@ import type { ChipSpec } from '../../chip/spec.js';
 import type { PlacementStrategy } from '../../chip/mapper.js';
 import type { EvnetOptions, LayerOverride } from '../../model/evnet/engine.js';
 import type { EvPlan } from '../../model/evnet/plan.js';
-import { formatPolicy, parsePolicy, type PolicySpec } from '../../model/evnet/policy.js';
+import { formatPolicy, type PolicySpec } from '../../model/evnet/policy.js';
 import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
 import { outputFrameShape, type Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
-import { checkOverrides, createGate, gateGeometry, gateOverride, planMemory } from '../../model/evnet/engine.js';
+import { checkOverrides, createGate, gateGeometry, gateOverride, overridePolicy, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup } from './core-group.js';
 import type { Outbound } from './fan.js';
 import { objects } from '../objects.js';
@@ -215,7 +215,7 @@ export function gateChunks(plan: EvPlan, policy: PolicySpec, layers?: Record<str
   for (const st of plan.steps) {
     if (st.kind !== 'gate' || st.in === plan.input) continue;
     const ov = gateOverride(plan, st, layers)?.ov;
-    const c = ov?.policy ? parsePolicy(ov.policy).chunk : policy.chunk;
+    const c = ov?.policy ? overridePolicy(st, ov.policy).chunk : policy.chunk;
     if (c > 1) chunks[st.name] = c;
   }
   return chunks;
