@@ -4,7 +4,7 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,6 +268,9 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       const { paretoSvg } = await import('./plot.js');
       writeFileSync(svgPath, await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives));
       svg = svgPath;
+    } else if (svgPath) {
+      // Nothing to draw: an earlier run's plot would show a front this one does not have.
+      rmSync(svgPath, { force: true });
     }
     const ranKeys = new Set(todo.map((t) => t.point.key));
     const failed = points.filter((p) => p.status === 'failed').length;

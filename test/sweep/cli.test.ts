@@ -77,8 +77,12 @@ describe('a sweep that ranks nothing', () => {
   it('exits 1 when no point completed', () => {
     // 4 neurons per core on one 1×1 tile (4 cores): the gemm's 4 + 4 neurons and its input need more.
     const file = sweepFile('none', 'grid:\n  chip.core.neurons: [1, 2]\n', '{ preset: loihi, mesh: { width: 1, height: 1 } }');
+    // A plot of an earlier front there goes: this run has none to show.
+    const plot = join(tmp, 'none.pareto.svg');
+    writeFileSync(plot, '<svg/>');
     const r = evsim('sweep', file, '--out', join(tmp, 'none.sqlite'));
     expect(r.code).toBe(1);
+    expect(existsSync(plot)).toBe(false);
     expect(r.out).toMatch(/none: 2 points — 2 run now, 0 already in .*, 2 failed/);
     expect(r.err.trimEnd().split('\n').at(-1)).toMatch(/^evsim: sweep none: no point completed \(2 of 2 failed\): there is nothing to rank$/);
     // Without a terminal: a line to begin, then one per point with the time so far and left.
