@@ -1,4 +1,5 @@
 /** `evsim inspect M.onnx`: graph with domains, inserted gates/accumulators, MACs, memory. */
+import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { mapNetwork, parseMeshSize, type PlacementStrategy } from '../chip/mapper.js';
 import { loadChip } from '../config/chip-config.js';
@@ -48,9 +49,10 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
       cores: parts.length,
       neurons,
       shadow_neurons: shadow,
-      utilisation: (neurons + shadow) / (parts.length * chip.core.neurons),
+      // Null on a core without a limit (a fraction of unlimited reads as 0 %).
+      utilisation: Number.isFinite(chip.core.neurons) ? (neurons + shadow) / (parts.length * chip.core.neurons) : null,
       synapse_bytes: syn,
-      max_synapse_fill: maxSyn / chip.core.synapseBytes,
+      max_synapse_fill: Number.isFinite(chip.core.synapseBytes) ? maxSyn / chip.core.synapseBytes : null,
       gates: seg.gates.map((g) => g.name),
       actors,
     };
@@ -59,7 +61,7 @@ function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unkn
     const ks = Object.keys(x);
     return ks.length === 1 ? ks[0]! : ks.map((k) => `${k} (${x[k]})`).join(' · ');
   };
-  const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
+  const pct = (x: number | null): string => (x !== null && Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
   const text = [
     `mapping on ${chip.name}: ${m.cores.length} cores on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
     table(
@@ -81,14 +83,20 @@ export function parseMesh(mesh: string | undefined): 'auto' | { width: number; h
 
 export function inspectModel(a: InspectArgs): string {
   const args = a;
+  // Checked on every chip (ideal maps nothing, but the flags must still be good ones).
+  if (a.policy !== undefined) parsePolicy(a.policy);
+  parseMesh(a.mesh);
   const graph = loadOnnx(args.model);
+  // The model as runs and traces name it (the file's name), beside the name inside the file.
+  const model = basename(args.model, '.onnx');
   const engine = createEngine(graph, { threshold: 0.05, policy: parsePolicy('threshold') });
   const mapping = a.chip && a.chip !== 'ideal' ? mappingReport(engine.plan, a) : null;
   const mem = engine.memory();
   const denseMacs = engine.layers.reduce((s, l) => s + l.denseMacs, 0);
   if (args.json) {
     return JSON.stringify({
-      model: graph.name,
+      model,
+      graph: graph.name,
       opset: graph.opset,
       input: { name: graph.tensors[graph.input]!.name, shape: graph.tensors[graph.input]!.shape },
       output: { name: graph.tensors[graph.output]!.name, shape: graph.tensors[graph.output]!.shape },
@@ -114,7 +122,7 @@ export function inspectModel(a: InspectArgs): string {
   const gates = engine.layers.filter((l) => l.kind === 'gate').length;
   const accs = engine.layers.filter((l) => l.kind === 'acc').length;
   return [
-    `${graph.name}  (ONNX opset ${graph.opset})  input [${graph.tensors[graph.input]!.shape.join('×')}] → output [${graph.tensors[graph.output]!.shape.join('×')}]`,
+    `${model}${graph.name !== model ? ` (graph '${graph.name}')` : ''}  (ONNX opset ${graph.opset})  input [${graph.tensors[graph.input]!.shape.join('×')}] → output [${graph.tensors[graph.output]!.shape.join('×')}]`,
     '',
     table(['id', 'layer', 'op', 'domain', 'shape', 'dense MACs', 'weights', 'state'], rows),
     '',

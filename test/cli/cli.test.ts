@@ -287,4 +287,16 @@ describe('evsim inspect --chip --policy', () => {
     expect(cores(['--policy', 'chunk:2'])[0]).toBe(32);
     expectBadInput(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--policy', 'chunk:2'), /--policy describes a mapping: add --chip/);
   });
+
+  it('checks --policy and --mesh on ideal too, names the model as runs do, and shows no use of an unlimited core', () => {
+    const mlp = join(FIX, 'mlp.onnx');
+    expectBadInput(evsim('inspect', mlp, '--chip', 'ideal', '--policy', 'bogus'), /unknown part 'bogus'/);
+    expectBadInput(evsim('inspect', mlp, '--chip', 'ideal', '--mesh', '0x0'), /--mesh must be 'auto' or WxH/);
+    const j = JSON.parse(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--json').out) as { model: string; graph: string };
+    expect(j.model).toBe('cnn_basic');
+    const chip = join(tmp, 'unlimited.yaml');
+    writeFileSync(chip, 'preset: loihi\nname: big\ncore: { neurons: unlimited, synapse_bytes: unlimited }\n');
+    const m = JSON.parse(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--chip', chip, '--json').out) as { mapping: { layers: { utilisation: number | null; max_synapse_fill: number | null }[] } };
+    for (const l of m.mapping.layers) expect([l.utilisation, l.max_synapse_fill]).toEqual([null, null]);
+  });
 });
