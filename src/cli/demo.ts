@@ -41,7 +41,7 @@ async function demo(): Promise<void> {
   const t0 = performance.now();
   const r = await simulate({
     ...common, compareDense: s.compareDense,
-    trace: tracePath, traceLevel: 'cores', config: s,
+    trace: tracePath, traceLevel: 'cores', config: { ...s, trace: tracePath, traceLevel: 'cores' },
     onFrame: (done, total) => {
       if (process.stderr.isTTY && (done % 50 === 0 || done === total)) process.stderr.write(`\r  frame ${done}/${total}${done === total ? '\n' : ''}`);
     },
@@ -49,7 +49,8 @@ async function demo(): Promise<void> {
   console.log(summary(r, performance.now() - t0));
 
   // The conventional network on the same chip: every neuron updates and transmits every frame.
-  const d = await simulate({ ...common, dense: true, trace: tracePath, traceLevel: 'summary', config: { ...s, dense: true } });
+  // Its config as it ran: dense, summary level, no comparison with itself.
+  const d = await simulate({ ...common, dense: true, trace: tracePath, traceLevel: 'summary', config: { ...s, dense: true, compareDense: false, trace: tracePath, traceLevel: 'summary' } });
   const f = (x: typeof r, k: 'energy_pj' | 'synops'): number => x.totals[k] / x.frames;
   // Frames enter as soon as the input cores are free, so the chip's sustained rate is
   // frames over first-frame-in → last-frame-out, and the mean latency includes queueing
