@@ -41,16 +41,20 @@ export async function buildReport(trace: string, runId?: number): Promise<string
   if (!run) throw new EvsimError('BAD_USAGE', `trace ${trace} has no run ${id}; runs: ${runs.map((r) => r.run_id).join(', ')}`);
   const frames = await queryTrace(trace, `SELECT frame, macs, dense_macs, transmissions, messages, energy_pj, latency_ns FROM frames WHERE run_id = ${id} ORDER BY frame`);
   const layers = await queryTrace(trace, `SELECT name, macs_fraction FROM layer_sparsity WHERE run_id = ${id} AND dense_macs > 0 ORDER BY layer_id`);
-  const tiles = await queryTrace(trace, `SELECT tile_x, tile_y, SUM(energy_pj) AS energy_pj, SUM(synops) AS synops, COUNT(*) AS cores FROM core_hotspots WHERE run_id = ${id} GROUP BY tile_x, tile_y`);
   const totals = (await queryTrace(trace, `SELECT COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns FROM frames WHERE run_id = ${id}`))[0]!;
+  const tiles = await tileEnergy(trace, id, Number(totals.energy_pj));
 
   const ops = frames.flatMap((f) => [
     { frame: f.frame, kind: 'EvNet MACs', value: f.macs },
     { frame: f.frame, kind: 'dense MACs', value: f.dense_macs },
   ]);
   const charts: [string, string][] = [];
-  charts.push(['Latency per frame', await svgOf(lineChart(frames, 'latency_ns', 'Frame latency', 'latency (ns)'))]);
-  charts.push(['Energy per frame', await svgOf(lineChart(frames, 'energy_pj', 'Energy per frame', 'energy (pJ)'))]);
+  // A chip without costs (ideal) has no time or energy: no charts of zeros, n/a below.
+  const timed = frames.some((f) => Number(f.energy_pj) !== 0 || Number(f.latency_ns) !== 0);
+  if (timed) {
+    charts.push(['Latency per frame', await svgOf(lineChart(frames, 'latency_ns', 'Frame latency', 'latency (ns)'))]);
+    charts.push(['Energy per frame', await svgOf(lineChart(frames, 'energy_pj', 'Energy per frame', 'energy (pJ)'))]);
+  }
   charts.push(['Operations vs dense', await svgOf({
     ...base, title: 'MACs per frame: EvNet vs dense', data: { values: ops }, mark: 'line',
     encoding: {
@@ -64,21 +68,25 @@ export async function buildReport(trace: string, runId?: number): Promise<string
       encoding: { y: { field: 'name', type: 'nominal', sort: null, title: null }, x: { field: 'macs_fraction', type: 'quantitative', title: 'fraction of dense MACs' } },
     } as TopLevelSpec)]);
   }
-  if (tiles.length > 0) {
+  if (tiles.length > 0 && timed) {
     charts.push(['Energy per tile', await svgOf({
-      $schema: base.$schema, width: 420, height: 420, title: 'Energy per tile of the mesh (all frames)', data: { values: tiles }, mark: 'rect',
+      $schema: base.$schema, width: 420, height: 420, title: 'Energy per tile of the mesh (all frames; tile (0,0) with the input sensor)', data: { values: tiles }, mark: 'rect',
       encoding: {
         x: { field: 'tile_x', type: 'ordinal', title: 'tile x' }, y: { field: 'tile_y', type: 'ordinal', title: 'tile y' },
         color: { field: 'energy_pj', type: 'quantitative', title: 'pJ', scale: { scheme: 'inferno' } },
-        tooltip: [{ field: 'cores' }, { field: 'synops' }, { field: 'energy_pj' }],
+        tooltip: [{ field: 'cores' }, { field: 'synops' }, { field: 'energy_pj' }, { field: 'sensor_pj' }],
       },
     } as TopLevelSpec)]);
   }
-  const reduction = Number(totals.macs) > 0 ? Number(totals.dense_macs) / Number(totals.macs) : 0;
+  // No frames (a run that failed or was stopped at once): no figures, not zeros.
+  const none = Number(totals.frames) === 0;
+  const na = none ? 'n/a (no frames)' : 'n/a (the chip has no costs)';
+  const reduction = Number(totals.macs) > 0 ? `${(Number(totals.dense_macs) / Number(totals.macs)).toFixed(2)}×` : none ? 'n/a (no frames)' : 'n/a (no MACs)';
   const facts: [string, string][] = [
     ['model', esc(run.model)], ['chip', esc(run.chip)], ['status', esc(run.status)], ['frames', esc(totals.frames)],
-    ['ops reduction', `${reduction.toFixed(2)}×`], ['energy', `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ`],
-    ['mean latency', `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs`], ['started', esc(run.created_at)],
+    ['ops reduction', reduction], ['energy', timed ? `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ` : na],
+    ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na], ['started', esc(run.created_at)],
+    ...(run.error ? [['error', esc(run.error)] as [string, string]] : []),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>evsim report — ${esc(run.model)} run ${id}</title>
@@ -96,6 +104,22 @@ ${charts.map(([cap, svg]) => `<figure><figcaption>${esc(cap)}</figcaption>${svg}
 </div>
 </body></html>
 `;
+}
+
+/**
+ * A run's energy per tile over all its frames (cores level and up). The input sensor sits
+ * on tile (0,0) and its messages cost energy too (the run's total less its cores'): it is
+ * counted there (`sensor_pj`), so the tiles add up to the run's energy.
+ */
+export async function tileEnergy(trace: string, id: number, totalPj: number): Promise<Rows> {
+  const tiles = await queryTrace(trace, `SELECT tile_x, tile_y, SUM(energy_pj) AS energy_pj, SUM(synops) AS synops, COUNT(*) AS cores FROM core_hotspots WHERE run_id = ${id} GROUP BY tile_x, tile_y`);
+  if (tiles.length === 0) return tiles;
+  const sensorPj = totalPj - tiles.reduce((a, t) => a + Number(t.energy_pj), 0);
+  for (const t of tiles) {
+    t.sensor_pj = Number(t.tile_x) === 0 && Number(t.tile_y) === 0 ? sensorPj : 0;
+    t.energy_pj = Number(t.energy_pj) + Number(t.sensor_pj);
+  }
+  return tiles;
 }
 
 export async function writeReport(trace: string, out: string, runId?: number): Promise<string> {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatRows, queryTrace } from '../../src/trace/query.js';
+import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { SCHEMA_SQL } from '../../src/trace/schema.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
@@ -240,6 +241,25 @@ describe('evsim query', () => {
     expect((html.match(/<svg/g) ?? []).length).toBe(5); // latency, energy, MACs, sparsity, tiles
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // no script, nothing fetched
     expect(evsim('report', t, '--run', '7', '--html', out).status).toBe(2);
+  });
+
+  it("the report's tiles add up to the run's energy (the sensor's messages on tile (0,0)); a run without costs or frames shows n/a, not zeros", async () => {
+    const t = join(tmp, 'report2.sqlite');
+    const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
+    expect(evsim('run', ...args).status).toBe(0);
+    expect(evsim('run', ...args, '--chip', 'ideal').status).toBe(0);
+    const [tot] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM frames WHERE run_id = 1');
+    const [cores] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM core_frames WHERE run_id = 1');
+    const tiles = await tileEnergy(t, 1, Number(tot!.e));
+    // The sensor's share is real (it sends messages) and all of it lands on tile (0,0).
+    expect(Number(tot!.e) - Number(cores!.e)).toBeGreaterThan(0);
+    expect(tiles.reduce((a, x) => a + Number(x.energy_pj), 0)).toBeCloseTo(Number(tot!.e), 3);
+    expect(tiles.filter((x) => Number(x.sensor_pj) !== 0).map((x) => [x.tile_x, x.tile_y])).toEqual([[0, 0]]);
+    const out = join(tmp, 'ideal.html');
+    expect(evsim('report', t, '--run', '2', '--html', out).status).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/<td>energy<\/td><td>n\/a \(the chip has no costs\)<\/td>/);
+    expect((html.match(/<svg/g) ?? []).length).toBe(2); // MACs and sparsity; no latency or energy of zeros
   });
 
   it('--no-trace writes nothing and reports trace null', () => {
