@@ -9,7 +9,7 @@ import { EvsimError } from '../errors.js';
 import { writeNpy } from '../workloads/npy.js';
 import { loadMnist } from '../workloads/mnist.js';
 import { temporalMnist } from '../workloads/temporal-mnist.js';
-import { syntheticVideo, type Motion } from '../workloads/video.js';
+import { MAX_SEED, syntheticVideo, type Motion } from '../workloads/video.js';
 import { MAX_VIDEO_VALUES } from '../workloads/workload.js';
 import { makeDirs } from '../files.js';
 
@@ -48,6 +48,7 @@ function videoWorkload(a: WorkloadArgs): string {
   const channels = positiveInt(a.channels ?? 3, 'channels');
   const motion = a.motion ?? 'minor';
   const seed = a.seed ?? 1;
+  if (!(seed >= 0 && seed <= MAX_SEED)) throw new EvsimError('BAD_USAGE', `--seed must be an integer in 0…${MAX_SEED} (the generator's 32 bits), got ${seed}`);
   if (Number(m[1]) < 1 || Number(m[2]) < 1) throw new EvsimError('BAD_USAGE', `--size must be at least 1x1, got '${size}'`);
   const values = frames * channels * Number(m[1]) * Number(m[2]);
   if (values > MAX_VIDEO_VALUES) {

@@ -17,6 +17,7 @@ import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError } from '../errors.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
+import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
 import { SweepInputs } from './check.js';
 import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
@@ -31,7 +32,7 @@ const workloadSchema = z.discriminatedUnion('kind', [
       kind: z.literal('video'),
       motion: z.enum(['none', 'minor', 'major']).default('minor'),
       frames: z.number().int().positive().default(32),
-      seed: z.number().int().default(1),
+      seed: z.number().int().min(0).max(MAX_SEED).default(1),
     })
     .strict(),
   z

@@ -39,13 +39,22 @@ function cameraAt(motion: Motion, t: number, rand: () => number): [number, numbe
   }
 }
 
+/** The largest video seed (the generator's state is 32 bits). */
+export const MAX_SEED = 4294967295;
+
 /** Returns frames as float32 [T, C, H, W], values roughly in [−1, 1]. */
 export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float32Array } {
   const { frames: T, height: H, width: W } = o;
   const C = o.channels ?? 3;
   const motion = o.motion ?? 'minor';
-  if (!(T > 0 && H > 0 && W > 0 && C > 0)) throw new EvsimError('BAD_USAGE', 'video frames, height, width and channels must be positive');
-  const rand = mulberry32(o.seed ?? 1);
+  for (const [k, v] of [['frames', T], ['height', H], ['width', W], ['channels', C]] as const) {
+    if (!(Number.isInteger(v) && v > 0)) throw new EvsimError('BAD_USAGE', `video ${k} must be a positive integer, got ${String(v)}`);
+  }
+  if (!['none', 'minor', 'major'].includes(motion)) throw new EvsimError('BAD_USAGE', `video motion must be none, minor or major, got '${String(motion)}'`);
+  const seed = o.seed ?? 1;
+  // The generator takes 32 bits: a larger seed would silently repeat a smaller one's video.
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) throw new EvsimError('BAD_USAGE', `video seed must be an integer in 0…${MAX_SEED}, got ${String(seed)}`);
+  const rand = mulberry32(seed);
   const noise = o.noise ?? 0.004;
   // The scene is larger than the view so the camera can pan across it. Its values are
   // computed when first viewed, 64 columns at a time (float32, as stored before): a pan

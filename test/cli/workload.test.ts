@@ -48,6 +48,9 @@ describe('evsim workload temporal-mnist', () => {
     expectBadInput(evsim('workload', 'mnist', '--out', join(tmp, 'm')), /the workload must be one of video, temporal-mnist, got 'mnist'/);
     expectBadInput(evsim('workload', 'video', '--seed', 'abc', '--out', join(tmp, 'm')), /--seed needs a number, got 'abc'/);
     expectBadInput(evsim('workload', 'video', '--seed', '', '--out', join(tmp, 'm')), /--seed needs a value, got an empty one/);
+    // 2^32 + 1 would repeat seed 1's video (the generator keeps 32 bits).
+    expectBadInput(evsim('workload', 'video', '--seed', '4294967297', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
+    expectBadInput(evsim('workload', 'video', '--seed', '-1', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
   });
 });
 
@@ -58,6 +61,21 @@ describe('evsim workload video', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/float32 \[2, 3, 8, 6\], motion minor, seed 1/);
     expect(parseNpy(readFileSync(join(out, 'frames.npy'))).shape).toEqual([2, 3, 8, 6]);
+  });
+});
+
+describe('syntheticVideo called from TypeScript', () => {
+  it('refuses what the CLI refuses, as EvsimErrors naming the option', async () => {
+    const { syntheticVideo } = await import('../../src/workloads/video.js');
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ motion: 'bogus' }, /motion must be none, minor or major, got 'bogus'/],
+      [{ frames: 2.5 }, /frames must be a positive integer, got 2\.5/],
+      [{ channels: 1.5 }, /channels must be a positive integer/],
+      [{ seed: 2 ** 32 + 1 }, /seed must be an integer in 0…4294967295/],
+    ];
+    for (const [o, want] of bad) {
+      expect(() => syntheticVideo({ frames: 2, height: 4, width: 4, ...o } as never)).toThrow(expect.objectContaining({ code: 'BAD_USAGE', message: expect.stringMatching(want) }));
+    }
   });
 });
 
