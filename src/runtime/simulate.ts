@@ -104,6 +104,15 @@ function meshOf(mesh: SimulateOptions['mesh']): 'auto' | { width: number; height
 
 /** The options a caller can get wrong without a type error (plain JS, computed values). */
 function checkOptions(opts: SimulateOptions): void {
+  // Plain JavaScript callers get an EvsimError naming the option, not a TypeError deep inside.
+  if (opts === null || typeof opts !== 'object') throw new EvsimError('BAD_USAGE', 'simulate() takes an options object: { model, frames, … }');
+  if (typeof opts.model !== 'string' && (opts.model === null || typeof opts.model !== 'object')) {
+    throw new EvsimError('BAD_USAGE', `no model given: model must be an ONNX file path or an imported graph, got ${JSON.stringify(opts.model) ?? 'undefined'}`);
+  }
+  if (opts.policy !== undefined && typeof opts.policy !== 'string') throw new EvsimError('BAD_USAGE', `policy must be a string such as 'threshold' or 'memory-loss,reset:8', got ${JSON.stringify(opts.policy)}`);
+  if (opts.layers !== undefined && (opts.layers === null || typeof opts.layers !== 'object' || Array.isArray(opts.layers))) {
+    throw new EvsimError('BAD_USAGE', `layers must be an object of per-gate settings ({ gate: { threshold, policy } }), got ${JSON.stringify(opts.layers)}`);
+  }
   const positiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
   if (opts.workers !== undefined && !positiveInt(opts.workers)) throw new EvsimError('BAD_USAGE', `workers must be a positive integer, got ${opts.workers}`);
   if (opts.maxFrames != null && !positiveInt(opts.maxFrames)) throw new EvsimError('BAD_USAGE', `maxFrames must be a positive integer, got ${opts.maxFrames}`);

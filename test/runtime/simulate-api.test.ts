@@ -38,6 +38,13 @@ describe('simulate() checks what types cannot', () => {
     expect(plain.message).toMatch(/frames\.data must be a Float32Array, got an array/);
   });
 
+  it('options a plain JavaScript caller can get wrong: none, a null model, a non-string policy, layers not an object', async () => {
+    expect((await rejection(undefined as unknown as SimulateOptions)).message).toMatch(/simulate\(\) takes an options object/);
+    expect((await rejection({ model: null as unknown as string, frames })).message).toMatch(/^no model given: model must be an ONNX file path or an imported graph, got null$/);
+    expect((await rejection({ model, frames, policy: 5 as unknown as string })).message).toMatch(/policy must be a string .*got 5/);
+    expect((await rejection({ model, frames, layers: 'x' as never })).message).toMatch(/layers must be an object of per-gate settings/);
+  });
+
   it('workers, maxFrames, placement and mesh', async () => {
     expect((await rejection({ model, frames, workers: 0 })).message).toMatch(/^workers must be a positive integer, got 0$/);
     expect((await rejection({ model, frames, workers: 1.5 })).message).toMatch(/workers must be a positive integer, got 1\.5/);
