@@ -3,7 +3,7 @@ import { holdCtrlC } from './interrupt.js';
 import { basename, join } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { isChipFile } from '../config/chip-config.js';
+import { isChipFile, resolveChip } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
@@ -41,7 +41,11 @@ function flagsAsConfig(a: RunArgs): RunConfigFile {
   };
 }
 
-export function summary(r: SimulateResult, wallMs: number, meshAuto = true): string {
+/**
+ * `meshAuto`: the run grew the mesh to fit (--mesh auto, the default); `chipMesh`: the
+ * chip's own mesh, said beside a grown one so a fixed chip file is not silently resized.
+ */
+export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chipMesh: { width: number; height: number } | null = null): string {
   const f = Math.max(r.frames, 1);
   const lines = [
     `evsim run — ${r.model} on chip ${r.chip}, policy ${r.policy}, h = ${r.threshold}${r.interrupted ? '  (interrupted)' : ''}`,
@@ -57,7 +61,11 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true): str
     lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
   }
   if (r.chip !== 'ideal') {
-    if (r.mesh) lines.push(`  chip             ${r.cores} cores on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ' (--mesh auto: grown to fit)' : ''}`);
+    if (r.mesh) {
+      const own = meshAuto && chipMesh && (chipMesh.width !== r.mesh.width || chipMesh.height !== r.mesh.height)
+        ? `; ${r.chip}'s own mesh is ${chipMesh.width}×${chipMesh.height}, --mesh ${chipMesh.width}x${chipMesh.height} holds a run to it` : '';
+      lines.push(`  chip             ${r.cores} cores on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ` (--mesh auto, the default: sized to fit${own})` : ''}`);
+    }
     lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
     lines.push(`  latency          ${(r.totals.mean_latency_ns / 1000).toFixed(2)} µs / frame mean; ${(r.totals.latency_ns / 1000).toFixed(2)} µs first frame in → last frame done`);
     lines.push(`  network          ${fmtSi(r.totals.messages / f)} messages, ${fmtSi(r.totals.hops / f)} hops per frame; queue stall Σ ${(r.totals.stall_ns / f / 1e6).toFixed(2)} ms per frame (summed over messages)`);
@@ -132,7 +140,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
       const { outputs: _o, outputShape: _s, interrupted: _i, ...json } = r;
       process.stdout.write(`${JSON.stringify({ ...json, interrupted: r.interrupted, wall_ms: wall })}\n`);
     } else if (!a.quiet) {
-      process.stdout.write(`${summary(r, wall, s.mesh === 'auto')}\n`);
+      const chipMesh = s.mesh === 'auto' && r.chip !== 'ideal' ? resolveChip(s.chip).mesh : null;
+      process.stdout.write(`${summary(r, wall, s.mesh === 'auto', chipMesh)}\n`);
     }
     return r.interrupted ? 130 : 0;
   } finally {
