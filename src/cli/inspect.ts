@@ -14,6 +14,8 @@ import { fmtBytes, fmtInt, table } from './format.js';
 
 export interface InspectArgs {
   model: string;
+  /** The model output shown, by name (a model with several). */
+  modelOutput?: string;
   json?: boolean;
   chip?: string;
   mesh?: string;
@@ -86,7 +88,7 @@ export function inspectModel(a: InspectArgs): string {
   // Checked on every chip (ideal maps nothing, but the flags must still be good ones).
   if (a.policy !== undefined) parsePolicy(a.policy);
   parseMesh(a.mesh);
-  const graph = loadOnnx(args.model);
+  const graph = loadOnnx(args.model, args.modelOutput);
   // The model as runs and traces name it (the file's name), beside the name inside the file.
   const model = basename(args.model, '.onnx');
   const engine = createEngine(graph, { threshold: 0.05, policy: parsePolicy('threshold') });

@@ -20,6 +20,7 @@ function runOptions(y: Argv): Argv<RunArgs> {
   return y
     .positional('config', { type: 'string', describe: 'YAML run config (flags override it)' })
     .option('model', { type: 'string', requiresArg: true, describe: 'ONNX model (opsets 7–21; 11–17 as torch exports them)' })
+    .option('model-output', { type: 'string', requiresArg: true, describe: "the model output to simulate, by name (a model with several; each is computed from its own branch)" })
     .option('frames', { type: 'string', requiresArg: true, describe: 'float32 .npy video [T, ...input shape]' })
     .option('labels', { type: 'string', requiresArg: true, describe: 'int .npy [T]: adds accuracy' })
     .option('max-frames', { type: 'number', requiresArg: true, describe: 'simulate at most N frames' })
@@ -82,7 +83,7 @@ function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: 
 }
 
 const RUN_FLAGS: Record<string, FlagKind> = {
-  model: 'value', frames: 'value', labels: 'value', 'max-frames': 'positive-int', threshold: 'number',
+  model: 'value', 'model-output': 'value', frames: 'value', labels: 'value', 'max-frames': 'positive-int', threshold: 'number',
   policy: 'value', 'memory-loss': 'flag', chip: 'value', mesh: 'value', placement: 'value', dense: 'flag',
   'compare-dense': 'flag', workers: 'positive-int', trace: 'value', 'trace-level': 'value', outputs: 'value', json: 'flag', quiet: 'flag',
 };
@@ -164,6 +165,7 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model' })
+          .option('model-output', { type: 'string', requiresArg: true, describe: 'the model output to show, by name (a model with several)' })
           .option('chip', { type: 'string', requiresArg: true, describe: 'also map onto this chip (preset or YAML file)' })
           .option('mesh', { type: 'string', requiresArg: true, describe: 'auto | WxH (default: grow to fit)' })
           .option('placement', { choices: ['snake', 'hilbert'] as const, describe: 'core placement strategy' })
@@ -171,12 +173,12 @@ export async function main(argv: string[]): Promise<void> {
           .option('policy', { type: 'string', requiresArg: true, describe: 'map as a run with this policy would (chunk:C keeps C channels on a core)' })
           .option('json', { type: 'boolean', describe: 'print JSON' }),
       (a) => {
-        checkFlags(a as unknown as Record<string, unknown>, argv, { chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', policy: 'value', json: 'flag' });
+        checkFlags(a as unknown as Record<string, unknown>, argv, { 'model-output': 'value', chip: 'value', mesh: 'value', placement: 'value', workers: 'positive-int', policy: 'value', json: 'flag' });
         if (a.chip === undefined) {
           const chipOnly = (['mesh', 'placement', 'workers', 'policy'] as const).filter((k) => a[k] !== undefined);
           if (chipOnly.length > 0) throw new EvsimError('BAD_USAGE', `${chipOnly.map((k) => `--${k}`).join(', ')} ${chipOnly.length === 1 ? 'describes' : 'describe'} a mapping: add --chip PRESET|FILE.yaml`);
         }
-        process.stdout.write(`${inspectModel({ model: a.model as string, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers, policy: a.policy })}\n`);
+        process.stdout.write(`${inspectModel({ model: a.model as string, modelOutput: a.modelOutput, json: a.json, chip: a.chip, mesh: a.mesh ?? 'auto', placement: a.placement, workers: a.workers, policy: a.policy })}\n`);
       },
     )
     .command(

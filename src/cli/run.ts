@@ -22,6 +22,7 @@ export interface RunArgs {
   chip?: string;
   mesh?: string;
   placement?: 'snake' | 'hilbert';
+  modelOutput?: string;
   dense?: boolean;
   compareDense?: boolean;
   workers?: number;
@@ -35,7 +36,7 @@ export interface RunArgs {
 /** Flags in the config file's vocabulary (undefined = not given). */
 function flagsAsConfig(a: RunArgs): RunConfigFile {
   return {
-    model: a.model, frames: a.frames, labels: a.labels, max_frames: a.maxFrames, threshold: a.threshold,
+    model: a.model, model_output: a.modelOutput, frames: a.frames, labels: a.labels, max_frames: a.maxFrames, threshold: a.threshold,
     policy: a.policy, memory_loss: a.memoryLoss, chip: a.chip, mesh: a.mesh, placement: a.placement, dense: a.dense,
     compare_dense: a.compareDense, workers: a.workers, trace: a.trace, trace_level: a.traceLevel, outputs: a.outputs,
   };
@@ -105,6 +106,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
   try {
     const r = await simulate({
       model: s.model,
+      modelOutput: s.modelOutput ?? undefined,
       frames: s.frames ?? '',
       labels: s.labels,
       maxFrames: s.maxFrames,

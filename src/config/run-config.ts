@@ -21,6 +21,7 @@ const layerOverride = z
 export const runConfigSchema = z
   .object({
     model: z.string().min(1).optional(),
+    model_output: z.string().min(1).optional(),
     frames: z.string().min(1).optional(),
     labels: z.string().min(1).optional(),
     max_frames: z.number().int().positive().optional(),
@@ -46,6 +47,8 @@ export type RunConfigFile = z.infer<typeof runConfigSchema>;
 /** Fully resolved run settings (defaults of DESIGN §8 applied). */
 export interface RunSettings {
   model: string;
+  /** The model output simulated, by name (a model with several outputs); null: its only one. */
+  modelOutput: string | null;
   frames: string | null;
   labels: string | null;
   maxFrames: number | null;
@@ -154,6 +157,7 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
   }
   return {
     model,
+    modelOutput: pick('model_output') ?? null,
     frames: pick('frames') ?? null,
     labels: pick('labels') ?? null,
     maxFrames: pick('max_frames') ?? null,

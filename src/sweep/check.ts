@@ -50,6 +50,11 @@ export interface CheckedModel {
 }
 
 /** Checks the points of one sweep; everything it reads is read once. */
+/** How the checks key a model: its path, and the output simulated when it has several. */
+export function modelKey(path: string, output: string | null): string {
+  return output === null ? path : `${path}\u0000${output}`;
+}
+
 export class SweepInputs {
   private readonly models = new Map<string, CheckedModel>();
   private readonly plans = new Map<string, EvPlan>();
@@ -58,16 +63,20 @@ export class SweepInputs {
   private readonly seen = new Set<string>();
   private readonly mappable = new Set<string>();
 
-  /** Parses the model (once per path) and hashes its file. */
-  model(path: string, ctx: string): CheckedModel {
-    let m = this.models.get(path);
+  /**
+   * Parses the model (once per path and output) and hashes its file; the output chosen
+   * is part of the hash, so points simulating different outputs never share results.
+   */
+  model(path: string, output: string | null, ctx: string): CheckedModel {
+    const key = modelKey(path, output);
+    let m = this.models.get(key);
     if (!m) {
       try {
-        m = { graph: graphOf(path), hash: fileHash(path) };
+        m = { graph: graphOf(path, output), hash: `${fileHash(path)}${output === null ? '' : `#${output}`}` };
       } catch (e) {
-        throw at(ctx, 'model', e);
+        throw at(ctx, output === null ? 'model' : 'model_output', e);
       }
-      this.models.set(path, m);
+      this.models.set(key, m);
     }
     return m;
   }

@@ -10,11 +10,11 @@ import { loadOnnx } from '../model/onnx/import.js';
 const graphs = new Map<string, { graph: Graph; stamp: string }>();
 
 /**
- * The model at `path`, named after its file; parsed on first use and again when the
+ * The model at `path` (its output `output`, for a model with several), named after its file; parsed on first use and again when the
  * file has changed since (errors as loadOnnx's), so a long-lived process running sweep
  * after sweep never checks or runs an edited model as its old version.
  */
-export function graphOf(path: string): Graph {
+export function graphOf(path: string, output: string | null = null): Graph {
   let stamp = '';
   try {
     const st = statSync(path);
@@ -22,10 +22,12 @@ export function graphOf(path: string): Graph {
   } catch {
     // loadOnnx reports the missing or unreadable file.
   }
-  const have = graphs.get(path);
+  // A model with several outputs is one graph per output simulated.
+  const key = output === null ? path : `${path}\u0000${output}`;
+  const have = graphs.get(key);
   if (have && have.stamp === stamp) return have.graph;
-  const graph = loadOnnx(path);
+  const graph = loadOnnx(path, output ?? undefined);
   graph.name = basename(path, '.onnx');
-  graphs.set(path, { graph, stamp });
+  graphs.set(key, { graph, stamp });
   return graph;
 }

@@ -105,7 +105,7 @@ const shared = new Map<string, SharedInputs>();
  * frames again (Temporal MNIST's ordering alone costs a worker about a quarter second).
  */
 export function sharedInputsOf(p: ResolvedPoint): SharedInputs {
-  const { key, inputs: v } = inputsOf(p, graphOf(p.model));
+  const { key, inputs: v } = inputsOf(p, graphOf(p.model, p.modelOutput ?? null));
   let s = shared.get(key);
   if (!s) {
     const labels = v.labels instanceof Int32Array ? toShared(v.labels) : v.labels;
@@ -166,7 +166,7 @@ export interface SharedReference {
  * per worker thread; null when `stopped` turned true meanwhile.
  */
 export async function sharedReferenceOf(p: ResolvedPoint, stopped: () => boolean = () => false): Promise<SharedReference | null> {
-  const g = graphOf(p.model);
+  const g = graphOf(p.model, p.modelOutput ?? null);
   const { key, inputs: v } = inputsOf(p, g);
   // The frames the point runs (max_frames of a long video: the first few only).
   const count = Math.min(v.frames.shape[0]!, p.maxFrames ?? Infinity);
@@ -201,7 +201,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
   });
   const stop = new AbortController();
   try {
-    const g = graphOf(p.model);
+    const g = graphOf(p.model, p.modelOutput ?? null);
     const { key, inputs: inp } = inputsOf(p, g);
     const total = inp.frames.shape[0]!;
     const count = Math.min(total, p.maxFrames ?? Infinity);

@@ -19,7 +19,7 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
-import { SweepInputs } from './check.js';
+import { modelKey, SweepInputs } from './check.js';
 import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
 
 const layerOverride = z
@@ -54,6 +54,7 @@ const chipOverrides = chipSchema.deepPartial().extend({
 export const pointSchema = z
   .object({
     model: z.string().min(1),
+    model_output: z.string().min(1).optional(),
     frames: z.string().min(1).optional(),
     labels: z.string().min(1).optional(),
     workload: workloadSchema.optional(),
@@ -116,7 +117,9 @@ export interface ResolvedPoint {
   params: Record<string, unknown>;
   label: string;
   model: string;
-  /** Content hash of the model file (recorded with the point's run). */
+  /** The output simulated, by name (a model with several); null: its only one. */
+  modelOutput: string | null;
+  /** Content hash of the model file, with the output chosen (recorded with the point's run). */
   modelHash: string;
   frames: string | null;
   /** Content hash of the frames file (null: a workload): inputs are cached by content, not path. */
@@ -279,11 +282,13 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     }
 
     const model = abs(d.model);
-    const m = inputs.model(model, ctx);
+    const modelOutput = d.model_output ?? null;
+    const m = inputs.model(model, modelOutput, ctx);
+    const mk = modelKey(model, modelOutput);
     const layers: ResolvedPoint['layers'] = {};
     for (const [name, o] of Object.entries(d.policy.layers ?? {})) layers[name] = { threshold: o.threshold, policy: o.policy, channelThresholds: o.channel_thresholds };
-    if (!isFree(chip)) inputs.onChip(model, m, ctx);
-    inputs.gates(model, m, { policy: d.policy.name, threshold: d.policy.threshold, bnGamma: d.policy.bn_gamma, layers }, ctx);
+    if (!isFree(chip)) inputs.onChip(mk, m, ctx);
+    inputs.gates(mk, m, { policy: d.policy.name, threshold: d.policy.threshold, bnGamma: d.policy.bn_gamma, layers }, ctx);
     const frames = d.frames ? abs(d.frames) : null;
     const labels = d.labels ? abs(d.labels) : null;
     let framesHash: string | null = null;
@@ -296,6 +301,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     if (d.workload) inputs.workload(d.workload, m, ctx);
     const resolved: Omit<ResolvedPoint, 'index' | 'key' | 'params' | 'label'> = {
       model,
+      modelOutput,
       modelHash: m.hash,
       frames,
       framesHash,
@@ -315,7 +321,8 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     // The key covers what determines the stored results: the chip as its resolved fields,
     // model, frames and labels by content (not path), and what the run records.
     // (framesHash stands in for frames; left out as a field of its own, so keys stay as they were.)
-    const { framesHash: _framesHash, ...keyed } = resolved;
+    // (modelOutput likewise: it is part of the model's hash, m.hash.)
+    const { framesHash: _framesHash, modelOutput: _modelOutput, ...keyed } = resolved;
     const key = createHash('sha256')
       .update(canonical({ ...keyed, chip: chipRaw, model: m.hash, modelHash: undefined, frames: framesHash, labels: labelsHash }))
       .digest('hex')

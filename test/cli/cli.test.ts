@@ -10,6 +10,7 @@ import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/workloads/npy.js';
 import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
+import { encode, floats, valueInfo } from '../helpers/onnx.js';
 
 const { onnx } = onnxProto;
 const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
@@ -298,5 +299,55 @@ describe('evsim inspect --chip --policy', () => {
     writeFileSync(chip, 'preset: loihi\nname: big\ncore: { neurons: unlimited, synapse_bytes: unlimited }\n');
     const m = JSON.parse(evsim('inspect', join(FIX, 'cnn_basic.onnx'), '--chip', chip, '--json').out) as { mapping: { layers: { utilisation: number | null; max_synapse_fill: number | null }[] } };
     for (const l of m.mapping.layers) expect([l.utilisation, l.max_synapse_fill]).toEqual([null, null]);
+  });
+});
+
+describe('a model with several outputs (--model-output, model_output:)', () => {
+  // x → fc1 → Relu → y1;  x → fc2 → y2.
+  const model = join(tmp, 'two-heads.onnx');
+  writeFileSync(model, encode({
+    nodes: [
+      { name: 'fc1', opType: 'Gemm', input: ['x', 'w1'], output: ['h'] },
+      { name: 'relu', opType: 'Relu', input: ['h'], output: ['y1'] },
+      { name: 'fc2', opType: 'Gemm', input: ['x', 'w2'], output: ['y2'] },
+    ],
+    init: [floats('w1', [4, 4], [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1]), floats('w2', [4, 4], [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])],
+    outputs: [valueInfo('y1', [1, 4]), valueInfo('y2', [1, 4])],
+  }));
+  const frames = join(tmp, 'two-heads.npy');
+  writeFileSync(frames, encodeNpy({ shape: [2, 4], data: Float32Array.of(1, 2, 3, 4, 1, 2, 3, 5) }));
+  const outputsOf = (...args: string[]): number[] => {
+    const out = join(tmp, `heads-${args.join('-').replace(/\W/g, '')}.npy`);
+    const r = evsim('run', ...args, '--no-trace', '--quiet', '--outputs', out);
+    expect(r.err).toBe('');
+    return Array.from(parseNpy(new Uint8Array(readFileSync(out))).data as Float32Array);
+  };
+
+  it('run and inspect refuse it without a choice, and simulate the output chosen by flag or config', () => {
+    expectBadInput(evsim('run', '--model', model, '--frames', frames, '--no-trace'), /the model has 2 outputs \('y1', 'y2'\); choose the one to simulate with --model-output NAME \(model_output: in a config\)/);
+    expectBadInput(evsim('inspect', model), /choose the one to simulate with --model-output NAME/);
+    // By hand: y1 = relu(x·W1) = [1, 0, 6, 4] then [1, 0, 6, 5]; y2 = [x0] × 4.
+    expect(outputsOf('--model', model, '--frames', frames, '--model-output', 'y1', '--chip', 'ideal', '--threshold', '0')).toEqual([1, 0, 6, 4, 1, 0, 6, 5]);
+    expect(outputsOf('--model', model, '--frames', frames, '--model-output', 'y2', '--threshold', '0')).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    const cfg = join(tmp, 'heads.yaml');
+    writeFileSync(cfg, `model: ${model}\nframes: ${frames}\nmodel_output: y1\nthreshold: 0\n`);
+    expect(outputsOf(cfg)).toEqual([1, 0, 6, 4, 1, 0, 6, 5]);
+    const j = JSON.parse(evsim('inspect', model, '--model-output', 'y2', '--json').out) as { layers: { op: string }[] };
+    expect(j.layers.filter((l) => l.op === 'dense').length).toBe(1);
+    expectBadInput(evsim('run', '--model', model, '--frames', frames, '--model-output', 'y9'), /has no output 'y9'; its outputs are 'y1', 'y2'/);
+  });
+
+  it('a sweep point chooses it as model_output, and a bad name is named before anything runs', () => {
+    const sweepFile = join(tmp, 'heads-sweep.yaml');
+    writeFileSync(sweepFile, `name: heads\nbase: { model: ${model}, frames: ${frames}, chip: ideal }\ngrid:\n  model_output: [y1, y2]\n`);
+    const out = join(tmp, 'heads.sqlite');
+    const r = evsim('sweep', sweepFile, '--out', out, '--no-svg', '--json');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out) as { points: { params: Record<string, string>; macs: number; status: string }[] };
+    expect(res.points.map((p) => [p.params.model_output, p.status])).toEqual([['y1', 'completed'], ['y2', 'completed']]);
+    // Frame 0 of each head: y1's Gemm reads 4 inputs × 4 outputs, y2's likewise; they are different graphs.
+    expect(new Set(res.points.map((p) => JSON.stringify(p))).size).toBe(2);
+    writeFileSync(sweepFile, `name: heads\nbase: { model: ${model}, frames: ${frames}, chip: ideal, model_output: nope }\n`);
+    expectBadInput(evsim('sweep', sweepFile, '--out', join(tmp, 'heads2.sqlite')), /point 1 .*model_output: .*has no output 'nope'/);
   });
 });

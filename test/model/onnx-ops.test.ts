@@ -481,3 +481,35 @@ describe('opset-18 Resize attributes that change what scales and sizes mean', ()
     expectError(() => model([node([strAttr('keep_aspect_ratio_policy', 'not_larger')], ['x', '', '', 'sz'])], [1, 1, 2, 2], [1, 1, 4, 4], { opset: 18, init: [int64s('sz', [1, 1, 4, 6])] }), 'UNSUPPORTED_OP', /'rs'/, /keep_aspect_ratio_policy 'not_larger'/);
   });
 });
+
+describe('a model with several outputs', () => {
+  // x → fc1 → Relu → y1;  x → fc2 → y2;  x → Hardmax → y3 (an op evsim does not support).
+  const w1 = [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1];
+  const w2 = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const bytes = encode({
+    nodes: [
+      { name: 'fc1', opType: 'Gemm', input: ['x', 'w1'], output: ['h'] },
+      { name: 'relu', opType: 'Relu', input: ['h'], output: ['y1'] },
+      { name: 'fc2', opType: 'Gemm', input: ['x', 'w2'], output: ['y2'] },
+      { name: 'hardmax', opType: 'Hardmax', input: ['x'], output: ['y3'] },
+    ],
+    init: [floats('w1', [4, 4], w1), floats('w2', [4, 4], w2)],
+    outputs: [valueInfo('y1', [1, 4]), valueInfo('y2', [1, 4]), valueInfo('y3', [1, 4])],
+  });
+
+  it('is refused without a choice, naming its outputs and the flag that chooses', () => {
+    expectError(() => importOnnx(bytes, 'multi.onnx'), 'BAD_MODEL', /multi\.onnx: the model has 3 outputs \('y1', 'y2', 'y3'\); choose the one to simulate with --model-output NAME/);
+    expectError(() => importOnnx(bytes, 'multi.onnx', 'nope'), 'BAD_MODEL', /has no output 'nope'; its outputs are 'y1', 'y2', 'y3'/);
+  });
+
+  it('simulates the output chosen from its own branch (another branch\'s unsupported op does not matter)', () => {
+    // y1 = relu(x · W1): x = [1, 2, 3, 4] → [1, −2, 6, 4] → [1, 0, 6, 4]; y2 = [x0, x0, x0, x0].
+    const g1 = importOnnx(bytes, 'multi.onnx', 'y1');
+    expect(g1.nodes.map((n) => n.onnxOp)).toEqual(['Gemm', 'Relu']);
+    expect(run(g1, [1, 2, 3, 4])).toEqual([1, 0, 6, 4]);
+    const g2 = importOnnx(bytes, 'multi.onnx', 'y2');
+    expect(g2.nodes.map((n) => n.onnxOp)).toEqual(['Gemm']);
+    expect(run(g2, [1, 2, 3, 4])).toEqual([1, 1, 1, 1]);
+    expectError(() => importOnnx(bytes, 'multi.onnx', 'y3'), 'UNSUPPORTED_OP', /node 'hardmax'/);
+  });
+});

@@ -17,14 +17,30 @@ const MIN_OPSET = 7;
 const MAX_OPSET = 21;
 
 /** Loads an ONNX file into the graph IR. Bad files throw EvsimError('BAD_MODEL' | 'UNSUPPORTED_OP'). */
-export function loadOnnx(path: string): Graph {
+/** Reads an ONNX file; `output` names the graph output to simulate when it has several. */
+export function loadOnnx(path: string, output?: string): Graph {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new EvsimError('BAD_MODEL', `cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return importOnnx(bytes, path);
+  return importOnnx(bytes, path, output);
+}
+
+/** The nodes `name` is computed from (a model's other outputs' branches left out). */
+function ancestorsOf(nodes: OnnxNode[], name: string): OnnxNode[] {
+  const producer = new Map<string, OnnxNode>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const need = new Set<OnnxNode>();
+  const stack = [name];
+  while (stack.length > 0) {
+    const n = producer.get(stack.pop()!);
+    if (!n || need.has(n)) continue;
+    need.add(n);
+    for (const i of n.input ?? []) if (i !== '') stack.push(i);
+  }
+  return nodes.filter((n) => need.has(n));
 }
 
 function topoSort(nodes: OnnxNode[], available: Set<string>, file: string): OnnxNode[] {
@@ -51,7 +67,7 @@ function topoSort(nodes: OnnxNode[], available: Set<string>, file: string): Onnx
   return out;
 }
 
-export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
+export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?: string): Graph {
   const model = decodeModel(bytes, file);
   const graph = model.graph!;
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -93,12 +109,20 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx'): Graph {
   const inputId = newTensor(inVi.name ?? 'input', inShape);
   acts.set(inVi.name ?? 'input', inputId);
 
-  const outNames = (graph.output ?? []).map((o) => o.name ?? '');
-  if (outNames.length !== 1) {
-    throw new EvsimError('BAD_MODEL', `${file}: the model has ${outNames.length} outputs; evsim supports networks with exactly one output`);
+  // One output is simulated: the model's only one, or the one chosen by name, computed
+  // from its own branch (another output's ops need not be supported).
+  const allOuts = (graph.output ?? []).map((o) => o.name ?? '');
+  if (chosenOutput !== undefined && !allOuts.includes(chosenOutput)) {
+    throw new EvsimError('BAD_MODEL', `${file}: the model has no output '${chosenOutput}'; its outputs are ${allOuts.map((o) => `'${o}'`).join(', ')}`);
   }
+  if (chosenOutput === undefined && allOuts.length !== 1) {
+    throw new EvsimError('BAD_MODEL', allOuts.length === 0
+      ? `${file}: the model has no outputs`
+      : `${file}: the model has ${allOuts.length} outputs (${allOuts.map((o) => `'${o}'`).join(', ')}); choose the one to simulate with --model-output NAME (model_output: in a config)`);
+  }
+  const outNames = [chosenOutput ?? allOuts[0]!];
 
-  const sorted = topoSort(graph.node ?? [], new Set([...consts.keys(), inVi.name ?? '']), file);
+  const sorted = topoSort(chosenOutput === undefined ? (graph.node ?? []) : ancestorsOf(graph.node ?? [], chosenOutput), new Set([...consts.keys(), inVi.name ?? '']), file);
   // How many nodes (or the graph output) read each name: folding BN or a bias Add into
   // the Conv before it is only valid when nothing else sees the unfolded tensor.
 
