@@ -64,8 +64,8 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
         if (chatty && s.skipped > 0) process.stderr.write(`${s.skipped} of ${s.total} points already in the file; running ${s.todo}\n`);
         started = performance.now();
         if (tty && s.todo > 0) {
-          bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | {eta} | {last}', hideCursor: true, clearOnComplete: true }, undefined);
-          bar.start(s.todo, 0, { failed: 0, last: '', eta: 'ETA after the first point' });
+          bar = new SingleBar({ format: 'sweep [{bar}] {value}/{total} points | {failed} failed | {eta_text} | {last}', hideCursor: true, clearOnComplete: true }, undefined);
+          bar.start(s.todo, 0, { failed: 0, last: '', eta_text: 'ETA after the first point' });
         } else if (chatty && s.todo > 0) {
           // Without a terminal (a log, a pipe, CI) a line per point, with the time so far and the time left.
           process.stderr.write(`sweep: running ${s.todo} point${s.todo === 1 ? '' : 's'}\n`);
@@ -74,9 +74,10 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       onProgress: (p) => {
         // Points so far at their mean wall time per point (points run side by side on the pool).
         const elapsed = (performance.now() - started) / 1000;
+        // (Named eta_text in the bar: cli-progress fills a field named eta with its own seconds.)
         const eta = `ETA ${fmtDuration((elapsed / p.done) * (p.todo - p.done))}`;
         if (bar) {
-          bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40), eta });
+          bar.update(p.done, { failed: p.failed, last: p.point.label.slice(0, 40), eta_text: eta });
         } else if (chatty) {
           const what = p.point.status === 'failed' ? `failed: ${p.point.error}` : `${p.point.status} in ${p.point.wall_s.toFixed(1)} s`;
           const when = p.done < p.todo ? `${fmtDuration(elapsed)}, ${eta}` : fmtDuration(elapsed);

@@ -50,29 +50,33 @@ function checkReadOnly(sql: string): string {
 }
 
 /**
- * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
- * over two tables): rows come back keyed by column name, so the later column would
- * silently replace the earlier. SQLite names a view's duplicate columns `macs:1`, … ;
- * a temporary view (allowed on a read-only connection, and not run) shows them.
+ * How many columns a reading statement's result has (null when it cannot be asked): a
+ * temporary view of it (allowed on a read-only connection, and not run) lists them, with
+ * SQLite's own names for duplicates (`macs:1`, …).
  */
-async function checkColumnNames(db: sqlite3.Database, sql: string): Promise<void> {
+async function columnCount(db: sqlite3.Database, sql: string): Promise<number | null> {
   const view = 'evsim_query_columns';
   try {
     await exec(db, `CREATE TEMP VIEW ${view} AS ${sql}\n;`);
   } catch {
     // Not as a view (a bound parameter, say): the statement itself runs and says what is wrong.
-    return;
+    return null;
   }
-  const names = (await all(db, `PRAGMA temp.table_info(${view})`)).map((r) => String(r.name));
+  const n = (await all(db, `PRAGMA temp.table_info(${view})`)).length;
   await exec(db, `DROP VIEW temp.${view}`);
-  const seen = new Set<string>();
-  for (const n of names) {
-    const base = /^(.*):\d+$/.exec(n)?.[1];
-    if (base !== undefined && seen.has(base)) {
-      throw new EvsimError('BAD_SQL', `the result has more than one column named '${base}', which would overwrite each other; give all but one another name with AS (e.g. ${base} AS ${base}_2), listing the columns instead of *`);
-    }
-    seen.add(n);
-  }
+  return n;
+}
+
+/**
+ * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
+ * over two tables): rows come back keyed by column name, so the later column silently
+ * replaced the earlier. Seen as rows with fewer keys than the result has columns.
+ */
+function checkColumnNames(rows: Record<string, unknown>[], columns: number | null): void {
+  if (columns === null || rows.length === 0) return;
+  const names = Object.keys(rows[0]!);
+  if (names.length >= columns) return;
+  throw new EvsimError('BAD_SQL', `the result has ${columns} columns but only ${names.length === 1 ? 'one name' : `${names.length} distinct names`} (${names.join(', ')}): columns of one name would overwrite each other; give each its own name with AS (e.g. l.macs AS layer_macs), listing the columns instead of *`);
 }
 
 export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
@@ -86,8 +90,10 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     throw new EvsimError('BAD_TRACE', `cannot open trace ${path}: ${(e as Error).message}`);
   }
   try {
-    if (kind !== 'pragma' && kind !== 'explain') await checkColumnNames(db, sql);
-    return await all(db, sql);
+    const columns = kind !== 'pragma' && kind !== 'explain' ? await columnCount(db, sql) : null;
+    const rows = await all(db, sql);
+    checkColumnNames(rows, columns);
+    return rows;
   } catch (e) {
     if (e instanceof EvsimError) throw e;
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');

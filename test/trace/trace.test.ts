@@ -135,8 +135,13 @@ describe('columns of one name', () => {
     await exec(db, 'CREATE TABLE f (frame INTEGER, macs INTEGER); CREATE TABLE l (frame INTEGER, macs INTEGER); INSERT INTO f VALUES (0, 44040); INSERT INTO l VALUES (0, 23200)');
     await close(db);
     const join2 = 'SELECT f.frame, f.macs, l.macs FROM f JOIN l USING (frame)';
-    await expect(queryTrace(t, join2)).rejects.toMatchObject({ code: 'BAD_SQL', message: expect.stringContaining("more than one column named 'macs'") });
+    await expect(queryTrace(t, join2)).rejects.toMatchObject({ code: 'BAD_SQL', message: expect.stringContaining('the result has 3 columns but only 2 distinct names (frame, macs)') });
     await expect(queryTrace(t, 'SELECT * FROM f JOIN l ON l.frame = f.frame')).rejects.toMatchObject({ code: 'BAD_SQL' });
+    // Names alike but for case are two keys (both kept); a name like SQLite's own rename is a name.
+    await expect(queryTrace(t, 'SELECT 1 AS A, 2 AS a, 3 AS a')).rejects.toMatchObject({ code: 'BAD_SQL' });
+    await expect(queryTrace(t, 'SELECT 1 AS "a:1", 2 AS "a:1"')).rejects.toMatchObject({ message: expect.stringContaining('only one name (a:1)') });
+    expect(await queryTrace(t, 'SELECT 1 AS A, 2 AS a')).toEqual([{ A: 1, a: 2 }]);
+    expect(await queryTrace(t, 'SELECT 1 AS a, 2 AS "a:1"')).toEqual([{ a: 1, 'a:1': 2 }]);
     // Named apart, both values come back; a statement no view can hold still runs.
     expect(await queryTrace(t, 'SELECT f.frame, f.macs AS f_macs, l.macs AS l_macs FROM f JOIN l USING (frame)')).toEqual([{ frame: 0, f_macs: 44040, l_macs: 23200 }]);
     expect(await queryTrace(t, 'SELECT ? AS p')).toEqual([{ p: null }]);

@@ -336,13 +336,17 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
 }
 
 const fr = Math.fround;
+const exact = (x: number): number => x;
 
 /**
  * ONNX Resize's coordinate_transformation_mode: the input coordinate of output coordinate
- * o, in float32 arithmetic as ONNX Runtime and PyTorch compute it (a float32 scale of 0.6
- * puts output 3 at 4.9999998 in float64, whose floor picks the wrong pixel; 5 in float32).
+ * o. Nearest resizing picks a pixel by rounding it, so it is computed in float32 as ONNX
+ * Runtime and PyTorch do (a float32 scale of 0.6 puts output 3 at 4.9999998 in float64,
+ * whose floor picks the wrong pixel; 5 in float32). Linear weights vary smoothly with it
+ * and come closer to PyTorch's in float64 (`f32` false).
  */
-function sourceCoord(coordMode: string, o: number, scale: number, inLen: number, outLen: number, where: string): number {
+function sourceCoord(coordMode: string, o: number, scale: number, inLen: number, outLen: number, where: string, f32 = true): number {
+  const fr = f32 ? Math.fround : exact;
   const s = fr(scale);
   switch (coordMode) {
     case 'half_pixel': return fr(fr(fr(o + 0.5) / s) - 0.5);
@@ -368,7 +372,7 @@ function linearMaps(inShape: number[], outShape: number[], coordMode: string, sc
     const hi = new Int32Array(outLen);
     const w = new Float32Array(outLen);
     for (let o = 0; o < outLen; o++) {
-      const x = Math.min(Math.max(sourceCoord(coordMode, o, scales[ax]!, inLen, outLen, where), 0), inLen - 1);
+      const x = Math.min(Math.max(sourceCoord(coordMode, o, scales[ax]!, inLen, outLen, where, false), 0), inLen - 1);
       const i0 = Math.floor(x);
       l[o] = i0;
       hi[o] = Math.min(i0 + 1, inLen - 1);
@@ -435,7 +439,8 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
   // 6.99999988 in float64 but 7 in float32, the shape PyTorch exports).
   if (sizes) {
     shape = sizes;
-    scales = sizes.map((s, i) => fr(s / x.shape[i]!));
+    // (Rounded to float32 where nearest resizing reads it, see sourceCoord.)
+    scales = sizes.map((s, i) => s / x.shape[i]!);
   } else {
     shape = x.shape.map((d, i) => Math.floor(fr(d * fr(scales![i]!))));
   }
