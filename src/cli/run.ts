@@ -106,7 +106,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
   try {
     const r = await simulate({
       model: s.model,
-      modelOutput: s.modelOutput ?? undefined,
+      modelOutput: s.modelOutput,
       frames: s.frames ?? '',
       labels: s.labels,
       maxFrames: s.maxFrames,

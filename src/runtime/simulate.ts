@@ -24,8 +24,8 @@ import type { RunResult } from './result.js';
 export interface SimulateOptions {
   /** An .onnx path or an imported graph. */
   model: string | Graph;
-  /** The output of a model file with several to simulate, by name (each from its own branch). */
-  modelOutput?: string;
+  /** The output of a model file with several to simulate, by name (each from its own branch); null: its only one. */
+  modelOutput?: string | null;
   /** A float32 .npy path or an in-memory [T, ...input shape] array. */
   frames: string | { shape: number[]; data: Float32Array };
   labels?: string | Int32Array | null;
@@ -129,8 +129,10 @@ function checkOptions(opts: SimulateOptions): void {
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   checkOptions(opts);
   const mesh = meshOf(opts.mesh);
-  if (opts.modelOutput !== undefined && typeof opts.model !== 'string') throw new EvsimError('BAD_USAGE', 'modelOutput chooses an output of a model file; an imported graph has its one output already');
-  const graph = typeof opts.model === 'string' ? loadOnnx(opts.model, opts.modelOutput) : opts.model;
+  const modelOutput = opts.modelOutput ?? undefined;
+  if (modelOutput !== undefined && typeof modelOutput !== 'string') throw new EvsimError('BAD_USAGE', `modelOutput must be the name of a model output, got ${JSON.stringify(modelOutput)}`);
+  if (modelOutput !== undefined && typeof opts.model !== 'string') throw new EvsimError('BAD_USAGE', 'modelOutput chooses an output of a model file; an imported graph has its one output already');
+  const graph = typeof opts.model === 'string' ? loadOnnx(opts.model, modelOutput) : opts.model;
   const threshold = opts.threshold ?? 0.05;
   if (!(threshold >= 0) || !Number.isFinite(threshold)) {
     throw new EvsimError('BAD_POLICY', `threshold must be a number ≥ 0, got ${threshold}`);

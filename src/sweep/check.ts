@@ -63,18 +63,16 @@ export class SweepInputs {
   private readonly seen = new Set<string>();
   private readonly mappable = new Set<string>();
 
-  /**
-   * Parses the model (once per path and output) and hashes its file; the output chosen
-   * is part of the hash, so points simulating different outputs never share results.
-   */
+  /** Parses the model (once per path and output) and hashes its file. */
   model(path: string, output: string | null, ctx: string): CheckedModel {
     const key = modelKey(path, output);
     let m = this.models.get(key);
     if (!m) {
       try {
-        m = { graph: graphOf(path, output), hash: `${fileHash(path)}${output === null ? '' : `#${output}`}` };
+        m = { graph: graphOf(path, output), hash: fileHash(path) };
       } catch (e) {
-        throw at(ctx, output === null ? 'model' : 'model_output', e);
+        // Only a name the model does not have is the output's fault; the rest is the model's.
+        throw at(ctx, output !== null && /has no output '/.test((e as Error).message) ? 'model_output' : 'model', e);
       }
       this.models.set(key, m);
     }

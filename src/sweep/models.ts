@@ -31,3 +31,11 @@ export function graphOf(path: string, output: string | null = null): Graph {
   graphs.set(key, { graph, stamp });
   return graph;
 }
+
+/**
+ * A model as points are told apart by: its file's content hash, and the output simulated
+ * when it has several (points on different outputs never share keys or reference outputs).
+ */
+export function modelId(hash: string, output: string | null): string {
+  return output === null ? hash : `${hash}#${output}`;
+}

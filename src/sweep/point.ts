@@ -15,7 +15,7 @@ import { toShared } from '../runtime/shared.js';
 import { simulate } from '../runtime/simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
-import { graphOf } from './models.js';
+import { graphOf, modelId } from './models.js';
 import type { ResolvedPoint } from './spec.js';
 
 /** Run totals a sweep point keeps (DESIGN §8 names). */
@@ -171,9 +171,9 @@ export async function sharedReferenceOf(p: ResolvedPoint, stopped: () => boolean
   // The frames the point runs (max_frames of a long video: the first few only).
   const count = Math.min(v.frames.shape[0]!, p.maxFrames ?? Infinity);
   const pause = (): Promise<boolean> => new Promise((res) => setImmediate(() => res(stopped())));
-  const outputs = await referenceOf(p.modelHash, g, key, v.frames.data, count, (n) => new Float32Array(new SharedArrayBuffer(4 * n)), pause);
+  const outputs = await referenceOf(modelId(p.modelHash, p.modelOutput ?? null), g, key, v.frames.data, count, (n) => new Float32Array(new SharedArrayBuffer(4 * n)), pause);
   if (!outputs) return null;
-  return { key: referenceKey(p.modelHash, key), outputs };
+  return { key: referenceKey(modelId(p.modelHash, p.modelOutput ?? null), key), outputs };
 }
 
 /** Takes reference outputs built by sharedReferenceOf on another thread into this thread's cache. */
@@ -205,7 +205,7 @@ export async function runPoint(p: ResolvedPoint, tracePath: string, shouldStop?:
     const { key, inputs: inp } = inputsOf(p, g);
     const total = inp.frames.shape[0]!;
     const count = Math.min(total, p.maxFrames ?? Infinity);
-    const denseOutputs = (await referenceOf(p.modelHash, g, key, inp.frames.data, count))!;
+    const denseOutputs = (await referenceOf(modelId(p.modelHash, p.modelOutput ?? null), g, key, inp.frames.data, count))!;
     const r = await simulate({
       model: g,
       frames: inp.frames,

@@ -20,6 +20,7 @@ import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
 import { modelKey, SweepInputs } from './check.js';
+import { modelId } from './models.js';
 import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
 
 const layerOverride = z
@@ -119,7 +120,7 @@ export interface ResolvedPoint {
   model: string;
   /** The output simulated, by name (a model with several); null: its only one. */
   modelOutput: string | null;
-  /** Content hash of the model file, with the output chosen (recorded with the point's run). */
+  /** Content hash of the model file (recorded with the point's run). */
   modelHash: string;
   frames: string | null;
   /** Content hash of the frames file (null: a workload): inputs are cached by content, not path. */
@@ -321,10 +322,10 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     // The key covers what determines the stored results: the chip as its resolved fields,
     // model, frames and labels by content (not path), and what the run records.
     // (framesHash stands in for frames; left out as a field of its own, so keys stay as they were.)
-    // (modelOutput likewise: it is part of the model's hash, m.hash.)
+    // (modelOutput likewise: the model's id below holds it.)
     const { framesHash: _framesHash, modelOutput: _modelOutput, ...keyed } = resolved;
     const key = createHash('sha256')
-      .update(canonical({ ...keyed, chip: chipRaw, model: m.hash, modelHash: undefined, frames: framesHash, labels: labelsHash }))
+      .update(canonical({ ...keyed, chip: chipRaw, model: modelId(m.hash, modelOutput), modelHash: undefined, frames: framesHash, labels: labelsHash }))
       .digest('hex')
       .slice(0, 24);
     return { index, key, params, label, ...resolved };

@@ -50,11 +50,11 @@ function checkReadOnly(sql: string): string {
 }
 
 /**
- * How many columns a reading statement's result has (null when it cannot be asked): a
+ * The columns of a reading statement's result (null when they cannot be asked): a
  * temporary view of it (allowed on a read-only connection, and not run) lists them, with
  * SQLite's own names for duplicates (`macs:1`, …).
  */
-async function columnCount(db: sqlite3.Database, sql: string): Promise<number | null> {
+async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] | null> {
   const view = 'evsim_query_columns';
   try {
     await exec(db, `CREATE TEMP VIEW ${view} AS ${sql}\n;`);
@@ -62,18 +62,22 @@ async function columnCount(db: sqlite3.Database, sql: string): Promise<number | 
     // Not as a view (a bound parameter, say): the statement itself runs and says what is wrong.
     return null;
   }
-  const n = (await all(db, `PRAGMA temp.table_info(${view})`)).length;
+  const names = (await all(db, `PRAGMA temp.table_info(${view})`)).map((r) => String(r.name));
   await exec(db, `DROP VIEW temp.${view}`);
-  return n;
+  return names;
 }
 
 /**
  * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
  * over two tables): rows come back keyed by column name, so the later column silently
  * replaced the earlier. Seen as rows with fewer keys than the result has columns.
+ * (The check runs on the rows read, so a huge refused result is read first.)
  */
-function checkColumnNames(rows: Record<string, unknown>[], columns: number | null): void {
-  if (columns === null || rows.length === 0) return;
+function checkColumnNames(rows: Record<string, unknown>[], columnsOf: string[] | null): void {
+  if (columnsOf === null || rows.length === 0) return;
+  // A row object cannot hold a key __proto__ (the value would set its prototype, and be lost).
+  if (columnsOf.includes('__proto__')) throw new EvsimError('BAD_SQL', 'a column named __proto__ cannot be returned (the name is reserved in JavaScript objects); give it another name with AS');
+  const columns = columnsOf.length;
   const names = Object.keys(rows[0]!);
   if (names.length >= columns) return;
   throw new EvsimError('BAD_SQL', `the result has ${columns} columns but only ${names.length === 1 ? 'one name' : `${names.length} distinct names`} (${names.join(', ')}): columns of one name would overwrite each other; give each its own name with AS (e.g. l.macs AS layer_macs), listing the columns instead of *`);
@@ -90,7 +94,7 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     throw new EvsimError('BAD_TRACE', `cannot open trace ${path}: ${(e as Error).message}`);
   }
   try {
-    const columns = kind !== 'pragma' && kind !== 'explain' ? await columnCount(db, sql) : null;
+    const columns = kind !== 'pragma' && kind !== 'explain' ? await columnNames(db, sql) : null;
     const rows = await all(db, sql);
     checkColumnNames(rows, columns);
     return rows;

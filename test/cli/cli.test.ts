@@ -3,6 +3,7 @@
  * exit codes, one-line errors without stack traces, the --json contract of DESIGN §8.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,7 +348,14 @@ describe('a model with several outputs (--model-output, model_output:)', () => {
     expect(res.points.map((p) => [p.params.model_output, p.status])).toEqual([['y1', 'completed'], ['y2', 'completed']]);
     // Frame 0 of each head: y1's Gemm reads 4 inputs × 4 outputs, y2's likewise; they are different graphs.
     expect(new Set(res.points.map((p) => JSON.stringify(p))).size).toBe(2);
+    // The runs record the model file's own hash, as `evsim run` does, whichever output ran.
+    const hash = createHash('sha256').update(readFileSync(model)).digest('hex').slice(0, 16);
+    const q = evsim('query', out, 'SELECT DISTINCT model_hash FROM runs', '--format', 'json');
+    expect(JSON.parse(q.out)).toEqual([{ model_hash: hash }]);
     writeFileSync(sweepFile, `name: heads\nbase: { model: ${model}, frames: ${frames}, chip: ideal, model_output: nope }\n`);
     expectBadInput(evsim('sweep', sweepFile, '--out', join(tmp, 'heads2.sqlite')), /point 1 .*model_output: .*has no output 'nope'/);
+    // A model that cannot be read is the model's fault, not the output's.
+    writeFileSync(sweepFile, `name: heads\nbase: { model: ${join(tmp, 'nosuch.onnx')}, frames: ${frames}, chip: ideal, model_output: y1 }\n`);
+    expectBadInput(evsim('sweep', sweepFile, '--out', join(tmp, 'heads3.sqlite')), /point 1 \(base\): model: cannot read model/);
   });
 });

@@ -43,6 +43,9 @@ describe('simulate() checks what types cannot', () => {
     expect((await rejection({ model: null as unknown as string, frames })).message).toMatch(/^no model given: model must be an ONNX file path or an imported graph, got null$/);
     expect((await rejection({ model, frames, policy: 5 as unknown as string })).message).toMatch(/policy must be a string .*got 5/);
     expect((await rejection({ model, frames, layers: 'x' as never })).message).toMatch(/layers must be an object of per-gate settings/);
+    expect((await rejection({ model, frames, modelOutput: 5 as unknown as string })).message).toMatch(/^modelOutput must be the name of a model output, got 5$/);
+    // null is "not given", as for labels and maxFrames.
+    expect((await simulate({ model, frames, modelOutput: null, chip: 'ideal', maxFrames: 1 })).frames).toBe(1);
   });
 
   it('workers, maxFrames, placement and mesh', async () => {

@@ -142,6 +142,8 @@ describe('columns of one name', () => {
     await expect(queryTrace(t, 'SELECT 1 AS "a:1", 2 AS "a:1"')).rejects.toMatchObject({ message: expect.stringContaining('only one name (a:1)') });
     expect(await queryTrace(t, 'SELECT 1 AS A, 2 AS a')).toEqual([{ A: 1, a: 2 }]);
     expect(await queryTrace(t, 'SELECT 1 AS a, 2 AS "a:1"')).toEqual([{ a: 1, 'a:1': 2 }]);
+    // A name no row object can hold as a key is refused as such, not as a duplicate.
+    await expect(queryTrace(t, 'SELECT 1 AS __proto__, 2 AS b')).rejects.toMatchObject({ message: expect.stringMatching(/^a column named __proto__ cannot be returned/) });
     // Named apart, both values come back; a statement no view can hold still runs.
     expect(await queryTrace(t, 'SELECT f.frame, f.macs AS f_macs, l.macs AS l_macs FROM f JOIN l USING (frame)')).toEqual([{ frame: 0, f_macs: 44040, l_macs: 23200 }]);
     expect(await queryTrace(t, 'SELECT ? AS p')).toEqual([{ p: null }]);
