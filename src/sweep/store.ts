@@ -214,8 +214,9 @@ export class SweepStore {
    */
   async sync(sweep: string, points: readonly ResolvedPoint[]): Promise<Map<string, StoredPoint>> {
     const paramCols = (await all(this.db, 'PRAGMA table_info(sweep_points)')).map((r) => String(r.name)).filter((c) => !FIXED.has(c));
-    const rows = await all(this.db, 'SELECT point_id, point_key, status FROM sweep_points WHERE sweep = ?', [sweep]);
+    const rows = await all(this.db, 'SELECT point_id, point_key, status, run_id FROM sweep_points WHERE sweep = ?', [sweep]);
     const have = new Map(rows.map((r) => [String(r.point_key), { point_id: Number(r.point_id), point_key: String(r.point_key), status: String(r.status) }]));
+    const runOf = new Map(rows.map((r) => [String(r.point_key), r.run_id === null ? null : Number(r.run_id)]));
     const now = new Date().toISOString();
     await exec(this.db, 'BEGIN');
     try {
@@ -230,6 +231,11 @@ export class SweepStore {
             `UPDATE sweep_points SET current = 1, idx = ?, label = ?, params_json = ?${paramCols.map((c) => `, "${c}" = ?`).join('')} WHERE point_id = ?`,
             [p.index, p.label, JSON.stringify(p.params), ...vals, had.point_id],
           );
+          // Its stored run's configuration says the same (as pointConfig in point.ts writes it).
+          const runId = runOf.get(p.key);
+          if (runId !== null && runId !== undefined) {
+            await run(this.db, "UPDATE runs SET config_json = json_set(config_json, '$.sweep_point', ?, '$.label', ?, '$.params', json(?)) WHERE run_id = ? AND json_valid(config_json)", [p.index, p.label, JSON.stringify(p.params), runId]);
+          }
         } else {
           const r = await run(
             this.db,

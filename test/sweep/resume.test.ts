@@ -51,6 +51,12 @@ describe('a grid edited between runs', () => {
     // Only the current grid's rows are marked current (what the printed queries select).
     const current = await query(out, "SELECT label, current FROM sweep_points WHERE sweep = 'edited' ORDER BY point_id");
     expect(current.map((r) => r.current)).toEqual([1, 1, 0]);
+    // The kept runs' configurations follow too (number, label, parameters).
+    const configs = await query(out, "SELECT json_extract(r.config_json, '$.sweep_point') AS n, json_extract(r.config_json, '$.label') AS label, json_extract(r.config_json, '$.params') AS params FROM sweep_points p JOIN runs r USING (run_id) WHERE p.current = 1 ORDER BY p.idx");
+    expect(configs).toEqual([
+      { n: 0, label: 'policy.threshold=0.2', params: '{"policy.threshold":0.2}' },
+      { n: 1, label: 'policy.threshold=0.05', params: '{"policy.threshold":0.05}' },
+    ]);
     expect(r2.total).toBe(2);
     expect(r2.front.every((p) => p.label !== 'policy.threshold=0.5 chip.core.neurons=1024')).toBe(true);
   });
