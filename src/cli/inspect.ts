@@ -6,7 +6,7 @@ import { loadChip } from '../config/chip-config.js';
 import { EvsimError } from '../errors.js';
 import { createEngine } from '../model/evnet/engine.js';
 import type { EvPlan } from '../model/evnet/plan.js';
-import { parsePolicy } from '../model/evnet/policy.js';
+import { parsePolicy, type PolicySpec } from '../model/evnet/policy.js';
 import { loadOnnx } from '../model/onnx/import.js';
 import { pipelineAssignment } from '../runtime/chip/balance.js';
 import { gateChunks } from '../runtime/chip/run-chip.js';
@@ -27,11 +27,11 @@ export interface InspectArgs {
 }
 
 /** The mapping section of `inspect --chip`: cores per layer, utilisation, synapse memory. */
-function mappingReport(plan: EvPlan, a: InspectArgs): { text: string; json: unknown } {
+function mappingReport(plan: EvPlan, a: InspectArgs, flags: { mesh: ReturnType<typeof parseMesh>; policy: PolicySpec | null }): { text: string; json: unknown } {
   const chip = loadChip(a.chip!);
-  const mesh = parseMesh(a.mesh);
+  const { mesh } = flags;
   // chunk:C maps each gated layer's channels in groups of C, as a run with that policy does.
-  const chunks = a.policy ? gateChunks(plan, parsePolicy(a.policy)) : undefined;
+  const chunks = flags.policy ? gateChunks(plan, flags.policy) : undefined;
   const m = mapNetwork(plan, chip, { mesh, strategy: a.placement, chunks });
   const workers = Math.max(1, Math.min(a.workers ?? Math.min(2, availableParallelism()), m.cores.length));
   const actorOf = pipelineAssignment(m, workers);
@@ -86,13 +86,12 @@ export function parseMesh(mesh: string | undefined): 'auto' | { width: number; h
 export function inspectModel(a: InspectArgs): string {
   const args = a;
   // Checked on every chip (ideal maps nothing, but the flags must still be good ones).
-  if (a.policy !== undefined) parsePolicy(a.policy);
-  parseMesh(a.mesh);
+  const flags = { mesh: parseMesh(a.mesh), policy: a.policy !== undefined ? parsePolicy(a.policy) : null };
   const graph = loadOnnx(args.model, args.modelOutput);
   // The model as runs and traces name it (the file's name), beside the name inside the file.
   const model = basename(args.model, '.onnx');
   const engine = createEngine(graph, { threshold: 0.05, policy: parsePolicy('threshold') });
-  const mapping = a.chip && a.chip !== 'ideal' ? mappingReport(engine.plan, a) : null;
+  const mapping = a.chip && a.chip !== 'ideal' ? mappingReport(engine.plan, a, flags) : null;
   const mem = engine.memory();
   const denseMacs = engine.layers.reduce((s, l) => s + l.denseMacs, 0);
   if (args.json) {

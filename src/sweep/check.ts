@@ -16,7 +16,7 @@ import type { Graph } from '../model/ir.js';
 import { loadFrames, loadLabels } from '../runtime/inputs.js';
 import { fileHash } from '../runtime/simulate.js';
 import { checkVideoSize, makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
-import { graphOf } from './models.js';
+import { graphOf, modelKey } from './models.js';
 
 /** Pixels of a Temporal MNIST frame (28 × 28). */
 const MNIST_PIXELS = 784;
@@ -50,11 +50,6 @@ export interface CheckedModel {
 }
 
 /** Checks the points of one sweep; everything it reads is read once. */
-/** How the checks key a model: its path, and the output simulated when it has several. */
-export function modelKey(path: string, output: string | null): string {
-  return output === null ? path : `${path}\u0000${output}`;
-}
-
 export class SweepInputs {
   private readonly models = new Map<string, CheckedModel>();
   private readonly plans = new Map<string, EvPlan>();

@@ -23,7 +23,7 @@ export function graphOf(path: string, output: string | null = null): Graph {
     // loadOnnx reports the missing or unreadable file.
   }
   // A model with several outputs is one graph per output simulated.
-  const key = output === null ? path : `${path}\u0000${output}`;
+  const key = modelKey(path, output);
   const have = graphs.get(key);
   if (have && have.stamp === stamp) return have.graph;
   const graph = loadOnnx(path, output ?? undefined);
@@ -38,4 +38,9 @@ export function graphOf(path: string, output: string | null = null): Graph {
  */
 export function modelId(hash: string, output: string | null): string {
   return output === null ? hash : `${hash}#${output}`;
+}
+
+/** How a model file is keyed in caches: its path, and the output simulated when it has several. */
+export function modelKey(path: string, output: string | null): string {
+  return output === null ? path : `${path}\u0000${output}`;
 }

@@ -19,8 +19,8 @@ import { parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
-import { modelKey, SweepInputs } from './check.js';
-import { modelId } from './models.js';
+import { SweepInputs } from './check.js';
+import { modelId, modelKey } from './models.js';
 import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
 
 const layerOverride = z

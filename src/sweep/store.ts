@@ -218,8 +218,7 @@ export class SweepStore {
     const have = new Map(rows.map((r) => [String(r.point_key), { point_id: Number(r.point_id), point_key: String(r.point_key), status: String(r.status) }]));
     const runOf = new Map(rows.map((r) => [String(r.point_key), r.run_id === null ? null : Number(r.run_id)]));
     const now = new Date().toISOString();
-    await exec(this.db, 'BEGIN');
-    try {
+    await this.transaction(async () => {
       await run(this.db, 'UPDATE sweep_points SET current = 0 WHERE sweep = ?', [sweep]);
       for (const p of points) {
         const byCol = new Map(Object.entries(p.params).map(([path, v]) => [paramColumn(path), sqlValue(v)]));
@@ -246,11 +245,7 @@ export class SweepStore {
           have.set(p.key, { point_id: r.lastID, point_key: p.key, status: 'pending' });
         }
       }
-      await exec(this.db, 'COMMIT');
-    } catch (e) {
-      await exec(this.db, 'ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    });
     return have;
   }
 
@@ -260,8 +255,7 @@ export class SweepStore {
    * the file keeps one run per point, so sums over its runs and frames count each once.
    */
   async pending(pointId: number): Promise<void> {
-    await exec(this.db, 'BEGIN');
-    try {
+    await this.transaction(async () => {
       const [old] = await all(this.db, 'SELECT run_id FROM sweep_points WHERE point_id = ? AND run_id IS NOT NULL', [pointId]);
       if (old) for (const t of RUN_TABLES) await run(this.db, `DELETE FROM ${t} WHERE run_id = ?`, [old.run_id]);
       await run(
@@ -269,11 +263,7 @@ export class SweepStore {
         `UPDATE sweep_points SET status = 'pending', error = NULL, run_id = NULL, wall_s = NULL, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE point_id = ?`,
         [new Date().toISOString(), pointId],
       );
-      await exec(this.db, 'COMMIT');
-    } catch (e) {
-      await exec(this.db, 'ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    });
   }
 
   /**
@@ -283,14 +273,21 @@ export class SweepStore {
    */
   async record(pointId: number, o: PointOutcome, writeRun: (db: sqlite3.Database) => Promise<number | null>): Promise<void> {
     const m = o.metrics;
-    await exec(this.db, 'BEGIN');
-    try {
+    await this.transaction(async () => {
       const runId = await writeRun(this.db);
       await run(
         this.db,
         `UPDATE sweep_points SET status = ?, error = ?, run_id = ?, wall_s = ?, updated_at = ?, ${METRIC_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE point_id = ?`,
         [o.status, o.error, runId, o.wall_s, new Date().toISOString(), ...METRIC_COLUMNS.map((c) => (m ? m[c] : null)), pointId],
       );
+    });
+  }
+
+  /** Runs `body` in one transaction on this connection: committed whole, or rolled back and rethrown. */
+  private async transaction(body: () => Promise<void>): Promise<void> {
+    await exec(this.db, 'BEGIN');
+    try {
+      await body();
       await exec(this.db, 'COMMIT');
     } catch (e) {
       await exec(this.db, 'ROLLBACK').catch(() => undefined);

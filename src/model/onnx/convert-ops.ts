@@ -335,7 +335,6 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
   return { op: { kind: 'affine', scale, shift, bnGamma: null, source: op }, inputs: [x.id], shape };
 }
 
-const fr = Math.fround;
 const exact = (x: number): number => x;
 
 /**
@@ -442,7 +441,7 @@ function convertResize(op: string, ins: Operand[], a: Attrs, opset: number, wher
     // (Rounded to float32 where nearest resizing reads it, see sourceCoord.)
     scales = sizes.map((s, i) => s / x.shape[i]!);
   } else {
-    shape = x.shape.map((d, i) => Math.floor(fr(d * fr(scales![i]!))));
+    shape = x.shape.map((d, i) => Math.floor(Math.fround(d * Math.fround(scales![i]!))));
   }
   if (shape.length !== x.shape.length) throw bad(where, `scales/sizes have ${shape.length} entries for rank ${x.shape.length}`);
   if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw bad(where, `the resized shape [${shape}] has an empty or fractional dimension; check scales/sizes`);
