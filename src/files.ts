@@ -5,9 +5,9 @@
  * paths (under /proc it retries forever), so folders are made one level at a time from
  * the nearest one that exists, each failure reported with its code.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { EvsimError } from './errors.js';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { EvsimError, type ErrorCode } from './errors.js';
+import { dirname, join, resolve } from 'node:path';
 
 /** Creates `dir` and its missing parents. @throws the first mkdir error (an ErrnoException). */
 export function makeDirs(dir: string): void {
@@ -51,4 +51,46 @@ export function refuseOverwrite(outputs: readonly Named[], inputs: readonly Name
       if (sameFile(path, inPath)) throw new EvsimError('BAD_USAGE', `${flag} ${path} is also the ${inFlag}; writing it would overwrite that file: choose another path`);
     }
   });
+}
+
+/** How {@link checkWritable} names a file and tells the user what to do instead. */
+export interface WritableFile {
+  /** Names the file in messages: 'trace', 'sweep file', '--outputs'. */
+  what: string;
+  /** The error code (exit 2 either way): BAD_TRACE for traces, BAD_USAGE for other outputs. */
+  code: ErrorCode;
+  /** A file name to suggest inside a folder given by mistake. */
+  example: string;
+  /** How to choose another path, ending every message ('pass --trace elsewhere'). */
+  elsewhere: string;
+  /**
+   * True when the file is written where it is (SQLite): the file itself must be
+   * writable. Otherwise it is written aside and renamed over: only its folder must be.
+   */
+  inPlace: boolean;
+}
+
+/**
+ * Fails with exit 2 before anything is simulated when `path` could not be written: its
+ * folder is missing or a file, it is a folder, a pipe or a device, or it (or its folder)
+ * is read-only.
+ */
+export function checkWritable(path: string, f: WritableFile): void {
+  const fail = (why: string, fix = f.elsewhere): never => {
+    throw new EvsimError(f.code, `${f.what} ${path}${why}; ${fix}`);
+  };
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  if (!existsSync(dir)) fail(`: folder ${dir} does not exist`, `create it or ${f.elsewhere}`);
+  if (!statSync(dir).isDirectory()) fail(`: ${dir} is a file, not a folder`);
+  const exists = existsSync(abs);
+  if (exists && statSync(abs).isDirectory()) fail(' is a folder', `give a file name such as ${join(path, f.example)}, or ${f.elsewhere}`);
+  // A FIFO or device would be replaced by a renamed file, or opened by SQLite as a database.
+  if (exists && !statSync(abs).isFile()) fail(' is not a regular file (a pipe or device)');
+  const target = f.inPlace && exists ? abs : dir;
+  try {
+    accessSync(target, constants.W_OK);
+  } catch {
+    fail(target === abs ? ': not writable' : `: folder ${dir} is not writable`);
+  }
 }

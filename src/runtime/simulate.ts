@@ -3,9 +3,10 @@
  * input first (bad input throws EvsimError before any work), then runs.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { EvsimError } from '../errors.js';
+import { checkWritable } from '../files.js';
 import type { LayerOverride } from '../model/evnet/engine.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
@@ -202,18 +203,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   return { ...run.result, interrupted: run.interrupted, outputs: run.outputs, outputShape: run.outputShape };
 }
 
-/** Fails with exit 2 before any simulation when an output file could not be written. */
+/** Fails with exit 2 before any simulation when an output file (written aside, then renamed) could not be written. */
 export function assertWritable(path: string, what: string, example = 'outputs.npy'): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw new EvsimError('BAD_USAGE', `${what} ${path} is a folder; give a file name such as ${join(path, example)}`);
-  // A FIFO or device would be replaced by the written file (it is written aside, then renamed).
-  if (existsSync(path) && !statSync(path).isFile()) throw new EvsimError('BAD_USAGE', `${what} ${path} is not a regular file (a pipe or device); give a file path`);
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) throw new EvsimError('BAD_USAGE', `${what} ${path}: folder ${dir} does not exist; create it first`);
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new EvsimError('BAD_USAGE', `${what} ${path}: folder ${dir} is not writable`);
-  }
+  checkWritable(path, { what, code: 'BAD_USAGE', example, elsewhere: 'choose another path', inPlace: false });
 }
 
 /** A short content hash of a file's bytes (models in traces, sweep point keys). */
