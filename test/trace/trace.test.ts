@@ -325,12 +325,15 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     expect(evsim('query', join(tmp, 'text.sqlite'), 'SELECT 1 FROM runs').stderr).toMatch(/text\.sqlite is not an SQLite database/);
   });
 
-  it('a folder, an empty file, or a file where a folder should be: exit 2 saying which (was: SQLite I/O errors)', () => {
+  it('a folder, an empty file, a pipe, or a file where a folder should be: exit 2 saying which (was: SQLite I/O errors)', () => {
     const dir = join(tmp, 'a-folder');
     mkdirSync(dir, { recursive: true });
     const empty = join(tmp, 'empty.sqlite');
     writeFileSync(empty, '');
+    const fifo = join(tmp, 'pipe.sqlite');
+    spawnSync('mkfifo', [fifo]);
     const cases: [string[], RegExp][] = [
+      [['run', ...mlp, '--trace', fifo, '--quiet'], /trace .*pipe\.sqlite is not a regular file \(a pipe or device\); pass --trace elsewhere/],
       [['run', ...mlp, '--trace', dir, '--quiet'], /trace .*a-folder is a folder; give a file name such as .*a-folder\/trace\.sqlite/],
       [['run', ...mlp, '--trace', join(empty, 't.sqlite'), '--quiet'], /empty\.sqlite is a file, not a folder/],
       [['query', dir, 'SELECT 1'], /trace .*a-folder is a folder; give a trace file/],
