@@ -51,7 +51,7 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chip
   const lines = [
     `evsim run — ${r.model} on chip ${r.chip}, policy ${r.policy}, h = ${r.threshold}${r.interrupted ? '  (interrupted)' : ''}`,
     `  frames           ${r.frames}`,
-    `  MACs / frame     ${fmtSi(r.totals.macs / f)}   dense ${fmtSi(r.totals.dense_macs / f)}   → ${r.ops_reduction.toFixed(2)}× fewer`,
+    `  MACs / frame     ${fmtSi(r.totals.macs / f)}   dense ${fmtSi(r.totals.dense_macs / f)}   → ${r.totals.macs > 0 ? `${r.ops_reduction.toFixed(2)}× fewer` : 'no MACs done'}`,
     `  transmissions    ${fmtSi(r.totals.transmissions / f)} / frame   adds ${fmtSi(r.totals.adds / f)} / frame`,
     `  overhead / frame ${fmtSi(r.totals.overhead_adds / f)} adds, ${fmtSi(r.totals.overhead_compares / f)} compares, ${fmtSi(r.totals.overhead_load_store / f)} load/store`,
     `  memory           weights ${fmtBytes(r.memory.weight_bytes)}, EvNet state ${fmtBytes(r.memory.state_bytes)}`,

@@ -156,7 +156,7 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string; l
   totals: {
     description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',
     sql: `SELECT run_id, COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs,
-          CAST(SUM(dense_macs) AS REAL) / MAX(SUM(macs), 1) AS ops_reduction, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns
+          CASE WHEN SUM(macs) > 0 THEN CAST(SUM(dense_macs) AS REAL) / SUM(macs) ELSE NULL END AS ops_reduction, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns
           FROM frames GROUP BY run_id ORDER BY run_id`,
   },
 };

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
-import { SCHEMA_SQL } from '../../src/trace/schema.js';
+import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
@@ -99,6 +99,22 @@ describe('trace contents', () => {
       expect(r.layer_adds).toBe(fn[i]!.adds);
       expect(r.synops).toBe(fn[i]!.macs);
     });
+  });
+});
+
+describe('named queries on hand-written rows', () => {
+  it('totals and frame_summary: ops reduction is dense/done MACs, NULL when no MAC was done (was: totals read dense_macs / 1)', async () => {
+    const t = join(tmp, 'named.sqlite');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, SCHEMA_SQL);
+    // run 1: 2 frames, 300 of 1200 dense MACs → 4×; run 2: no MAC done at all.
+    const frames = [[1, 0, 200, 600, 0, 0, 0, 0, 200, 0, 0], [1, 1, 100, 600, 0, 0, 0, 0, 100, 0, 0], [2, 0, 0, 600, 0, 0, 0, 0, 0, 0, 0]];
+    await exec(db, insertSql('frames', frames, 0, frames.length));
+    await close(db);
+    const totals = await queryTrace(t, NAMED_QUERIES.totals!.sql);
+    expect(totals.map((r) => [r.run_id, r.macs, r.ops_reduction])).toEqual([[1, 300, 4], [2, 0, null]]);
+    const perFrame = await queryTrace(t, 'SELECT run_id, frame, ops_reduction FROM frame_summary ORDER BY run_id, frame');
+    expect(perFrame.map((r) => r.ops_reduction)).toEqual([3, 6, null]);
   });
 });
 
