@@ -64,8 +64,10 @@ interface SegRuntime {
   values: { step: NodeStep; kernel: ValueKernel }[];
   gates: { stream: number; valueTensor: number; gate: StreamSource; owned: Int32Array }[];
   accOffset: Float32Array;
-  /** Owned accumulator elements, ascending. */
-  accOwned: Int32Array;
+  /** Per accumulator element: 1 when accumulated on my cores (owned, or a shadow row of one). */
+  accHere: Uint8Array;
+  /** Those elements, ascending (a flush restarts them all). */
+  accList: Int32Array;
   /** Shadow rows my cores hold (mapper.ts `s1`), or null: none. */
   halo: HaloRuntime | null;
   /**
@@ -293,25 +295,26 @@ function groupByCore(
   return { list, start };
 }
 
-/** A flush frame's accumulation: every owned accumulator restarts from its offset plus its deltas; all count as updated. */
-function accumulateFlush(rt: SegRuntime, a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array, isMine: Uint8Array): number {
-  for (let k = 0; k < rt.accOwned.length; k++) a[rt.accOwned[k]!] = rt.accOffset[rt.accOwned[k]!]!;
+/**
+ * A flush frame's accumulation: every accumulator element held here (`list`, ascending)
+ * restarts from its offset plus its deltas; all count as updated.
+ */
+function accumulateFlush(a: Float32Array, ach: IndexList, delta: DeltaList, here: Uint8Array, list: Int32Array, offset: Float32Array): number {
+  for (let k = 0; k < list.length; k++) a[list[k]!] = offset[list[k]!]!;
   for (let e = 0; e < delta.n; e++) {
     const i = delta.idx[e]!;
-    const c = accOwn[i]!;
-    if (c >= 0 && isMine[c]) a[i] += delta.val[e]!;
+    if (here[i]) a[i] += delta.val[e]!;
   }
-  for (let k = 0; k < rt.accOwned.length; k++) ach.push(rt.accOwned[k]!);
-  return rt.accOwned.length;
+  for (let k = 0; k < list.length; k++) ach.push(list[k]!);
+  return list.length;
 }
 
-/** A frame's deltas into the owned accumulators; lists the updated ones in `updIdx` (returns how many) and the changed ones in `ach`. */
-function accumulateDeltas(a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array, isMine: Uint8Array, updIdx: Int32Array): number {
+/** A frame's deltas into the accumulators held here; lists the updated ones in `updIdx` (returns how many) and the changed ones in `ach`. */
+function accumulateDeltas(a: Float32Array, ach: IndexList, delta: DeltaList, here: Uint8Array, updIdx: Int32Array): number {
   let nUpd = 0;
   for (let e = 0; e < delta.n; e++) {
     const i = delta.idx[e]!;
-    const c = accOwn[i]!;
-    if (c < 0 || !isMine[c]) continue;
+    if (!here[i]) continue;
     updIdx[nUpd++] = i;
     const old = a[i]!;
     a[i] = old + delta.val[e]!;
@@ -339,6 +342,22 @@ function ownedBy(own: Int32Array, isMine: Uint8Array): Int32Array {
   const out = new Int32Array(n);
   let j = 0;
   for (let i = 0; i < own.length; i++) if (own[i]! >= 0 && isMine[own[i]!]) out[j++] = i;
+  return out;
+}
+
+/** A mask of `n` elements with 1 at `items`. */
+function maskOf(items: Int32Array, n: number): Uint8Array {
+  const m = new Uint8Array(n);
+  for (let k = 0; k < items.length; k++) m[items[k]!] = 1;
+  return m;
+}
+
+/** The elements set in a mask, ascending. */
+function indicesOf(mask: Uint8Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  const out = new Int32Array(n);
+  for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) out[j++] = i;
   return out;
 }
 
@@ -371,8 +390,6 @@ function emptyStats(cores: Int32Array): CoreStats {
 interface HaloRuntime {
   /** Per accumulator element: 1 when it is accumulated here (owned by my core, or a shadow row of one). */
   here: Uint8Array;
-  /** Those elements, ascending (a flush restarts them all). */
-  hereList: Int32Array;
   /** Per element, the slots of my cores holding it as a shadow row (CSR). */
   shadowOff: Int32Array;
   shadowSlots: Int32Array;
@@ -396,9 +413,7 @@ function haloRuntime(shadow: { offsets: Int32Array; cores: Int32Array } | undefi
     shadowOff[i + 1] = slots.length;
   }
   if (slots.length === 0) return null;
-  const hereList: number[] = [];
-  for (let i = 0; i < n; i++) if (here[i]) hereList.push(i);
-  return { here, hereList: Int32Array.from(hereList), shadowOff, shadowSlots: Int32Array.from(slots) };
+  return { here, shadowOff, shadowSlots: Int32Array.from(slots) };
 }
 
 export class CoreGroup {
@@ -496,6 +511,8 @@ export class CoreGroup {
       if (parts.length === 0) continue;
       for (const t of seg.inputs) list(t);
       const accOwned = ownedBy(owner.get(seg.acc.out)!, this.isMine);
+      const halo = haloRuntime(setup.shadows.get(seg.acc.out), owner.get(seg.acc.out)!, this.isMine, this.slot);
+      const accHere = halo?.here ?? maskOf(accOwned, owner.get(seg.acc.out)!.length);
       value(seg.acc.out);
       list(seg.acc.in);
       const inSeg = new Uint8Array(nCores);
@@ -522,8 +539,9 @@ export class CoreGroup {
         values: objects(seg.values.map((step) => { value(step.out); return { step, kernel: makeValueKernel(g, step.node) }; })),
         gates: sources,
         accOffset: offsets.get(seg.acc.out) ?? new Float32Array(0),
-        accOwned,
-        halo: haloRuntime(setup.shadows.get(seg.acc.out), owner.get(seg.acc.out)!, this.isMine, this.slot),
+        accHere,
+        accList: halo ? indicesOf(accHere) : accOwned,
+        halo,
         gateOwners: setup.shadows.has(seg.acc.out) ? sources.map((src) => owner.get(src.valueTensor)!) : null,
         rowParts: partsByRow(seg, parts),
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
@@ -828,7 +846,13 @@ export class CoreGroup {
     return extraSynops;
   }
 
-  /** Adds the segment's deltas into my accumulators (a flush restarts them from their offsets); the updated neurons by core. */
+  /**
+   * Adds the segment's deltas into the accumulators held here (a flush restarts them from
+   * their offsets); the updated neurons by core. With shadow rows every element here is
+   * accumulated once (its owner's or a shadow's, whichever cores are mine) and each core's
+   * updates are its own neurons and its shadow rows, ascending; only owned updates count
+   * as the run's (the functional count).
+   */
   private accumulate(rt: SegRuntime): { list: Int32Array; start: Int32Array } {
     const { owner } = this.setup;
     const acc = rt.seg.acc;
@@ -837,55 +861,26 @@ export class CoreGroup {
     const ach = this.changed.get(acc.out)!;
     const delta = this.deltas.get(acc.in)!;
     ach.n = 0;
-    if (rt.halo) return this.accumulateHalo(rt, rt.halo, a, ach, delta, accOwn);
-    // The flush (a run's first frame, a reset) is a method of its own: run once per
+    // The flush (a run's first frame, a reset) is a function of its own: run once per
     // segment and run, it would deoptimise the per-frame path it sat in.
-    const updIdx = this.flush ? rt.accOwned : this.updBuf(delta.n);
-    const nUpd = this.flush ? accumulateFlush(rt, a, ach, delta, accOwn, this.isMine) : accumulateDeltas(a, ach, delta, accOwn, this.isMine, updIdx);
-    this.counts.accUpdates += nUpd;
-    return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
-  }
-
-  /**
-   * `accumulate` with shadow rows: every element here is accumulated once (its owner's or
-   * a shadow's, whichever cores are mine); each core's updates are its own neurons and its
-   * shadow rows, ascending. Only owned updates count as the run's (the functional count).
-   */
-  private accumulateHalo(rt: SegRuntime, h: HaloRuntime, a: Float32Array, ach: IndexList, delta: DeltaList, accOwn: Int32Array): { list: Int32Array; start: Int32Array } {
-    const { here, shadowOff, shadowSlots } = h;
-    const nMine = this.cores.length;
-    const slot = this.slot;
-    const isMine = this.isMine;
-    const sc = this.scratch;
-    const haloUpd = sc.floats('halo.upd', nMine, true);
-    // The elements updated this frame: all here on a flush, else those with a delta.
-    let items: Int32Array;
-    if (this.flush) {
-      items = h.hereList;
-      for (let k = 0; k < items.length; k++) a[items[k]!] = rt.accOffset[items[k]!]!;
-      for (let e = 0; e < delta.n; e++) if (here[delta.idx[e]!]) a[delta.idx[e]!] += delta.val[e]!;
-      for (let k = 0; k < items.length; k++) ach.push(items[k]!);
-    } else {
-      items = sc.ints('halo.items', delta.n);
-      let m = 0;
-      for (let e = 0; e < delta.n; e++) {
-        const i = delta.idx[e]!;
-        if (!here[i]) continue;
-        items[m++] = i;
-        const old = a[i]!;
-        a[i] = old + delta.val[e]!;
-        if (a[i] !== old) ach.push(i);
-      }
-      items = items.subarray(0, m);
+    const updIdx = this.flush ? rt.accList : this.updBuf(delta.n);
+    const nUpd = this.flush ? accumulateFlush(a, ach, delta, rt.accHere, rt.accList, rt.accOffset) : accumulateDeltas(a, ach, delta, rt.accHere, updIdx);
+    const h = rt.halo;
+    if (!h) {
+      this.counts.accUpdates += nUpd;
+      return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd');
     }
+    const { shadowOff, shadowSlots } = h;
+    const haloUpd = this.scratch.floats('halo.upd', this.cores.length, true);
     let owned = 0;
-    for (let k = 0; k < items.length; k++) {
-      const c = accOwn[items[k]!]!;
-      if (c >= 0 && isMine[c]) owned++;
-      for (let q = shadowOff[items[k]!]!; q < shadowOff[items[k]! + 1]!; q++) haloUpd[shadowSlots[q]!]++;
+    for (let k = 0; k < nUpd; k++) {
+      const i = updIdx[k]!;
+      const c = accOwn[i]!;
+      if (c >= 0 && this.isMine[c]) owned++;
+      for (let q = shadowOff[i]!; q < shadowOff[i + 1]!; q++) haloUpd[shadowSlots[q]!]++;
     }
     this.counts.accUpdates += owned;
-    return groupByCore(items, items.length, accOwn, slot, nMine, false, sc, 'upd', h);
+    return groupByCore(updIdx, nUpd, accOwn, this.slot, this.cores.length, false, this.scratch, 'upd', h);
   }
 
   /** No neuron updated, grouped by core like `accumulate`'s. */
