@@ -180,6 +180,11 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
 /** The most points one sweep expands to (each is a simulation; more is a mistake or several sweeps). */
 const MAX_POINTS = 100_000;
 
+/** True when path `a` equals `b` or is one of its ancestors. */
+function isPrefix(a: readonly string[], b: readonly string[]): boolean {
+  return a.length <= b.length && a.every((n, i) => n === b[i]);
+}
+
 export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: string; where?: string }): ExpandedSweep {
   const where = opts.where ?? `sweep '${opts.name}'`;
   const parsed = sweepSchema.safeParse(input);
@@ -240,8 +245,17 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const all: ResolvedPoint[] = assignments.map((assign, index) => {
     const doc = structuredClone(base);
     const params: Record<string, unknown> = {};
+    const set: { p: string; names: readonly string[] }[] = [];
     for (const [p, v] of Object.entries(assign)) {
-      setPath(doc, pathNames(pointSchema, canonicalPath(p, v)), v);
+      const names = pathNames(pointSchema, canonicalPath(p, v));
+      // One assignment inside another (policy and policy.threshold, chip: truenorth and
+      // chip.preset): whichever came last would win and the other's column would lie.
+      const over = set.find((o) => isPrefix(o.names, names) || isPrefix(names, o.names));
+      if (over) {
+        throw new EvsimError('BAD_CONFIG', `${where}: ${origins[index]}: '${over.p}' and '${p}' set the same field (one holds the other); keep one of them, or give the object's fields as paths of their own`);
+      }
+      set.push({ p, names });
+      setPath(doc, names, v);
       params[p] = v;
     }
     const label = Object.entries(params).map(([p, v]) => `${p}=${fmtValue(v)}`).join(' ') || 'base';

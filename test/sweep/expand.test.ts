@@ -133,6 +133,22 @@ describe('configuration errors inside points exit 2 at expansion', () => {
   const base = { model: GEMM, frames: good };
   writeFileSync(join(tmp, 'bad.onnx'), 'not a protobuf');
 
+  it('two paths of one point that set the same field exit 2 naming both (was: the later one won and the stored parameter lied)', () => {
+    const cases: [SweepSpec, RegExp][] = [
+      [{ base, grid: { 'policy.threshold': [0.1, 0.2], policy: [{ name: 'rounding' }] } }, /grid: 'policy\.threshold' and 'policy' set the same field/],
+      [{ base, grid: { chip: ['truenorth'], 'chip.preset': ['loihi'] } }, /grid: 'chip' and 'chip\.preset' set the same field/],
+      [{ base, points: [{ 'policy.threshold': 0.1 }, { 'chip.core.neurons': 64, chip: { preset: 'loihi' } }] }, /points\[1\]: 'chip\.core\.neurons' and 'chip' set the same field/],
+    ];
+    for (const [spec, want] of cases) {
+      const e = expansionError(spec);
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(want);
+    }
+    // Shorthands that do not overlap: chip: NAME is chip.preset, policy: NAME is policy.name.
+    const ok = expand({ base, grid: { chip: ['loihi'], 'chip.core.neurons': [512], policy: ['rounding'], 'policy.threshold': [0.1] } });
+    expect(ok.points).toHaveLength(1);
+  });
+
   it('a missing frames file names the point and the path', () => {
     const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
     expect(e.exitCode).toBe(2);
