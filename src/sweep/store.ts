@@ -4,7 +4,8 @@
  * (as JSON and one column per swept path), status, error and result figures. The
  * sweep's main thread is the only writer.
  */
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
@@ -108,6 +109,25 @@ function holds(o: LockOwner): boolean {
 }
 
 /**
+ * The file's own path, through symbolic links (of the file or its folders), so that two
+ * names of one sweep file share its lock.
+ */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // Not there yet (SQLite creates it), perhaps through a link that points to it.
+  }
+  let p = resolve(path);
+  try {
+    if (lstatSync(p).isSymbolicLink()) p = resolve(dirname(p), readlinkSync(p));
+    return join(realpathSync(dirname(p)), basename(p));
+  } catch {
+    return p;
+  }
+}
+
+/**
  * One sweep writes a file at a time: a lock file beside it names the writer (host,
  * process id and start time). It is created complete and atomically (written aside,
  * then linked to its name), so a reader never sees a half-written lock. A lock whose
@@ -116,7 +136,7 @@ function holds(o: LockOwner): boolean {
  * Returns the lock's path and its content (what release() checks).
  */
 function acquireLock(path: string): { lock: string; text: string } {
-  const lock = `${path}.lock`;
+  const lock = `${realPath(path)}.lock`;
   const text = JSON.stringify(ME);
   for (let attempt = 0; attempt < 8; attempt++) {
     const mine = `${lock}.${process.pid}.tmp`;

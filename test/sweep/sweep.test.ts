@@ -5,7 +5,7 @@
  * and the TypeScript example.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -188,6 +188,10 @@ describe('one sweep per file', () => {
     const first = sweep(file, { out, workers: 1, svg: null });
     for (let i = 0; i < 500 && !existsSync(`${out}.lock`); i++) await new Promise((r) => setTimeout(r, 10));
     await expect(sweep(file, { out, workers: 1, svg: null })).rejects.toThrow(/lock\.sqlite is being written by another sweep \(process \d+\)/);
+    // Another name of the same file (a symbolic link, made before or after the file is) shares its lock.
+    const link = join(tmp, 'lock-link.sqlite');
+    symlinkSync(out, link);
+    await expect(sweep(file, { out: link, workers: 1, svg: null })).rejects.toThrow(/lock-link\.sqlite is being written by another sweep/);
     expect((await first).ran).toBe(12);
     expect(existsSync(`${out}.lock`)).toBe(false);
     // A lock whose process died, or whose pid now belongs to another process (a container
