@@ -12,6 +12,7 @@ import { frameShapeOf, loadFrames } from '../runtime/inputs.js';
 import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
 import { toShared } from '../runtime/shared.js';
+import { RecentCache } from '../recent-cache.js';
 import { simulate } from '../runtime/simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
@@ -67,8 +68,11 @@ export interface SharedInputs {
   inputs: Inputs;
 }
 
-const inputs = new Map<string, Inputs>();
-const references = new Map<string, Float32Array>();
+/** Each cache's budget: 256 MiB (a 1000-frame 128×128 RGB video is 197 MB). */
+const CACHE_BYTES = 256 * 2 ** 20;
+const inputs = new RecentCache<Inputs>(CACHE_BYTES);
+const references = new RecentCache<Float32Array>(CACHE_BYTES);
+const bytesOf = (v: Inputs): number => v.frames.data.byteLength + (v.labels instanceof Int32Array ? v.labels.byteLength : 0);
 
 /**
  * The frames of a point, shaped [T, ...model input without batch]. Cached per thread by
@@ -92,12 +96,10 @@ function inputsOf(p: ResolvedPoint, g: Graph): { key: string; inputs: Inputs } {
       const f = loadFrames(g, p.frames!);
       v = { frames: { shape: [f.count, ...frameShape], data: f.data }, labels: p.labels };
     }
-    inputs.set(key, v);
+    inputs.set(key, v, bytesOf(v));
   }
   return { key, inputs: v };
 }
-
-const shared = new Map<string, SharedInputs>();
 
 /**
  * A point's inputs built once on the calling thread (the sweep's main thread) in shared
@@ -106,19 +108,17 @@ const shared = new Map<string, SharedInputs>();
  */
 export function sharedInputsOf(p: ResolvedPoint): SharedInputs {
   const { key, inputs: v } = inputsOf(p, graphOf(p.model, p.modelOutput ?? null));
-  let s = shared.get(key);
-  if (!s) {
-    const labels = v.labels instanceof Int32Array ? toShared(v.labels) : v.labels;
-    s = { key, inputs: { frames: { shape: v.frames.shape, data: toShared(v.frames.data) }, labels } };
-    shared.set(key, s);
-    inputs.set(key, s.inputs);
-  }
-  return s;
+  const sharedLabels = !(v.labels instanceof Int32Array) || v.labels.buffer instanceof SharedArrayBuffer;
+  if (v.frames.data.buffer instanceof SharedArrayBuffer && sharedLabels) return { key, inputs: v };
+  const labels = v.labels instanceof Int32Array ? toShared(v.labels) : v.labels;
+  const s = { frames: { shape: v.frames.shape, data: toShared(v.frames.data) }, labels };
+  inputs.set(key, s, bytesOf(s));
+  return { key, inputs: s };
 }
 
 /** Takes inputs built by sharedInputsOf on another thread into this thread's cache. */
 export function adoptInputs(s: SharedInputs): void {
-  if (!inputs.has(s.key)) inputs.set(s.key, s.inputs);
+  if (!inputs.has(s.key)) inputs.set(s.key, s.inputs, bytesOf(s.inputs));
 }
 
 /** Reference outputs are kept by the model's content, so an edited model never reuses the old one's. */
@@ -150,7 +150,7 @@ async function referenceOf(
       last = performance.now();
     }
   }
-  references.set(key, out);
+  references.set(key, out, out.byteLength);
   return out;
 }
 
@@ -179,7 +179,7 @@ export async function sharedReferenceOf(p: ResolvedPoint, stopped: () => boolean
 /** Takes reference outputs built by sharedReferenceOf on another thread into this thread's cache. */
 export function adoptReference(s: SharedReference): void {
   const have = references.get(s.key);
-  if (!have || have.length < s.outputs.length) references.set(s.key, s.outputs);
+  if (!have || have.length < s.outputs.length) references.set(s.key, s.outputs, s.outputs.byteLength);
 }
 
 /** What a sweep point's run records as its configuration in the trace's runs table. */
