@@ -85,7 +85,7 @@ describe('inputs built once for all workers', () => {
     const model = join(FIX, 'resnet_block.onnx'); // input [1, 3, 16, 16]
     const ex = expandSweep({ name: 'shared', base: { model, workload: { kind: 'video', motion: 'major', frames: 4, seed: 5 }, chip: 'loihi' }, grid: { 'policy.threshold': [0.05, 0.1] } }, { baseDir: ROOT, name: 'shared' });
     const a = sharedInputsOf(ex.points[0]!);
-    expect(sharedInputsOf(ex.points[1]!)).toBe(a); // one copy for every point of the workload
+    expect(sharedInputsOf(ex.points[1]!).inputs).toBe(a.inputs); // one copy for every point of the workload
     expect(a.inputs.frames.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     const direct = syntheticVideo({ frames: 4, channels: 3, height: 16, width: 16, motion: 'major', seed: 5 });
     expect(a.inputs.frames.shape).toEqual([4, 3, 16, 16]);
