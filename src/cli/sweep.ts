@@ -2,7 +2,7 @@
 import { holdCtrlC } from './interrupt.js';
 import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
-import { OBJECTIVES } from '../sweep/pareto.js';
+import { OBJECTIVES, objectiveValue, type Objective } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
 import { distinctDigits, fmtDuration, fmtSi, table } from './format.js';
 import { refuseOverwrite } from '../files.js';
@@ -27,15 +27,15 @@ function cell(v: number, key: string, digits: number): string {
 
 function frontTable(r: SweepResult): string {
   const obj = r.objectives.map((k) => OBJECTIVES[k]!);
-  const value = (p: SweepPoint, column: string): unknown => (p as unknown as Record<string, unknown>)[column];
+  const value = (p: SweepPoint, o: Objective): number | null => objectiveValue(o, p as unknown as Record<string, unknown>);
   // Front points differ in at least one objective, often only past the third digit
   // (two meshes whose routes differ by a hop): each column shows as many as that takes.
   const columns = obj.map((o) => {
-    const nums = r.front.map((p) => value(p, o.column)).filter((v): v is number => typeof v === 'number');
+    const nums = r.front.map((p) => value(p, o)).filter((v): v is number => v !== null);
     const digits = distinctDigits(nums, (v, d) => cell(v, o.key, d));
     return r.front.map((p) => {
-      const v = value(p, o.column);
-      return v === null || v === undefined ? '—' : typeof v === 'number' ? cell(v, o.key, digits) : String(v);
+      const v = value(p, o);
+      return v === null ? '—' : cell(v, o.key, digits);
     });
   });
   const rows = r.front.map((p: SweepPoint, i) => [String(p.index + 1), p.label, ...columns.map((c) => c[i]!)]);
@@ -96,6 +96,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       for (const p of failed.slice(0, failed.length > 6 ? 4 : 6)) lines.push(`  failed: point ${p.index + 1} (${p.label}): ${p.error}`);
       if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND current = 1 AND status = 'failed'"`);
       if (r.keptFailed > 0) lines.push(`  ${r.keptFailed === 1 ? '1 point' : `${r.keptFailed} points`} failed in an earlier run and ${r.keptFailed === 1 ? 'was' : 'were'} kept; --retry-failed runs ${r.keptFailed === 1 ? 'it' : 'them'} again`);
+      if (r.lengthNote) lines.push(`note: ${r.lengthNote}`);
       if (r.front.length > 0) {
         lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
       }

@@ -11,31 +11,48 @@ export interface Objective {
   column: string;
   direction: 'min' | 'max';
   label: string;
+  /** Divided by the point's frames (a total over them otherwise, for totals). */
+  perFrame?: boolean;
+  /** A total over the point's frames: points of different lengths do not compare on it. */
+  total?: boolean;
 }
 
 /** The objectives `--pareto` accepts. */
 export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
   (
     [
-      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)'],
-      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)'],
-      ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)'],
-      ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)'],
-      ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense'],
-      ['max_abs', 'max_abs', 'min', 'max abs error vs dense'],
-      ['accuracy', 'accuracy', 'max', 'accuracy'],
-      ['macs', 'macs', 'min', 'MACs'],
-      ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)'],
-      ['transmissions', 'transmissions', 'min', 'transmissions'],
-      ['messages', 'messages', 'min', 'messages'],
-      ['hops', 'hops', 'min', 'hops'],
-      ['stall_ns', 'stall_ns', 'min', 'stall (ns)'],
-      ['throughput_fps', 'throughput_fps', 'max', 'throughput (frames/s)'],
-      ['cores', 'cores', 'min', 'cores used'],
-      ['wall_s', 'wall_s', 'min', 'simulation wall time (s)'],
+      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)', 'total'],
+      ['energy_pj_per_frame', 'energy_pj', 'min', 'energy per frame (pJ)', 'perFrame'],
+      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)', 'total'],
+      ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)', ''],
+      ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)', ''],
+      ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense', ''],
+      ['max_abs', 'max_abs', 'min', 'max abs error vs dense', ''],
+      ['accuracy', 'accuracy', 'max', 'accuracy', ''],
+      ['macs', 'macs', 'min', 'MACs', 'total'],
+      ['macs_per_frame', 'macs', 'min', 'MACs per frame', 'perFrame'],
+      ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)', ''],
+      ['transmissions', 'transmissions', 'min', 'transmissions', 'total'],
+      ['transmissions_per_frame', 'transmissions', 'min', 'transmissions per frame', 'perFrame'],
+      ['messages', 'messages', 'min', 'messages', 'total'],
+      ['messages_per_frame', 'messages', 'min', 'messages per frame', 'perFrame'],
+      ['hops', 'hops', 'min', 'hops', 'total'],
+      ['stall_ns', 'stall_ns', 'min', 'stall (ns)', 'total'],
+      ['throughput_fps', 'throughput_fps', 'max', 'throughput (frames/s)', ''],
+      ['cores', 'cores', 'min', 'cores used', ''],
+      ['wall_s', 'wall_s', 'min', 'simulation wall time (s)', 'total'],
     ] as const
-  ).map(([key, column, direction, label]) => [key, { key, column, direction, label }]),
+  ).map(([key, column, direction, label, kind]) => [key, { key, column, direction, label, ...(kind === '' ? {} : { [kind]: true }) }]),
 );
+
+/** An objective's value in a sweep_points row (or a point): null when missing or not finite. */
+export function objectiveValue(o: Objective, r: Readonly<Record<string, unknown>>): number | null {
+  const v = r[o.column];
+  if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+  if (!o.perFrame) return v;
+  const f = r.frames;
+  return typeof f === 'number' && f > 0 ? v / f : null;
+}
 
 export const DEFAULT_OBJECTIVES = ['energy_pj', 'latency_ns', 'error'];
 /** The default when every point runs on `ideal` (no energy or time): operations against error. */
@@ -48,9 +65,10 @@ export const FREE_CHIP_OBJECTIVES = ['macs', 'error'];
 export function parseObjectives(keys: readonly string[], where = '--pareto'): Objective[] {
   const list = keys.map((k) => k.trim()).filter((k) => k !== '');
   if (list.length < 2) throw new EvsimError('BAD_USAGE', `${where} needs at least two objectives, e.g. energy_pj,latency_ns,error; got '${keys.join(',')}'`);
-  return list.map((k) => {
+  return list.map((k, i) => {
     const o = OBJECTIVES[k];
     if (!o) throw new EvsimError('BAD_USAGE', `${where}: unknown objective '${k}'; use ${Object.keys(OBJECTIVES).join(', ')}`);
+    if (list.indexOf(k) !== i) throw new EvsimError('BAD_USAGE', `${where}: objective '${k}' is given twice; name each objective once`);
     return o;
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { svgOf } from '../trace/report.js';
-import type { Objective } from './pareto.js';
+import { objectiveValue, type Objective } from './pareto.js';
 
 export async function paretoSvg(
   title: string,
@@ -14,8 +14,8 @@ export async function paretoSvg(
 ): Promise<string> {
   const [x, y] = objectives as [Objective, Objective];
   const values = rows
-    .map((r, i) => ({ x: r[x.column], y: r[y.column], label: r.label, on: front.has(i) ? 'Pareto front' : 'dominated' }))
-    .filter((v) => typeof v.x === 'number' && typeof v.y === 'number');
+    .map((r, i) => ({ x: objectiveValue(x, r), y: objectiveValue(y, r), label: r.label, on: front.has(i) ? 'Pareto front' : 'dominated' }))
+    .filter((v) => v.x !== null && v.y !== null);
   const onFront = values.filter((v) => v.on === 'Pareto front').sort((a, b) => (a.x as number) - (b.x as number));
   const enc = {
     x: { field: 'x', type: 'quantitative', title: `${x.label}${x.direction === 'max' ? ' ↑' : ' ↓'}`, scale: { zero: false } },

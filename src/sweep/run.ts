@@ -14,7 +14,7 @@ import { replayRecording } from '../runtime/recording-sink.js';
 import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
-import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, paretoFront, parseObjectives, type Objective } from './pareto.js';
+import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective } from './pareto.js';
 import { isFree } from '../chip/spec.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
@@ -39,7 +39,10 @@ export interface SweepOptions {
   svg?: string | null;
   /** Called once the points to run are known, before any runs. */
   onStart?: (s: { total: number; todo: number; skipped: number; duplicates: ExpandedSweep['duplicates'] }) => void;
-  /** Called after each point is stored. */
+  /**
+   * Called after each point is stored. If it throws, the sweep stops as on an abort (what
+   * ran stays stored) and rejects with that error.
+   */
   onProgress?: (p: SweepProgress) => void;
   /**
    * Abort: running points stop after their current frame and are stored as interrupted
@@ -91,6 +94,8 @@ export interface SweepResult {
   front: SweepPoint[];
   /** Why the front is empty (no point completed, or an objective missing for all), else null. */
   frontNote: string | null;
+  /** When points of different lengths are ranked on totals over their frames: which, and what to rank on instead; else null. */
+  lengthNote: string | null;
   svg: string | null;
 }
 
@@ -104,6 +109,20 @@ function workerFile(): string {
   return built;
 }
 
+/** Per-frame objectives for totals (latency first in to last out: the mean frame latency). */
+const PER_FRAME: Readonly<Record<string, string>> = {
+  energy_pj: 'energy_pj_per_frame', latency_ns: 'mean_latency_ns', macs: 'macs_per_frame', transmissions: 'transmissions_per_frame', messages: 'messages_per_frame',
+};
+
+/** Totals over a point's frames ranked across points that ran different numbers of frames: a note naming them, else null. */
+function lengthNote(rows: readonly Record<string, unknown>[], objectives: readonly Objective[]): string | null {
+  const totals = objectives.filter((o) => o.total);
+  const frames = [...new Set(rows.filter((r) => r.status === 'completed').map((r) => Number(r.frames)))].sort((a, b) => a - b);
+  if (totals.length === 0 || frames.length < 2) return null;
+  const instead = totals.map((o) => PER_FRAME[o.key]).filter((k): k is string => k !== undefined);
+  return `points ran different numbers of frames (${frames[0]} to ${frames[frames.length - 1]}), and ${totals.map((o) => o.key).join(', ')} ${totals.length > 1 ? 'are totals' : 'is a total'} over a point's frames, so shorter points look better${instead.length > 0 ? `; rank on ${instead.join(', ')} instead` : ''}`;
+}
+
 /** Why objectives leave the front empty, with the usual cause of each missing one. */
 function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: readonly Objective[]): string {
   const completed = rows.filter((r) => r.status === 'completed');
@@ -111,10 +130,9 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
     const failed = rows.filter((r) => r.status === 'failed').length;
     return `no point completed (${failed} of ${rows.length} failed${failed < rows.length ? ', the rest did not run' : ''}): there is nothing to rank`;
   }
-  const has = (r: Record<string, unknown>, o: Objective): boolean => typeof r[o.column] === 'number' && Number.isFinite(r[o.column]);
-  const missing = objectives.filter((o) => completed.every((r) => !has(r, o)));
+  const missing = objectives.filter((o) => completed.every((r) => objectiveValue(o, r) === null));
   const why = (o: Objective): string =>
-    UNTIMED_COLUMNS.includes(o.key)
+    UNTIMED_COLUMNS.includes(o.column)
       ? `${o.key} (a chip without costs or limits, such as ideal, has no energy, time, cores or messages)`
       : o.key === 'accuracy' ? `${o.key} (it needs labels: frames with labels:, or the temporal-mnist workload)` : o.key;
   const what = missing.length > 0
@@ -140,7 +158,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   // refused now rather than after every point has run.
   const allFree = ex.points.length > 0 && ex.points.every((p) => isFree(p.chip));
   const objectives = opts.pareto ? parseObjectives(opts.pareto) : parseObjectives(ex.pareto ?? (allFree ? FREE_CHIP_OBJECTIVES : DEFAULT_OBJECTIVES), `${loaded.where}: pareto`);
-  const chipOnly = objectives.filter((o) => UNTIMED_COLUMNS.includes(o.key));
+  const chipOnly = objectives.filter((o) => UNTIMED_COLUMNS.includes(o.column));
   if (allFree && chipOnly.length > 0) {
     throw new EvsimError('BAD_USAGE', `${loaded.where}: every point runs on a chip without costs or limits (ideal), which has no ${chipOnly.map((o) => o.key).join(' or ')}; rank on others, e.g. --pareto macs,error, or sweep a chip such as loihi`);
   }
@@ -194,6 +212,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       // One writer: results are stored one after another on this chain.
       let chain: Promise<void> = Promise.resolve();
       let writeError: unknown = null;
+      let callbackError: { error: unknown } | null = null;
       const store1 = async (t: { point: ResolvedPoint; id: number }, o: PointOutcome): Promise<void> => {
         const rec = o.recording;
         await store.record(t.id, o, async (db) => {
@@ -203,14 +222,22 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
         });
         ran++;
         if (o.status === 'failed') failedNow++;
-        opts.onProgress?.({
-          done: ran, todo: todo.length, failed: failedNow,
-          point: { index: t.point.index, label: t.point.label, status: o.status, error: o.error, wall_s: o.wall_s },
-        });
+        if (callbackError) return;
+        try {
+          opts.onProgress?.({
+            done: ran, todo: todo.length, failed: failedNow,
+            point: { index: t.point.index, label: t.point.label, status: o.status, error: o.error, wall_s: o.wall_s },
+          });
+        } catch (e) {
+          // The caller's own error: the sweep stops as on a Ctrl-C (what ran is kept) and throws it as it came.
+          callbackError = { error: e };
+          onAbort();
+        }
       };
       const enqueue = (t: { point: ResolvedPoint; id: number }, o: PointOutcome): void => {
         chain = chain.then(() => store1(t, o)).catch((e) => {
           writeError ??= e;
+          onAbort(); // results could not be kept: running more points would lose them too
         });
       };
       // The stop reaches the workers as a shared flag, not as a piscina abort (which would
@@ -248,10 +275,11 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
         await pool.destroy();
       }
       if (writeError) throw new EvsimError('RUN_FAILED', `sweep file ${out}: ${(writeError as Error).message}`);
+      if (callbackError) throw (callbackError as { error: unknown }).error;
     }
 
     const rows = await store.rows(ex.name, ex.points.map((p) => p.key));
-    const vectors = rows.map((r) => (r.status === 'completed' ? objectives.map((o) => (typeof r[o.column] === 'number' ? (r[o.column] as number) : null)) : objectives.map(() => null)));
+    const vectors = rows.map((r) => objectives.map((o) => (r.status === 'completed' ? objectiveValue(o, r) : null)));
     const front = new Set(paretoFront(vectors, objectives.map((o) => o.direction)));
     const points: SweepPoint[] = rows.map((r, i) => {
       const metrics = Object.fromEntries(METRIC_COLUMNS.map((c) => [c, r[c] ?? null])) as { [K in keyof PointMetrics]: PointMetrics[K] | null };
@@ -278,7 +306,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       name: ex.name, out, total: ex.points.length, ran, skipped,
       failed, keptFailed: rows.filter((r) => r.status === 'failed' && !ranKeys.has(String(r.point_key))).length,
       duplicates: ex.duplicates, interrupted, objectives: objectives.map((o) => o.key),
-      points, front: points.filter((p) => p.pareto), frontNote: front.size > 0 ? null : emptyFrontNote(rows, objectives), svg,
+      points, front: points.filter((p) => p.pareto), frontNote: front.size > 0 ? null : emptyFrontNote(rows, objectives), lengthNote: lengthNote(rows, objectives), svg,
     };
   } finally {
     await store.close();

@@ -180,6 +180,21 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
 /** The most points one sweep expands to (each is a simulation; more is a mistake or several sweeps). */
 const MAX_POINTS = 100_000;
 
+/** Where a run config's own keys go in a sweep point (`evsim run` configs are flat). */
+const RUN_CONFIG_KEYS: Readonly<Record<string, string>> = {
+  threshold: 'policy.threshold', memory_loss: 'policy.name: memory-loss', bn_gamma: 'policy.bn_gamma', layers: 'policy.layers',
+  mesh: 'mapping.mesh', placement: 'mapping.strategy', compare_dense: 'nothing (a sweep always compares against the dense network)',
+  workers: "evsim sweep's --workers", trace: "evsim sweep's --out", trace_level: 'a key of the sweep itself, beside base:',
+  outputs: 'nothing (a sweep keeps no outputs)',
+};
+
+/** For unknown top-level keys of a point that a run config has: where they go in a sweep. */
+function runConfigHints(issues: readonly z.ZodIssue[]): string {
+  const hints = issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys.filter((k) => k in RUN_CONFIG_KEYS).map((k) => `${k} → ${RUN_CONFIG_KEYS[k]}`) : []);
+  return hints.length > 0 ? ` (run-config keys; in a sweep: ${hints.join(', ')})` : '';
+}
+
 /** True when path `a` equals `b` or is one of its ancestors. */
 function isPrefix(a: readonly string[], b: readonly string[]): boolean {
   return a.length <= b.length && a.every((n, i) => n === b[i]);
@@ -261,7 +276,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     const label = Object.entries(params).map(([p, v]) => `${p}=${fmtValue(v)}`).join(' ') || 'base';
     const ctx = `${where}: point ${index + 1} (${label})`;
     const pd = pointSchema.safeParse(doc);
-    if (!pd.success) throw new EvsimError('BAD_CONFIG', formatIssues(ctx, pd.error.issues));
+    if (!pd.success) throw new EvsimError('BAD_CONFIG', `${formatIssues(ctx, pd.error.issues)}${runConfigHints(pd.error.issues)}`);
     const d = pd.data;
     if (!d.frames === !d.workload) throw new EvsimError('BAD_CONFIG', `${ctx}: give either frames: F.npy or workload: { kind: video | temporal-mnist }`);
     if (d.labels && !d.frames) throw new EvsimError('BAD_CONFIG', `${ctx}: labels: goes with frames: (a workload brings its own labels)`);

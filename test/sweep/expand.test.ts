@@ -149,6 +149,14 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(ok.points).toHaveLength(1);
   });
 
+  it('run-config keys in a point say where they go in a sweep; a workload without its kind names the kinds', () => {
+    const e = expansionError({ base: { ...base, threshold: 0.1, mesh: '4x4', workers: 2 } as never });
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/point 1 \(base\): unknown keys 'threshold', 'mesh', 'workers' \(run-config keys; in a sweep: threshold → policy\.threshold, mesh → mapping\.mesh, workers → evsim sweep's --workers\)$/);
+    const kind = expansionError({ base: { model: GEMM }, grid: { 'workload.frames': [3] } });
+    expect(kind.message).toMatch(/point 1 \(workload\.frames=3\): workload\.kind must be 'video' or 'temporal-mnist'$/);
+  });
+
   it('a missing frames file names the point and the path', () => {
     const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
     expect(e.exitCode).toBe(2);

@@ -4,7 +4,7 @@
  * and small fronts worked out by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { paretoFront, parseObjectives } from '../../src/sweep/pareto.js';
+import { objectiveValue, paretoFront, parseObjectives, type Objective } from '../../src/sweep/pareto.js';
 import { mulberry32 } from '../../src/workloads/video.js';
 import { bruteForceFront } from '../helpers/pareto.js';
 
@@ -73,6 +73,16 @@ describe('paretoFront', () => {
     ]);
     expect(() => parseObjectives(['energy_pj'])).toThrow(/at least two/);
     expect(() => parseObjectives(['energy_pj', 'joules'])).toThrow(/unknown objective 'joules'/);
+    expect(() => parseObjectives(['macs', 'error', 'macs'])).toThrow(/objective 'macs' is given twice/);
+  });
+
+  it('per-frame objectives divide the total by the point\'s frames; a missing or zero frame count gives no value', () => {
+    const [perFrame, total] = parseObjectives(['energy_pj_per_frame', 'energy_pj']) as [Objective, Objective];
+    expect(objectiveValue(perFrame, { energy_pj: 300, frames: 4 })).toBe(75);
+    expect(objectiveValue(total, { energy_pj: 300, frames: 4 })).toBe(300);
+    expect(objectiveValue(perFrame, { energy_pj: 300, frames: 0 })).toBeNull();
+    expect(objectiveValue(perFrame, { energy_pj: null, frames: 4 })).toBeNull();
+    expect(objectiveValue(total, { energy_pj: Number.NaN })).toBeNull();
   });
 });
 

@@ -209,6 +209,43 @@ describe('one sweep per file', () => {
   });
 });
 
+describe('a progress callback that throws', () => {
+  it('stops the sweep, which rejects with the callback\'s own error; what ran is kept and a re-run does the rest (was: every point ran, then a sweep-file error)', async () => {
+    const file = join(tmp, 'cb.yaml');
+    writeFileSync(file, grid3x4.replace('name: grid', 'name: cb'));
+    const out = join(tmp, 'cb.sqlite');
+    const bug = new Error('my callback bug');
+    let calls = 0;
+    await expect(sweep(file, { out, workers: 1, svg: null, onProgress: () => { calls++; throw bug; } })).rejects.toBe(bug);
+    expect(calls).toBe(1);
+    const stored = await query(out, "SELECT status, COUNT(*) AS n FROM sweep_points GROUP BY status ORDER BY status");
+    const completed = Number(stored.find((r) => r.status === 'completed')?.n ?? 0);
+    expect(completed).toBeGreaterThanOrEqual(1);
+    expect(completed).toBeLessThan(12);
+    const again = await sweep(file, { out, workers: 1, svg: null });
+    expect(again.skipped).toBe(completed);
+    expect(again.ran + again.skipped).toBe(12);
+  });
+});
+
+describe('points of different lengths', () => {
+  it('ranked on totals: a note names them and the per-frame objectives; ranked per frame: no note, front from totals ÷ frames', async () => {
+    const file = join(tmp, 'lengths.yaml');
+    writeFileSync(file, `${grid3x4.replace('name: grid', 'name: lengths').replace('chip.core.neurons: [64, 128, 256, 1024]', 'max_frames: [2, 4]')}`);
+    const out = join(tmp, 'lengths.sqlite');
+    const totals = await sweep(file, { out, workers: 1, svg: null });
+    expect(totals.lengthNote).toBe('points ran different numbers of frames (2 to 4), and energy_pj, latency_ns are totals over a point\'s frames, so shorter points look better; rank on energy_pj_per_frame, mean_latency_ns instead');
+    const perFrame = await sweep(file, { out, workers: 1, svg: null, pareto: ['energy_pj_per_frame', 'mean_latency_ns'] });
+    expect(perFrame.ran).toBe(0);
+    expect(perFrame.lengthNote).toBeNull();
+    // The front recomputed by hand: energy over frames, against the mean latency.
+    const vectors = perFrame.points.map((p) => [p.energy_pj! / p.frames!, p.mean_latency_ns!]);
+    const want = bruteForceFront(vectors).map((i) => perFrame.points[i]!.index);
+    expect(perFrame.front.map((p) => p.index)).toEqual(want);
+    expect(new Set(perFrame.points.map((p) => p.frames))).toEqual(new Set([2, 4]));
+  });
+});
+
 describe('failed points', () => {
   it('a chip the network does not fit is recorded as failed; the sweep goes on and exits 0', () => {
     const file = join(tmp, 'fail.yaml');
