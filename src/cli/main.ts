@@ -40,6 +40,9 @@ function runOptions(y: Argv): Argv<RunArgs> {
     .option('quiet', { type: 'boolean', describe: 'no progress, no summary' }) as unknown as Argv<RunArgs>;
 }
 
+/** Valued flags whose --no- form means something: no trace file, no Pareto plot. */
+const NEGATABLE: ReadonlySet<string> = new Set(['trace', 'svg']);
+
 /** How a command's valued flags must look (numbers are checked as typed, see checkFlags). */
 type FlagKind = 'value' | 'flag' | 'number' | 'positive-int' | 'int';
 
@@ -61,12 +64,22 @@ function typed(argv: readonly string[], name: string): string {
 function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: Record<string, FlagKind>): void {
   for (const [name, kind] of Object.entries(kinds)) {
     const v = a[name];
-    if (v === undefined || v === false) continue;
-    if (Array.isArray(v)) {
-      if (argv.includes(`--no-${name}`)) throw new EvsimError('BAD_USAGE', `--${name} and --no-${name} both given; give one`);
-      throw new EvsimError('BAD_USAGE', `--${name} given ${v.length} times; give it once`);
+    if (v === undefined) continue;
+    const both = argv.some((t) => t === `--${name}` || t.startsWith(`--${name}=`)) && argv.includes(`--no-${name}`);
+    if (both) throw new EvsimError('BAD_USAGE', `--${name} and --no-${name} both given; give one`);
+    if (Array.isArray(v)) throw new EvsimError('BAD_USAGE', `--${name} given ${v.length} times; give it once`);
+    if (kind === 'flag') {
+      // yargs reads any value but 'true' as false (--dense=maybe).
+      const bad = argv.find((t) => t.startsWith(`--${name}=`) && !/=(true|false)$/.test(t));
+      if (bad) throw new EvsimError('BAD_USAGE', `--${name} is a switch: give --${name} (or --no-${name}), not '${bad}'`);
+      continue;
     }
-    if (kind === 'flag') continue;
+    // yargs makes --no-NAME of every option (false, or 0 for a number): only --no-trace
+    // and --no-svg mean something.
+    if (argv.includes(`--no-${name}`) || v === false) {
+      if (NEGATABLE.has(name)) continue;
+      throw new EvsimError('BAD_USAGE', `--no-${name} is not an option: --${name} takes a value, and leaving it out gives the default`);
+    }
     if (kind === 'value') {
       if (v === '') throw new EvsimError('BAD_USAGE', `--${name} needs a value`);
       continue;

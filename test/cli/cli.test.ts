@@ -117,6 +117,18 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'truenorth'), /'\/fc1\/Gemm'.*fan-in of 256/);
   });
 
+  it('--no- of a valued flag, a switch given a value or both ways: exit 2 (was: --no-threshold ran with h = 0, --no-pareto an internal error, --dense=maybe ran the EvNet)', () => {
+    const base = ['--model', mlp, '--frames', frames, '--no-trace', '--quiet'];
+    expectBadInput(evsim('run', ...base, '--no-threshold'), /^evsim: --no-threshold is not an option: --threshold takes a value/);
+    expectBadInput(evsim('run', ...base, '--no-labels'), /^evsim: --no-labels is not an option/);
+    expectBadInput(evsim('inspect', mlp, '--chip', 'loihi', '--no-policy'), /^evsim: --no-policy is not an option/);
+    expectBadInput(evsim('sweep', join(ROOT, 'sim-configs', 'sweeps', 'threshold.yaml'), '--no-pareto'), /^evsim: --no-pareto is not an option/);
+    expectBadInput(evsim('run', ...base, '--dense=maybe'), /^evsim: --dense is a switch: give --dense \(or --no-dense\), not '--dense=maybe'/);
+    expectBadInput(evsim('run', ...base, '--compare-dense', '--no-compare-dense'), /^evsim: --compare-dense and --no-compare-dense both given; give one/);
+    // The two that mean something, and a switch's own --no- form.
+    expect(evsim('run', ...base, '--no-dense', '--max-frames', '2').code).toBe(0);
+  });
+
   it('a flag given twice, a flag without its value, a non-number: exit 2 echoing what was typed', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--frames', frames), /^evsim: --frames given 2 times; give it once$/);
     expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--chip', 'loihi', '--chip', 'ideal'), /--chip given 2 times/);
