@@ -3,8 +3,8 @@
  * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
  * nothing. Results print as an aligned table, CSV or JSON.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { all, assertTraceFile, close, exec, openDb } from './sqlite-sink.js';
@@ -106,10 +106,26 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
       const kind = await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");
       if (kind === 'empty') throw new EvsimError('BAD_TRACE', `trace ${path} is empty (no run was ever written to it); give a file written by 'evsim run --trace' or 'evsim sweep'`);
     }
-    if (/readonly/i.test(msg)) throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
+    if (/readonly/i.test(msg)) {
+      // A trace still in WAL mode (its writer running or killed) needs its -shm file even to be read.
+      if (existsSync(`${path}-wal`) || !canWriteBeside(path)) {
+        throw new EvsimError('BAD_TRACE', `trace ${path} is in WAL mode (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read it; copy it with its -wal file to a writable folder`);
+      }
+      throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
+    }
     throw new EvsimError('BAD_SQL', `SQL error: ${msg}`);
   } finally {
     await close(db).catch(() => undefined);
+  }
+}
+
+/** True when files can be created beside `path` (SQLite's -shm and -wal). */
+function canWriteBeside(path: string): boolean {
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

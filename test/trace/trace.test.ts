@@ -12,6 +12,7 @@ import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
+import { query } from '../helpers/sqlite.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
 import { encodeNpy } from '../../src/workloads/npy.js';
@@ -56,6 +57,9 @@ describe('trace contents', () => {
       else expect(ev!.n).toBe(0);
       const st = await queryTrace(t, 'SELECT status FROM runs');
       expect(st).toEqual([{ status: 'completed' }]);
+      // At rest: a rollback-journal file alone, readable from a read-only folder (WAL needs a -shm made beside it).
+      expect(await query(t, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'delete' }]);
+      expect([existsSync(`${t}-wal`), existsSync(`${t}-shm`)]).toEqual([false, false]);
     });
   }
 
