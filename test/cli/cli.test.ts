@@ -194,6 +194,16 @@ describe('evsim run: bad input exits 2 with one line', () => {
     // A bad per-gate setting is caught before the chip's workers start (exit 2, not 1).
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { policy: rounding, threshold: 0 }\n`);
     expectBadInput(evsim('run', cfg, '--chip', 'loihi', '--no-trace'), /rounding policy needs a threshold > 0/);
+    // Thresholds are float32: beyond its range (an infinity), or 0 once rounded (1/h infinite
+    // under rounding), exit 2 before anything runs and no trace is begun (was: NaN mid-run, blamed on the model).
+    const t = join(tmp, 'f32.sqlite');
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '1e39', '--trace', t), /^evsim: the run's threshold \(--threshold, or threshold: in a config\) is 1e\+39, beyond float32; give at most 3\.4e38$/);
+    expectBadInput(evsim('run', '--model', mlp, '--frames', frames, '--policy', 'rounding', '--threshold', '1e-300', '--chip', 'ideal', '--trace', t), /rounding policy needs a threshold > 0 .*\(1e-300 is 0 in float32; give at least 1\.4e-45\)$/);
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { threshold: 1.0e+40 }\n`);
+    expectBadInput(evsim('run', cfg, '--trace', t), /layers\.\/Relu: the threshold is 1e\+40, beyond float32/);
+    expect(existsSync(t)).toBe(false);
+    // 3.4e38 itself is a float32.
+    expect(evsim('run', '--model', mlp, '--frames', frames, '--threshold', '3.4e38', '--no-trace', '--quiet').code).toBe(0);
   });
 });
 

@@ -99,11 +99,18 @@ const { shape, size } = plan.tensors[step.in]!;
     const gamma = bnGammaForGate(plan, step);
     if (gamma && gamma.length === geo.channels) for (let c = 0; c < geo.channels; c++) perChannel[c] = perChannel[c]! * Math.abs(gamma[c]!);
   }
-  if (policy.mode === 'rounding' && perChannel.some((v) => v <= 0)) {
-    // Name the setting that holds the zero: the run's threshold, or this gate's own.
-    const global = ov?.threshold === undefined && !ov?.channelThresholds && base <= 0;
-    const what = global ? 'the run\'s threshold (--threshold, or threshold: in a config)' : `${where}: the rounding policy`;
-    throw new EvsimError('BAD_POLICY', `${what}${global ? ' is 0 but the rounding policy' : ''} needs a threshold > 0 (it rounds to multiples of h)`);
+  // Name the setting that holds a bad value: the run's threshold, or this gate's own.
+  const global = ov?.threshold === undefined && !ov?.channelThresholds;
+  const setting = global ? 'the run\'s threshold (--threshold, or threshold: in a config)' : `${where}: the threshold`;
+  // Thresholds are float32 (DESIGN §3): 1e39 would be an infinity, and under rounding
+  // 1e-46 a zero whose 1/h is infinite (every value sent as NaN).
+  const big = perChannel.find((v) => Math.fround(v) === Infinity);
+  if (big !== undefined) throw new EvsimError('BAD_POLICY', `${setting} is ${big}${opts.bnGamma ? ' after bn_gamma scaling' : ''}, beyond float32; give at most 3.4e38`);
+  const zero = policy.mode === 'rounding' ? perChannel.find((v) => Math.fround(v) <= 0) : undefined;
+  if (zero !== undefined) {
+    const tiny = zero > 0 ? ` (${zero} is 0 in float32; give at least 1.4e-45)` : '';
+    const who = global && (base <= 0 || !opts.bnGamma) ? `${setting}${base <= 0 ? ' is 0 but' : ':'}` : `${where}:`;
+    throw new EvsimError('BAD_POLICY', `${who} the rounding policy needs a threshold > 0 (it rounds to multiples of h)${tiny}`);
   }
   const h = new Float32Array(size);
   for (let i = 0; i < size; i++) h[i] = perChannel[Math.floor(i / geo.inner) % geo.channels]!;
