@@ -1,10 +1,16 @@
 /** Plain-text formatting for the CLI: numbers, bytes and aligned tables. */
+import { availableParallelism } from 'node:os';
+
+/** A note when more worker threads are asked for than the machine has CPUs (and more than 2), else null. */
+export function workersNote(workers: number | undefined, cpus = availableParallelism()): string | null {
+  if (workers === undefined || workers <= Math.max(2, cpus)) return null;
+  return `note: --workers ${workers} on ${cpus} CPU${cpus === 1 ? '' : 's'}: the results are the same, but each worker is a thread with its own copy of the simulator, so more than ${cpus} only add time and memory`;
+}
 
 export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** 3 significant digits with an SI suffix: 1.23 M, 45.6 k. */
 /** A number with an SI prefix, to `digits` significant digits (integers below 1000 in full). */
 export function fmtSi(n: number, digits = 3): string {
   const a = Math.abs(n);

@@ -7,7 +7,7 @@ import { isChipFile, resolveChip } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../runtime/simulate.js';
 import { parseMesh } from './inspect.js';
-import { fmtBytes, fmtInt, fmtPct, fmtSi } from './format.js';
+import { fmtBytes, fmtInt, fmtPct, fmtSi, workersNote } from './format.js';
 import { makeDirs, refuseOverwrite } from '../files.js';
 
 export interface RunArgs {
@@ -99,6 +99,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
     }
     checkTracePath(s.trace);
   }
+  const many = workersNote(s.workers);
+  if (many && !a.quiet) process.stderr.write(`${many}\n`);
   const stop = holdCtrlC('run');
   const showProgress = !a.quiet && !a.json && process.stderr.isTTY;
   const started = performance.now();

@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
 import { OBJECTIVES, objectiveValue, type Objective } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
-import { distinctDigits, fmtDuration, fmtSi, table } from './format.js';
+import { distinctDigits, fmtDuration, fmtSi, table, workersNote } from './format.js';
 import { refuseOverwrite } from '../files.js';
 
 export interface SweepArgs {
@@ -44,6 +44,8 @@ function frontTable(r: SweepResult): string {
 
 export async function sweepCommand(a: SweepArgs): Promise<number> {
   refuseOverwrite([['--out', a.out], ['--svg', typeof a.svg === 'string' ? a.svg : null]], [['sweep file', a.file]]);
+  const many = workersNote(a.workers);
+  if (many && !a.quiet) process.stderr.write(`${many}\n`);
   const stop = holdCtrlC('sweep');
   const tty = !a.quiet && !a.json && process.stderr.isTTY;
   const chatty = !a.quiet && !a.json;

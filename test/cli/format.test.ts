@@ -1,6 +1,6 @@
 /** Number formatting of the CLI's tables. */
 import { describe, expect, it } from 'vitest';
-import { distinctDigits, fmtDuration, fmtSi } from '../../src/cli/format.js';
+import { distinctDigits, fmtDuration, fmtSi, workersNote } from '../../src/cli/format.js';
 
 describe('distinctDigits', () => {
   it('adds digits until different values read differently (a Pareto front of two meshes)', () => {
@@ -23,5 +23,15 @@ describe('distinctDigits', () => {
 describe('fmtDuration', () => {
   it('seconds, minutes and seconds, hours and minutes', () => {
     expect([0, 42.4, 59.6, 185, 3599, 3600, 7620].map(fmtDuration)).toEqual(['0 s', '42 s', '1 min 00 s', '3 min 05 s', '59 min 59 s', '1 h 00 min', '2 h 07 min']);
+  });
+});
+
+describe('workersNote', () => {
+  it('notes more workers than CPUs (beyond the default 2), naming both', () => {
+    expect(workersNote(undefined, 2)).toBeNull();
+    expect(workersNote(2, 1)).toBeNull(); // the default's 2 on one CPU: no note
+    expect(workersNote(4, 4)).toBeNull();
+    expect(workersNote(100, 2)).toBe('note: --workers 100 on 2 CPUs: the results are the same, but each worker is a thread with its own copy of the simulator, so more than 2 only add time and memory');
+    expect(workersNote(3, 1)).toMatch(/^note: --workers 3 on 1 CPU: /);
   });
 });
