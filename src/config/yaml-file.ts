@@ -3,7 +3,7 @@
  * EvsimError naming the file (and the YAML error's position), never a stack trace.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import { EvsimError, type ErrorCode } from '../errors.js';
 
 /** `what` names the file's role in messages ("config", "sweep", "chip"). Empty files read as {}. */
@@ -14,11 +14,17 @@ export function readYamlFile(path: string, what: string, code: ErrorCode, shownA
   } catch (e) {
     throw new EvsimError(code, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  try {
-    return parseYaml(text) ?? {};
-  } catch (e) {
+  const firstLine = (e: Error): string =>
     // The parser's first line ends "at line 3, column 1:" before a code excerpt.
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0]!.replace(/ at line (\d+), column (\d+):?$/, ' (line $1, column $2)') : (e as Error).message;
+    e.message.split('\n')[0]!.replace(/ at line (\d+), column (\d+):?$/, ' (line $1, column $2)');
+  try {
+    const doc = parseDocument(text);
+    // A warning (an unknown tag such as !foo) is refused too: the value would be read as something else.
+    const bad = doc.errors[0] ?? doc.warnings[0];
+    if (bad) throw bad;
+    return doc.toJS() ?? {};
+  } catch (e) {
+    const msg = e instanceof YAMLError ? firstLine(e) : (e as Error).message;
     throw new EvsimError(code, `${shownAs}: invalid YAML: ${msg}`);
   }
 }

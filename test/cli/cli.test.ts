@@ -173,6 +173,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
     const cfg = join(tmp, 'bad.yaml');
     writeFileSync(cfg, `model: ${mlp}\nframes: [1\nx: 2\n`);
     expectBadInput(evsim('run', cfg), /invalid YAML: .* \(line 3, column 1\)$/);
+    // An unknown tag was a 4-line parser warning, then a run of the untagged value.
+    writeFileSync(cfg, `model: !foo ${mlp}\nframes: ${frames}\n`);
+    expectBadInput(evsim('run', cfg, '--no-trace'), /bad\.yaml: invalid YAML: Unresolved tag: !foo \(line 1, column 8\)$/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\ntrace: true\n`);
     expectBadInput(evsim('run', cfg), /bad\.yaml: trace must be a string or false$/);
     writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\npolicy: rounding\n`);
