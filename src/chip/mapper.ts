@@ -116,12 +116,15 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
     }
   }
   if (chunk > 1 && G < channels) {
-    G = Math.floor(G / chunk) * chunk;
+    // A chunk wider than the layer is all of its channels.
+    const c = Math.min(chunk, channels);
+    G = Math.floor(G / c) * c;
     if (G < 1) {
       // What a core lacks for one chunk: synapse memory for its channels' weights, or neurons.
+      const keeps = `the chunk:${chunk} policy keeps ${c === chunk ? `${c} channels` : `all ${c} channels`} of a position on one core`;
       throw noFit(bySynapses
-        ? `layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, whose weights need ${bytesFor(chunk)} bytes of synapses, but a ${chip.name} core has ${chip.core.synapseBytes}; use a smaller chunk or a chip file with core.synapse_bytes ≥ ${bytesFor(chunk)}`
-        : `layer '${name}': the chunk:${chunk} policy keeps ${chunk} channels of a position on one core, ${chunk * R * cols} neurons in ${R}-row strips, but a ${chip.name} core holds ${N}; use a smaller chunk or a chip with larger cores`);
+        ? `layer '${name}': ${keeps}, whose weights need ${bytesFor(c)} bytes of synapses, but a ${chip.name} core has ${chip.core.synapseBytes}; use a smaller chunk or a chip file with core.synapse_bytes ≥ ${bytesFor(c)}`
+        : `layer '${name}': ${keeps}, ${c * R * cols} neurons in ${R}-row strips, but a ${chip.name} core holds ${N}; use a smaller chunk or a chip with larger cores`);
     }
   }
   if (seg.channelsWhole && G < channels) {

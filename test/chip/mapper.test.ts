@@ -131,6 +131,8 @@ describe('partitioning', () => {
     // though 8 neurons fit its 1024 many times: the message names the synapses.
     const mid = { ...loadChip('loihi'), core: { ...loadChip('loihi').core, synapseBytes: 5000 } };
     expect(() => mapNetwork(plan('mlp'), mid, { chunks: { '/Relu': 8 } })).toThrow(/chunk:8 policy .* need 6272 bytes of synapses, but a loihi core has 5000/);
+    // A chunk wider than fc1's 200 channels is all of them: 200 × 784 = 156800 bytes (was: 1000 × 784).
+    expect(() => mapNetwork(plan('mlp'), mid, { chunks: { '/Relu': 1000 } })).toThrow(/chunk:1000 policy keeps all 200 channels of a position on one core, whose weights need 156800 bytes/);
   });
 
   it('networks the chip cannot take exit naming the limit and the way out', () => {
