@@ -105,7 +105,7 @@ export function formatIssues(where: string, issues: z.ZodIssue[]): string {
     if (i.code === 'invalid_type' && i.received === 'nan') return `${path} is NaN; give a number`;
     if (i.code === 'invalid_union_discriminator') return `${path} must be ${i.options.map((o) => `'${String(o)}'`).join(' or ')}`;
     // YAML reads 8x4-like typos such as 0x3 (hex) or 1e3 as numbers.
-    if (i.code === 'invalid_type' && i.expected === 'string' && i.received === 'number') return `${path} must be a string, got a number (quote it in YAML, e.g. '8x4')`;
+    if (i.code === 'invalid_type' && i.expected === 'string' && i.received === 'number') return `${path} must be a string, got a number${/mesh$/.test(path) ? " (quote it in YAML, e.g. '8x4')" : ''}`;
     return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
   });
   return `${where}: ${parts.join('; ')}`;

@@ -92,6 +92,9 @@ describe('evsim run: bad input exits 2 with one line', () => {
     const hex = join(tmp, 'hex.yaml');
     writeFileSync(hex, `model: ${mlp}\nframes: ${frames}\nmesh: 0x3\n`);
     expectBadInput(evsim('run', hex), /mesh must be a string, got a number \(quote it in YAML, e\.g\. '8x4'\)$/);
+    // Only a mesh is told about 8x4.
+    writeFileSync(hex, `model: ${mlp}\nframes: ${frames}\nchip: 5\n`);
+    expectBadInput(evsim('run', hex), /hex\.yaml: chip must be a string, got a number$/);
   });
 
   it('workload --out naming a file exits 2', () => {
