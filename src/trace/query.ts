@@ -105,6 +105,7 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     if (/no such table|not a database/i.test(msg)) {
       const kind = await assertTraceFile(db, path, 'trace', "give a file written by 'evsim run --trace' or 'evsim sweep'");
       if (kind === 'empty') throw new EvsimError('BAD_TRACE', `trace ${path} is empty (no run was ever written to it); give a file written by 'evsim run --trace' or 'evsim sweep'`);
+      if (/no such table: sweep_points/.test(msg)) throw new EvsimError('BAD_SQL', `${path} holds runs but no sweep: sweep_points is in the files evsim sweep writes (its --out)`);
     }
     if (/readonly/i.test(msg)) {
       // A trace still in WAL mode (its writer running or killed) needs its -shm file even to be read.

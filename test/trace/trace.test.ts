@@ -256,6 +256,10 @@ describe('evsim query', () => {
     expect(JSON.parse(evsim('query', t, `SELECT 'vacuum' AS "vacuum"`, '--format', 'json').stdout)).toEqual([{ vacuum: 'vacuum' }]);
     expect(evsim('query', t, '--named', 'nope').status).toBe(2);
     expect(evsim('query', t, '--named', 'frames', '--format', 'csv').stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
+    // A run's trace has no sweep: said so, not as an SQL error.
+    const sp = evsim('query', t, '--named', 'sweep-points');
+    expect(sp.status).toBe(2);
+    expect(sp.stderr).toMatch(/holds runs but no sweep: sweep_points is in the files evsim sweep writes/);
   });
 
   it('evsim report writes a self-contained page with its charts as SVG', () => {
