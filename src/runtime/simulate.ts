@@ -163,8 +163,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     ]);
     checkTracePath(opts.trace, 'trace', 'give another trace path (or none)');
     sink = new SqliteTraceSink(opts.trace, opts.traceLevel ?? 'cores', evsimVersion());
+  } else if (opts.trace == null) {
+    sink = null;
+  } else if (typeof opts.trace === 'object' && typeof (opts.trace as Partial<TraceSink>).begin === 'function') {
+    sink = opts.trace;
   } else {
-    sink = opts.trace ?? null;
+    throw new EvsimError('BAD_USAGE', `trace must be a file path, a TraceSink or null, got ${typeof opts.trace}`);
   }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink

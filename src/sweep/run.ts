@@ -6,7 +6,7 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { EvsimError } from '../errors.js';
@@ -174,6 +174,9 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   refuseOverwrite([['the sweep file (--out)', out], ['the Pareto plot (--svg)', svgPath]], [...inputs].map(([f, what]) => [what, f] as const));
   SweepStore.checkPath(out);
   if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot', 'pareto.svg');
+  if (opts.svg && extname(opts.svg) !== '' && extname(opts.svg).toLowerCase() !== '.svg') {
+    throw new EvsimError('BAD_USAGE', `--svg ${opts.svg}: the Pareto plot is an SVG drawing; give a .svg path`);
+  }
 
   const store = await SweepStore.open(out);
   let interrupted = false;

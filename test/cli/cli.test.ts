@@ -128,6 +128,7 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('sweep', join(ROOT, 'sim-configs', 'sweeps', 'threshold.yaml'), '--no-pareto'), /^evsim: --no-pareto is not an option/);
     expectBadInput(evsim('run', ...base, '--dense=maybe'), /^evsim: --dense is a switch: give --dense \(or --no-dense\), not '--dense=maybe'/);
     expectBadInput(evsim('run', ...base, '--compare-dense', '--no-compare-dense'), /^evsim: --compare-dense and --no-compare-dense both given; give one/);
+    expectBadInput(evsim('run', ...base, '--trace-level', 'events'), /^evsim: --trace-level events with --no-trace: no trace is written; drop one of them$/);
     // The two that mean something, and a switch's own --no- form.
     expect(evsim('run', ...base, '--no-dense', '--max-frames', '2').code).toBe(0);
   });

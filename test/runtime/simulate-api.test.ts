@@ -44,6 +44,7 @@ describe('simulate() checks what types cannot', () => {
     expect((await rejection({ model, frames, policy: 5 as unknown as string })).message).toMatch(/policy must be a string .*got 5/);
     expect((await rejection({ model, frames, layers: 'x' as never })).message).toMatch(/layers must be an object of per-gate settings/);
     expect((await rejection({ model, frames, modelOutput: 5 as unknown as string })).message).toMatch(/^modelOutput must be the name of a model output, got 5$/);
+    expect((await rejection({ model, frames, trace: 123 as never })).message).toMatch(/^trace must be a file path, a TraceSink or null, got number$/);
     // null is "not given", as for labels and maxFrames.
     expect((await simulate({ model, frames, modelOutput: null, chip: 'ideal', maxFrames: 1 })).frames).toBe(1);
   });

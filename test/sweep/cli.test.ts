@@ -37,6 +37,9 @@ describe('options', () => {
     const out = join(tmp, 'svg.sqlite');
     expectBadInput(evsim('sweep', file, '--out', out, '--svg', join(tmp, 'nowhere', 'front.svg')), /--svg .*front\.svg: folder .*nowhere does not exist/);
     expect(existsSync(out)).toBe(false);
+    // Another kind of picture by its name: refused, not an SVG under a .png name.
+    expectBadInput(evsim('sweep', file, '--out', out, '--svg', join(tmp, 'front.png')), /^evsim: --svg .*front\.png: the Pareto plot is an SVG drawing; give a \.svg path$/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('an --svg that is an input of a point, or the sweep file, exits 2 and leaves it alone', () => {
