@@ -204,8 +204,17 @@ export class SqliteTraceSink implements TraceSink {
       this.timer = setInterval(() => this.commitSoon(), HEARTBEAT_MS);
       this.timer.unref();
     } catch (e) {
-      if (e instanceof EvsimError) throw e;
-      throw new EvsimError('BAD_TRACE', `trace ${this.path}: ${(e as Error).message}`);
+      if (e instanceof EvsimError) throw e; // the file could not be opened as a trace: bad input
+      // A write failed once the file was open (a full disk): a failure of the run, which
+      // must not stay 'running' nor keep the file open.
+      const db = this.db;
+      this.db = null;
+      if (db && !this.opts.replay) {
+        await exec(db, 'ROLLBACK').catch(() => undefined);
+        if (this.runId) await run(db, "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", [`trace write failed: ${(e as Error).message}`, this.runId]).catch(() => undefined);
+        await close(db).catch(() => undefined);
+      }
+      throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${(e as Error).message}`);
     }
   }
 
@@ -313,10 +322,16 @@ export class SqliteTraceSink implements TraceSink {
       await close(db).catch(() => undefined);
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
-    await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
-    if (replay) return;
-    await exec(db, 'COMMIT');
-    await restJournal(db);
-    await close(db);
+    try {
+      await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
+      if (replay) return;
+      await exec(db, 'COMMIT');
+      await restJournal(db);
+    } catch (e) {
+      throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${(e as Error).message}`);
+    } finally {
+      // A replay's connection is the caller's.
+      if (!replay) await close(db).catch(() => undefined);
+    }
   }
 }

@@ -384,6 +384,18 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
     expect(runs[1]!.ended_at).not.toBeNull();
   });
+
+  it('a write failing as the run begins (its layer rows) exits 1, not 2, and marks it failed (was: bad input, left running)', async () => {
+    const t = join(tmp, 'trigger-layers.sqlite');
+    expect(evsim('run', ...mlp, '--trace', t, '--quiet').status).toBe(0);
+    await sql(t, "CREATE TRIGGER no_layers BEFORE INSERT ON layers BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trimEnd()).toMatch(/^evsim: trace .*trigger-layers\.sqlite: .*disk says no$/);
+    const runs = await sql(t, 'SELECT status, error FROM runs ORDER BY run_id');
+    expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
+    expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
+  });
 });
 
 describe('a run that dies', () => {
