@@ -7,7 +7,8 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { EvsimError, type ErrorCode } from './errors.js';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Creates `dir` and its missing parents. @throws the first mkdir error (an ErrnoException). */
 export function makeDirs(dir: string): void {
@@ -93,4 +94,19 @@ export function checkWritable(path: string, f: WritableFile): void {
   } catch {
     fail(target === abs ? ': not writable' : `: folder ${dir} is not writable`);
   }
+}
+
+/**
+ * A worker script, compiled: beside the calling module when that runs from dist/, else
+ * the build's copy in dist/ (vitest runs the TypeScript sources). `rel` is its path
+ * under src/, e.g. 'sweep/worker.js'; `moduleUrl` the caller's import.meta.url.
+ */
+export function compiledScript(moduleUrl: string, rel: string): string {
+  const here = dirname(fileURLToPath(moduleUrl));
+  const sibling = join(here, basename(rel));
+  if (existsSync(sibling)) return sibling;
+  const root = join(here, ...rel.split('/').map(() => '..'));
+  const built = join(root, 'dist', 'src', rel);
+  if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
+  return built;
 }

@@ -215,5 +215,7 @@ export function buildChipSetup(graph: Graph, chip: ChipSpec, opts: MapOptions = 
   const outputCores = Int32Array.from([...new Set(outOwn)].filter((c) => c >= 0).sort((a, b) => a - b));
   const inputRoutes = routes.get(inputGate.out);
   const inputCores = Int32Array.from([...new Set(inputRoutes ? inputRoutes.core : [])].sort((a, b) => a - b));
+  // Frames enter when the input cores are done with the last one: without any, none would.
+  if (inputCores.length === 0) throw new EvsimError('BAD_MODEL', `${graph.name}: no mapped layer reads the network input, so no core would start a frame; run it with --chip ideal`);
   return { plan, chip, mapping, routes, owner, trigger: maps.trigger, inputGate, upstream, outputCores, inputCores, shadows: shadowMaps(plan, mapping) };
 }

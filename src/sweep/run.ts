@@ -4,10 +4,9 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { EvsimError } from '../errors.js';
 import { replayRecording } from '../runtime/recording-sink.js';
@@ -20,7 +19,7 @@ import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, 
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
-import { makeDirs, refuseOverwrite } from '../files.js';
+import { compiledScript, makeDirs, refuseOverwrite } from '../files.js';
 
 export interface SweepOptions {
   /** The SQLite file (default traces/sweep-<name>.sqlite). Re-running into it resumes. */
@@ -99,15 +98,6 @@ export interface SweepResult {
   svg: string | null;
 }
 
-/** The compiled worker: beside this file in dist/, or the build's copy when run from source. */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = join(dirname(here), 'worker.js');
-  if (existsSync(sibling)) return sibling;
-  const built = join(dirname(here), '..', '..', 'dist', 'src', 'sweep', 'worker.js');
-  if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
-  return built;
-}
 
 /** Per-frame objectives for totals (latency first in to last out: the mean frame latency). */
 const PER_FRAME: Readonly<Record<string, string>> = {
@@ -211,7 +201,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
           return null;
         }
       };
-      const pool = new Piscina({ filename: workerFile(), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
+      const pool = new Piscina({ filename: compiledScript(import.meta.url, 'sweep/worker.js'), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
       // One writer: results are stored one after another on this chain.
       let chain: Promise<void> = Promise.resolve();
       let writeError: unknown = null;

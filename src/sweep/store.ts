@@ -140,8 +140,8 @@ function acquireLock(path: string): { lock: string; text: string } {
   const text = JSON.stringify(ME);
   for (let attempt = 0; attempt < 8; attempt++) {
     const mine = `${lock}.${process.pid}.tmp`;
-    writeFileSync(mine, text);
     try {
+      writeFileSync(mine, text);
       linkSync(mine, lock);
       return { lock, text };
     } catch (e) {

@@ -86,6 +86,11 @@ interface SegRuntime {
   inRoutes: StreamRoutes[];
   /** Each gate's output list, and its send times this frame (views of scratch buffers). */
   gateLists: DeltaList[];
+  /**
+   * Spikes are put in trigger order explicitly: with several gates, or one whose
+   * triggers do not rise with its index (a softmax over a non-last axis).
+   */
+  sortSpikes: boolean;
   sendTimes: Float64Array[];
 }
 
@@ -345,6 +350,12 @@ function ownedBy(own: Int32Array, isMine: Uint8Array): Int32Array {
   return out;
 }
 
+/** True when `a` never decreases. */
+function nonDecreasing(a: Int32Array): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return false;
+  return true;
+}
+
 /** A mask of `n` elements with 1 at `items`. */
 function maskOf(items: Int32Array, n: number): Uint8Array {
   const m = new Uint8Array(n);
@@ -547,6 +558,7 @@ export class CoreGroup {
         dendrites, messageAdds: seg.inputs.map((_, q) => entryAdds(inRoutes[q]!, dendrites?.messageAdds[q] ?? null, cores)),
         // Set here, not assigned later: a field changing type deprecates the object's map.
         gateLists: objects(sources.map((src) => list(src.stream))),
+        sortSpikes: sources.length > 1 || (sources.length === 1 && !nonDecreasing(setup.trigger.get(sources[0]!.stream)!)),
         sendTimes: objects(sources.map(() => new Float64Array(0))),
         inRoutes,
       };
@@ -943,7 +955,7 @@ export class CoreGroup {
       }
     }
     const sp = groupByCore(iota(sc.ints('sp.items', nSp)), nSp, spCore, this.slot, nMine, true, sc, 'sp');
-    if (rt.gates.length > 1) {
+    if (rt.sortSpikes) {
       for (let i = 0; i < nMine; i++) sp.list.subarray(sp.start[i]!, sp.start[i + 1]!).sort((x, y) => spTrig[x]! - spTrig[y]! || spGate[x]! - spGate[y]! || spEnt[x]! - spEnt[y]!);
     }
     return {

@@ -70,6 +70,8 @@ export class InProcessPool implements ActorPool {
     this.drain();
     const mine = this.done.get(frame) ?? objects<FrameReport>([]);
     this.done.delete(frame);
+    // Every actor reports every frame; one missing would leave its cores' figures at the last frame's.
+    if (mine.length !== this.groups.length) throw new Error(`frame ${frame}: ${mine.length} of ${this.groups.length} actors reported`);
     return mine.sort((a, b) => a.actor - b.actor);
   }
   /** Runs every actor until no batch is left undelivered. */
@@ -187,9 +189,12 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
     }
     // Frames already begun are completed and kept, also on an interrupt.
     while (finished < begun) await finishOne();
-  } finally {
-    await pool.close();
+  } catch (e) {
+    // The run's own error is the one to report, not a failure to shut the pool down after it.
+    await pool.close().catch(() => undefined);
+    throw e;
   }
+  await pool.close();
   const fin = loop.acc.finish(loop.lastEnd);
   const totals = fin.totals;
   const done = loop.acc.frames;

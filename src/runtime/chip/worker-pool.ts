@@ -5,33 +5,17 @@
  * the setup (weights, routes, ownership) go to the workers on SharedArrayBuffers, so
  * every worker reads the same memory.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ChipSetup } from '../../chip/setup.js';
 import { EvsimError, type ErrorCode } from '../../errors.js';
+import { compiledScript } from '../../files.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { decode, encode } from '../codec.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
 import type { ActorTask, Control } from './actor-worker.js';
 import type { ActorPool } from './run-chip.js';
 import { shareLargeArrays } from '../shared.js';
-
-/**
- * The compiled worker script. From dist/ it sits beside this file; when this module
- * runs from its TypeScript source (vitest), the build's copy in dist/ is used.
- */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = join(dirname(here), 'actor-worker.js');
-  if (existsSync(sibling)) return sibling;
-  const root = join(dirname(here), '..', '..', '..');
-  const built = join(root, 'dist', 'src', 'runtime', 'chip', 'actor-worker.js');
-  if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
-  return built;
-}
 
 export class WorkerPool implements ActorPool {
   private readonly coord: MessagePort[] = [];
@@ -52,10 +36,11 @@ export class WorkerPool implements ActorPool {
   }
 
   static async start(setup: ChipSetup, coreActor: Int32Array, n: number, opts: EvnetOptions, failAt: { actor: number; frame: number } | null, events = false): Promise<WorkerPool> {
-    const filename = workerFile();
+    const filename = compiledScript(import.meta.url, 'runtime/chip/actor-worker.js');
+    // Shared first: nothing can fail between starting the threads and handing them to the pool.
+    shareLargeArrays(setup);
     const piscina = new Piscina({ filename, minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
     const pool = new WorkerPool(piscina, n, new Set(Array.from(setup.inputCores, (c) => coreActor[c]!)).size);
-    shareLargeArrays(setup);
     // peers[i][j]: actor i's port to actor j.
     const peers: (MessagePort | undefined)[][] = Array.from({ length: n }, () => new Array(n).fill(undefined));
     for (let i = 0; i < n; i++) {
