@@ -118,7 +118,7 @@ function partsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] {
 }
 
 /** For every neuron-grid row, the partitions holding it as a shadow row; null when none has any. */
-export function shadowsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] | null {
+function shadowsByRow(seg: Segment, parts: readonly Partition[]): Partition[][] | null {
   if (!parts.some((p) => p.s1 > p.r1)) return null;
   const rows: Partition[][] = Array.from({ length: seg.rows }, () => []);
   for (const p of parts) for (let r = p.r1; r < p.s1; r++) rows[r]!.push(p);

@@ -31,7 +31,7 @@ export interface CoreFrameTimes {
  * Sorts `order[from, to)` (indices into `m`) by (arrival, source core, sequence),
  * skipping the sort when the range is already in order.
  */
-export function orderMessages(m: MessageArrays, order: Int32Array, from: number, to: number): void {
+function orderMessages(m: MessageArrays, order: Int32Array, from: number, to: number): void {
   const before = (x: number, y: number): number => m.arrival[x]! - m.arrival[y]! || m.src[x]! - m.src[y]! || m.seq[x]! - m.seq[y]!;
   for (let i = from + 1; i < to; i++) {
     if (before(order[i - 1]!, order[i]!) > 0) {

@@ -13,7 +13,7 @@ import { formatIssues } from './run-config.js';
 import { readYamlFile } from './yaml-file.js';
 
 /** sim-configs/chips, found from the compiled file (dist/src/config) or the source (src/config). */
-export function presetDir(): string {
+function presetDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const up of [['..', '..'], ['..', '..', '..']]) {
     const dir = join(here, ...up, 'sim-configs', 'chips');
@@ -76,7 +76,7 @@ export function chipFromObject(raw: unknown, where: string): ChipSpec {
   };
 }
 
-export function presetNames(): string[] {
+function presetNames(): string[] {
   return ['loihi', 'loihi-fitted', 'truenorth', 'ideal'];
 }
 

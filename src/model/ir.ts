@@ -199,8 +199,6 @@ export type Op =
   | SoftmaxOp
   | MulOp;
 
-export type OpKind = Op['kind'];
-
 export interface TensorInfo {
   name: string;
   shape: number[];
@@ -329,10 +327,6 @@ export function weightBytesOf(op: Op): number {
     default:
       return 0;
   }
-}
-
-export function describeShape(shape: Shape): string {
-  return `[${shape.join(', ')}]`;
 }
 
 const INT_FIELDS = [

@@ -8,8 +8,15 @@ import type { ActorMessage } from './messages.js';
 
 const packr = new Packr({ moreTypes: true, structuredClone: false });
 
-export function encode(msg: ActorMessage): Uint8Array {
-  return packr.pack(msg);
+/**
+ * A message as bytes in a buffer of their own, exactly sized, so it can be moved to
+ * another thread in a transfer list (msgpackr may reuse its output buffer).
+ */
+export function encode(msg: ActorMessage): Uint8Array<ArrayBuffer> {
+  const buf = packr.pack(msg);
+  const own = new Uint8Array(new ArrayBuffer(buf.length));
+  own.set(buf);
+  return own;
 }
 
 export function decode(buf: Uint8Array): ActorMessage {

@@ -85,6 +85,7 @@ export interface InputsDone {
   endNs: number;
 }
 
+/** The coordinator starting a frame at an actor (posted as it is, not encoded). */
 export interface FrameStart {
   type: 'frame.start';
   frame: number;
@@ -99,4 +100,4 @@ export interface CtlError {
   code: ErrorCode | null;
 }
 
-export type ActorMessage = DeltaBatch | FrameReport | InputsDone | FrameStart | CtlError;
+export type ActorMessage = DeltaBatch | FrameReport | InputsDone | CtlError;

@@ -76,7 +76,7 @@ export interface RunResult {
   mesh: { width: number; height: number } | null;
 }
 
-export function emptyTotals(): Totals {
+function emptyTotals(): Totals {
   return {
     macs: 0, dense_macs: 0, adds: 0, transmissions: 0, synops: 0, messages: 0, hops: 0, energy_pj: 0,
     latency_ns: 0, mean_latency_ns: 0, stall_ns: 0, gate_updates: 0, acc_updates: 0,
@@ -116,10 +116,6 @@ export function argmax(v: Float32Array): number {
   return best;
 }
 
-/**
- * Folds frames into a run's totals, per-frame records, outputs, accuracy and error
- * against the dense network; shared by the functional and the chip run.
- */
 /** The dense network's output for frame t (computed, or looked up in precomputed outputs). */
 export interface DenseReference {
   run(frame: Float32Array, t: number): Float32Array;
@@ -137,6 +133,10 @@ export function denseReference(graph: Graph, compare: boolean | undefined, outpu
   return compare ? new DenseExecutor(graph) : null;
 }
 
+/**
+ * Folds frames into a run's totals, per-frame records, outputs, accuracy and error
+ * against the dense network; shared by the functional and the chip run.
+ */
 export class RunAccumulator {
   readonly totals = emptyTotals();
   readonly perFrame: FrameRecord[] = objects([]);

@@ -61,8 +61,9 @@ export interface SimulateOptions {
   onFrame?: (done: number, total: number) => void;
   /**
    * Stops the run: frames already started finish, the run resolves with `interrupted:
-   * true` and the frames done (it does not reject). Not seen with `inProcess`, which
-   * keeps the calling thread busy until the end.
+   * true` and the frames done (it does not reject). Looked at between frames; an
+   * `inProcess` run keeps the calling thread busy, so there only an abort made from
+   * `onFrame` is seen.
    */
   signal?: AbortSignal;
   /** Run the chip's actors on the calling thread (no worker threads). */

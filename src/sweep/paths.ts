@@ -71,11 +71,6 @@ export function pathNames(root: z.ZodTypeAny, path: string): string[] {
   return r;
 }
 
-/** Checks that `path` names a field of `root`; the message lists what exists there. */
-export function checkPathIn(root: z.ZodTypeAny, path: string): void {
-  pathNames(root, path);
-}
-
 /** `chip: loihi` means chip.preset, `policy: rounding` means policy.name. */
 export function canonicalPath(path: string, v: unknown): string {
   if (path === 'chip' && typeof v === 'string') return 'chip.preset';

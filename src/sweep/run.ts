@@ -131,13 +131,13 @@ function emptyFrontNote(rows: readonly Record<string, unknown>[], objectives: re
   return `no Pareto front: ${what}; rank on other objectives with --pareto, e.g. macs,error (stored points do not run again)`;
 }
 
-/** Runs a sweep: a sweep YAML path or a spec object. */
 /** A name given in the options names the default file too: the same rule as a sweep file's name. */
 function checkedName(name: string | undefined): string | undefined {
   if (name !== undefined && !SWEEP_NAME.test(name)) throw new EvsimError('BAD_USAGE', `name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names traces/sweep-<name>.sqlite)`);
   return name;
 }
 
+/** Runs a sweep: a sweep YAML path or a spec object. */
 export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): Promise<SweepResult> {
   const loaded = typeof spec === 'string'
     ? { ...loadSweepFile(spec), where: spec }

@@ -21,7 +21,7 @@ import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
 import { SweepInputs } from './check.js';
 import { modelId, modelKey } from './models.js';
-import { canonical, canonicalPath, checkPathIn, pathNames, setPath } from './paths.js';
+import { canonical, canonicalPath, pathNames, setPath } from './paths.js';
 
 const layerOverride = z
   .object({ threshold: z.number().min(0).finite().optional(), policy: z.string().optional(), channel_thresholds: z.array(z.number().min(0).finite()).optional() })
@@ -154,11 +154,6 @@ export interface ExpandedSweep {
   duplicates: { label: string; from: string; sameAs: number }[];
 }
 
-/** Checks that `path` names a field of a point; the message lists what exists there. */
-export function checkPath(path: string): void {
-  checkPathIn(pointSchema, path);
-}
-
 const fmtValue = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
 
 // ---------------------------------------------------------------------------------
@@ -173,10 +168,6 @@ export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string;
   return { spec: parsed.data as SweepSpec, baseDir: dirname(resolve(path)), name: parsed.data.name ?? basename(path, extname(path)) };
 }
 
-/**
- * Expands a sweep into resolved points. `where` names the sweep in messages (its file);
- * relative paths resolve against `baseDir`.
- */
 /** The most points one sweep expands to (each is a simulation; more is a mistake or several sweeps). */
 const MAX_POINTS = 100_000;
 
@@ -200,6 +191,10 @@ function isPrefix(a: readonly string[], b: readonly string[]): boolean {
   return a.length <= b.length && a.every((n, i) => n === b[i]);
 }
 
+/**
+ * Expands a sweep into resolved points. `where` names the sweep in messages (its file);
+ * relative paths resolve against `baseDir`.
+ */
 export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: string; where?: string }): ExpandedSweep {
   const where = opts.where ?? `sweep '${opts.name}'`;
   const parsed = sweepSchema.safeParse(input);
@@ -212,7 +207,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const paths: string[] = [];
   const addPath = (p: string, ctx: string): void => {
     try {
-      checkPath(p);
+      pathNames(pointSchema, p); // names a field of a point, or throws listing those there
     } catch (e) {
       throw new EvsimError('BAD_CONFIG', `${where}: ${ctx}: ${(e as Error).message}`);
     }

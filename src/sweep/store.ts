@@ -47,7 +47,7 @@ const RUN_TABLES = ['events', 'core_frames', 'layer_frames', 'frames', 'cores', 
 const FIXED = new Set(['point_id', 'sweep', 'point_key', 'idx', 'label', 'params_json', 'status', 'error', 'run_id', 'wall_s', 'updated_at', 'current', ...METRIC_COLUMNS]);
 
 /** `chip.core.neurons` → column `chip_core_neurons` (prefixed when it would clash). */
-export function paramColumn(path: string): string {
+function paramColumn(path: string): string {
   const c = path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toLowerCase();
   return FIXED.has(c) || /^\d/.test(c) ? `param_${c}` : c;
 }

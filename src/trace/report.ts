@@ -33,7 +33,7 @@ function lineChart(values: Rows, y: string, title: string, yTitle: string): TopL
 
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-export async function buildReport(trace: string, runId?: number): Promise<string> {
+async function buildReport(trace: string, runId?: number): Promise<string> {
   const runs = await queryTrace(trace, 'SELECT * FROM run_status ORDER BY run_id');
   if (runs.length === 0) throw new EvsimError('BAD_TRACE', `trace ${trace} holds no runs`);
   const id = runId ?? Number(runs[runs.length - 1]!.run_id);

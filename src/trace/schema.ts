@@ -6,7 +6,7 @@
 export const SCHEMA_VERSION = 2;
 
 /** A run whose heartbeat is older than this while `running` is shown as stale. */
-export const STALE_AFTER_S = 30;
+const STALE_AFTER_S = 30;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -130,7 +130,6 @@ CREATE VIEW IF NOT EXISTS layer_sparsity AS
   GROUP BY lf.run_id, lf.layer_id;
 `;
 
-/** Named queries for `evsim query --named NAME` (`--list` shows them). */
 /**
  * Ready-made queries for `evsim query --named`. `{run}` stands for the run they read:
  * `--run N`, else the last run with rows in `last` (a trace holding a dense baseline at

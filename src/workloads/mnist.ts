@@ -42,7 +42,7 @@ export function mnistDataDir(): string {
  * Parses one IDX file of unsigned bytes and checks its magic word and dimensions.
  * Returns the sizes and the payload (a view into `buf`).
  */
-export function parseIdx(buf: Uint8Array, file: string, magic: number, dims: number): { sizes: number[]; data: Uint8Array } {
+function parseIdx(buf: Uint8Array, file: string, magic: number, dims: number): { sizes: number[]; data: Uint8Array } {
   const head = 4 + 4 * dims;
   if (buf.length < head) throw bad(file, `truncated IDX header (${buf.length} bytes, need ${head})`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

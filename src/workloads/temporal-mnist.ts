@@ -9,7 +9,7 @@ import { EvsimError } from '../errors.js';
 import { loadMnist, type MnistData, type MnistSet } from './mnist.js';
 
 /** Look-ahead buffer size of the published ordering. */
-export const LOOKAHEAD = 1000;
+const LOOKAHEAD = 1000;
 
 /**
  * The greedy order over `data`, its first `steps` images (default: all of them).

@@ -145,7 +145,7 @@ export function copyList(idx: Int32Array, val: Float32Array, n: number, outIdx: 
 }
 
 /**
- * The JS twin of the wasm `sum` (conv-sums-wasm.ts), same arguments and layout: for
+ * The JS twin of the wasm `sum` (conv-wasm.ts), same arguments and layout: for
  * ranks [j0, j1) of one group, sums each key's pair list per output channel and
  * writes index and value to the key's slots. Returns true when a sum was exactly 0.
  */

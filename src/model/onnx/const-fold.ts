@@ -381,8 +381,3 @@ export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: 
   }
 }
 
-/** Ops that only move or compute constants and never carry activations. */
-export const SHAPE_ONLY_OPS: ReadonlySet<string> = new Set([
-  'Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'Cast', 'Gather', 'Equal', 'Where', 'Less', 'Greater', 'Not',
-  'Expand', 'Slice', 'ReduceProd',
-]);

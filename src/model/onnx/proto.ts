@@ -11,7 +11,6 @@ const { onnx } = onnxProto;
 export type OnnxModel = onnxProto.onnx.ModelProto;
 export type OnnxNode = onnxProto.onnx.INodeProto;
 export type OnnxTensor = onnxProto.onnx.ITensorProto;
-export type OnnxAttribute = onnxProto.onnx.IAttributeProto;
 export type OnnxValueInfo = onnxProto.onnx.IValueInfoProto;
 
 /**

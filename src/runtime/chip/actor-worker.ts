@@ -9,7 +9,7 @@ import type { ChipSetup } from '../../chip/setup.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { EvsimError } from '../../errors.js';
 import { decode, encode } from '../codec.js';
-import type { ActorMessage, DeltaBatch } from '../messages.js';
+import type { ActorMessage, DeltaBatch, FrameStart } from '../messages.js';
 import { CoreGroup } from './core-group.js';
 
 export interface ActorTask {
@@ -28,13 +28,10 @@ export interface ActorTask {
 }
 
 /** Control messages from the coordinator besides encoded batches. */
-export type Control = { type: 'frame.start'; frame: number; flush: boolean } | { type: 'close' };
+export type Control = FrameStart | { type: 'close' };
 
 function post(port: MessagePort, msg: ActorMessage): void {
-  const buf = encode(msg);
-  // Copy into an exactly sized buffer we can transfer (msgpackr may reuse its own).
-  const own = new Uint8Array(buf.length);
-  own.set(buf);
+  const own = encode(msg);
   port.postMessage(own, [own.buffer]);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The run coordinator for a chip simulation: feeds frames through the sensor, lets the
  * core-group actors exchange delta batches (through an ActorPool: in-process here,
- * worker threads in pool-workers.ts), and folds their reports into the §8 result.
+ * worker threads in worker-pool.ts), and folds their reports into the §8 result.
  * Energy is summed per core, then over cores in core-id order: bit-identical for any
  * number of actors.
  */

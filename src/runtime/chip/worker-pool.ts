@@ -108,9 +108,7 @@ export class WorkerPool implements ActorPool {
   }
 
   deliver(to: number, batch: DeltaBatch): void {
-    const buf = encode(batch);
-    const own = new Uint8Array(buf.length);
-    own.set(buf);
+    const own = encode(batch);
     this.coord[to]!.postMessage(own, [own.buffer]);
   }
 
