@@ -177,6 +177,25 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /2 non-constant inputs/, /x2/);
   });
 
+  it('per-channel constants of the wrong length: a Conv bias, a BatchNormalization mean or var (was: NaN past their end, exit 0)', () => {
+    const x = valueInfo('x', [1, 2, 3, 3]);
+    const conv = (bias: number[]): Uint8Array => encode({
+      nodes: [{ name: 'c0', opType: 'Conv', input: ['x', 'w', 'b'], output: ['y'] }],
+      init: [floats('w', [4, 2, 1, 1], Array(8).fill(0.5)), floats('b', [bias.length], bias)],
+      inputs: [x], outputs: [valueInfo('y', [1, 4, 3, 3])],
+    });
+    expect(importOnnx(conv([1, 2, 3, 4])).nodes).toHaveLength(1);
+    expectError(() => importOnnx(conv([1, 2, 3])), 'BAD_MODEL', /node 'c0' \(Conv\): bias \(input 2\) has 3 entries for 4 channels/);
+    const bn = (mean: number[], v: number[]): Uint8Array => encode({
+      nodes: [{ name: 'bn', opType: 'BatchNormalization', input: ['x', 'g', 'b', 'm', 'v'], output: ['y'] }],
+      init: [floats('g', [2], [1, 1]), floats('b', [2], [0, 0]), floats('m', [mean.length], mean), floats('v', [v.length], v)],
+      inputs: [x], outputs: [valueInfo('y', [1, 2, 3, 3])],
+    });
+    expect(importOnnx(bn([0, 0], [1, 1])).nodes).toHaveLength(1);
+    expectError(() => importOnnx(bn([0], [1, 1])), 'BAD_MODEL', /node 'bn' \(BatchNormalization\): mean \(input 3\) has 1 entries for 2 channels/);
+    expectError(() => importOnnx(bn([0, 0], [1, 1, 1])), 'BAD_MODEL', /var \(input 4\) has 3 entries for 2 channels/);
+  });
+
   it('a node reading a tensor nothing produces', () => {
     const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);

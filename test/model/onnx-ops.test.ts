@@ -322,6 +322,16 @@ describe('nearest Resize at fractional scales (float32 arithmetic, as PyTorch ex
     expect(run(nearest(10, 1.2, 12), iota(10))).toEqual([0, 0, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9]);
   });
 
+  it('tf_half_pixel_for_nn with ceil keeps a scale-1 axis one to one, as ONNX Runtime does (was: o + 0.5 rounded up read the next channel and row)', () => {
+    // [1, 2, 2, 2] → ×2 on the last axis only: channel c, row r stays channel c, row r;
+    // along the last axis ceil((o + 0.5) / 2) clamped: outputs 0…3 read 1, 1, 1, 1 of [0, 1].
+    const g = model([{
+      name: 'rs', opType: 'Resize', input: ['x', '', 'scales'], output: ['y'],
+      attribute: [strAttr('mode', 'nearest'), strAttr('coordinate_transformation_mode', 'tf_half_pixel_for_nn'), strAttr('nearest_mode', 'ceil')],
+    }], [1, 2, 2, 2], [1, 2, 2, 4], { init: [floats('scales', [4], [1, 1, 1, 2])] });
+    expect(run(g, [0, 1, 2, 3, 4, 5, 6, 7])).toEqual([1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7]);
+  });
+
   it('×0.7 of 10 is 7 long (10 × 0.7f = 7 in float32; 6.99999988 in float64)', () => {
     const g = nearest(10, 0.7, 7);
     expect(g.tensors[g.output]!.shape).toEqual([1, 1, 1, 7]);

@@ -147,7 +147,7 @@ function convertConv(ins: Operand[], a: Attrs, where: string): Converted {
   const op: Op = {
     kind: 'conv', cin, cout, group, ...g,
     weight: f32(w.data),
-    bias: b ? f32(b.data) : null,
+    bias: b ? f32(channelsOf(b, cout, where, 'bias (input 2)')) : null,
     bnGamma: null,
   };
   return { op, inputs: [x.id], shape: outShapeOf(x.shape, cout, oh, ow) };
@@ -214,7 +214,7 @@ function convertConvTranspose(ins: Operand[], a: Attrs, where: string): Converte
   }
   const op: Op = {
     kind: 'conv', cin, cout, group, ...geometry2d(nsp, ks, strides, dil, pads),
-    weight, bias: b ? f32(b.data) : null, bnGamma: null, transposed: true,
+    weight, bias: b ? f32(channelsOf(b, cout, where, 'bias (input 2)')) : null, bnGamma: null, transposed: true,
   };
   return { op, inputs: [x.id], shape: [x.shape[0]!, cout, ...outSp] };
 }
@@ -265,6 +265,12 @@ function convertMatMul(ins: Operand[], where: string): Converted {
   return { op: { kind: 'dense', m, k, n, transA: false, weight: f32(w.data), bias: null, bnGamma: null }, inputs: [x.id], shape };
 }
 
+/** A per-channel constant's values, checked to hold one per channel. */
+function channelsOf(t: { data: ArrayLike<number> }, channels: number, where: string, what: string): ArrayLike<number> {
+  if (t.data.length !== channels) throw bad(where, `${what} has ${t.data.length} entries for ${channels} channels`);
+  return t.data;
+}
+
 /** BatchNormalization as scale/shift per channel (axis 1). */
 export function bnScaleShift(ins: Operand[], a: Attrs, where: string): { scale: Float64Array; shift: Float64Array; gamma: Float32Array } {
   // Checked here, so a BatchNormalization folded into the Conv/Gemm before it is refused too:
@@ -273,6 +279,11 @@ export function bnScaleShift(ins: Operand[], a: Attrs, where: string): { scale: 
   const [g, b, mean, v] = [1, 2, 3, 4].map((i) => konst(ins[i], where, `input ${i}`));
   const eps = (a.get('epsilon') as number | undefined) ?? 1e-5;
   const c = g!.data.length;
+  // Every parameter one value per channel (a short one would read past its end: NaN).
+  [b, mean, v].forEach((t, k) => channelsOf(t!, c, where, ['bias (input 2)', 'mean (input 3)', 'var (input 4)'][k]!));
+  const x = ins[0];
+  const ch = x?.kind === 'act' ? x.shape[1] : undefined;
+  if (ch !== undefined && ch !== c) throw bad(where, `scale (input 1) has ${c} entries for ${ch} channels`);
   const scale = new Float64Array(c);
   const shift = new Float64Array(c);
   for (let i = 0; i < c; i++) {
@@ -388,6 +399,9 @@ function resizeMaps(inShape: number[], outShape: number[], coordMode: string, ne
     const inLen = inShape[ax]!;
     const s = scales[ax]!;
     const m = new Int32Array(outLen);
+    // An axis kept as it is maps one to one, as ONNX Runtime does: tf_half_pixel_for_nn
+    // would put o at o + 0.5, which a ceil or round-up would move to the next element.
+    if (s === 1 && outLen === inLen) return m.map((_, o) => o);
     for (let o = 0; o < outLen; o++) {
       const x = sourceCoord(coordMode, o, s, inLen, outLen, where);
       let r: number;
