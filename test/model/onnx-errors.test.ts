@@ -196,6 +196,15 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(bn([0, 0], [1, 1, 1])), 'BAD_MODEL', /var \(input 4\) has 3 entries for 2 channels/);
   });
 
+  it('a tensor name defined twice (two nodes, a node and the input, a node and an initializer) is refused (was: the last writer won, silently)', () => {
+    const two = encode({ nodes: [{ name: 'a', opType: 'Relu', input: ['x'], output: ['y'] }, { name: 'b', opType: 'Sigmoid', input: ['x'], output: ['y'] }] });
+    expectError(() => importOnnx(two, 'dup.onnx'), 'BAD_MODEL', /dup\.onnx: tensor 'y' is produced by node 'b' but is already produced by node 'a'/);
+    const input = encode({ nodes: [{ name: 'a', opType: 'Relu', input: ['x'], output: ['x'] }, relu4('b')] });
+    expectError(() => importOnnx(input), 'BAD_MODEL', /tensor 'x' is produced by node 'a' but is already the model input/);
+    const init = encode({ nodes: [{ name: 'a', opType: 'Relu', input: ['x'], output: ['k'] }, { name: 'b', opType: 'Add', input: ['k', 'x'], output: ['y'] }], init: [floats('k', [1, 4], [1, 2, 3, 4])] });
+    expectError(() => importOnnx(init), 'BAD_MODEL', /tensor 'k' is produced by node 'a' but is already an initializer/);
+  });
+
   it('a node reading a tensor nothing produces', () => {
     const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);

@@ -43,6 +43,25 @@ function ancestorsOf(nodes: OnnxNode[], name: string): OnnxNode[] {
   return nodes.filter((n) => need.has(n));
 }
 
+/**
+ * Every tensor name is defined once: by an initializer, the input, or one node output.
+ * A second definition would silently replace the first for every later reader.
+ */
+function checkNamesOnce(nodes: OnnxNode[], consts: ReadonlyMap<string, unknown>, input: string, file: string): void {
+  const by = new Map<string, string>();
+  for (const c of consts.keys()) by.set(c, 'an initializer');
+  by.set(input, 'the model input');
+  for (const n of nodes) {
+    for (const o of n.output ?? []) {
+      if (o === '') continue;
+      const first = by.get(o);
+      const me = `node '${n.name || n.opType}'`;
+      if (first !== undefined) throw new EvsimError('BAD_MODEL', `${file}: tensor '${o}' is produced by ${me} but is already ${first.startsWith('node') ? `produced by ${first}` : first}; each tensor needs a name of its own`);
+      by.set(o, me);
+    }
+  }
+}
+
 function topoSort(nodes: OnnxNode[], available: Set<string>, file: string): OnnxNode[] {
   const done = new Set(available);
   const out: OnnxNode[] = [];
@@ -122,6 +141,7 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
   }
   const outNames = [chosenOutput ?? allOuts[0]!];
 
+  checkNamesOnce(graph.node ?? [], consts, inVi.name ?? '', file);
   const sorted = topoSort(chosenOutput === undefined ? (graph.node ?? []) : ancestorsOf(graph.node ?? [], chosenOutput), new Set([...consts.keys(), inVi.name ?? '']), file);
   // How many nodes (or the graph output) read each name: folding BN or a bias Add into
   // the Conv before it is only valid when nothing else sees the unfolded tensor.
