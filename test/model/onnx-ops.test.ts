@@ -484,6 +484,13 @@ describe('a Clip of the integers between QuantizeLinear and DequantizeLinear (to
   });
 });
 
+describe('Clip', () => {
+  it('with min above max gives max everywhere (ONNX: min(max(x, min), max); numpy.clip and torch.clamp agree)', () => {
+    const g = model([{ name: 'clip', opType: 'Clip', input: ['x', 'lo', 'hi'], output: ['y'] }], [1, 4], [1, 4], { init: [floats('lo', [], [0.5]), floats('hi', [], [0.25])] });
+    expect(run(g, [-1, 0.3, 0.6, 2])).toEqual([0.25, 0.25, 0.25, 0.25]);
+  });
+});
+
 describe('opset-18 Resize attributes that change what scales and sizes mean', () => {
   it('axes and keep_aspect_ratio_policy are refused by name (was: ignored, or NaN sizes)', () => {
     const node = (attribute: onnxProto.onnx.IAttributeProto[], ins: string[]): Node => ({ name: 'rs', opType: 'Resize', input: ins, output: ['y'], attribute: [strAttr('mode', 'nearest'), ...attribute] });

@@ -199,7 +199,11 @@ export function unaryFn(op: UnaryOp): (v: number, i: number) => number {
       const slope = op.slope!;
       return (v, i) => (v >= 0 ? v : slope[i]! * v);
     }
-    case 'clip': return (v) => (v < a ? a : v > b ? b : v);
+    // min(max(v, lo), hi), as ONNX defines it: with lo > hi every value is hi.
+    case 'clip': return (v) => {
+      const c = v < a ? a : v;
+      return c > b ? b : c;
+    };
     case 'sigmoid': return (v) => 1 / (1 + Math.exp(-v));
     case 'tanh': return Math.tanh;
     case 'hardsigmoid': return (v) => Math.max(0, Math.min(1, a * v + b));
