@@ -205,6 +205,18 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(init), 'BAD_MODEL', /tensor 'k' is produced by node 'a' but is already an initializer/);
   });
 
+  it('a division by a constant 0, and a pooling window wholly in the padding, are refused (were NaN outputs, exit 0)', () => {
+    const div = encode({ nodes: [{ name: 'd', opType: 'Div', input: ['x', 'k'], output: ['y'] }], init: [floats('k', [1, 4], [1, 2, 0, 4])] });
+    expectError(() => importOnnx(div), 'BAD_MODEL', /node 'd' \(Div\): divides by a constant 0 \(element 2\)/);
+    const pool = (pad: number): Uint8Array => encode({
+      nodes: [{ name: 'p', opType: 'AveragePool', input: ['x'], output: ['y'], attribute: [{ name: 'kernel_shape', type: AT.INTS, ints: [1, 1] }, { name: 'pads', type: AT.INTS, ints: [0, pad, 0, 0] }] }],
+      inputs: [valueInfo('x', [1, 1, 1, 2])], outputs: [valueInfo('y', [1, 1, 1, 2 + pad])],
+    });
+    expect(importOnnx(pool(0)).nodes).toHaveLength(1);
+    // A 1×1 window over a left pad of 1: output (0, 0) reads only padding.
+    expectError(() => importOnnx(pool(1)), 'BAD_MODEL', /node 'p' \(AveragePool\): the window of output \(0, 0\) lies wholly in the padding/);
+  });
+
   it('a node reading a tensor nothing produces', () => {
     const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);

@@ -4,7 +4,7 @@
  */
 import { EvsimError } from '../../errors.js';
 import { numel, type Op, type PoolGeometry, type UnaryKind } from '../ir.js';
-import { outLength, samePads } from '../geometry.js';
+import { avgDivisor, outLength, samePads, spatialOf } from '../geometry.js';
 import { broadcastIndex, broadcastShapes, normAxis, quantParams, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
 import type { ConstTensor } from './proto.js';
 
@@ -338,10 +338,13 @@ function convertArith(op: string, ins: Operand[], where: string): Converted {
       if (cFirst) { scale = ones.map(() => -1); shift = cv; } else shift = cv.map((v) => -v);
       break;
     case 'Mul': scale = cv; break;
-    case 'Div':
+    case 'Div': {
       if (cFirst) throw unsupported(where, 'dividing a constant by an activation is not supported (not linear)');
+      const z = cv.indexOf(0);
+      if (z >= 0) throw bad(where, `divides by a constant 0 (element ${z}), which gives infinities; fix the divisor`);
       scale = cv.map((v) => 1 / v);
       break;
+    }
   }
   return { op: { kind: 'affine', scale, shift, bnGamma: null, source: op }, inputs: [x.id], shape };
 }
@@ -587,6 +590,13 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       const op: Op = opType === 'MaxPool'
         ? { kind: 'maxpool', ...g }
         : { kind: 'avgpool', ...g, countIncludePad: ((a.get('count_include_pad') as number | undefined) ?? 0) === 1, global: false };
+      // A window wholly in the padding averages nothing (0 / 0) and a max pool's takes no value.
+      const { h, w } = spatialOf(x.shape);
+      for (let y = 0; y < oh; y++) {
+        for (let xx = 0; xx < ow; xx++) {
+          if (avgDivisor(g, h, w, y, xx, false) === 0) throw bad(where, `the window of output (${y}, ${xx}) lies wholly in the padding; use pads smaller than the kernel`);
+        }
+      }
       return { op, inputs: [x.id], shape: outShapeOf(x.shape, x.shape[1]!, oh, ow) };
     }
     case 'GlobalAveragePool': case 'GlobalMaxPool': return globalPool(x0(), opType === 'GlobalMaxPool', where);
