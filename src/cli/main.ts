@@ -107,6 +107,11 @@ function fail(err: unknown): never {
     process.exit(err.exitCode);
   }
   const e = err as Error;
+  // Too little memory for the model's arrays (a huge input or layer) is no bug of evsim's.
+  if (e instanceof RangeError && /Array buffer allocation failed/.test(e.message)) {
+    process.stderr.write('evsim: out of memory for the model\'s arrays; export the model at a smaller input size, or run with fewer frames or --workers 1\n');
+    process.exit(1);
+  }
   process.stderr.write(`evsim: internal error: ${e?.message ?? String(err)}\n`);
   if (process.env.EVSIM_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
   process.exit(1);

@@ -217,6 +217,16 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(pool(1)), 'BAD_MODEL', /node 'p' \(AveragePool\): the window of output \(0, 0\) lies wholly in the padding/);
   });
 
+  it('a malformed node or initializer the converter trips on exits 2 naming it (was: internal error, exit 1)', () => {
+    const neg = encode({
+      nodes: [{ name: 'cos', opType: 'ConstantOfShape', input: ['shape'], output: ['k'] }, { name: 'a', opType: 'Add', input: ['x', 'k'], output: ['y'] }],
+      init: [int64s('shape', [1, -4])],
+    });
+    expectError(() => importOnnx(neg), 'BAD_MODEL', /node 'cos' \(ConstantOfShape\): malformed \(.*\); the file is corrupt or not as the ONNX spec defines this op/);
+    const dims = encode({ nodes: [{ name: 'a', opType: 'Add', input: ['x', 'w'], output: ['y'] }], init: [{ name: 'w', dims: [-4, 1], dataType: FLOAT, floatData: [1, 2, 3, 4] }] });
+    expectError(() => importOnnx(dims), 'BAD_MODEL', /initializer 'w': declared shape \[-4, 1\] is not a tensor evsim can hold/);
+  });
+
   it('a node reading a tensor nothing produces', () => {
     const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);

@@ -169,108 +169,115 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
     const opType = n.opType ?? '';
     const name = n.name || `${opType}_${index}`;
     const where = `node '${name}' (${opType})`;
-    if (n.domain && n.domain !== 'ai.onnx') {
-      throw new EvsimError('UNSUPPORTED_OP', `${where}: custom op domain '${n.domain}' is not supported; use standard ONNX ops`);
-    }
-    const attrs = attributesOf(n, where);
-    const inNames = n.input ?? [];
-    const outs = n.output ?? [];
-    const operands: Operand[] = inNames.map((i) => {
-      if (i === '') return { kind: 'none' };
-      const c = consts.get(i);
-      if (c) return { kind: 'const', t: c };
-      const id = acts.get(i)!;
-      return { kind: 'act', id, shape: tensors[id]!.shape };
-    });
-    const anyAct = operands.some((o) => o.kind === 'act');
-
-    if (!anyAct || opType === 'Shape' || opType === 'Size') {
-      // Shape/Size of an activation: the shape is static, so the result is a constant.
-      const ins = operands.map((o) =>
-        o.kind === 'const' ? o.t : o.kind === 'act' ? { dtype: 'float' as const, shape: o.shape, data: new Float64Array(0) } : null,
-      );
-      const folded = foldConstant(opType, ins, attrs, opset, where);
-      if (!folded) {
-        throw new EvsimError('UNSUPPORTED_OP', `${where}: op '${opType}' on constant inputs cannot be folded; it is not supported`);
+    try {
+      if (n.domain && n.domain !== 'ai.onnx') {
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: custom op domain '${n.domain}' is not supported; use standard ONNX ops`);
       }
-      consts.set(outs[0]!, folded);
-      return;
-    }
-    if (opType !== 'Split' && outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers(o) > 0)) {
-      throw new EvsimError('UNSUPPORTED_OP', `${where}: only the first output of ${opType} may be used`);
-    }
-    // Pass-throughs: Identity, Dropout, and the all-zero Pads exporters emit (AvgPool2d, F.pad(x, 0)).
-    if (opType === 'Identity' || opType === 'Dropout' || (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0))) {
-      const id = (operands[0] as { id: number }).id;
-      acts.set(outs[0]!, id);
-      aliased.add(id);
-      return;
-    }
-    const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
-    const prev = x0 >= 0 ? producer.get(x0) : undefined;
-    if (opType === 'QuantizeLinear') {
-      if (outNames.includes(outs[0]!) || !(readerNodes.get(outs[0]!) ?? []).every(readsQuantized)) {
-        // Its integers are kept as the values they stand for, which only a DequantizeLinear may read.
-        throw new EvsimError('UNSUPPORTED_OP', `${where}: a quantized activation must be read by DequantizeLinear only (QDQ fake quantization, a Clip of the integers between them allowed); integer ops on it are not supported`);
-      }
-      quantized.add(outs[0]!);
-    }
-    if (opType === 'Clip' && quantized.has(inNames[0]!) && prev?.op.kind === 'unary' && prev.op.fn === 'fakequant') {
-      // Clipping the integers between QuantizeLinear and DequantizeLinear narrows the range
-      // the pair saturates to (when the clip is the integers' only reader).
-      const bounds = opset < 11 ? [attrs.get('min') as number | undefined, attrs.get('max') as number | undefined] : [operands[1], operands[2]].map((o) => {
-        if (o?.kind === 'act') throw new EvsimError('UNSUPPORTED_OP', `${where}: the bounds of a Clip on quantized integers must be constants`);
-        return o?.kind === 'const' ? o.t.data[0] : undefined;
+      const attrs = attributesOf(n, where);
+      const inNames = n.input ?? [];
+      const outs = n.output ?? [];
+      const operands: Operand[] = inNames.map((i) => {
+        if (i === '') return { kind: 'none' };
+        const c = consts.get(i);
+        if (c) return { kind: 'const', t: c };
+        const id = acts.get(i)!;
+        return { kind: 'act', id, shape: tensors[id]!.shape };
       });
-      if (readers(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
-      prev.op.a = Math.max(prev.op.a, bounds[0] ?? -Infinity);
-      prev.op.b = Math.min(prev.op.b, bounds[1] ?? Infinity);
-      acts.set(outs[0]!, x0);
-      return;
-    }
-    if (opType === 'DequantizeLinear' && operands[0]?.kind === 'act') {
-      // The other half of a QDQ pair: the QuantizeLinear's node already gives the dequantized value.
-      const q = prev?.op.kind === 'unary' && prev.op.fn === 'fakequant' ? prev.op : null;
-      const [s, z] = [operands[1], operands[2]];
-      if (!q || s?.kind !== 'const' || (z !== undefined && z.kind === 'act')) {
-        throw new EvsimError('UNSUPPORTED_OP', `${where}: DequantizeLinear of an activation must follow a QuantizeLinear with constant scale and zero point (QDQ fake quantization)`);
+      const anyAct = operands.some((o) => o.kind === 'act');
+
+      if (!anyAct || opType === 'Shape' || opType === 'Size') {
+        // Shape/Size of an activation: the shape is static, so the result is a constant.
+        const ins = operands.map((o) =>
+          o.kind === 'const' ? o.t : o.kind === 'act' ? { dtype: 'float' as const, shape: o.shape, data: new Float64Array(0) } : null,
+        );
+        const folded = foldConstant(opType, ins, attrs, opset, where);
+        if (!folded) {
+          throw new EvsimError('UNSUPPORTED_OP', `${where}: op '${opType}' on constant inputs cannot be folded; it is not supported`);
+        }
+        consts.set(outs[0]!, folded);
+        return;
       }
-      const p = quantParams(tensors[x0]!.shape, s.t, z?.kind === 'const' ? z.t : null, attrs, where, false);
-      if (p.scale.some((v, i) => v !== q.quant!.scale[i]) || p.zero.some((v, i) => v !== q.quant!.zero[i])) {
-        throw new EvsimError('UNSUPPORTED_OP', `${where}: its scale or zero point differs from the QuantizeLinear '${prev!.name}' before it; only matching QDQ pairs are supported`);
+      if (opType !== 'Split' && outs.length > 1 && outs.slice(1).some((o) => o !== '' && readers(o) > 0)) {
+        throw new EvsimError('UNSUPPORTED_OP', `${where}: only the first output of ${opType} may be used`);
       }
-      acts.set(outs[0]!, x0);
-      return;
-    }
-    // Only when nothing else reads the tensor, under its name or an alias's (Identity, Dropout).
-    const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers(tensors[x0]!.name) === 1 && !aliased.has(x0);
-    // BatchNormalization normalises axis 1: a Gemm's output channels only when it is [N, n]
-    // (a MatMul on [1, seq, feat] gives [1, seq, n], whose axis 1 is seq: an affine node).
-    const bnOnChannels = prev?.op.kind === 'conv' || tensors[x0]?.shape.length === 2;
-    if (foldable && bnOnChannels && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
-      foldBatchNorm(prev, bnScaleShift(operands, attrs, where));
-      acts.set(outs[0]!, x0);
-      tensors[x0]!.name = outs[0]!;
-      return;
-    }
-    if (foldable && (opType === 'Add' || opType === 'Sub') && operands[1]?.kind === 'const') {
-      if (foldBias(prev, tensors[x0]!.shape, operands[1].t, opType === 'Sub' ? -1 : 1)) {
+      // Pass-throughs: Identity, Dropout, and the all-zero Pads exporters emit (AvgPool2d, F.pad(x, 0)).
+      if (opType === 'Identity' || opType === 'Dropout' || (opType === 'Pad' && operands[1]?.kind === 'const' && operands[1].t.data.every((p) => p === 0))) {
+        const id = (operands[0] as { id: number }).id;
+        acts.set(outs[0]!, id);
+        aliased.add(id);
+        return;
+      }
+      const x0 = operands[0]?.kind === 'act' ? operands[0].id : -1;
+      const prev = x0 >= 0 ? producer.get(x0) : undefined;
+      if (opType === 'QuantizeLinear') {
+        if (outNames.includes(outs[0]!) || !(readerNodes.get(outs[0]!) ?? []).every(readsQuantized)) {
+          // Its integers are kept as the values they stand for, which only a DequantizeLinear may read.
+          throw new EvsimError('UNSUPPORTED_OP', `${where}: a quantized activation must be read by DequantizeLinear only (QDQ fake quantization, a Clip of the integers between them allowed); integer ops on it are not supported`);
+        }
+        quantized.add(outs[0]!);
+      }
+      if (opType === 'Clip' && quantized.has(inNames[0]!) && prev?.op.kind === 'unary' && prev.op.fn === 'fakequant') {
+        // Clipping the integers between QuantizeLinear and DequantizeLinear narrows the range
+        // the pair saturates to (when the clip is the integers' only reader).
+        const bounds = opset < 11 ? [attrs.get('min') as number | undefined, attrs.get('max') as number | undefined] : [operands[1], operands[2]].map((o) => {
+          if (o?.kind === 'act') throw new EvsimError('UNSUPPORTED_OP', `${where}: the bounds of a Clip on quantized integers must be constants`);
+          return o?.kind === 'const' ? o.t.data[0] : undefined;
+        });
+        if (readers(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
+        prev.op.a = Math.max(prev.op.a, bounds[0] ?? -Infinity);
+        prev.op.b = Math.min(prev.op.b, bounds[1] ?? Infinity);
+        acts.set(outs[0]!, x0);
+        return;
+      }
+      if (opType === 'DequantizeLinear' && operands[0]?.kind === 'act') {
+        // The other half of a QDQ pair: the QuantizeLinear's node already gives the dequantized value.
+        const q = prev?.op.kind === 'unary' && prev.op.fn === 'fakequant' ? prev.op : null;
+        const [s, z] = [operands[1], operands[2]];
+        if (!q || s?.kind !== 'const' || (z !== undefined && z.kind === 'act')) {
+          throw new EvsimError('UNSUPPORTED_OP', `${where}: DequantizeLinear of an activation must follow a QuantizeLinear with constant scale and zero point (QDQ fake quantization)`);
+        }
+        const p = quantParams(tensors[x0]!.shape, s.t, z?.kind === 'const' ? z.t : null, attrs, where, false);
+        if (p.scale.some((v, i) => v !== q.quant!.scale[i]) || p.zero.some((v, i) => v !== q.quant!.zero[i])) {
+          throw new EvsimError('UNSUPPORTED_OP', `${where}: its scale or zero point differs from the QuantizeLinear '${prev!.name}' before it; only matching QDQ pairs are supported`);
+        }
+        acts.set(outs[0]!, x0);
+        return;
+      }
+      // Only when nothing else reads the tensor, under its name or an alias's (Identity, Dropout).
+      const foldable = prev && (prev.op.kind === 'conv' || prev.op.kind === 'dense') && readers(tensors[x0]!.name) === 1 && !aliased.has(x0);
+      // BatchNormalization normalises axis 1: a Gemm's output channels only when it is [N, n]
+      // (a MatMul on [1, seq, feat] gives [1, seq, n], whose axis 1 is seq: an affine node).
+      const bnOnChannels = prev?.op.kind === 'conv' || tensors[x0]?.shape.length === 2;
+      if (foldable && bnOnChannels && opType === 'BatchNormalization' && tensors[x0]!.shape.length >= 2) {
+        foldBatchNorm(prev, bnScaleShift(operands, attrs, where));
         acts.set(outs[0]!, x0);
         tensors[x0]!.name = outs[0]!;
         return;
       }
+      if (foldable && (opType === 'Add' || opType === 'Sub') && operands[1]?.kind === 'const') {
+        if (foldBias(prev, tensors[x0]!.shape, operands[1].t, opType === 'Sub' ? -1 : 1)) {
+          acts.set(outs[0]!, x0);
+          tensors[x0]!.name = outs[0]!;
+          return;
+        }
+      }
+      const conv = convertNode(opType, operands, attrs, opset, where, outs.length);
+      // A Split gives one node per output (named name, name:1, …).
+      [conv, ...(conv.more ?? [])].forEach((c, k) => {
+        const outName = outs[k];
+        if (outName === undefined || outName === '') return;
+        const out = newTensor(outName, c.shape);
+        const node: GraphNode = { id: nodes.length, name: k === 0 ? name : `${name}:${k}`, onnxOp: opType, op: normalizeInts(c.op), inputs: c.inputs, output: out };
+        nodes.push(node);
+        producer.set(out, node);
+        acts.set(outName, out);
+      });
+    } catch (e) {
+      // Whatever a malformed node makes the converter trip on (a negative or huge shape,
+      // an attribute of the wrong type) is a bad model, named by its node.
+      if (e instanceof EvsimError) throw e;
+      throw new EvsimError('BAD_MODEL', `${where}: malformed (${(e as Error).message}); the file is corrupt or not as the ONNX spec defines this op`);
     }
-    const conv = convertNode(opType, operands, attrs, opset, where, outs.length);
-    // A Split gives one node per output (named name, name:1, …).
-    [conv, ...(conv.more ?? [])].forEach((c, k) => {
-      const outName = outs[k];
-      if (outName === undefined || outName === '') return;
-      const out = newTensor(outName, c.shape);
-      const node: GraphNode = { id: nodes.length, name: k === 0 ? name : `${name}:${k}`, onnxOp: opType, op: normalizeInts(c.op), inputs: c.inputs, output: out };
-      nodes.push(node);
-      producer.set(out, node);
-      acts.set(outName, out);
-    });
   });
 
   const outName = outNames[0]!;

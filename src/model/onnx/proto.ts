@@ -124,6 +124,10 @@ export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
       `${where}: weights stored as external data are not supported; re-export with the weights inside the .onnx file`,
     );
   }
+  // Checked before any allocation: a corrupt header may declare dims of 2^31 or below 0.
+  if (shape.some((d) => !Number.isInteger(d) || d < 0) || !(n <= 2 ** 31 - 1)) {
+    throw new EvsimError('BAD_MODEL', `${where}: declared shape [${shape.join(', ')}] is not a tensor evsim can hold; the file is corrupt`);
+  }
   const data = new Float64Array(n);
   const raw = t.rawData;
   if (raw && raw.length > 0) {
