@@ -227,6 +227,30 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(dims), 'BAD_MODEL', /initializer 'w': declared shape \[-4, 1\] is not a tensor evsim can hold/);
   });
 
+  it('attributes of the wrong type or out of range, and empty tensors, exit 2 naming the node (were NaN, a wrong shape, or ignored)', () => {
+    const leaky = encode({ nodes: [{ name: 'lr', opType: 'LeakyRelu', input: ['x'], output: ['y'], attribute: [strAttr('alpha', '0.1')] }] });
+    expectError(() => importOnnx(leaky), 'BAD_MODEL', /node 'lr' \(LeakyRelu\): attribute 'alpha' must be a float \(ONNX\), got a string/);
+    // A float attribute written as an int is its number.
+    expect(importOnnx(encode({ nodes: [{ name: 'lr', opType: 'LeakyRelu', input: ['x'], output: ['y'], attribute: [intAttr('alpha', 1)] }] })).nodes).toHaveLength(1);
+    const flat = encode({ nodes: [{ name: 'f', opType: 'Flatten', input: ['x'], output: ['y'], attribute: [intAttr('axis', 7)] }] });
+    expectError(() => importOnnx(flat), 'BAD_MODEL', /node 'f' \(Flatten\): axis 7 is outside −2…2 for a rank-2 input/);
+    const perm = encode({
+      nodes: [{ name: 't', opType: 'Transpose', input: ['k'], output: ['kt'], attribute: [{ name: 'perm', type: AT.INTS, ints: [0, 0] }] }, { name: 'a', opType: 'Add', input: ['x', 'kt'], output: ['y'] }],
+      init: [floats('k', [1, 4], [1, 2, 3, 4])],
+    });
+    expectError(() => importOnnx(perm), 'BAD_MODEL', /node 't' \(Transpose\): perm \[0,0\] is not a permutation of the 2 axes/);
+    const cat = encode({ nodes: [{ name: 'c', opType: 'Concat', input: ['k', 'k'], output: ['kk'] }, { name: 'a', opType: 'Add', input: ['x', 'kk'], output: ['y'] }], init: [floats('k', [1, 2], [1, 2])] });
+    expectError(() => importOnnx(cat), 'BAD_MODEL', /node 'c' \(Concat\): Concat needs its axis attribute/);
+    const conv = (ks: number[], cout: number): Uint8Array => encode({
+      nodes: [{ name: 'cv', opType: 'Conv', input: ['x', 'w'], output: ['y'], attribute: [{ name: 'kernel_shape', type: AT.INTS, ints: ks }] }],
+      init: [floats('w', [cout, 1, 3, 3], Array(cout * 9).fill(0.5))],
+      inputs: [valueInfo('x', [1, 1, 5, 5])], outputs: [valueInfo('y', [1, cout, 3, 3])],
+    });
+    expect(importOnnx(conv([3, 3], 2)).nodes).toHaveLength(1);
+    expectError(() => importOnnx(conv([5, 5], 2)), 'BAD_MODEL', /node 'cv' \(Conv\): kernel_shape \[5,5\] differs from the weight's \[3,3\]/);
+    expectError(() => importOnnx(conv([3, 3], 0)), 'BAD_MODEL', /tensor 'y' of shape \[1, 0, 3, 3\] has no elements/);
+  });
+
   it('a node reading a tensor nothing produces', () => {
     const bytes = encode({ nodes: [{ name: 'orphan', opType: 'Add', input: ['x', 'ghost'], output: ['y'] }] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /node 'orphan'/, /'ghost'/);

@@ -274,6 +274,7 @@ export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: 
     case 'Concat': {
       const ts = inputs.filter((t): t is ConstTensor => t !== null);
       const r = ts[0]!.shape.length;
+      if (typeof attrs.get('axis') !== 'number') throw new EvsimError('BAD_MODEL', `${where}: Concat needs its axis attribute`);
       const ax = normAxis(attrs.get('axis') as number, r, where);
       const outer = num(ts[0]!.shape.slice(0, ax));
       const shape = [...ts[0]!.shape];
@@ -309,13 +310,13 @@ export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: 
     }
     case 'Flatten': {
       const t = req(0);
-      const ax = (attrs.get('axis') as number | undefined) ?? 1;
-      const a = ax < 0 ? ax + t.shape.length : ax;
+      const a = flattenAxis(attrs, t.shape.length, where);
       return { dtype: t.dtype, shape: [num(t.shape.slice(0, a)), num(t.shape.slice(a))], data: t.data };
     }
     case 'Transpose': {
       const t = req(0);
       const perm = ints(attrs.get('perm')) ?? t.shape.map((_, i) => t.shape.length - 1 - i);
+      checkPerm(perm, t.shape.length, where);
       return transposeConst(t, perm);
     }
     case 'Expand': {
@@ -381,3 +382,17 @@ export function foldConstant(op: string, inputs: (ConstTensor | null)[], attrs: 
   }
 }
 
+
+/** Flatten's axis in [−rank, rank] (rank itself flattens to [N, 1]), as a non-negative index. */
+export function flattenAxis(attrs: Attrs, rank: number, where: string): number {
+  const ax = (attrs.get('axis') as number | undefined) ?? 1;
+  if (!Number.isInteger(ax) || ax < -rank || ax > rank) throw new EvsimError('BAD_MODEL', `${where}: axis ${ax} is outside −${rank}…${rank} for a rank-${rank} input`);
+  return ax < 0 ? ax + rank : ax;
+}
+
+/** Transpose's perm: each of the `rank` axes once. */
+export function checkPerm(perm: readonly number[], rank: number, where: string): void {
+  if (perm.length !== rank || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+    throw new EvsimError('BAD_MODEL', `${where}: perm [${perm}] is not a permutation of the ${rank} axes`);
+  }
+}

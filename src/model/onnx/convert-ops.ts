@@ -5,7 +5,7 @@
 import { EvsimError } from '../../errors.js';
 import { numel, type Op, type PoolGeometry, type UnaryKind } from '../ir.js';
 import { avgDivisor, outLength, samePads, spatialOf } from '../geometry.js';
-import { broadcastIndex, broadcastShapes, normAxis, quantParams, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
+import { broadcastIndex, broadcastShapes, checkPerm, flattenAxis, normAxis, quantParams, reshapeTarget, sliceAxes, type Attrs } from './const-fold.js';
 import type { ConstTensor } from './proto.js';
 
 /** An input as the converter sees it: an activation (shape) or a folded constant. */
@@ -94,6 +94,8 @@ function windowGeometry(a: Attrs, inShape: number[], where: string, isConv: bool
   const nsp = rank - 2;
   const ks = kernel ?? (a.get('kernel_shape') as number[] | undefined);
   if (!ks || ks.length !== nsp) throw bad(where, `kernel_shape must have ${nsp} entries`);
+  const declared = a.get('kernel_shape') as number[] | undefined;
+  if (kernel && declared && declared.join() !== kernel.join()) throw bad(where, `kernel_shape [${declared}] differs from the weight's [${kernel}]`);
   const strides = (a.get('strides') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
   const dil = (a.get('dilations') as number[] | undefined) ?? new Array<number>(nsp).fill(1);
   const positive = (v: number[], name: string, len: number): void => {
@@ -620,8 +622,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     }
     case 'Flatten': {
       const x = x0();
-      const ax = (a.get('axis') as number | undefined) ?? 1;
-      const axis = ax < 0 ? ax + x.shape.length : ax;
+      const axis = flattenAxis(a, x.shape.length, where);
       return { op: { kind: 'reshape', source: opType }, inputs: [x.id], shape: [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))] };
     }
     case 'Reshape': {
@@ -649,9 +650,7 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
     case 'Transpose': {
       const x = x0();
       const perm = (a.get('perm') as number[] | undefined) ?? x.shape.map((_, i) => x.shape.length - 1 - i);
-      if (perm.length !== x.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
-        throw bad(where, `perm [${perm}] is not a permutation of the ${x.shape.length} axes`);
-      }
+      checkPerm(perm, x.shape.length, where);
       return { op: { kind: 'transpose', perm }, inputs: [x.id], shape: perm.map((p) => x.shape[p]!) };
     }
     case 'Pad': {

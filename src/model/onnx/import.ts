@@ -108,6 +108,8 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
     if (!(n <= MAX_ELEMENTS)) {
       throw new EvsimError('BAD_MODEL', `${file}: tensor '${name}' of shape [${shape.join(', ')}] has ${n.toExponential(2)} elements, more than evsim handles (${MAX_ELEMENTS}); export the model at a smaller input size`);
     }
+    // An empty activation (a weight with 0 output channels, a slice past the end) carries nothing to simulate.
+    if (n === 0) throw new EvsimError('BAD_MODEL', `${file}: tensor '${name}' of shape [${shape.join(', ')}] has no elements; check the weights and shapes that make it`);
     const dims = shape.map((d) => d | 0);
     tensors.push({ name, shape: dims, size: numel(dims) });
     return tensors.length - 1;

@@ -161,11 +161,36 @@ export function tensorFromProto(t: OnnxTensor, where: string): ConstTensor {
 export type AttrValue = number | number[] | string | ConstTensor;
 
 /** Attributes of a node as plain values, keyed by name. */
+const ATT = onnx.AttributeProto.AttributeType;
+
+/**
+ * The ONNX type of attributes whose name means one type in every op evsim reads (a
+ * string alpha would be read as NaN, an INT axes list as no list). Names whose type
+ * differs between ops or opsets (Pad's `value`, Constant's) are not here.
+ */
+const ATTRIBUTE_TYPES: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(['alpha', 'beta', 'gamma', 'epsilon', 'momentum', 'lambd', 'min', 'max', 'cubic_coeff_a', 'extrapolation_value', 'ratio'].map((k) => [k, ATT.FLOAT])),
+  ...Object.fromEntries(['axis', 'keepdims', 'group', 'transA', 'transB', 'count_include_pad', 'ceil_mode', 'storage_order', 'to', 'training_mode',
+    'select_last_index', 'exclude_outside', 'noop_with_empty_axes', 'allowzero', 'saturate', 'blocksize', 'spatial'].map((k) => [k, ATT.INT])),
+  ...Object.fromEntries(['axes', 'pads', 'strides', 'dilations', 'kernel_shape', 'perm', 'output_padding', 'output_shape', 'split', 'starts', 'ends'].map((k) => [k, ATT.INTS])),
+  ...Object.fromEntries(['mode', 'auto_pad', 'coordinate_transformation_mode', 'nearest_mode', 'approximate', 'keep_aspect_ratio_policy'].map((k) => [k, ATT.STRING])),
+  scales: ATT.FLOATS,
+};
+
+function typeName(t: number): string {
+  return ({ [ATT.FLOAT]: 'a float', [ATT.INT]: 'an int', [ATT.STRING]: 'a string', [ATT.TENSOR]: 'a tensor', [ATT.FLOATS]: 'a list of floats', [ATT.INTS]: 'a list of ints' } as Record<number, string>)[t] ?? `attribute type ${t}`;
+}
+
 export function attributesOf(node: OnnxNode, where: string): Map<string, AttrValue> {
   const out = new Map<string, AttrValue>();
   const AT = onnx.AttributeProto.AttributeType;
   for (const a of node.attribute ?? []) {
     const name = a.name ?? '';
+    const want = ATTRIBUTE_TYPES[name];
+    // A float attribute written as an integer is read as the number it is.
+    if (want !== undefined && a.type !== want && !(want === AT.FLOAT && a.type === AT.INT)) {
+      throw new EvsimError('BAD_MODEL', `${where}: attribute '${name}' must be ${typeName(want)} (ONNX), got ${typeName(a.type ?? 0)}; the file is corrupt`);
+    }
     switch (a.type) {
       case AT.FLOAT: out.set(name, a.f ?? 0); break;
       case AT.INT: out.set(name, toNum(a.i)); break;
