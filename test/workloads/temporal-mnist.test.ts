@@ -167,14 +167,8 @@ describe('temporalMnist frames', () => {
 
   it('bad frame counts and offsets are BAD_USAGE', () => {
     for (const o of [{ frames: 0 }, { frames: 10001 }, { frames: 1.5 }, { offset: -1 }, { offset: 9990, frames: 11 }]) {
-      try {
-        temporalMnist(o);
-        expect.unreachable(JSON.stringify(o));
-      } catch (e) {
-        expect(e).toBeInstanceOf(EvsimError);
-        expect((e as EvsimError).code).toBe('BAD_USAGE');
-        expect((e as EvsimError).message).toMatch(/temporal MNIST (frames|offset) must be an integer/);
-      }
+      expect(() => temporalMnist(o), JSON.stringify(o)).toThrow(EvsimError);
+      expect(() => temporalMnist(o)).toThrow(expect.objectContaining({ code: 'BAD_USAGE', message: expect.stringMatching(/temporal MNIST (frames|offset) must be an integer/) }));
     }
   });
 });
