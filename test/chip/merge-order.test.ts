@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeBySource, type MessageArrays } from '../../src/chip/timing.js';
 import { mulberry32 } from '../helpers/rng.js';
 
-function messages(seed: number, sources: number, perSource: number): { m: MessageArrays; n: number; srcIds: Int32Array } {
+function messages(seed: number, sources: number, perSource: number, disorder = false): { m: MessageArrays; n: number; srcIds: Int32Array } {
   const rnd = mulberry32(seed);
   // Source core ids ascending, not contiguous, with the sensor (−1) sometimes among them.
   const ids: number[] = [];
@@ -29,6 +29,8 @@ function messages(seed: number, sources: number, perSource: number): { m: Messag
       t += Math.floor(rnd() * 3);
       seq += 1 + Math.floor(rnd() * 3);
     }
+    // Out of order: a run whose arrival times fall somewhere (the full-sort fallback).
+    if (disorder && run.length > 2) run.reverse();
     bySource.push(run);
   }
   // Interleave the sources at random, each keeping its own order, as the routes deliver them.
@@ -49,10 +51,10 @@ function messages(seed: number, sources: number, perSource: number): { m: Messag
 }
 
 describe('messages merged by source', () => {
-  for (const sources of [1, 3, 4, 5, 9, 40]) {
-    it(`${sources} sources: the same order as sorting by (arrival, source, seq)`, () => {
+  for (const [sources, disorder] of [[1, false], [3, false], [4, false], [5, false], [9, false], [40, false], [3, true], [9, true]] as const) {
+    it(`${sources} sources${disorder ? ', runs out of order (the fallback sort)' : ''}: the same order as sorting by (arrival, source, seq)`, () => {
       for (let seed = 1; seed <= 20; seed++) {
-        const { m, n, srcIds } = messages(seed * 97 + sources, sources, 30);
+        const { m, n, srcIds } = messages(seed * 97 + sources, sources, 30, disorder);
         // A range in the middle of a larger order array, as per core in a segment.
         const pad = 3;
         const order = new Int32Array(n + 2 * pad).fill(-7);
