@@ -317,12 +317,7 @@ function probeOf(plan: EvPlan, seg: Segment, stream: number, parts: Partition[])
 /** Runs a dendritic chain on the probe (where a one-element input reaches). */
 function runChain(nodes: ProbeNode[]): void {
   for (const n of nodes) {
-    if (n.kernel) {
-      n.kernel.run(n.ins, n.out);
-    } else {
-      n.out.n = 0;
-      const src = n.ins[0]!;
-      for (let i = 0; i < src.n; i++) n.out.push(src.idx[i]!, src.val[i]!);
-    }
+    if (n.kernel) n.kernel.run(n.ins, n.out);
+    else n.out.copyFrom(n.ins[0]!);
   }
 }

@@ -17,6 +17,12 @@ export class DeltaList {
     this.idx[this.n] = i;
     this.val[this.n++] = v;
   }
+  /** Becomes a copy of `src` (a node that passes its deltas on unchanged). */
+  copyFrom(src: DeltaList): void {
+    this.idx.set(src.idx.subarray(0, src.n));
+    this.val.set(src.val.subarray(0, src.n));
+    this.n = src.n;
+  }
 }
 
 /** Positions of a value tensor that changed this frame, ascending. */

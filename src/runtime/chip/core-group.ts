@@ -1070,8 +1070,6 @@ export class CoreGroup {
       kernel.run(step.ins.map((t) => this.deltas.get(t)!), outL);
       return;
     }
-    const src = this.deltas.get(step.ins[0]!)!;
-    outL.n = 0;
-    for (let i = 0; i < src.n; i++) outL.push(src.idx[i]!, src.val[i]!);
+    outL.copyFrom(this.deltas.get(step.ins[0]!)!);
   }
 }
