@@ -7,7 +7,7 @@ import { formatPolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import { outputFrameShape, type Frames } from './inputs.js';
 import type { TraceRunInfo, TraceSink } from './trace-sink.js';
-import { denseReference, RunAccumulator, type RunResult } from './result.js';
+import { denseReference, LayerSums, runResult, RunAccumulator, type RunResult } from './result.js';
 
 export interface FunctionalOptions extends EvnetOptions {
   compareDense?: boolean;
@@ -41,7 +41,7 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
   const outSize = outT.size;
   const acc = new RunAccumulator(outSize, count, !!opts.keepOutputs, opts.labels, dense);
   const nLayers = engine.layers.length;
-  const layerSums = { macs: new Float64Array(nLayers), adds: new Float64Array(nLayers), updates: new Float64Array(nLayers), transmissions: new Float64Array(nLayers) };
+  const layerSums = new LayerSums(nLayers);
   let done = 0;
   let interrupted = false;
   if (opts.trace) {
@@ -69,13 +69,7 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
     opts.trace?.sink.frame(acc.perFrame[t]!, engine.counts, null);
     const behind = opts.trace?.sink.backlog?.();
     if (behind) await behind;
-    const c = engine.counts;
-    for (let l = 0; l < nLayers; l++) {
-      layerSums.macs[l] += c.macs[l]!;
-      layerSums.adds[l] += c.adds[l]!;
-      layerSums.updates[l] += c.updates[l]!;
-      layerSums.transmissions[l] += c.transmissions[l]!;
-    }
+    layerSums.add(engine.counts);
     done++;
     opts.onFrame?.(done, count);
     if (performance.now() - lastYield > 50) {
@@ -85,27 +79,10 @@ export async function runFunctional(graph: Graph, frames: Frames, count: number,
   }
   const mem = engine.memory();
   const fin = acc.finish(0);
-  const totals = fin.totals;
-  const result: RunResult = {
-    frames: done,
-    totals,
-    per_frame: acc.perFrame,
-    accuracy: fin.accuracy,
-    error_vs_dense: fin.error_vs_dense,
-    trace: null,
-    model: graph.name,
-    chip: 'ideal',
-    policy: formatPolicy(opts.policy),
-    threshold: opts.threshold,
-    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
-    memory: { weight_bytes: mem.weightBytes, state_bytes: mem.stateBytes },
-    cores: 0,
-    mesh: null,
-    layers: engine.layers.map((l) => ({
-      layer_id: l.id, name: l.name, kind: l.kind, op: l.op,
-      macs: layerSums.macs[l.id]!, dense_macs: l.denseMacs * done, adds: layerSums.adds[l.id]!,
-      updates: layerSums.updates[l.id]!, transmissions: layerSums.transmissions[l.id]!,
-    })),
-  };
+  const result = runResult(acc, fin, {
+    model: graph.name, chip: 'ideal', policy: formatPolicy(opts.policy), threshold: opts.threshold,
+    memory: { weight_bytes: mem.weightBytes, state_bytes: mem.stateBytes }, cores: 0, mesh: null,
+    layers: layerSums.totals(engine.layers.map((l) => ({ layer_id: l.id, name: l.name, kind: l.kind, op: l.op, dense_macs: l.denseMacs })), done),
+  });
   return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted };
 }

@@ -5,6 +5,7 @@
 import { objects } from './objects.js';
 import { DenseExecutor } from '../model/dense/executor.js';
 import type { Graph } from '../model/ir.js';
+import type { TraceLayerFrame } from './trace-sink.js';
 
 export interface FrameRecord {
   frame: number;
@@ -196,4 +197,50 @@ export class RunAccumulator {
       outputs: this.outputs ? this.outputs.subarray(0, n * this.outSize) : null,
     };
   }
+}
+
+/** A layer of a run as its trace names it, without totals. */
+export type LayerInfo = Pick<LayerTotals, 'layer_id' | 'name' | 'kind' | 'op' | 'dense_macs'>;
+
+/** Per-layer counts summed over a run's frames, indexed by layer id. */
+export class LayerSums {
+  readonly macs: Float64Array;
+  readonly adds: Float64Array;
+  readonly updates: Float64Array;
+  readonly transmissions: Float64Array;
+  constructor(layers: number) {
+    this.macs = new Float64Array(layers);
+    this.adds = new Float64Array(layers);
+    this.updates = new Float64Array(layers);
+    this.transmissions = new Float64Array(layers);
+  }
+
+  add(f: TraceLayerFrame): void {
+    for (let l = 0; l < this.macs.length; l++) {
+      this.macs[l] += f.macs[l]!;
+      this.adds[l] += f.adds[l]!;
+      this.updates[l] += f.updates[l]!;
+      this.transmissions[l] += f.transmissions[l]!;
+    }
+  }
+
+  /** Each layer with its totals over `frames` frames (dense MACs: its per-frame count times the frames). */
+  totals(layers: readonly LayerInfo[], frames: number): LayerTotals[] {
+    return layers.map((l) => ({
+      layer_id: l.layer_id, name: l.name, kind: l.kind, op: l.op, macs: this.macs[l.layer_id]!, dense_macs: l.dense_macs * frames,
+      adds: this.adds[l.layer_id]!, updates: this.updates[l.layer_id]!, transmissions: this.transmissions[l.layer_id]!,
+    }));
+  }
+}
+
+/** A run's result from its folded frames and what the run knows of itself (the functional and the chip run). */
+export function runResult(
+  acc: RunAccumulator, fin: ReturnType<RunAccumulator['finish']>,
+  run: Pick<RunResult, 'model' | 'chip' | 'policy' | 'threshold' | 'memory' | 'layers' | 'cores' | 'mesh'>,
+): RunResult {
+  const totals = fin.totals;
+  return {
+    frames: acc.frames, totals, per_frame: acc.perFrame, accuracy: fin.accuracy, error_vs_dense: fin.error_vs_dense, trace: null,
+    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0, ...run,
+  };
 }

@@ -16,7 +16,7 @@ import { denseMacsOf, weightBytesOf, type Graph } from '../../model/ir.js';
 import type { TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../trace-sink.js';
 import { outputFrameShape, type Frames } from '../inputs.js';
 import type { DeltaBatch, FrameReport } from '../messages.js';
-import { denseReference, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
+import { denseReference, LayerSums, runResult, RunAccumulator, type FrameRecord, type RunResult } from '../result.js';
 import { checkOverrides, createGate, gateGeometry, gateOverride, overridePolicy, planMemory } from '../../model/evnet/engine.js';
 import { CoreGroup } from './core-group.js';
 import type { Outbound } from './fan.js';
@@ -196,21 +196,13 @@ export async function runChip(graph: Graph, frames: Frames, count: number, opts:
   }
   await pool.close();
   const fin = loop.acc.finish(loop.lastEnd);
-  const totals = fin.totals;
   const done = loop.acc.frames;
-  const result: RunResult = {
-    frames: done, totals, per_frame: loop.acc.perFrame, accuracy: fin.accuracy,
-    error_vs_dense: fin.error_vs_dense, trace: null, model: graph.name, chip: opts.chip.name,
-    policy: formatPolicy(opts.policy), threshold: opts.threshold,
-    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0,
-    memory: planMemory(setup.plan),
+  const result = runResult(loop.acc, fin, {
+    model: graph.name, chip: opts.chip.name, policy: formatPolicy(opts.policy), threshold: opts.threshold, memory: planMemory(setup.plan),
     // The trace's layers (the mapped layers, then the sensor's input gate) with their totals.
-    layers: tables.layers.map((l) => ({
-      layer_id: l.layer_id, name: l.name, kind: l.kind, op: l.op, macs: loop.layerSums.macs[l.layer_id]!, dense_macs: l.dense_macs * done,
-      adds: loop.layerSums.adds[l.layer_id]!, updates: loop.layerSums.updates[l.layer_id]!, transmissions: loop.layerSums.transmissions[l.layer_id]!,
-    })),
+    layers: loop.layerSums.totals(tables.layers, done),
     cores: setup.mapping.cores.length, mesh: { width: setup.mapping.width, height: setup.mapping.height },
-  };
+  });
   return { result, outputs: fin.outputs, outputShape: [done, ...outputFrameShape(outT.shape)], interrupted, setup };
 }
 
@@ -329,7 +321,7 @@ class FrameLoop {
   private readonly coreFrame: { [K in keyof TraceCoreFrame]: Float64Array };
   private readonly layerFrame: { [K in keyof TraceLayerFrame]: Float64Array };
   /** layerFrame summed over the frames done (the result's per-layer totals). */
-  readonly layerSums: { [K in keyof TraceLayerFrame]: Float64Array };
+  readonly layerSums: LayerSums;
   private readonly sink: TraceSink | null;
   private readonly events: boolean;
   /** Frames begun and not yet finished: entry time and the sensor's share. */
@@ -361,7 +353,7 @@ class FrameLoop {
     };
     // One row per segment, then the sensor's input gate (see traceTables).
     this.layerFrame = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
-    this.layerSums = { macs: new Float64Array(nSeg + 1), adds: new Float64Array(nSeg + 1), updates: new Float64Array(nSeg + 1), transmissions: new Float64Array(nSeg + 1) };
+    this.layerSums = new LayerSums(nSeg + 1);
     this.sink = opts.trace ? opts.trace.sink : null;
     this.events = this.sink !== null && this.sink.level === 'events';
   }
@@ -434,13 +426,8 @@ class FrameLoop {
     this.lastEnd = outEnd;
     this.acc.add(rec, { gateUpdates: gateUpd, accUpdates: accUpd, stallNs: stall }, y, this.input(t));
     this.layerFrameOf(reports, s);
-    const { layerFrame, layerSums } = this;
-    for (let l = 0; l < layerFrame.macs.length; l++) {
-      layerSums.macs[l] += layerFrame.macs[l]!;
-      layerSums.adds[l] += layerFrame.adds[l]!;
-      layerSums.updates[l] += layerFrame.updates[l]!;
-      layerSums.transmissions[l] += layerFrame.transmissions[l]!;
-    }
+    const { layerFrame } = this;
+    this.layerSums.add(layerFrame);
     if (this.sink) this.sink.frame(rec, layerFrame, coreFrame, this.events ? reports.flatMap((r) => (r.events ? [r.events] : [])) : null);
   }
 
