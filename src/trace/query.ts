@@ -155,11 +155,19 @@ function rounded(v: number): string {
   return String(Number(v.toPrecision(Math.max(6, Math.min(intDigits + 1, 17)))));
 }
 
+/** A Buffer as JSON.stringify hands it to a replacer (its toJSON runs first). */
+function isBufferJson(v: unknown): v is { type: 'Buffer'; data: number[] } {
+  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
+}
+
+/** A BLOB as SQL writes it, x'0a1b…' (not its raw bytes, nor a JSON dump of a Buffer). */
+const blob = (v: Uint8Array): string => `x'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`;
+
 const cell = (v: unknown, round = true): string =>
-  v === null || v === undefined ? '' : round && typeof v === 'number' && !Number.isInteger(v) ? rounded(v) : String(v);
+  v === null || v === undefined ? '' : v instanceof Uint8Array ? blob(v) : round && typeof v === 'number' && !Number.isInteger(v) ? rounded(v) : String(v);
 
 export function formatRows(rows: Record<string, unknown>[], format: QueryFormat): string {
-  if (format === 'json') return JSON.stringify(rows, null, 2);
+  if (format === 'json') return JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? blob(v) : isBufferJson(v) ? blob(Uint8Array.from(v.data)) : v), 2);
   if (rows.length === 0) return format === 'csv' ? '' : '(no rows)';
   const cols = Object.keys(rows[0]!);
   if (format === 'csv') {

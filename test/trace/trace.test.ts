@@ -227,6 +227,17 @@ describe('query tables', () => {
     expect(line!.trim().split(/\s+/)).toEqual(['29345622.7', '0.000123457', '1.23457', '7', '3.33333e-301']);
     expect(formatRows(rows, 'csv').split('\n')[1]).toBe(`29345622.7,0.000123456789,1.23456789,7,${1e-300 / 3}`);
   });
+
+  it('a BLOB reads as its SQL literal in every format (was raw bytes, or a Buffer dump in JSON)', async () => {
+    const t = join(tmp, 'blob.sqlite');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, "CREATE TABLE b (v BLOB); INSERT INTO b VALUES (x'00ff10')");
+    await close(db);
+    const rows = await queryTrace(t, 'SELECT v FROM b');
+    expect(formatRows(rows, 'table').split('\n')[2]).toBe("x'00ff10'");
+    expect(formatRows(rows, 'csv')).toBe("v\nx'00ff10'");
+    expect(JSON.parse(formatRows(rows, 'json'))).toEqual([{ v: "x'00ff10'" }]);
+  });
 });
 
 describe('evsim query', () => {
