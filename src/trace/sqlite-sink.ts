@@ -88,6 +88,9 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
       // Version 1 lacked core_frames' shadow-row columns (0 for its runs). The version moves
       // on, so an older evsim refuses the file instead of writing rows one column short.
       await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
+      // Views as this version defines them (CREATE VIEW IF NOT EXISTS kept the file's own).
+      const views = [...SCHEMA_SQL.matchAll(/CREATE VIEW IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
+      await exec(db, `${views.map((v) => `DROP VIEW IF EXISTS ${v};`).join(' ')} ${SCHEMA_SQL}`);
       await run(db, 'UPDATE schema_version SET version = ?', [SCHEMA_VERSION]);
     } else if (v[0]!.version !== SCHEMA_VERSION) {
       throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);

@@ -323,7 +323,9 @@ describe('a trace written by the previous schema (version 1, no shadow-row colum
     const v1 = SCHEMA_SQL.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
     expect(v1).not.toMatch(/halo_/);
     const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-    await exec(db, `${v1}; INSERT INTO schema_version (version) VALUES (1);`);
+    // …and a view of its own time (here: frame_summary without ops_reduction).
+    const oldView = 'DROP VIEW frame_summary; CREATE VIEW frame_summary AS SELECT run_id, frame, macs FROM frames;';
+    await exec(db, `${v1}; ${oldView} INSERT INTO schema_version (version) VALUES (1);`);
     await close(db);
     const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
@@ -331,6 +333,8 @@ describe('a trace written by the previous schema (version 1, no shadow-row colum
     const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
     expect(n!.n).toBeGreaterThan(0);
     expect(n!.h).toBe(0);
+    // The views are this version's.
+    expect((await queryTrace(t, 'SELECT * FROM frame_summary LIMIT 1'))[0]).toHaveProperty('ops_reduction');
   });
 });
 
