@@ -66,7 +66,8 @@ export interface WritableFile {
   elsewhere: string;
   /**
    * True when the file is written where it is (SQLite): the file itself must be
-   * writable. Otherwise it is written aside and renamed over: only its folder must be.
+   * writable as well as its folder. Otherwise it is written aside and renamed over: only
+   * its folder must be.
    */
   inPlace: boolean;
 }
@@ -88,11 +89,19 @@ export function checkWritable(path: string, f: WritableFile): void {
   if (exists && statSync(abs).isDirectory()) fail(' is a folder', `give a file name such as ${join(path, f.example)}, or ${f.elsewhere}`);
   // A FIFO or device would be replaced by a renamed file, or opened by SQLite as a database.
   if (exists && !statSync(abs).isFile()) fail(' is not a regular file (a pipe or device)');
-  const target = f.inPlace && exists ? abs : dir;
+  // Written in place (SQLite), the file must be writable, and its folder too: SQLite
+  // makes its journal files beside it.
+  if (f.inPlace && exists) {
+    try {
+      accessSync(abs, constants.W_OK);
+    } catch {
+      fail(': not writable');
+    }
+  }
   try {
-    accessSync(target, constants.W_OK);
+    accessSync(dir, constants.W_OK);
   } catch {
-    fail(target === abs ? ': not writable' : `: folder ${dir} is not writable`);
+    fail(`: folder ${dir} is not writable`);
   }
 }
 

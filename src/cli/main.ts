@@ -131,7 +131,8 @@ function usageMessage(msg: string, argv: readonly string[]): string {
   const missing = /^Not enough arguments following: (\S+)$/.exec(text);
   if (missing) text = `--${missing[1]} needs a value`;
   const choice = /^Invalid values: Argument: ([\w-]+), Given: (.*), Choices: (.*)$/.exec(text);
-  if (choice) text = `${choice[1] === 'kind' ? 'the workload' : `--${choice[1]}`} must be one of ${choice[3]!.replace(/"/g, '')}, got ${choice[2] === 'true' ? 'no value' : choice[2]!.replace(/"/g, "'")}`;
+  if (choice && choice[2] === 'false' && argv.includes(`--no-${choice[1]}`)) text = `--no-${choice[1]} is not an option: --${choice[1]} takes a value, and leaving it out gives the default`;
+  else if (choice) text = `${choice[1] === 'kind' ? 'the workload' : `--${choice[1]}`} must be one of ${choice[3]!.replace(/"/g, '')}, got ${choice[2] === 'true' ? 'no value' : choice[2]!.replace(/"/g, "'")}`;
   const unknown = /^Unknown arguments?: (.*)$/.exec(text);
   if (unknown) {
     const names = unknown[1]!.split(', ').filter((n) => !/[A-Z]/.test(n) || !unknown[1]!.split(', ').includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));

@@ -68,8 +68,8 @@ export interface SharedInputs {
   inputs: Inputs;
 }
 
-/** Each cache's budget: 256 MiB (a 1000-frame 128×128 RGB video is 197 MB). */
-const CACHE_BYTES = 256 * 2 ** 20;
+/** Each cache's budget: 512 MiB, so two 1000-frame 128×128 RGB videos (197 MB each) that a grid alternates between both stay. */
+const CACHE_BYTES = 512 * 2 ** 20;
 const inputs = new RecentCache<Inputs>(CACHE_BYTES);
 const references = new RecentCache<Float32Array>(CACHE_BYTES);
 const bytesOf = (v: Inputs): number => v.frames.data.byteLength + (v.labels instanceof Int32Array ? v.labels.byteLength : 0);

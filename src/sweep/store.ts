@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { addMissingColumns, all, close, exec, openTraceForWriting, restJournal, run } from '../trace/sqlite-sink.js';
+import { addMissingColumns, all, close, exec, openTraceForWriting, run } from '../trace/sqlite-sink.js';
 import type { PointMetrics, PointOutcome } from './point.js';
 import type { ResolvedPoint } from './spec.js';
 
@@ -324,7 +324,7 @@ export class SweepStore {
 
   async close(): Promise<void> {
     try {
-      await restJournal(this.db);
+      await exec(this.db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
       await close(this.db);
     } finally {
       releaseLock(this.lock);

@@ -3,7 +3,8 @@
  * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
  * nothing. Results print as an aligned table, CSV or JSON.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
@@ -87,9 +88,18 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   const kind = checkReadOnly(sql);
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
   if (statSync(path).isDirectory()) throw new EvsimError('BAD_TRACE', `trace ${path} is a folder; give a trace file (e.g. ${join(path, 'demo.sqlite')})`);
+  // A WAL file (evsim's traces are) in a folder evsim cannot write, such as a read-only
+  // mount: SQLite cannot make the -shm file it needs even to read it. Closed cleanly, it
+  // has nothing outside the main file, which is then read as it is (immutable).
+  const immutable = isWal(path) && !canWriteBeside(path);
+  if (immutable && existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
+    throw new EvsimError('BAD_TRACE', `trace ${path} has writes in ${path}-wal (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read them; copy both files to a writable folder`);
+  }
   let db: sqlite3.Database;
   try {
-    db = await openDb(path, sqlite3.OPEN_READONLY);
+    db = immutable
+      ? await openDb(`${pathToFileURL(resolve(path)).href}?immutable=1`, sqlite3.OPEN_READONLY | sqlite3.OPEN_URI)
+      : await openDb(path, sqlite3.OPEN_READONLY);
   } catch (e) {
     throw new EvsimError('BAD_TRACE', `cannot open trace ${path}: ${(e as Error).message}`);
   }
@@ -107,16 +117,25 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
       if (kind === 'empty') throw new EvsimError('BAD_TRACE', `trace ${path} is empty (no run was ever written to it); give a file written by 'evsim run --trace' or 'evsim sweep'`);
       if (/no such table: sweep_points/.test(msg)) throw new EvsimError('BAD_SQL', `${path} holds runs but no sweep: sweep_points is in the files evsim sweep writes (its --out)`);
     }
-    if (/readonly/i.test(msg)) {
-      // A trace still in WAL mode (its writer running or killed) needs its -shm file even to be read.
-      if (existsSync(`${path}-wal`) || !canWriteBeside(path)) {
-        throw new EvsimError('BAD_TRACE', `trace ${path} is in WAL mode (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read it; copy it with its -wal file to a writable folder`);
-      }
-      throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
-    }
+    if (/readonly/i.test(msg)) throw new EvsimError('BAD_SQL', `the trace is opened read-only; evsim query runs SELECT statements only (${msg})`);
     throw new EvsimError('BAD_SQL', `SQL error: ${msg}`);
   } finally {
     await close(db).catch(() => undefined);
+  }
+}
+
+/** True when the file is an SQLite database in WAL mode (header bytes 18 and 19 are 2). */
+function isWal(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const h = Buffer.alloc(20);
+      return readSync(fd, h, 0, 20, 0) === 20 && h[18] === 2 && h[19] === 2;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
   }
 }
 

@@ -128,18 +128,6 @@ function sqlLiteral(v: number | string | null): string {
   return `'${v.replaceAll("'", "''")}'`;
 }
 
-/**
- * A writer done with a file leaves it as a plain rollback-journal database: WAL content
- * checkpointed, no -wal or -shm beside it, so it reads from a read-only folder or mount
- * (a WAL file needs its -shm created even to be read). With another connection still
- * open (a concurrent run, a query) the switch is refused and the file stays in WAL; the
- * next writer to open it sets WAL again.
- */
-export async function restJournal(db: sqlite3.Database): Promise<void> {
-  await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
-  await exec(db, 'PRAGMA journal_mode = DELETE').catch(() => undefined);
-}
-
 /** `INSERT INTO table VALUES (...), (...)` for rows[from, to). */
 export function insertSql(table: string, rows: readonly Row[], from: number, to: number): string {
   const parts: string[] = [];
@@ -185,7 +173,10 @@ export class SqliteTraceSink implements TraceSink {
   async begin(info: TraceRunInfo): Promise<void> {
     checkTracePath(this.path);
     try {
-      this.db = this.opts.replay?.db ?? (await openTraceForWriting(this.path, 'trace', 'pass --trace another file (or --no-trace)', 5000));
+      this.db = this.opts.replay?.db ?? (await openTraceForWriting(this.path, 'trace', 'pass --trace another file (or --no-trace)', 5000).catch((e: unknown) => {
+        // The file could not be opened as a trace (locked by another program, read-only): bad input.
+        throw e instanceof EvsimError ? e : new EvsimError('BAD_TRACE', `trace ${this.path}: ${(e as Error).message}`);
+      }));
       const t = this.opts.replay?.createdAt ?? now();
       const r = await run(
         this.db,
@@ -329,7 +320,7 @@ export class SqliteTraceSink implements TraceSink {
       await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
       if (replay) return;
       await exec(db, 'COMMIT');
-      await restJournal(db);
+      await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');
     } catch (e) {
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${(e as Error).message}`);
     } finally {

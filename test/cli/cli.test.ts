@@ -124,6 +124,7 @@ describe('evsim run: bad input exits 2 with one line', () => {
     const base = ['--model', mlp, '--frames', frames, '--no-trace', '--quiet'];
     expectBadInput(evsim('run', ...base, '--no-threshold'), /^evsim: --no-threshold is not an option: --threshold takes a value/);
     expectBadInput(evsim('run', ...base, '--no-labels'), /^evsim: --no-labels is not an option/);
+    expectBadInput(evsim('run', ...base, '--no-placement'), /^evsim: --no-placement is not an option: --placement takes a value/);
     expectBadInput(evsim('inspect', mlp, '--chip', 'loihi', '--no-policy'), /^evsim: --no-policy is not an option/);
     expectBadInput(evsim('sweep', join(ROOT, 'sim-configs', 'sweeps', 'threshold.yaml'), '--no-pareto'), /^evsim: --no-pareto is not an option/);
     expectBadInput(evsim('run', ...base, '--dense=maybe'), /^evsim: --dense is a switch: give --dense \(or --no-dense\), not '--dense=maybe'/);

@@ -104,8 +104,14 @@ const { shape, size } = plan.tensors[step.in]!;
   const setting = global ? 'the run\'s threshold (--threshold, or threshold: in a config)' : `${where}: the threshold`;
   // Thresholds are float32 (DESIGN §3): 1e39 would be an infinity, and under rounding
   // 1e-46 a zero whose 1/h is infinite (every value sent as NaN).
-  const big = perChannel.find((v) => Math.fround(v) === Infinity);
-  if (big !== undefined) throw new EvsimError('BAD_POLICY', `${setting} is ${big}${opts.bnGamma ? ' after bn_gamma scaling' : ''}, beyond float32; give at most 3.4e38`);
+  const c = perChannel.findIndex((v) => Math.fround(v) === Infinity);
+  if (c >= 0) {
+    const given = ov?.channelThresholds ? ov.channelThresholds[c]! : base;
+    const who = ov?.channelThresholds ? `${where}.channel_thresholds[${c}]` : setting;
+    // Given within range, it can still leave it once bn_gamma scales it by |γ|.
+    const how = Math.fround(given) === Infinity ? `is ${given}` : `${given} times |γ| of channel ${c} (bn_gamma) is ${perChannel[c]}`;
+    throw new EvsimError('BAD_POLICY', `${who} ${how}, beyond float32; give at most 3.4e38`);
+  }
   const zero = policy.mode === 'rounding' ? perChannel.find((v) => Math.fround(v) <= 0) : undefined;
   if (zero !== undefined) {
     const tiny = zero > 0 ? ` (${zero} is 0 in float32; give at least 1.4e-45)` : '';

@@ -592,9 +592,11 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       const op: Op = opType === 'MaxPool'
         ? { kind: 'maxpool', ...g }
         : { kind: 'avgpool', ...g, countIncludePad: ((a.get('count_include_pad') as number | undefined) ?? 0) === 1, global: false };
-      // A window wholly in the padding averages nothing (0 / 0) and a max pool's takes no value.
+      // A window wholly in the padding averages nothing (0 / 0) and a max pool's takes no
+      // value; with count_include_pad the padding counts, and such a window is 0.
       const { h, w } = spatialOf(x.shape);
-      for (let y = 0; y < oh; y++) {
+      const counted = op.kind === 'avgpool' && op.countIncludePad;
+      for (let y = 0; y < oh && !counted; y++) {
         for (let xx = 0; xx < ow; xx++) {
           if (avgDivisor(g, h, w, y, xx, false) === 0) throw bad(where, `the window of output (${y}, ${xx}) lies wholly in the padding; use pads smaller than the kernel`);
         }

@@ -275,10 +275,10 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
         acts.set(outName, out);
       });
     } catch (e) {
-      // Whatever a malformed node makes the converter trip on (a negative or huge shape,
-      // an attribute of the wrong type) is a bad model, named by its node.
-      if (e instanceof EvsimError) throw e;
-      throw new EvsimError('BAD_MODEL', `${where}: malformed (${(e as Error).message}); the file is corrupt or not as the ONNX spec defines this op`);
+      // What a malformed node makes the converter trip on (a negative or huge shape, an
+      // attribute of the wrong kind) is named by its node; running out of memory is not the model's fault.
+      if (e instanceof EvsimError || (e instanceof RangeError && /allocation failed/.test(e.message))) throw e;
+      throw new EvsimError('BAD_MODEL', `${where}: cannot be converted (${(e as Error).message}); the node is malformed, or evsim does not handle this form of the op`);
     }
   });
 
