@@ -48,16 +48,21 @@ function flagsAsConfig(a: RunArgs): RunConfigFile {
  */
 export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chipMesh: { width: number; height: number } | null = null): string {
   const f = Math.max(r.frames, 1);
+  // A --dense run is the conventional network: no reduction, no EvNet state or overhead, no error against itself.
+  const dense = r.policy === 'dense';
+  const macs = dense
+    ? `  MACs / frame     ${fmtSi(r.totals.macs / f)}   (the conventional network${r.totals.dense_macs !== r.totals.macs ? `; DESIGN §4's dense count, ${fmtSi(r.totals.dense_macs / f)}, also counts taps on zero padding` : ''})`
+    : `  MACs / frame     ${fmtSi(r.totals.macs / f)}   dense ${fmtSi(r.totals.dense_macs / f)}   → ${r.totals.macs > 0 ? `${r.ops_reduction.toFixed(2)}× fewer` : 'no MACs done'}`;
   const lines = [
-    `evsim run — ${r.model} on chip ${r.chip}, policy ${r.policy}, h = ${r.threshold}${r.interrupted ? '  (interrupted)' : ''}`,
+    `evsim run — ${r.model} on chip ${r.chip}, ${dense ? 'the conventional network (--dense)' : `policy ${r.policy}, h = ${r.threshold}`}${r.interrupted ? '  (interrupted)' : ''}`,
     `  frames           ${r.frames}`,
-    `  MACs / frame     ${fmtSi(r.totals.macs / f)}   dense ${fmtSi(r.totals.dense_macs / f)}   → ${r.totals.macs > 0 ? `${r.ops_reduction.toFixed(2)}× fewer` : 'no MACs done'}`,
+    macs,
     `  transmissions    ${fmtSi(r.totals.transmissions / f)} / frame   adds ${fmtSi(r.totals.adds / f)} / frame`,
-    `  overhead / frame ${fmtSi(r.totals.overhead_adds / f)} adds, ${fmtSi(r.totals.overhead_compares / f)} compares, ${fmtSi(r.totals.overhead_load_store / f)} load/store`,
-    `  memory           weights ${fmtBytes(r.memory.weight_bytes)}, EvNet state ${fmtBytes(r.memory.state_bytes)}`,
+    ...(dense ? [] : [`  overhead / frame ${fmtSi(r.totals.overhead_adds / f)} adds, ${fmtSi(r.totals.overhead_compares / f)} compares, ${fmtSi(r.totals.overhead_load_store / f)} load/store`]),
+    `  memory           weights ${fmtBytes(r.memory.weight_bytes)}${dense ? '' : `, EvNet state ${fmtBytes(r.memory.state_bytes)}`}`,
   ];
   if (r.accuracy !== null) lines.push(`  accuracy         ${fmtPct(r.accuracy)}`);
-  if (r.error_vs_dense) {
+  if (r.error_vs_dense && !dense) {
     const e = r.error_vs_dense;
     lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
   }
