@@ -61,8 +61,11 @@ export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float3
   // views a band of it, and the whole (H + T) × (W + 2T) scene grew with T².
   const SH = H + T + 8;
   const SW = W + 2 * T + 8;
+  // The texture's scale is the view's, never the video's length: the first k frames are
+  // the same whatever T (a sweep over frames, or --max-frames, compares one video). It is
+  // the scale a 48-frame video had when it followed the scene's size.
   const waves = Array.from({ length: 6 }, () => ({
-    fy: (rand() * 6 + 1) / SH, fx: (rand() * 6 + 1) / SW, ph: rand() * 6.283, amp: 0.15 + 0.2 * rand(), ch: Array.from({ length: C }, () => rand()),
+    fy: (rand() * 6 + 1) / (H + 56), fx: (rand() * 6 + 1) / (W + 104), ph: rand() * 6.283, amp: 0.15 + 0.2 * rand(), ch: Array.from({ length: C }, () => rand()),
   }));
   const nBlocks = Math.ceil(SW / 64);
   const blocks = new Map<number, Float32Array>();

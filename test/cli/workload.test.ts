@@ -65,6 +65,16 @@ describe('evsim workload video', () => {
 });
 
 describe('syntheticVideo called from TypeScript', () => {
+  it('the first frames of a video are the same whatever its length, for every motion (was: the texture scaled with it)', async () => {
+    const { syntheticVideo } = await import('../../src/workloads/video.js');
+    for (const motion of ['none', 'minor', 'major'] as const) {
+      const short = syntheticVideo({ frames: 4, height: 12, width: 10, motion, seed: 3 });
+      const long = syntheticVideo({ frames: 40, height: 12, width: 10, motion, seed: 3 });
+      expect(Buffer.from(long.data.buffer, 0, short.data.byteLength).equals(Buffer.from(short.data.buffer)), motion).toBe(true);
+    }
+  });
+
+
   it('refuses what the CLI refuses, as EvsimErrors naming the option', async () => {
     const { syntheticVideo } = await import('../../src/workloads/video.js');
     const bad: [Record<string, unknown>, RegExp][] = [
