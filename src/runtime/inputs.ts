@@ -73,6 +73,11 @@ export function loadFrames(g: Graph, path: string): Frames {
  * output can name (0 … outputs − 1); `source` names them in messages.
  */
 export function checkLabels(labels: Int32Array, videoFrames: number, classes: number, source: string): Int32Array {
+  // From the library labels come as they are: a Float32Array of 1.5s would match no class.
+  if (!(labels instanceof Int32Array)) {
+    const what = labels === null || typeof labels !== 'object' ? typeof labels : (labels as object).constructor?.name ?? 'object';
+    throw new EvsimError('BAD_FRAMES', `${source}: labels must be an Int32Array of class indices (one per frame), got ${what}`);
+  }
   if (labels.length !== videoFrames) {
     throw new EvsimError('BAD_FRAMES', `${source}: ${labels.length} labels for a video of ${videoFrames} frames; give one label per frame (int [${videoFrames}])`);
   }

@@ -117,6 +117,17 @@ function checkOptions(opts: SimulateOptions): void {
   if (opts.layers !== undefined && (opts.layers === null || typeof opts.layers !== 'object' || Array.isArray(opts.layers))) {
     throw new EvsimError('BAD_USAGE', `layers must be an object of per-gate settings ({ gate: { threshold, policy } }), got ${JSON.stringify(opts.layers)}`);
   }
+  for (const [gate, ov] of Object.entries(opts.layers ?? {})) {
+    const o = ov as unknown as Record<string, unknown>;
+    if (o === null || typeof o !== 'object') throw new EvsimError('BAD_USAGE', `layers.${gate} must be an object { threshold, policy, channelThresholds }, got ${JSON.stringify(ov)}`);
+    const unknown = Object.keys(o).filter((k) => !['threshold', 'policy', 'channelThresholds'].includes(k));
+    if (unknown.length > 0) throw new EvsimError('BAD_USAGE', `layers.${gate}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (the library spells them threshold, policy, channelThresholds)`);
+    if (o.threshold !== undefined && typeof o.threshold !== 'number') throw new EvsimError('BAD_USAGE', `layers.${gate}.threshold must be a number, got ${JSON.stringify(o.threshold)}`);
+    if (o.policy !== undefined && typeof o.policy !== 'string') throw new EvsimError('BAD_USAGE', `layers.${gate}.policy must be a string, got ${JSON.stringify(o.policy)}`);
+    if (o.channelThresholds !== undefined && !(Array.isArray(o.channelThresholds) && o.channelThresholds.every((v) => typeof v === 'number'))) {
+      throw new EvsimError('BAD_USAGE', `layers.${gate}.channelThresholds must be an array of numbers, one per channel, got ${JSON.stringify(o.channelThresholds)}`);
+    }
+  }
   const positiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
   if (opts.workers !== undefined && !positiveInt(opts.workers)) throw new EvsimError('BAD_USAGE', `workers must be a positive integer, got ${opts.workers}`);
   if (opts.maxFrames != null && !positiveInt(opts.maxFrames)) throw new EvsimError('BAD_USAGE', `maxFrames must be a positive integer, got ${opts.maxFrames}`);
@@ -126,6 +137,23 @@ function checkOptions(opts: SimulateOptions): void {
   if (opts.traceLevel !== undefined && !['summary', 'cores', 'events'].includes(opts.traceLevel)) {
     throw new EvsimError('BAD_USAGE', `traceLevel must be 'summary', 'cores' or 'events', got ${JSON.stringify(opts.traceLevel)}`);
   }
+  if (typeof opts.model === 'object' && !(Array.isArray((opts.model as Partial<Graph>).tensors) && Array.isArray((opts.model as Partial<Graph>).nodes))) {
+    throw new EvsimError('BAD_USAGE', 'model must be an ONNX file path or a graph from loadOnnx(), got another object');
+  }
+  for (const k of ['dense', 'compareDense', 'keepOutputs', 'bnGamma', 'inProcess'] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new EvsimError('BAD_USAGE', `${k} must be true or false, got ${JSON.stringify(opts[k])}`);
+  }
+  if (opts.onFrame !== undefined && typeof opts.onFrame !== 'function') throw new EvsimError('BAD_USAGE', `onFrame must be a function (done, total) => void, got ${typeof opts.onFrame}`);
+}
+
+/** What a run started from the library records as its configuration (the CLI passes its resolved config). */
+function apiConfig(opts: SimulateOptions, chip: string, threshold: number): Record<string, unknown> {
+  const file = (v: unknown): unknown => (typeof v === 'string' || v == null ? (v ?? null) : '(in memory)');
+  return {
+    model: file(opts.model), model_output: opts.modelOutput ?? null, frames: file(opts.frames), labels: file(opts.labels), max_frames: opts.maxFrames ?? null,
+    threshold, policy: opts.policy ?? 'threshold', bn_gamma: opts.bnGamma ?? false, layers: opts.layers ?? {}, chip,
+    mesh: opts.mesh ?? 'auto', placement: opts.placement ?? 'snake', dense: opts.dense ?? false, compare_dense: opts.compareDense ?? false,
+  };
 }
 
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
@@ -155,6 +183,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   if (opts.outputs) assertWritable(opts.outputs, 'outputs');
   const count = Math.min(frames.count, opts.maxFrames ?? Infinity);
   const classes = graph.tensors[graph.output]!.size;
+  if (opts.denseOutputs && !(opts.denseOutputs instanceof Float32Array && opts.denseOutputs.length >= count * classes)) {
+    throw new EvsimError('BAD_USAGE', `denseOutputs must be a Float32Array of the ${count} frames' dense outputs (${count} × ${classes} values), got ${opts.denseOutputs instanceof Float32Array ? `${opts.denseOutputs.length} values` : typeof opts.denseOutputs}`);
+  }
   const labels = opts.labels == null ? null
     : typeof opts.labels === 'string' ? loadLabels(opts.labels, frames.count, classes) : checkLabels(opts.labels, frames.count, classes, 'labels');
   let sink: TraceSink | null = null;
@@ -166,14 +197,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     sink = new SqliteTraceSink(opts.trace, opts.traceLevel ?? 'cores', evsimVersion());
   } else if (opts.trace == null) {
     sink = null;
-  } else if (typeof opts.trace === 'object' && typeof (opts.trace as Partial<TraceSink>).begin === 'function') {
+  } else if (typeof opts.trace === 'object' && ['begin', 'frame', 'end'].every((m) => typeof (opts.trace as unknown as Record<string, unknown>)[m] === 'function')) {
     sink = opts.trace;
   } else {
     throw new EvsimError('BAD_USAGE', `trace must be a file path, a TraceSink or null, got ${typeof opts.trace}`);
   }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink
-    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? null, frames: count } }
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, chip.name, threshold), frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,

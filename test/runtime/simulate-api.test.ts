@@ -45,6 +45,15 @@ describe('simulate() checks what types cannot', () => {
     expect((await rejection({ model, frames, layers: 'x' as never })).message).toMatch(/layers must be an object of per-gate settings/);
     expect((await rejection({ model, frames, modelOutput: 5 as unknown as string })).message).toMatch(/^modelOutput must be the name of a model output, got 5$/);
     expect((await rejection({ model, frames, trace: 123 as never })).message).toMatch(/^trace must be a file path, a TraceSink or null, got number$/);
+    // Once silently wrong or a raw TypeError: checked and named.
+    expect((await rejection({ model: {} as never, frames })).message).toMatch(/^model must be an ONNX file path or a graph from loadOnnx\(\)/);
+    expect((await rejection({ model, frames, onFrame: 5 as never })).message).toMatch(/^onFrame must be a function/);
+    expect((await rejection({ model, frames, dense: 'no' as never })).message).toMatch(/^dense must be true or false, got "no"$/);
+    expect((await rejection({ model, frames, labels: Float32Array.of(1, 2, 3, 4) as never })).message).toMatch(/labels must be an Int32Array of class indices .*got Float32Array/);
+    expect((await rejection({ model, frames, layers: { input: { treshold: 5 } } as never })).message).toMatch(/^layers\.input: unknown key 'treshold'/);
+    expect((await rejection({ model, frames, layers: { input: { threshold: '0.2' } } as never })).message).toMatch(/^layers\.input\.threshold must be a number, got "0\.2"$/);
+    expect((await rejection({ model, frames, compareDense: true, denseOutputs: new Float32Array(3) })).message).toMatch(/^denseOutputs must be a Float32Array of the 4 frames' dense outputs \(4 × 10 values\), got 3 values$/);
+    expect((await rejection({ model, frames, trace: { begin: async () => undefined } as never })).message).toMatch(/^trace must be a file path, a TraceSink or null/);
     // null is "not given", as for labels and maxFrames.
     expect((await simulate({ model, frames, modelOutput: null, chip: 'ideal', maxFrames: 1 })).frames).toBe(1);
   });
@@ -81,6 +90,9 @@ describe('simulate() results', () => {
     expect(r.trace).toBe(trace);
     const rows = await queryTrace(trace, 'SELECT status, trace_level, frames_planned FROM runs');
     expect(rows).toEqual([{ status: 'completed', trace_level: 'summary', frames_planned: 4 }]);
+    // The run's settings are recorded (was: config_json null from the library).
+    const [c] = await queryTrace(trace, "SELECT json_extract(config_json, '$.threshold') AS h, json_extract(config_json, '$.chip') AS chip, json_extract(config_json, '$.frames') AS frames FROM runs");
+    expect(c).toEqual({ h: 0.05, chip: 'ideal', frames: '(in memory)' });
   });
 
   it('dense: every frame applies every weight and every gate neuron transmits', async () => {
