@@ -141,7 +141,11 @@ export function resolveChip(chip: string | ChipSpec | ChipDoc | undefined): Chip
     return chipFromObject(file, 'chip');
   }
   const { preset, ...over } = chip as ChipDoc;
-  const base = preset === undefined ? {} : { ...(loadChipRaw(preset).raw as object), name: `${preset} (modified)` };
+  // Named after what changed: 'loihi (frame_period_ns)'; the preset's own name when nothing did.
+  const leaves = (o: Record<string, unknown>, at: string): string[] =>
+    Object.entries(o).flatMap(([k, v]) => (isPlainObject(v) ? leaves(v as Record<string, unknown>, `${at}${k}.`) : [`${at}${k}`]));
+  const changed = leaves(over as Record<string, unknown>, '').filter((k) => k !== 'name');
+  const base = preset === undefined ? {} : { ...(loadChipRaw(preset).raw as object), name: changed.length > 0 ? `${preset} (${changed.join(', ')})` : preset };
   return chipFromObject(deepMerge(base, over), preset === undefined ? 'chip' : `chip (preset ${preset})`);
 }
 

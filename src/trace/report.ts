@@ -43,19 +43,20 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
   const layers = await queryTrace(trace, `SELECT name, macs_fraction FROM layer_sparsity WHERE run_id = ${id} AND dense_macs > 0 ORDER BY layer_id`);
   const totals = (await queryTrace(trace, `SELECT COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns FROM frames WHERE run_id = ${id}`))[0]!;
   const tiles = await tileEnergy(trace, id, Number(totals.energy_pj));
+  const setting = settingsOf((await queryTrace(trace, `SELECT config_json FROM runs WHERE run_id = ${id}`))[0]?.config_json);
 
   const ops = frames.flatMap((f) => [
-    { frame: f.frame, kind: 'EvNet MACs', value: f.macs },
+    { frame: f.frame, kind: setting.dense ? 'MACs done (dense run)' : 'EvNet MACs', value: f.macs },
     { frame: f.frame, kind: 'dense MACs', value: f.dense_macs },
   ]);
   const charts: [string, string][] = [];
-  // A chip without costs (ideal) has no time or energy: no charts of zeros, n/a below.
-  const timed = frames.some((f) => Number(f.energy_pj) !== 0 || Number(f.latency_ns) !== 0);
-  if (timed) {
-    charts.push(['Latency per frame', await svgOf(lineChart(frames, 'latency_ns', 'Frame latency', 'latency (ns)'))]);
-    charts.push(['Energy per frame', await svgOf(lineChart(frames, 'energy_pj', 'Energy per frame', 'energy (pJ)'))]);
-  }
-  charts.push(['Operations vs dense', await svgOf({
+  // A chip without costs (ideal) has no energy or time, truenorth's preset no latencies:
+  // no charts of zeros, n/a below.
+  const timed = frames.some((f) => Number(f.latency_ns) !== 0);
+  const costed = frames.some((f) => Number(f.energy_pj) !== 0);
+  if (timed) charts.push(['Latency per frame', await svgOf(lineChart(frames, 'latency_ns', 'Frame latency', 'latency (ns)'))]);
+  if (costed) charts.push(['Energy per frame', await svgOf(lineChart(frames, 'energy_pj', 'Energy per frame', 'energy (pJ)'))]);
+  if (frames.length > 0) charts.push(['Operations vs dense', await svgOf({
     ...base, title: 'MACs per frame: EvNet vs dense', data: { values: ops }, mark: 'line',
     encoding: {
       x: FRAME_AXIS, y: { field: 'value', type: 'quantitative', title: 'MACs' },
@@ -68,7 +69,7 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
       encoding: { y: { field: 'name', type: 'nominal', sort: null, title: null }, x: { field: 'macs_fraction', type: 'quantitative', title: 'fraction of dense MACs' } },
     } as TopLevelSpec)]);
   }
-  if (tiles.length > 0 && timed) {
+  if (tiles.length > 0 && costed) {
     charts.push(['Energy per tile', await svgOf({
       $schema: base.$schema, width: 420, height: 420, title: 'Energy per tile of the mesh (all frames; tile (0,0) with the input sensor)', data: { values: tiles }, mark: 'rect',
       encoding: {
@@ -80,12 +81,14 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
   }
   // No frames (a run that failed or was stopped at once): no figures, not zeros.
   const none = Number(totals.frames) === 0;
-  const na = none ? 'n/a (no frames)' : 'n/a (the chip has no costs)';
+  const na = (what: string): string => (none ? 'n/a (no frames)' : `n/a (the chip has no ${what})`);
   const reduction = Number(totals.macs) > 0 ? `${(Number(totals.dense_macs) / Number(totals.macs)).toFixed(2)}×` : none ? 'n/a (no frames)' : 'n/a (no MACs)';
   const facts: [string, string][] = [
-    ['model', esc(run.model)], ['chip', esc(run.chip)], ['status', esc(run.status)], ['frames', esc(totals.frames)],
-    ['ops reduction', reduction], ['energy', timed ? `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ` : na],
-    ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na], ['started', esc(run.created_at)],
+    ['model', esc(run.model)], ['chip', esc(run.chip)], ['run', esc(setting.what)],
+    ...(setting.point ? [['sweep point', esc(setting.point)] as [string, string]] : []),
+    ['status', esc(run.status)], ['frames', esc(totals.frames)],
+    ['ops reduction', reduction], ['energy, all frames', costed ? `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ` : na('energy costs')],
+    ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na('latencies')], ['started', esc(run.created_at)],
     ...(run.error ? [['error', esc(run.error)] as [string, string]] : []),
   ];
   return `<!doctype html>
@@ -97,13 +100,35 @@ td:first-child { color: #666; } .charts { display: flex; flex-wrap: wrap; gap: 2
 figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 </style></head>
 <body>
-<h1>evsim run ${id}: ${esc(run.model)} on ${esc(run.chip)}</h1>
+<h1>evsim run ${id}: ${esc(run.model)} on ${esc(run.chip)}, ${esc(setting.what)}</h1>
 <table>${facts.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
 <div class="charts">
 ${charts.map(([cap, svg]) => `<figure><figcaption>${esc(cap)}</figcaption>${svg}</figure>`).join('\n')}
 </div>
 </body></html>
 `;
+}
+
+/**
+ * What a run was, from its recorded configuration: a dense baseline or an EvNet policy
+ * with its threshold (a run config's flat keys, or a sweep point's policy object), and a
+ * sweep point's number and label.
+ */
+function settingsOf(json: unknown): { what: string; dense: boolean; point: string | null } {
+  let c: Record<string, unknown> = {};
+  try {
+    const v: unknown = typeof json === 'string' ? JSON.parse(json) : null;
+    if (v && typeof v === 'object') c = v as Record<string, unknown>;
+  } catch {
+    // An unreadable config says nothing.
+  }
+  const p = (c.policy && typeof c.policy === 'object' ? c.policy : {}) as Record<string, unknown>;
+  const policy = typeof c.policy === 'string' ? c.policy : typeof p.name === 'string' ? p.name : null;
+  const h = typeof c.threshold === 'number' ? c.threshold : typeof p.threshold === 'number' ? p.threshold : null;
+  const dense = c.dense === true;
+  const what = dense ? 'the conventional network (--dense)' : policy ? `EvNet, policy ${policy}${h !== null ? `, h = ${h}` : ''}` : 'EvNet';
+  const point = typeof c.sweep_point === 'number' ? `${c.sweep_point + 1}${typeof c.label === 'string' ? ` (${c.label})` : ''}` : null;
+  return { what, dense, point };
 }
 
 /**

@@ -73,6 +73,9 @@ describe('simulate() checks what types cannot', () => {
     expect(viaDoc.totals).toEqual(viaSpec.totals);
     // 784-200-200-10 on 64-neuron cores: 4 + 4 + 1 cores.
     expect(viaDoc.cores).toBe(9);
+    // Named after what changed (was 'loihi (modified)', also with nothing changed).
+    expect(viaDoc.chip).toBe('loihi (core.neurons)');
+    expect((await simulate({ model, frames, chip: { preset: 'loihi' }, maxFrames: 1 })).chip).toBe('loihi');
     const neg = await rejection({ model, frames, chip: { ...loihi, costs: { ...loihi.costs, synop: { energyPj: -23.6, latencyNs: NaN } } } });
     expect(neg.code).toBe('BAD_CHIP');
     expect(neg.message).toMatch(/^chip: costs\.synop\.energy_pj must be greater than or equal to 0/);

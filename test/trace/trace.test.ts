@@ -302,8 +302,31 @@ describe('evsim query', () => {
     const out = join(tmp, 'ideal.html');
     expect(evsim('report', t, '--run', '2', '--html', out).status).toBe(0);
     const html = readFileSync(out, 'utf8');
-    expect(html).toMatch(/<td>energy<\/td><td>n\/a \(the chip has no costs\)<\/td>/);
+    expect(html).toMatch(/<td>energy, all frames<\/td><td>n\/a \(the chip has no energy costs\)<\/td>/);
     expect((html.match(/<svg/g) ?? []).length).toBe(2); // MACs and sparsity; no latency or energy of zeros
+  });
+
+  it('the report says what ran: an EvNet with its policy and threshold, or a dense baseline; truenorth (no latencies) shows latency n/a', () => {
+    const t = join(tmp, 'report3.sqlite');
+    const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
+    expect(evsim('run', ...args, '--policy', 'rounding', '--threshold', '0.2').status).toBe(0);
+    expect(evsim('run', ...args, '--dense').status).toBe(0);
+    const head = (run: string): string => {
+      const out = join(tmp, `r3-${run}.html`);
+      expect(evsim('report', t, '--run', run, '--html', out).status).toBe(0);
+      return /<h1>([^<]*)<\/h1>/.exec(readFileSync(out, 'utf8'))![1]!;
+    };
+    expect(head('1')).toBe('evsim run 1: resnet_block on loihi, EvNet, policy rounding, h = 0.2');
+    expect(head('2')).toBe('evsim run 2: resnet_block on loihi, the conventional network (--dense)');
+    const tn = join(tmp, 'tn.yaml');
+    writeFileSync(tn, 'preset: loihi\ncosts: { synop: { energy_pj: 1, latency_ns: 0 }, dendrite_add: { energy_pj: 0, latency_ns: 0 }, neuron_update: { energy_pj: 0, latency_ns: 0 }, spike: { energy_pj: 0, latency_ns: 0 }, message_out: { energy_pj: 0, latency_ns: 0 }, message_in: { energy_pj: 0, latency_ns: 0 }, hop_ew: { energy_pj: 0, latency_ns: 0 }, hop_ns: { energy_pj: 0, latency_ns: 0 } }\n');
+    expect(evsim('run', ...args, '--chip', tn).status).toBe(0);
+    const out = join(tmp, 'r3-3.html');
+    expect(evsim('report', t, '--html', out).status).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/<td>mean latency<\/td><td>n\/a \(the chip has no latencies\)<\/td>/);
+    expect(html).not.toMatch(/Latency per frame/);
+    expect(html).toMatch(/Energy per frame/);
   });
 
   it('--no-trace writes nothing and reports trace null', () => {
