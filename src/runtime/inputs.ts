@@ -49,7 +49,7 @@ export function checkFrames(g: Graph, shape: readonly number[], data: Float32Arr
   const squeeze = (s: readonly number[]): string => s.filter((d) => d !== 1).join('x');
   if (shape.length < 1 || squeeze(got) !== squeeze(want)) {
     // An image model's video can come from evsim itself, at the model's size.
-    const make = want.length === 3 ? ` (evsim workload video --channels ${want[0]} --size ${want[1]}x${want[2]} writes one)` : '';
+    const make = want.length === 3 ? ` (evsim workload video --channels ${want[0]} --size ${want[1]}x${want[2]} --frames T --out DIR writes one)` : '';
     throw new EvsimError(
       'BAD_FRAMES',
       `${source}: frames have shape [${shape.join(', ')}] but the model input '${g.tensors[g.input]!.name}' needs [T, ${want.join(', ')}]; save the video as float32 [T, ${want.join(', ')}]${make}`,

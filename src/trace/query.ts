@@ -95,6 +95,13 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   if (immutable && existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
     throw new EvsimError('BAD_TRACE', `trace ${path} has writes in ${path}-wal (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read them; copy both files to a writable folder`);
   }
+  // Immutable, SQLite takes no locks: a run appending meanwhile (as a user who can write
+  // the folder) would be read half-written. The file is compared before and after.
+  const stamp = (): string => [path, `${path}-wal`].map((f) => (existsSync(f) ? `${statSync(f).size}:${statSync(f).mtimeMs}` : '-')).join('/');
+  const before = immutable ? stamp() : '';
+  const changed = (): EvsimError | null => (immutable && stamp() !== before
+    ? new EvsimError('RUN_FAILED', `trace ${path} was written while being read (a run appended to it); query again once the run is done`)
+    : null);
   let db: sqlite3.Database;
   try {
     db = immutable
@@ -106,10 +113,14 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   try {
     const columns = kind !== 'pragma' && kind !== 'explain' ? await columnNames(db, sql) : null;
     const rows = await all(db, sql);
+    const moved = changed();
+    if (moved) throw moved;
     checkColumnNames(rows, columns);
     return rows;
   } catch (e) {
     if (e instanceof EvsimError) throw e;
+    const moved = changed();
+    if (moved) throw moved;
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
     // Another program's database, or no database at all, is said so, not as an SQL error.
     if (/no such table|not a database/i.test(msg)) {

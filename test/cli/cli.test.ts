@@ -64,7 +64,7 @@ describe('evsim run: bad input exits 2 with one line', () => {
   it('wrong input shape names the expected shape', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', join(FIX, 'cnn_basic.input.npy')), /needs \[T, 784\]/);
     // An image model's message says how evsim makes a video of its size.
-    expectBadInput(evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', frames), /needs \[T, 3, 16, 16\]; save the video as float32 \[T, 3, 16, 16\] \(evsim workload video --channels 3 --size 16x16 writes one\)$/);
+    expectBadInput(evsim('run', '--model', join(FIX, 'cnn_basic.onnx'), '--frames', frames), /needs \[T, 3, 16, 16\]; save the video as float32 \[T, 3, 16, 16\] \(evsim workload video --channels 3 --size 16x16 --frames T --out DIR writes one\)$/);
   });
 
   it('a chip cost far beyond any hardware (which would make the energy infinite) names the field', () => {

@@ -109,8 +109,9 @@ const { shape, size } = plan.tensors[step.in]!;
     const given = ov?.channelThresholds ? ov.channelThresholds[c]! : base;
     const who = ov?.channelThresholds ? `${where}.channel_thresholds[${c}]` : setting;
     // Given within range, it can still leave it once bn_gamma scales it by |γ|.
-    const how = Math.fround(given) === Infinity ? `is ${given}` : `${given} times |γ| of channel ${c} (bn_gamma) is ${perChannel[c]}`;
-    throw new EvsimError('BAD_POLICY', `${who} ${how}, beyond float32; give at most 3.4e38`);
+    if (Math.fround(given) === Infinity) throw new EvsimError('BAD_POLICY', `${who} is ${given}, beyond float32; give at most 3.4e38`);
+    const g = perChannel[c]! / given;
+    throw new EvsimError('BAD_POLICY', `${who} ${given} times |γ| ${g} of channel ${c} (bn_gamma) is ${perChannel[c]}, beyond float32; give at most ${(3.4e38 / g).toPrecision(2)}, or turn bn_gamma off`);
   }
   const zero = policy.mode === 'rounding' ? perChannel.find((v) => Math.fround(v) <= 0) : undefined;
   if (zero !== undefined) {
