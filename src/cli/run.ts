@@ -89,6 +89,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const file = a.config ? loadRunConfig(a.config) : {};
   const defaultTrace = (m: string): string => join('traces', `${basename(m, '.onnx')}.sqlite`);
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
+  if (!s.frames) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config');
   refuseOverwrite(
     [['--outputs', s.outputs], ['--trace', s.trace || null]],
     [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config], ['chip file', typeof s.chip === 'string' && isChipFile(s.chip) ? s.chip : null]],

@@ -177,7 +177,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     policy.resetEvery = 1;
     policy.sendAll = true;
   }
-  if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config (from the library: frames)');
+  if (opts.frames === '' || opts.frames == null) throw new EvsimError('BAD_USAGE', 'no frames given: frames must be an .npy path or { shape, data } (float32 [T, ...input shape])');
   const frames: Frames = typeof opts.frames === 'string'
     ? loadFrames(graph, opts.frames)
     : checkFrames(graph, opts.frames.shape, opts.frames.data, 'frames');

@@ -61,6 +61,12 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', p), /short\.npy.*truncated/);
   });
 
+  it('no frames: the CLI names its flag and config key (not the library option), before any traces folder is made', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evsim-noframes-'));
+    expectBadInput(cliIn(dir)('run', '--model', mlp), /^evsim: no frames given: pass --frames F\.npy \(float32 \[T, \.\.\.input shape\]\) or set frames: in the config$/);
+    expect(existsSync(join(dir, 'traces'))).toBe(false);
+  });
+
   it('wrong input shape names the expected shape', () => {
     expectBadInput(evsim('run', '--model', mlp, '--frames', join(FIX, 'cnn_basic.input.npy')), /needs \[T, 784\]/);
     // An image model's message says how evsim makes a video of its size.
