@@ -36,7 +36,9 @@ const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"]/g, (c) => ({
 async function buildReport(trace: string, runId?: number): Promise<string> {
   const runs = await queryTrace(trace, 'SELECT * FROM run_status ORDER BY run_id');
   if (runs.length === 0) throw new EvsimError('BAD_TRACE', `trace ${trace} holds no runs`);
-  const id = runId ?? Number(runs[runs.length - 1]!.run_id);
+  // By default the last run with frames, as the named queries read (a run stopped at once has none).
+  const withFrames = (await queryTrace(trace, 'SELECT MAX(run_id) AS id FROM frames'))[0]?.id;
+  const id = runId ?? (typeof withFrames === 'number' ? withFrames : Number(runs[runs.length - 1]!.run_id));
   const run = runs.find((r) => Number(r.run_id) === id);
   if (!run) throw new EvsimError('BAD_USAGE', `trace ${trace} has no run ${id}; runs: ${runs.map((r) => r.run_id).join(', ')}`);
   const frames = await queryTrace(trace, `SELECT frame, macs, dense_macs, transmissions, messages, energy_pj, latency_ns FROM frames WHERE run_id = ${id} ORDER BY frame`);

@@ -423,6 +423,10 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
     expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
     expect(runs[1]!.ended_at).not.toBeNull();
+    // The report reads the last run with frames by default, as the named queries do (was: the failed, empty run 2).
+    const out = join(tmp, 'trigger.html');
+    expect(evsim('report', t, '--html', out).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/<h1>evsim run 1: /);
   });
 
   it('a write failing as the run begins (its layer rows) exits 1, not 2, and marks it failed (was: bad input, left running)', async () => {
