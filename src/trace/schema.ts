@@ -136,7 +136,17 @@ CREATE VIEW IF NOT EXISTS layer_sparsity AS
  * level summary after a traced EvNet run still answers per-core queries for the EvNet).
  */
 export const NAMED_QUERIES: Record<string, { description: string; sql: string; last?: string }> = {
-  runs: { description: 'every run in the file with its status (stale = died while running)', sql: 'SELECT * FROM run_status ORDER BY run_id' },
+  runs: {
+    description: 'every run in the file with its status (stale = died while running), policy and threshold or dense',
+    // A run config holds policy and threshold flat, a sweep point under policy.
+    sql: `SELECT s.*,
+            CASE WHEN json_extract(r.config_json, '$.dense') THEN 'dense'
+                 WHEN json_type(r.config_json, '$.policy') = 'object' THEN json_extract(r.config_json, '$.policy.name')
+                 ELSE json_extract(r.config_json, '$.policy') END AS policy,
+            CASE WHEN json_extract(r.config_json, '$.dense') THEN NULL
+                 ELSE COALESCE(json_extract(r.config_json, '$.threshold'), json_extract(r.config_json, '$.policy.threshold')) END AS threshold
+          FROM run_status s JOIN runs r USING (run_id) ORDER BY run_id`,
+  },
   frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = {run} ORDER BY frame', last: 'frames' },
   'hot-cores': { description: 'the 10 cores with the most synaptic work in the last run with per-core rows', sql: 'SELECT * FROM core_hotspots WHERE run_id = {run} ORDER BY synops DESC LIMIT 10', last: 'core_frames' },
   'layer-sparsity': { description: 'MACs done vs dense per layer in the last run', sql: 'SELECT * FROM layer_sparsity WHERE run_id = {run} AND dense_macs > 0 ORDER BY layer_id', last: 'layer_frames' },

@@ -318,6 +318,9 @@ describe('evsim query', () => {
     };
     expect(head('1')).toBe('evsim run 1: resnet_block on loihi, EvNet, policy rounding, h = 0.2');
     expect(head('2')).toBe('evsim run 2: resnet_block on loihi, the conventional network (--dense)');
+    // So does `--named runs` (was: two runs alike but for their numbers).
+    const runs = JSON.parse(evsim('query', t, '--named', 'runs', '--format', 'json').stdout) as Record<string, unknown>[];
+    expect(runs.map((r) => [r.policy, r.threshold])).toEqual([['rounding', 0.2], ['dense', null]]);
     const tn = join(tmp, 'tn.yaml');
     writeFileSync(tn, 'preset: loihi\ncosts: { synop: { energy_pj: 1, latency_ns: 0 }, dendrite_add: { energy_pj: 0, latency_ns: 0 }, neuron_update: { energy_pj: 0, latency_ns: 0 }, spike: { energy_pj: 0, latency_ns: 0 }, message_out: { energy_pj: 0, latency_ns: 0 }, message_in: { energy_pj: 0, latency_ns: 0 }, hop_ew: { energy_pj: 0, latency_ns: 0 }, hop_ns: { energy_pj: 0, latency_ns: 0 } }\n');
     expect(evsim('run', ...args, '--chip', tn).status).toBe(0);
