@@ -91,17 +91,17 @@ export function checkWritable(path: string, f: WritableFile): void {
   if (exists && !statSync(abs).isFile()) fail(' is not a regular file (a pipe or device)');
   // Written in place (SQLite), the file must be writable, and its folder too: SQLite
   // makes its journal files beside it.
-  if (f.inPlace && exists) {
-    try {
-      accessSync(abs, constants.W_OK);
-    } catch {
-      fail(': not writable');
-    }
-  }
+  if (f.inPlace && exists && !isWritable(abs)) fail(': not writable');
+  if (!isWritable(dir)) fail(`: folder ${dir} is not writable`);
+}
+
+/** True when this process may write `path` (a file, or a folder: create files in it). */
+export function isWritable(path: string): boolean {
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(path, constants.W_OK);
+    return true;
   } catch {
-    fail(`: folder ${dir} is not writable`);
+    return false;
   }
 }
 

@@ -3,7 +3,8 @@
  * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
  * nothing. Results print as an aligned table, CSV or JSON.
  */
-import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { isWritable } from '../files.js';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -91,13 +92,16 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   // A WAL file (evsim's traces are) in a folder evsim cannot write, such as a read-only
   // mount: SQLite cannot make the -shm file it needs even to read it. Closed cleanly, it
   // has nothing outside the main file, which is then read as it is (immutable).
-  const immutable = isWal(path) && !canWriteBeside(path);
-  if (immutable && existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
+  const immutable = isWal(path) && !isWritable(dirname(resolve(path)));
+  if (immutable && (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
     throw new EvsimError('BAD_TRACE', `trace ${path} has writes in ${path}-wal (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read them; copy both files to a writable folder`);
   }
   // Immutable, SQLite takes no locks: a run appending meanwhile (as a user who can write
   // the folder) would be read half-written. The file is compared before and after.
-  const stamp = (): string => [path, `${path}-wal`].map((f) => (existsSync(f) ? `${statSync(f).size}:${statSync(f).mtimeMs}` : '-')).join('/');
+  const stamp = (): string => [path, `${path}-wal`].map((f) => {
+    const st = statSync(f, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : '-';
+  }).join('/');
   const before = immutable ? stamp() : '';
   const changed = (): EvsimError | null => (immutable && stamp() !== before
     ? new EvsimError('RUN_FAILED', `trace ${path} was written while being read (a run appended to it); query again once the run is done`)
@@ -145,16 +149,6 @@ function isWal(path: string): boolean {
     } finally {
       closeSync(fd);
     }
-  } catch {
-    return false;
-  }
-}
-
-/** True when files can be created beside `path` (SQLite's -shm and -wal). */
-function canWriteBeside(path: string): boolean {
-  try {
-    accessSync(dirname(resolve(path)), constants.W_OK);
-    return true;
   } catch {
     return false;
   }
