@@ -15,26 +15,28 @@ export interface Objective {
   perFrame?: boolean;
   /** A total over the point's frames: points of different lengths do not compare on it. */
   total?: boolean;
+  /** For a total, the objective to rank on per frame instead, if there is one. */
+  instead?: string;
 }
 
 /** The objectives `--pareto` accepts. */
 export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
   (
     [
-      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)', 'total'],
+      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)', 'total', 'energy_pj_per_frame'],
       ['energy_pj_per_frame', 'energy_pj', 'min', 'energy per frame (pJ)', 'perFrame'],
-      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)', 'total'],
+      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)', 'total', 'mean_latency_ns'],
       ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)', ''],
       ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)', ''],
       ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense', ''],
       ['max_abs', 'max_abs', 'min', 'max abs error vs dense', ''],
       ['accuracy', 'accuracy', 'max', 'accuracy', ''],
-      ['macs', 'macs', 'min', 'MACs', 'total'],
+      ['macs', 'macs', 'min', 'MACs', 'total', 'macs_per_frame'],
       ['macs_per_frame', 'macs', 'min', 'MACs per frame', 'perFrame'],
       ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)', ''],
-      ['transmissions', 'transmissions', 'min', 'transmissions', 'total'],
+      ['transmissions', 'transmissions', 'min', 'transmissions', 'total', 'transmissions_per_frame'],
       ['transmissions_per_frame', 'transmissions', 'min', 'transmissions per frame', 'perFrame'],
-      ['messages', 'messages', 'min', 'messages', 'total'],
+      ['messages', 'messages', 'min', 'messages', 'total', 'messages_per_frame'],
       ['messages_per_frame', 'messages', 'min', 'messages per frame', 'perFrame'],
       ['hops', 'hops', 'min', 'hops', 'total'],
       ['stall_ns', 'stall_ns', 'min', 'stall (ns)', 'total'],
@@ -42,7 +44,11 @@ export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
       ['cores', 'cores', 'min', 'cores used', ''],
       ['wall_s', 'wall_s', 'min', 'simulation wall time (s)', 'total'],
     ] as const
-  ).map(([key, column, direction, label, kind]) => [key, { key, column, direction, label, ...(kind === '' ? {} : { [kind]: true }) }]),
+  ).map((row) => {
+    const [key, column, direction, label, kind] = row;
+    const instead = (row as readonly string[])[5];
+    return [key, { key, column, direction, label, ...(kind === '' ? {} : { [kind]: true }), ...(instead ? { instead } : {}) }];
+  }),
 );
 
 /** An objective's value in a sweep_points row (or a point): null when missing or not finite. */

@@ -98,18 +98,12 @@ export interface SweepResult {
   svg: string | null;
 }
 
-
-/** Per-frame objectives for totals (latency first in to last out: the mean frame latency). */
-const PER_FRAME: Readonly<Record<string, string>> = {
-  energy_pj: 'energy_pj_per_frame', latency_ns: 'mean_latency_ns', macs: 'macs_per_frame', transmissions: 'transmissions_per_frame', messages: 'messages_per_frame',
-};
-
 /** Totals over a point's frames ranked across points that ran different numbers of frames: a note naming them, else null. */
 function lengthNote(rows: readonly Record<string, unknown>[], objectives: readonly Objective[]): string | null {
   const totals = objectives.filter((o) => o.total);
   const frames = [...new Set(rows.filter((r) => r.status === 'completed').map((r) => Number(r.frames)))].sort((a, b) => a - b);
   if (totals.length === 0 || frames.length < 2) return null;
-  const instead = totals.map((o) => PER_FRAME[o.key]).filter((k): k is string => k !== undefined);
+  const instead = totals.flatMap((o) => (o.instead ? [o.instead] : []));
   return `points ran different numbers of frames (${frames[0]} to ${frames[frames.length - 1]}), and ${totals.map((o) => o.key).join(', ')} ${totals.length > 1 ? 'are totals' : 'is a total'} over a point's frames, so shorter points look better${instead.length > 0 ? `; rank on ${instead.join(', ')} instead` : ''}`;
 }
 
