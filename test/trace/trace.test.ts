@@ -415,16 +415,22 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     }
   });
 
-  it('a failing write marks the run failed with the error (was: left running)', async () => {
-    const t = join(tmp, 'trigger.sqlite');
+  /** One good run into a fresh trace, then a second whose inserts into `table` fail: its exit, stderr and the runs. */
+  async function failingWrite(name: string, table: string): Promise<{ t: string; r: ReturnType<typeof evsim>; runs: Record<string, unknown>[] }> {
+    const t = join(tmp, `${name}.sqlite`);
     expect(evsim('run', ...mlp, '--trace', t, '--quiet').status).toBe(0);
-    await sql(t, "CREATE TRIGGER no_frames BEFORE INSERT ON frames BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    await sql(t, `CREATE TRIGGER no_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
     const r = evsim('run', ...mlp, '--trace', t, '--quiet');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/disk says no/);
     const runs = await sql(t, 'SELECT run_id, status, error, ended_at FROM runs ORDER BY run_id');
     expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
     expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
+    return { t, r, runs };
+  }
+
+  it('a failing write marks the run failed with the error (was: left running)', async () => {
+    const { t, r, runs } = await failingWrite('trigger', 'frames');
+    expect(r.stderr).toMatch(/disk says no/);
     expect(runs[1]!.ended_at).not.toBeNull();
     // The report reads the last run with frames by default, as the named queries do (was: the failed, empty run 2).
     const out = join(tmp, 'trigger.html');
@@ -433,15 +439,8 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
   });
 
   it('a write failing as the run begins (its layer rows) exits 1, not 2, and marks it failed (was: bad input, left running)', async () => {
-    const t = join(tmp, 'trigger-layers.sqlite');
-    expect(evsim('run', ...mlp, '--trace', t, '--quiet').status).toBe(0);
-    await sql(t, "CREATE TRIGGER no_layers BEFORE INSERT ON layers BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
-    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
-    expect(r.status).toBe(1);
+    const { r } = await failingWrite('trigger-layers', 'layers');
     expect(r.stderr.trimEnd()).toMatch(/^evsim: trace .*trigger-layers\.sqlite: .*disk says no$/);
-    const runs = await sql(t, 'SELECT status, error FROM runs ORDER BY run_id');
-    expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
-    expect(String(runs[1]!.error)).toMatch(/trace write failed: .*disk says no/);
   });
 });
 
