@@ -89,6 +89,7 @@ const value = z.union([scalar, z.array(z.unknown()), z.record(z.unknown())]);
 /** A sweep's name, which also names its default file traces/sweep-<name>.sqlite. */
 export const SWEEP_NAME = /^[\w.-]+$/;
 
+/** A sweep as written in YAML (or built in TypeScript and passed to `sweep()`). */
 export const sweepSchema = z
   .object({
     name: z.string().regex(SWEEP_NAME, 'must be letters, digits, _ . or -').optional(),
@@ -101,9 +102,12 @@ export const sweepSchema = z
   })
   .strict();
 
-/** A sweep as written in YAML (or built in TypeScript and passed to `sweep()`). */
-/** A sweep's base point: a point as written, with the `chip: NAME` and `policy: NAME` shorthands. */
-export type SweepBase = Omit<PointDoc, 'chip' | 'policy'> & { chip?: PointDoc['chip'] | string; policy?: PointDoc['policy'] | string };
+/**
+ * A sweep's base point: a point as written, with the `chip: NAME` and `policy: NAME`
+ * shorthands, and without `model` when the grid or the points set it (each point is
+ * checked whole at expansion, so one left without a model is refused there).
+ */
+export type SweepBase = Omit<PointDoc, 'chip' | 'policy' | 'model'> & { model?: string; chip?: PointDoc['chip'] | string; policy?: PointDoc['policy'] | string };
 
 /** A sweep as a file holds it, typed for TypeScript callers (the file is checked the same way at run time). */
 export type SweepSpec = Omit<z.input<typeof sweepSchema>, 'base'> & { base: SweepBase };

@@ -37,7 +37,7 @@ function messages(seed: number, sources: number, perSource: number, disorder = f
   const rows: [number, number, number][] = [];
   const at = bySource.map(() => 0);
   for (;;) {
-    const open = bySource.map((r, i) => i).filter((i) => at[i]! < bySource[i]!.length);
+    const open = bySource.map((_, i) => i).filter((i) => at[i]! < bySource[i]!.length);
     if (open.length === 0) break;
     const i = open[Math.floor(rnd() * open.length)]!;
     rows.push(bySource[i]![at[i]!++]!);

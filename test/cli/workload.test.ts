@@ -16,9 +16,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const evsim = cliIn(tmp);
 
 describe('evsim workload temporal-mnist', () => {
-  it('--frames 30 writes frames.npy float32 [30, 784] and labels.npy int32 [30]', () => {
+  it('--frames 30 writes frames.npy float32 [30, 784] and labels.npy int32 [30]', async () => {
     const out = join(tmp, 'tm');
-    const r = evsim('workload', 'temporal-mnist', '--frames', '30', '--out', out);
+    const r = await evsim('workload', 'temporal-mnist', '--frames', '30', '--out', out);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/frames\.npy: float32 \[30, 784\].*labels\.npy: int32 \[30\]/);
@@ -35,29 +35,29 @@ describe('evsim workload temporal-mnist', () => {
     });
   });
 
-  it('--frames 0 exits 2 with one line', () => {
+  it('--frames 0 exits 2 with one line', async () => {
     const out = join(tmp, 'zero');
-    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '0', '--out', out), /--frames must be a positive integer, got '0'/);
+    expectBadInput(await evsim('workload', 'temporal-mnist', '--frames', '0', '--out', out), /--frames must be a positive integer, got '0'/);
     expect(existsSync(join(out, 'frames.npy'))).toBe(false);
   });
 
-  it('--frames beyond the test set and video-only flags exit 2', () => {
-    expectBadInput(evsim('workload', 'temporal-mnist', '--frames', '10001', '--out', join(tmp, 'big')), /--frames must be an integer in 1…10000/);
-    expectBadInput(evsim('workload', 'temporal-mnist', '--motion', 'major', '--out', join(tmp, 'm')), /--motion applies only to the video workload/);
+  it('--frames beyond the test set and video-only flags exit 2', async () => {
+    expectBadInput(await evsim('workload', 'temporal-mnist', '--frames', '10001', '--out', join(tmp, 'big')), /--frames must be an integer in 1…10000/);
+    expectBadInput(await evsim('workload', 'temporal-mnist', '--motion', 'major', '--out', join(tmp, 'm')), /--motion applies only to the video workload/);
     // yargs' own choices message, folded onto one line.
-    expectBadInput(evsim('workload', 'mnist', '--out', join(tmp, 'm')), /the workload must be one of video, temporal-mnist, got 'mnist'/);
-    expectBadInput(evsim('workload', 'video', '--seed', 'abc', '--out', join(tmp, 'm')), /--seed needs a number, got 'abc'/);
-    expectBadInput(evsim('workload', 'video', '--seed', '', '--out', join(tmp, 'm')), /--seed needs a value, got an empty one/);
+    expectBadInput(await evsim('workload', 'mnist', '--out', join(tmp, 'm')), /the workload must be one of video, temporal-mnist, got 'mnist'/);
+    expectBadInput(await evsim('workload', 'video', '--seed', 'abc', '--out', join(tmp, 'm')), /--seed needs a number, got 'abc'/);
+    expectBadInput(await evsim('workload', 'video', '--seed', '', '--out', join(tmp, 'm')), /--seed needs a value, got an empty one/);
     // 2^32 + 1 would repeat seed 1's video (the generator keeps 32 bits).
-    expectBadInput(evsim('workload', 'video', '--seed', '4294967297', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
-    expectBadInput(evsim('workload', 'video', '--seed', '-1', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
+    expectBadInput(await evsim('workload', 'video', '--seed', '4294967297', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
+    expectBadInput(await evsim('workload', 'video', '--seed', '-1', '--out', join(tmp, 'm')), /--seed must be an integer in 0…4294967295/);
   });
 });
 
 describe('evsim workload video', () => {
-  it('keeps its defaults (minor motion, 3 channels, seed 1)', () => {
+  it('keeps its defaults (minor motion, 3 channels, seed 1)', async () => {
     const out = join(tmp, 'video');
-    const r = evsim('workload', 'video', '--frames', '2', '--size', '8x6', '--out', out);
+    const r = await evsim('workload', 'video', '--frames', '2', '--size', '8x6', '--out', out);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/float32 \[2, 3, 8, 6\], motion minor, seed 1/);
     expect(parseNpy(readFileSync(join(out, 'frames.npy'))).shape).toEqual([2, 3, 8, 6]);
@@ -90,14 +90,14 @@ describe('syntheticVideo called from TypeScript', () => {
 });
 
 describe('evsim workload: sizes and folders it cannot write', () => {
-  it('a video too large for one file, a zero size, and --out under a file exit 2 at once', () => {
-    expectBadInput(evsim('workload', 'video', '--size', '100000x100000', '--frames', '2', '--out', join(tmp, 'huge')), /holds 6\.00e\+10 values, more than one \.npy file evsim writes .*use fewer --frames or a smaller --size/);
-    expectBadInput(evsim('workload', 'video', '--size', '0x8', '--out', join(tmp, 'zero-size')), /--size must be at least 1x1, got '0x8'/);
+  it('a video too large for one file, a zero size, and --out under a file exit 2 at once', async () => {
+    expectBadInput(await evsim('workload', 'video', '--size', '100000x100000', '--frames', '2', '--out', join(tmp, 'huge')), /holds 6\.00e\+10 values, more than one \.npy file evsim writes .*use fewer --frames or a smaller --size/);
+    expectBadInput(await evsim('workload', 'video', '--size', '0x8', '--out', join(tmp, 'zero-size')), /--size must be at least 1x1, got '0x8'/);
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'x');
-    expectBadInput(evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(file, 'sub', 'dir')), /--out .*a-file\/sub\/dir: cannot create the folder \(ENOTDIR\)/);
+    expectBadInput(await evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(file, 'sub', 'dir')), /--out .*a-file\/sub\/dir: cannot create the folder \(ENOTDIR\)/);
     // A new nested folder is made.
-    expect(evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(tmp, 'n1', 'n2')).code).toBe(0);
+    expect((await evsim('workload', 'video', '--size', '8x8', '--frames', '2', '--out', join(tmp, 'n1', 'n2'))).code).toBe(0);
     expect(existsSync(join(tmp, 'n1', 'n2', 'frames.npy'))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 /** Running the built `evsim` command (dist/, as `npm test` builds first) in tests. */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 
@@ -12,12 +12,21 @@ export interface CliResult {
   err: string;
 }
 
-/** A CLI runner whose working folder is `cwd`. */
-export function cliIn(cwd: string): (...args: string[]) => CliResult {
-  return (...args) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd });
-    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-  };
+/**
+ * A CLI runner whose working folder is `cwd`. Asynchronous, so a test that runs many
+ * commands still lets vitest's worker answer its runner (a synchronous minute times out
+ * its RPC, "Timeout calling onTaskUpdate", on a loaded machine).
+ */
+export function cliIn(cwd: string): (...args: string[]) => Promise<CliResult> {
+  return (...args) => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, out, err }));
+  });
 }
 
 /** A bad-input run: exit 2, exactly one line on stderr matching `pattern`, no stack trace. */

@@ -9,7 +9,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { EvsimError } from '../../src/errors.js';
 import { DenseExecutor } from '../../src/model/dense/executor.js';
 import { importOnnx, loadOnnx } from '../../src/model/onnx/import.js';
 import { AT, FLOAT, encode, expectError, floats, int64s, intAttr, strAttr, valueInfo } from '../helpers/onnx.js';

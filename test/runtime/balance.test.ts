@@ -91,8 +91,8 @@ describe('pipeline assignment of cores to actors', () => {
 describe('evsim inspect --workers', () => {
   const run = cliIn(ROOT);
   for (const workers of [2, 3]) {
-    it(`shows the pipeline stretches of ${workers} workers, layer by layer in plan order`, () => {
-      const r = run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', String(workers), '--json');
+    it(`shows the pipeline stretches of ${workers} workers, layer by layer in plan order`, async () => {
+      const r = await run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', String(workers), '--json');
       expect(r.code).toBe(0);
       const m = JSON.parse(r.out) as { workers: number; mapping: { workers: number; layers: { cores: number; actors: Record<string, number> }[] } };
       const layers = m.mapping.layers;
@@ -111,8 +111,8 @@ describe('evsim inspect --workers', () => {
     });
   }
 
-  it('marks relay layers (no activation after them) in the mapping', () => {
-    const r = run('inspect', join(ROOT, 'test', 'fixtures', 'onnx', 'unet_decoder.onnx'), '--chip', 'loihi');
+  it('marks relay layers (no activation after them) in the mapping', async () => {
+    const r = await run('inspect', join(ROOT, 'test', 'fixtures', 'onnx', 'unet_decoder.onnx'), '--chip', 'loihi');
     expect(r.code).toBe(0);
     // up1 feeds a Concat straight into dec1; up2 is followed by a Relu.
     expect(r.out).toMatch(/^\/up1\/ConvTranspose \(relay\) +\d/m);
@@ -120,7 +120,7 @@ describe('evsim inspect --workers', () => {
     expect(r.out).toMatch(/^relay: a layer with no activation after it/m);
   });
 
-  it('rejects a worker count that is not a positive integer', () => {
-    expectBadInput(run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', '0'), /--workers must be a positive integer/);
+  it('rejects a worker count that is not a positive integer', async () => {
+    expectBadInput(await run('inspect', models['demo-cnn'], '--chip', 'loihi', '--workers', '0'), /--workers must be a positive integer/);
   });
 });

@@ -78,7 +78,7 @@ describe('equal configurations', () => {
     expect((await query(out, 'SELECT COUNT(*) AS n FROM sweep_points'))[0]!.n).toBe(3);
     const file = join(tmp, 'dup.yaml');
     writeFileSync(file, `name: dup\nbase: { model: ${GEMM}, frames: ${f3} }\ngrid:\n  policy.threshold: [0.1, 0.1]\n`);
-    const cli = evsim('sweep', file, '--out', join(tmp, 'dup-cli.sqlite'), '--no-svg');
+    const cli = await evsim('sweep', file, '--out', join(tmp, 'dup-cli.sqlite'), '--no-svg');
     expect(cli.code).toBe(0);
     expect(cli.err).toMatch(/^note: grid \(policy\.threshold=0\.1\) is the same configuration as point 1; it runs once$/m);
     expect(cli.out).toMatch(/dup: 1 points — 1 run now/);
@@ -241,7 +241,7 @@ describe('configuration errors inside points exit 2 at expansion', () => {
 
   it('a gate whose name holds dots (as exporters name nodes) is swept by its path, a typo after it named', () => {
     const model = join(FIX, 'se_block.onnx');
-    const se = { model, workload: { kind: 'video', frames: 2 }, chip: 'ideal' };
+    const se = { model, workload: { kind: 'video' as const, frames: 2 }, chip: 'ideal' };
     const ex = expand({ base: se, grid: { 'policy.layers./stem/stem.2/Mul.threshold': [0.1, 0.2] } });
     expect(ex.points.map((p) => p.layers)).toEqual([0.1, 0.2].map((h) => ({ '/stem/stem.2/Mul': { threshold: h, policy: undefined, channelThresholds: undefined } })));
     expect(expansionError({ base: se, grid: { 'policy.layers./stem/stem.2/Mul.thresh': [0.1] } }).message)
@@ -250,11 +250,11 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(expansionError({ base, grid: { 'policy.layers.input.channel_thresholds.x': [1] } }).message).toMatch(/policy\.layers\.input\.channel_thresholds is a single value/);
   });
 
-  it('the CLI exits 2 with one line, before any point runs or the sweep file is made', () => {
+  it('the CLI exits 2 with one line, before any point runs or the sweep file is made', async () => {
     const file = join(tmp, 'bad-points.yaml');
     const out = join(tmp, 'bad-points.sqlite');
     writeFileSync(file, `name: bad\nbase: { model: ${GEMM}, frames: ${good} }\ngrid:\n  policy.threshold: [0.1, 0.2]\npoints:\n  - { frames: missing.npy }\n`);
-    expectBadInput(evsim('sweep', file, '--out', out), /point 3 \(frames=missing\.npy\): frames: cannot read .*missing\.npy: no such file/);
+    expectBadInput(await evsim('sweep', file, '--out', out), /point 3 \(frames=missing\.npy\): frames: cannot read .*missing\.npy: no such file/);
     expect(existsSync(out)).toBe(false);
   });
 });

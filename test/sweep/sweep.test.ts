@@ -247,7 +247,7 @@ describe('points of different lengths', () => {
 });
 
 describe('failed points', () => {
-  it('a chip the network does not fit is recorded as failed; the sweep goes on and exits 0', () => {
+  it('a chip the network does not fit is recorded as failed; the sweep goes on and exits 0', async () => {
     const file = join(tmp, 'fail.yaml');
     writeFileSync(
       file,
@@ -257,7 +257,7 @@ points:
 `,
     );
     const out = join(tmp, 'fail.sqlite');
-    const r = evsim('sweep', file, '--out', out, '--json');
+    const r = await evsim('sweep', file, '--out', out, '--json');
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as { failed: number; total: number; points: SweepPoint[] };
     expect(res.total).toBe(3);
@@ -265,39 +265,39 @@ points:
     const bad = res.points.find((p) => p.status === 'failed')!;
     expect(bad.label).toContain('chip.mesh.width=1');
     expect(bad.error).toMatch(/needs \d+ cores but the 1×1 mesh .* has 4; use mapping\.mesh: auto or a larger mesh$/);
-    const text = evsim('sweep', file, '--out', out);
+    const text = await evsim('sweep', file, '--out', out);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/3 points — 0 run now, 3 already in .*, 1 failed/);
     expect(text.out).toMatch(/failed: point 3 \(chip\.mesh\.width=1 .*\): the network needs/);
     expect(text.out).toMatch(/^ {2}1 point failed in an earlier run and was kept; --retry-failed runs it again$/m);
-    expect(evsim('sweep', file, '--out', out, '--retry-failed').out).toMatch(/3 points — 1 run now, 2 already in .*, 1 failed/);
+    expect((await evsim('sweep', file, '--out', out, '--retry-failed')).out).toMatch(/3 points — 1 run now, 2 already in .*, 1 failed/);
   });
 });
 
 describe('sweep validation', () => {
-  const bad = (body: string): { code: number; err: string } => {
+  const bad = async (body: string): Promise<{ code: number; err: string }> => {
     const file = join(tmp, `bad-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, body);
-    return evsim('sweep', file, '--out', join(tmp, 'bad.sqlite'));
+    return await evsim('sweep', file, '--out', join(tmp, 'bad.sqlite'));
   };
 
-  it('an unknown path names it and what exists there', () => {
-    expectBadInput(bad(grid3x4.replace('chip.core.neurons:', 'chip.cores.neurons:')), /grid: unknown path 'chip\.cores\.neurons': chip has no field 'cores' \(it has .*core,.*\)/);
-    expectBadInput(bad(grid3x4.replace('policy.threshold:', 'policy.treshold:')), /unknown path 'policy\.treshold'/);
+  it('an unknown path names it and what exists there', async () => {
+    expectBadInput(await bad(grid3x4.replace('chip.core.neurons:', 'chip.cores.neurons:')), /grid: unknown path 'chip\.cores\.neurons': chip has no field 'cores' \(it has .*core,.*\)/);
+    expectBadInput(await bad(grid3x4.replace('policy.threshold:', 'policy.treshold:')), /unknown path 'policy\.treshold'/);
   });
 
-  it('a bad value names the point and the field', () => {
-    expectBadInput(bad(grid3x4.replace('[64, 128, 256, 1024]', '[64, -3]')), /point 2 \(policy\.threshold=0 chip\.core\.neurons=-3\): chip\.core\.neurons/);
-    expectBadInput(bad(grid3x4.replace('[0, 0.05, 0.2]', '[0, -1]')), /policy\.threshold/);
-    expectBadInput(bad(grid3x4.replace('chip: loihi', 'chip: loihi-x')), /chip\.preset: unknown chip 'loihi-x'/);
+  it('a bad value names the point and the field', async () => {
+    expectBadInput(await bad(grid3x4.replace('[64, 128, 256, 1024]', '[64, -3]')), /point 2 \(policy\.threshold=0 chip\.core\.neurons=-3\): chip\.core\.neurons/);
+    expectBadInput(await bad(grid3x4.replace('[0, 0.05, 0.2]', '[0, -1]')), /policy\.threshold/);
+    expectBadInput(await bad(grid3x4.replace('chip: loihi', 'chip: loihi-x')), /chip\.preset: unknown chip 'loihi-x'/);
   });
 
-  it('bad flags exit 2', () => {
+  it('bad flags exit 2', async () => {
     const file = join(tmp, 'ok.yaml');
     writeFileSync(file, grid3x4);
-    expectBadInput(evsim('sweep', file, '--pareto', 'energy_pj,speed'), /unknown objective 'speed'/);
-    expectBadInput(evsim('sweep', file, '--workers', '0'), /--workers must be a positive integer/);
-    expectBadInput(evsim('sweep', join(tmp, 'missing.yaml')), /cannot read sweep/);
+    expectBadInput(await evsim('sweep', file, '--pareto', 'energy_pj,speed'), /unknown objective 'speed'/);
+    expectBadInput(await evsim('sweep', file, '--workers', '0'), /--workers must be a positive integer/);
+    expectBadInput(await evsim('sweep', join(tmp, 'missing.yaml')), /cannot read sweep/);
   });
 
   it('expansion: grid product first, then points; shorthands; mesh follows the point', () => {

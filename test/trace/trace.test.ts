@@ -12,6 +12,7 @@ import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
+import { cliIn } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
@@ -22,7 +23,11 @@ const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const FIX = join(ROOT, 'test', 'fixtures', 'onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'evsim-trace-'));
-const evsim = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+const cli = cliIn(tmp);
+const evsim = async (...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
+  const r = await cli(...args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
+};
 
 // DESIGN §7, minimum tables and columns.
 const DESIGN_TABLES: Record<string, string[]> = {
@@ -39,7 +44,7 @@ describe('trace contents', () => {
   for (const level of ['summary', 'cores', 'events']) {
     it(`every DESIGN §7 table and column exists after a run at level ${level}`, async () => {
       const t = join(tmp, `${level}.sqlite`);
-      const r = evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--trace-level', level, '--quiet');
+      const r = await evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--trace-level', level, '--quiet');
       expect(r.status).toBe(0);
       for (const [table, cols] of Object.entries(DESIGN_TABLES)) {
         const info = await queryTrace(t, `PRAGMA table_info(${table})`);
@@ -73,8 +78,8 @@ describe('trace contents', () => {
     const chip = join(tmp, 'sums.sqlite');
     const ideal = join(tmp, 'sums-ideal.sqlite');
     const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--quiet'];
-    expect(evsim('run', ...args, '--trace', chip).status).toBe(0);
-    expect(evsim('run', ...args, '--chip', 'ideal', '--trace', ideal).status).toBe(0);
+    expect((await evsim('run', ...args, '--trace', chip)).status).toBe(0);
+    expect((await evsim('run', ...args, '--chip', 'ideal', '--trace', ideal)).status).toBe(0);
     const perLayer = `SELECT l.name, SUM(lf.macs) AS macs FROM layer_frames lf JOIN layers l ON l.run_id = lf.run_id AND l.layer_id = lf.layer_id GROUP BY l.name`;
     const nodeMacs = new Map((await queryTrace(ideal, perLayer)).map((r) => [r.name as string, r.macs as number]));
     const layers = await queryTrace(chip, perLayer);
@@ -82,7 +87,7 @@ describe('trace contents', () => {
     expect(layers.length).toBe(7);
     for (const r of layers) expect(r.macs, String(r.name)).toBe((r.name as string).split('+').reduce((a, n) => a + nodeMacs.get(n)!, 0));
     // `run --json` lists the same layers with their totals, which add up to the run's.
-    const json = JSON.parse(evsim('run', ...args, '--no-trace', '--json').stdout) as { totals: Record<string, number>; layers: Record<string, number | string>[] };
+    const json = JSON.parse((await evsim('run', ...args, '--no-trace', '--json')).stdout) as { totals: Record<string, number>; layers: Record<string, number | string>[] };
     expect(json.layers.map((l) => l.name).sort()).toEqual(layers.map((r) => r.name).sort());
     for (const l of json.layers) expect(l.macs, String(l.name)).toBe((l.name as string).split('+').reduce((a, n) => a + (nodeMacs.get(n) ?? 0), 0));
     for (const k of ['macs', 'dense_macs', 'adds', 'transmissions']) expect(json.layers.reduce((a, l) => a + (l[k] as number), 0), k).toBe(json.totals[k]);
@@ -128,7 +133,7 @@ describe('trace rows as SQL literals', () => {
   it('every double reads back bit-identical, integral numbers as INTEGER, non-finite as NULL, quotes survive', async () => {
     // Doubles whose shortest text needs all 17 digits, subnormals, extremes, -0.
     const reals = [0.1 + 0.2, 1 / 3, 2 / 3 * 1e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 123456.78901234567, -9.87654321e-5, 2 ** 53 + 2, 1e21, 4.35, 0.000001];
-    const rows = reals.map((v, i) => [i, v, `it's ${i}`]);
+    const rows: (number | string | null)[][] = reals.map((v, i) => [i, v, `it's ${i}`]);
     rows.push([100, Number.NaN, null], [101, Number.POSITIVE_INFINITY, ''], [102, -0, "''"], [103, 7, 'x\0y é']);
     const t = join(tmp, 'literals.sqlite');
     const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
@@ -243,55 +248,55 @@ describe('query tables', () => {
 });
 
 describe('evsim query', () => {
-  it('is read-only: a DELETE exits 2 and changes nothing; json parses', () => {
+  it('is read-only: a DELETE exits 2 and changes nothing; json parses', async () => {
     const t = join(tmp, 'ro.sqlite');
-    expect(evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--trace', t, '--quiet').status).toBe(0);
-    const del = evsim('query', t, 'DELETE FROM runs');
+    expect((await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--trace', t, '--quiet')).status).toBe(0);
+    const del = await evsim('query', t, 'DELETE FROM runs');
     expect(del.status).toBe(2);
     expect(del.stderr.trim().split('\n')).toHaveLength(1);
     expect(del.stderr).toMatch(/read-only/);
-    const j = evsim('query', t, 'SELECT COUNT(*) AS n FROM runs', '--format', 'json');
+    const j = await evsim('query', t, 'SELECT COUNT(*) AS n FROM runs', '--format', 'json');
     expect(JSON.parse(j.stdout)).toEqual([{ n: 1 }]);
-    expect(evsim('query', t, 'SELEKT 1').status).toBe(2);
+    expect((await evsim('query', t, 'SELEKT 1')).status).toBe(2);
     // VACUUM INTO writes a new file even from a read-only connection: refused up front.
     const copy = join(tmp, 'ro-copy.sqlite');
-    const vac = evsim('query', t, `/* copy */ vacuum INTO '${copy}'`);
+    const vac = await evsim('query', t, `/* copy */ vacuum INTO '${copy}'`);
     expect(vac.status).toBe(2);
     expect(vac.stderr).toMatch(/^evsim: evsim query only reads: VACUUM/);
     expect(existsSync(copy)).toBe(false);
     // One reading statement only: a second one (sqlite3 would drop it silently), a
     // write to a temporary table, a PRAGMA that sets.
-    expect(evsim('query', t, 'SELECT 1; DELETE FROM runs').stderr).toMatch(/one statement at a time \(got 2\)/);
-    expect(evsim('query', t, 'CREATE TEMP TABLE x(a)').stderr).toMatch(/a CREATE statement is refused/);
-    expect(evsim('query', t, 'PRAGMA journal_mode=DELETE').stderr).toMatch(/PRAGMA journal_mode is refused/);
-    expect(evsim('query', t, 'PRAGMA table_info(runs)', '--format', 'json').status).toBe(0);
+    expect((await evsim('query', t, 'SELECT 1; DELETE FROM runs')).stderr).toMatch(/one statement at a time \(got 2\)/);
+    expect((await evsim('query', t, 'CREATE TEMP TABLE x(a)')).stderr).toMatch(/a CREATE statement is refused/);
+    expect((await evsim('query', t, 'PRAGMA journal_mode=DELETE')).stderr).toMatch(/PRAGMA journal_mode is refused/);
+    expect((await evsim('query', t, 'PRAGMA table_info(runs)', '--format', 'json')).status).toBe(0);
     // The word inside a string literal or a quoted name is data, not a statement.
-    expect(JSON.parse(evsim('query', t, `SELECT 'vacuum' AS "vacuum"`, '--format', 'json').stdout)).toEqual([{ vacuum: 'vacuum' }]);
-    expect(evsim('query', t, '--named', 'nope').status).toBe(2);
-    expect(evsim('query', t, '--named', 'frames', '--format', 'csv').stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
+    expect(JSON.parse((await evsim('query', t, `SELECT 'vacuum' AS "vacuum"`, '--format', 'json')).stdout)).toEqual([{ vacuum: 'vacuum' }]);
+    expect((await evsim('query', t, '--named', 'nope')).status).toBe(2);
+    expect((await evsim('query', t, '--named', 'frames', '--format', 'csv')).stdout.split('\n')[0]).toMatch(/^run_id,frame,macs,dense_macs/);
     // A run's trace has no sweep: said so, not as an SQL error.
-    const sp = evsim('query', t, '--named', 'sweep-points');
+    const sp = await evsim('query', t, '--named', 'sweep-points');
     expect(sp.status).toBe(2);
     expect(sp.stderr).toMatch(/holds runs but no sweep: sweep_points is in the files evsim sweep writes/);
   });
 
-  it('evsim report writes a self-contained page with its charts as SVG', () => {
+  it('evsim report writes a self-contained page with its charts as SVG', async () => {
     const t = join(tmp, 'report.sqlite');
-    expect(evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet').status).toBe(0);
+    expect((await evsim('run', '--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet')).status).toBe(0);
     const out = join(tmp, 'report.html');
-    const r = evsim('report', t, '--html', out);
+    const r = await evsim('report', t, '--html', out);
     expect(r.status).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect((html.match(/<svg/g) ?? []).length).toBe(5); // latency, energy, MACs, sparsity, tiles
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // no script, nothing fetched
-    expect(evsim('report', t, '--run', '7', '--html', out).status).toBe(2);
+    expect((await evsim('report', t, '--run', '7', '--html', out)).status).toBe(2);
   });
 
   it("the report's tiles add up to the run's energy (the sensor's messages on tile (0,0)); a run without costs or frames shows n/a, not zeros", async () => {
     const t = join(tmp, 'report2.sqlite');
     const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
-    expect(evsim('run', ...args).status).toBe(0);
-    expect(evsim('run', ...args, '--chip', 'ideal').status).toBe(0);
+    expect((await evsim('run', ...args)).status).toBe(0);
+    expect((await evsim('run', ...args, '--chip', 'ideal')).status).toBe(0);
     const [tot] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM frames WHERE run_id = 1');
     const [cores] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM core_frames WHERE run_id = 1');
     const tiles = await tileEnergy(t, 1, Number(tot!.e));
@@ -300,45 +305,45 @@ describe('evsim query', () => {
     expect(tiles.reduce((a, x) => a + Number(x.energy_pj), 0)).toBeCloseTo(Number(tot!.e), 3);
     expect(tiles.filter((x) => Number(x.sensor_pj) !== 0).map((x) => [x.tile_x, x.tile_y])).toEqual([[0, 0]]);
     const out = join(tmp, 'ideal.html');
-    expect(evsim('report', t, '--run', '2', '--html', out).status).toBe(0);
+    expect((await evsim('report', t, '--run', '2', '--html', out)).status).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/<td>energy, all frames<\/td><td>n\/a \(the chip has no energy costs\)<\/td>/);
     expect((html.match(/<svg/g) ?? []).length).toBe(2); // MACs and sparsity; no latency or energy of zeros
   });
 
-  it('the report says what ran: an EvNet with its policy and threshold, or a dense baseline; truenorth (no latencies) shows latency n/a', () => {
+  it('the report says what ran: an EvNet with its policy and threshold, or a dense baseline; truenorth (no latencies) shows latency n/a', async () => {
     const t = join(tmp, 'report3.sqlite');
     const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
-    expect(evsim('run', ...args, '--policy', 'rounding', '--threshold', '0.2').status).toBe(0);
-    expect(evsim('run', ...args, '--dense').status).toBe(0);
-    const head = (run: string): string => {
+    expect((await evsim('run', ...args, '--policy', 'rounding', '--threshold', '0.2')).status).toBe(0);
+    expect((await evsim('run', ...args, '--dense')).status).toBe(0);
+    const head = async (run: string): Promise<string> => {
       const out = join(tmp, `r3-${run}.html`);
-      expect(evsim('report', t, '--run', run, '--html', out).status).toBe(0);
+      expect((await evsim('report', t, '--run', run, '--html', out)).status).toBe(0);
       return /<h1>([^<]*)<\/h1>/.exec(readFileSync(out, 'utf8'))![1]!;
     };
-    expect(head('1')).toBe('evsim run 1: resnet_block on loihi, EvNet, policy rounding, h = 0.2');
-    expect(head('2')).toBe('evsim run 2: resnet_block on loihi, the conventional network (--dense)');
+    expect(await head('1')).toBe('evsim run 1: resnet_block on loihi, EvNet, policy rounding, h = 0.2');
+    expect(await head('2')).toBe('evsim run 2: resnet_block on loihi, the conventional network (--dense)');
     // So does `--named runs` (was: two runs alike but for their numbers).
-    const runs = JSON.parse(evsim('query', t, '--named', 'runs', '--format', 'json').stdout) as Record<string, unknown>[];
+    const runs = JSON.parse((await evsim('query', t, '--named', 'runs', '--format', 'json')).stdout) as Record<string, unknown>[];
     expect(runs.map((r) => [r.policy, r.threshold])).toEqual([['rounding', 0.2], ['dense', null]]);
     const tn = join(tmp, 'tn.yaml');
     writeFileSync(tn, 'preset: loihi\ncosts: { synop: { energy_pj: 1, latency_ns: 0 }, dendrite_add: { energy_pj: 0, latency_ns: 0 }, neuron_update: { energy_pj: 0, latency_ns: 0 }, spike: { energy_pj: 0, latency_ns: 0 }, message_out: { energy_pj: 0, latency_ns: 0 }, message_in: { energy_pj: 0, latency_ns: 0 }, hop_ew: { energy_pj: 0, latency_ns: 0 }, hop_ns: { energy_pj: 0, latency_ns: 0 } }\n');
-    expect(evsim('run', ...args, '--chip', tn).status).toBe(0);
+    expect((await evsim('run', ...args, '--chip', tn)).status).toBe(0);
     const out = join(tmp, 'r3-3.html');
-    expect(evsim('report', t, '--html', out).status).toBe(0);
+    expect((await evsim('report', t, '--html', out)).status).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/<td>mean latency<\/td><td>n\/a \(the chip has no latencies\)<\/td>/);
     expect(html).not.toMatch(/Latency per frame/);
     expect(html).toMatch(/Energy per frame/);
   });
 
-  it('--no-trace writes nothing and reports trace null', () => {
-    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--no-trace', '--json');
+  it('--no-trace writes nothing and reports trace null', async () => {
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--no-trace', '--json');
     expect(JSON.parse(r.stdout).trace).toBeNull();
   });
 
-  it('an unwritable trace path fails with exit 2 before simulating', () => {
-    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', '/nonexistent-dir/t.sqlite', '--json');
+  it('an unwritable trace path fails with exit 2 before simulating', async () => {
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', '/nonexistent-dir/t.sqlite', '--json');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/trace \/nonexistent-dir\/t\.sqlite: folder .* does not exist/);
@@ -355,7 +360,7 @@ describe('a trace written by the previous schema (version 1, no shadow-row colum
     const oldView = 'DROP VIEW frame_summary; CREATE VIEW frame_summary AS SELECT run_id, frame, macs FROM frames;';
     await exec(db, `${v1}; ${oldView} INSERT INTO schema_version (version) VALUES (1);`);
     await close(db);
-    const r = evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
     expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
     const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
@@ -378,21 +383,21 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
   it("another program's SQLite database is refused with exit 2 and left as it was (no evsim tables, no WAL)", async () => {
     const t = join(tmp, 'app.sqlite');
     await sql(t, 'CREATE TABLE users (name TEXT)');
-    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
+    const r = await evsim('run', ...mlp, '--trace', t, '--quiet');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/app\.sqlite is an SQLite database but not an evsim trace \(tables users\)/);
     expect((await sql(t, "SELECT name FROM sqlite_master")).map((x) => x.name)).toEqual(['users']);
     expect((await sql(t, 'PRAGMA journal_mode'))[0]!.journal_mode).toBe('delete');
     for (const args of [['report', t, '--html', join(tmp, 'r.html')], ['query', t, '--named', 'runs']]) {
-      const q = evsim(...args);
+      const q = await evsim(...args);
       expect(q.status).toBe(2);
       expect(q.stderr).toMatch(/not an evsim trace/);
     }
     writeFileSync(join(tmp, 'text.sqlite'), 'not a database at all\n');
-    expect(evsim('query', join(tmp, 'text.sqlite'), 'SELECT 1 FROM runs').stderr).toMatch(/text\.sqlite is not an SQLite database/);
+    expect((await evsim('query', join(tmp, 'text.sqlite'), 'SELECT 1 FROM runs')).stderr).toMatch(/text\.sqlite is not an SQLite database/);
   });
 
-  it('a folder, an empty file, a pipe, or a file where a folder should be: exit 2 saying which (was: SQLite I/O errors)', () => {
+  it('a folder, an empty file, a pipe, or a file where a folder should be: exit 2 saying which (was: SQLite I/O errors)', async () => {
     const dir = join(tmp, 'a-folder');
     mkdirSync(dir, { recursive: true });
     const empty = join(tmp, 'empty.sqlite');
@@ -408,7 +413,7 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
       [['query', empty, '--named', 'runs'], /is empty/],
     ];
     for (const [args, want] of cases) {
-      const r = evsim(...args);
+      const r = await evsim(...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trimEnd()).toMatch(new RegExp(`^evsim: .*${want.source}`));
       expect(r.stderr.trimEnd()).not.toMatch(/\n|SQLITE_/);
@@ -416,11 +421,11 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
   });
 
   /** One good run into a fresh trace, then a second whose inserts into `table` fail: its exit, stderr and the runs. */
-  async function failingWrite(name: string, table: string): Promise<{ t: string; r: ReturnType<typeof evsim>; runs: Record<string, unknown>[] }> {
+  async function failingWrite(name: string, table: string): Promise<{ t: string; r: Awaited<ReturnType<typeof evsim>>; runs: Record<string, unknown>[] }> {
     const t = join(tmp, `${name}.sqlite`);
-    expect(evsim('run', ...mlp, '--trace', t, '--quiet').status).toBe(0);
+    expect((await evsim('run', ...mlp, '--trace', t, '--quiet')).status).toBe(0);
     await sql(t, `CREATE TRIGGER no_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
-    const r = evsim('run', ...mlp, '--trace', t, '--quiet');
+    const r = await evsim('run', ...mlp, '--trace', t, '--quiet');
     expect(r.status).toBe(1);
     const runs = await sql(t, 'SELECT run_id, status, error, ended_at FROM runs ORDER BY run_id');
     expect(runs.map((x) => x.status)).toEqual(['completed', 'failed']);
@@ -434,7 +439,7 @@ describe('files that are not evsim traces, and a trace that cannot be written', 
     expect(runs[1]!.ended_at).not.toBeNull();
     // The report reads the last run with frames by default, as the named queries do (was: the failed, empty run 2).
     const out = join(tmp, 'trigger.html');
-    expect(evsim('report', t, '--html', out).status).toBe(0);
+    expect((await evsim('report', t, '--html', out)).status).toBe(0);
     expect(readFileSync(out, 'utf8')).toMatch(/<h1>evsim run 1: /);
   });
 
