@@ -64,7 +64,7 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chip
   if (r.accuracy !== null) lines.push(`  accuracy         ${fmtPct(r.accuracy)}`);
   if (r.error_vs_dense && !dense) {
     const e = r.error_vs_dense;
-    lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${fmtPct(e.rel_rmse)}`);
+    lines.push(`  error vs dense   rmse ${e.rmse.toExponential(3)}, max |Δ| ${e.max_abs.toExponential(3)}, rel rmse ${e.rel_rmse === null ? 'n/a (the dense outputs are all 0)' : fmtPct(e.rel_rmse)}`);
   }
   if (r.chip !== 'ideal') {
     if (r.mesh) {

@@ -4,6 +4,7 @@
  */
 import { objects } from './objects.js';
 import { DenseExecutor } from '../model/dense/executor.js';
+import { overheadOf } from '../model/evnet/engine.js';
 import type { Graph } from '../model/ir.js';
 import type { TraceLayerFrame } from './trace-sink.js';
 
@@ -42,7 +43,8 @@ export interface Totals {
 export interface ErrorVsDense {
   rmse: number;
   max_abs: number;
-  rel_rmse: number;
+  /** rmse / rms(dense outputs) (DESIGN §4); null when the dense outputs are all 0 and the error is not (undefined, not "no error"). */
+  rel_rmse: number | null;
 }
 
 export interface LayerTotals {
@@ -107,7 +109,8 @@ export class ErrorMeter {
   result(): ErrorVsDense {
     const rmse = this.n ? Math.sqrt(this.sumSq / this.n) : 0;
     const rms = this.n ? Math.sqrt(this.sumRefSq / this.n) : 0;
-    return { rmse, max_abs: this.maxAbs, rel_rmse: rms > 0 ? rmse / rms : 0 };
+    // Dense outputs all 0: no error is 0 relative error, any other is undefined (was: 0, "perfect").
+    return { rmse, max_abs: this.maxAbs, rel_rmse: rms > 0 ? rmse / rms : rmse === 0 ? 0 : null };
   }
 }
 
@@ -185,11 +188,10 @@ export class RunAccumulator {
     const n = this.frames;
     tot.latency_ns = lastFrameDoneNs;
     tot.mean_latency_ns = n > 0 ? this.latencySum / n : 0;
-    // The EvNet authors' convention: accumulator 1 add + 2 load/store per updated neuron;
-    // gate 2u + t adds, u compares, 4u + 2t load/store.
-    tot.overhead_adds = tot.acc_updates + 2 * tot.gate_updates + tot.transmissions;
-    tot.overhead_compares = tot.gate_updates;
-    tot.overhead_load_store = 2 * tot.acc_updates + 4 * tot.gate_updates + 2 * tot.transmissions;
+    const o = overheadOf(tot.acc_updates, tot.gate_updates, tot.transmissions);
+    tot.overhead_adds = o.adds;
+    tot.overhead_compares = o.compares;
+    tot.overhead_load_store = o.loadStore;
     return {
       totals: tot,
       accuracy: this.labels && n > 0 ? this.correct / n : null,

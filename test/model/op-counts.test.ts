@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, type FrameCounts } from '../../src/model/evnet/engine.js';
 import { parsePolicy } from '../../src/model/evnet/policy.js';
+import { simulate } from '../../src/runtime/simulate.js';
 import type { ConvOp, Graph } from '../../src/model/ir.js';
 import { GraphBuilder, convOp, denseOp, numelOf, relu } from '../helpers/graph.js';
 import { naiveOutLen } from '../helpers/naive.js';
@@ -293,6 +294,16 @@ describe('overhead and memory of a tiny MLP: [1,4] → 3 → relu → 2', () => 
     // Per-layer counts of the last frame: fc1 did 3 MACs, fc2 4.
     const macsOf = (name: string) => e.counts.macs[e.layers.find((l) => l.kind === 'node' && l.name === name)!.id];
     expect([macsOf('fc1'), macsOf('fc2')]).toEqual([3, 4]);
+  });
+
+  it("a run's totals (what run --json prints) sum the three frames' hand counts, on ideal and on a chip", async () => {
+    // 23 + 14 + 13 adds, 7 + 3 + 3 compares, 46 + 28 + 26 loads/stores; 10 + 7 + 7 MACs.
+    const frames = { shape: [3, 4], data: Float32Array.of(1, 0, 2, 0, 1, 1, 2, 0, 1, 1, 2, 0.5) };
+    for (const chip of ['ideal', 'loihi']) {
+      const r = await simulate({ model: mlp(), frames, threshold: 0, chip, workers: 1 });
+      const t = r.totals;
+      expect([t.macs, t.overhead_adds, t.overhead_compares, t.overhead_load_store]).toEqual([24, 50, 13, 100]);
+    }
   });
 
   it('memory: weights 4·(12 + 3) + 4·6 = 84 bytes; state 4·((3 + 2) + 2·(4 + 3)) = 76 bytes', () => {

@@ -63,6 +63,19 @@ export interface FrameCounts {
   overheadLoadStore: number;
 }
 
+/**
+ * DESIGN §4's overhead convention (the EvNet authors'): an accumulator costs 1 add and
+ * 2 loads/stores per updated neuron; a gate 2u + t adds, u compares and 4u + 2t
+ * loads/stores for u updated neurons and t transmissions. For one frame or a run's totals.
+ */
+export function overheadOf(accUpdates: number, gateUpdates: number, transmissions: number): { adds: number; compares: number; loadStore: number } {
+  return {
+    adds: accUpdates + 2 * gateUpdates + transmissions,
+    compares: gateUpdates,
+    loadStore: 2 * accUpdates + 4 * gateUpdates + 2 * transmissions,
+  };
+}
+
 /** Per-layer counts of the last frame, indexed by layer id. */
 export interface LayerCounts {
   macs: Float64Array;
@@ -370,11 +383,10 @@ export class EvnetEngine {
         }
       }
     }
-    // DESIGN §4 overhead convention (the EvNet authors'): accumulator 1 add + 2 load/store
-    // per updated neuron; gate 2u + t adds, u compares, 4u + 2t load/store.
-    fc.overheadAdds = fc.accUpdates + 2 * fc.gateUpdates + fc.transmissions;
-    fc.overheadCompares = fc.gateUpdates;
-    fc.overheadLoadStore = 2 * fc.accUpdates + 4 * fc.gateUpdates + 2 * fc.transmissions;
+    const o = overheadOf(fc.accUpdates, fc.gateUpdates, fc.transmissions);
+    fc.overheadAdds = o.adds;
+    fc.overheadCompares = o.compares;
+    fc.overheadLoadStore = o.loadStore;
     return fc;
   }
 
