@@ -175,12 +175,13 @@ function siftDown(run: Int32Array, key: Float64Array, p: number, n: number): voi
  * applied once per frame behind an aggregating dendrite) and `extraDendrites` (dendritic
  * adds on aggregated values: nodes after the first of a dendritic chain, and the
  * synaptic side of a post-synaptic add), then updates and spikes in ascending index.
- * Writes each spike's send time into `sendNs[s0 + k]`.
+ * Writes each spike's send time into `sendNs[s0 + k]`. `spikeLatNs` is the preset's spike
+ * latency, or 0 for a relay's sends (no neuron fires: its messages cost, not a spike).
  */
 export function runCoreFrameArrays(
   chip: ChipSpec, tCore: number, m: MessageArrays, order: Int32Array, from: number, to: number, lastTokenNs: number,
   extraSynops: number, extraDendrites: number, updates: Int32Array, u0: number, u1: number, spikes: Int32Array, s0: number, s1: number,
-  sendNs: Float64Array,
+  sendNs: Float64Array, spikeLatNs: number,
 ): CoreFrameTimes {
   const c = chip.costs;
   const q = chip.core.queueDepth;
@@ -232,8 +233,8 @@ export function runCoreFrameArrays(
       busy += c.neuron_update.latencyNs;
       u++;
     } else {
-      t += c.spike.latencyNs;
-      busy += c.spike.latencyNs;
+      t += spikeLatNs;
+      busy += spikeLatNs;
       sendNs[s++] = t;
     }
   }

@@ -106,3 +106,55 @@ describe('hand-worked chip example (loihi costs)', async () => {
     expect(Array.from(run.outputs!)).toEqual([4, 4, 7]);
   });
 });
+
+// x[2] → Gemm W1 (no activation: a relay on the chip) → Gemm W2 (y = h0 + h1) → Relu.
+const relayGraph: Graph = {
+  name: 'hand-relay',
+  opset: 13,
+  input: 0,
+  output: 3,
+  tensors: [
+    { name: 'x', shape: [1, 2], size: 2 },
+    { name: 'h', shape: [1, 2], size: 2 },
+    { name: 'z', shape: [1, 1], size: 1 },
+    { name: 'y', shape: [1, 1], size: 1 },
+  ],
+  nodes: [
+    { id: 0, name: 'fc1', onnxOp: 'Gemm', inputs: [0], output: 1, op: { kind: 'dense', m: 1, k: 2, n: 2, transA: false, weight: Float32Array.of(1, 2, 3, -4), bias: null, bnGamma: null } },
+    { id: 1, name: 'fc2', onnxOp: 'Gemm', inputs: [1], output: 2, op: { kind: 'dense', m: 1, k: 2, n: 1, transA: false, weight: Float32Array.of(1, 1), bias: null, bnGamma: null } },
+    { id: 2, name: 'relu', onnxOp: 'Relu', inputs: [2], output: 3, op: { kind: 'unary', fn: 'relu', a: 0, b: 0 } },
+  ],
+};
+
+describe('hand-worked relay (a Gemm with no activation) on a chip whose spikes cost 69.3 pJ / 30 ns', async () => {
+  const spiky = chipFromObject({
+    name: 'hand-spiky', mesh: 'auto', cores_per_tile: 1,
+    core: { neurons: 1, synapse_bytes: 'unlimited', weight_bits: 8, queue_depth: 64 },
+    costs: {
+      synop: cost(23.6, 3.5), dendrite_add: cost(23.6, 3.5), neuron_update: cost(81, 8.4), spike: cost(69.3, 30),
+      message_out: cost(1.7, 2.1), message_in: cost(0, 0), hop_ew: cost(3.0, 4.1), hop_ns: cost(4.0, 6.5),
+    },
+  }, 'hand spiky chip');
+  const run = await runChip(relayGraph, { data: Float32Array.of(1, 1), count: 1, frameSize: 2, source: 'hand' }, 1, { ...opts, chip: spiky, workers: 1, inProcess: true, keepOutputs: true });
+
+  it('frame 0 (x = [1, 1]): the relay sends its sums as messages, with no spike and no transmission', () => {
+    // Cores 0, 1, 2 on tiles (0,0), (1,0), (1,1) as above; fc1's neurons on cores 0 and 1.
+    // Sensor: 2 transmissions × 2 cores = 4 messages, 2 with an E-W hop: 4·1.7 + 2·3.0 = 12.8 pJ.
+    // Core 0: 2.1 → 5.6 → 9.1; no accumulator, no update; h0 = 1 + 3 = 4 leaves at 9.1 for
+    //   core 2 (1 E-W + 1 N-S hop): 2·23.6 + 1.7 + 3.0 + 4.0 = 55.9 pJ.
+    // Core 1: 6.2 → 9.7 → 13.2; h1 = 2 − 4 = −2 leaves at 13.2 (1 N-S hop): 47.2 + 1.7 + 4.0 = 52.9 pJ.
+    // Core 2: arrivals 9.1 + 2.1 + 4.1 + 6.5 = 21.8 and 13.2 + 2.1 + 6.5 = 21.8 → 25.3 → 28.8;
+    //   y = 4 − 2 = 2, update → 37.2: 2·23.6 + 81 = 128.2 pJ.
+    // Total 12.8 + 55.9 + 52.9 + 128.2 = 249.8 pJ, latency 37.2 ns; only the input gate transmits.
+    const f = run.result.per_frame[0]!;
+    expect(f.energy_pj).toBeCloseTo(249.8, 9);
+    expect(f.latency_ns).toBeCloseTo(37.2, 9);
+    expect([f.transmissions, f.messages, f.hops, f.synops]).toEqual([2, 6, 5, 6]);
+    expect(run.outputs![0]).toBe(2);
+  });
+
+  it("the layers' transmissions add up to the frame's (was: the relay's sends counted in its layer only)", () => {
+    const layers = run.result.layers;
+    expect(layers.reduce((s, l) => s + l.transmissions, 0)).toBe(run.result.totals.transmissions);
+  });
+});

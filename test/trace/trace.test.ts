@@ -292,18 +292,22 @@ describe('evsim query', () => {
     expect((await evsim('report', t, '--run', '7', '--html', out)).status).toBe(2);
   });
 
-  it("the report's tiles add up to the run's energy (the sensor's messages on tile (0,0)); a run without costs or frames shows n/a, not zeros", async () => {
+  it("the report puts the sensor's messages (priced from its events) on tile (0,0); a run without costs or frames shows n/a, not zeros", async () => {
     const t = join(tmp, 'report2.sqlite');
     const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
-    expect((await evsim('run', ...args)).status).toBe(0);
+    expect((await evsim('run', ...args, '--trace-level', 'events')).status).toBe(0);
     expect((await evsim('run', ...args, '--chip', 'ideal')).status).toBe(0);
     const [tot] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM frames WHERE run_id = 1');
-    const [cores] = await queryTrace(t, 'SELECT SUM(energy_pj) AS e FROM core_frames WHERE run_id = 1');
     const tiles = await tileEnergy(t, 1, Number(tot!.e));
-    // The sensor's share is real (it sends messages) and all of it lands on tile (0,0).
-    expect(Number(tot!.e) - Number(cores!.e)).toBeGreaterThan(0);
-    expect(tiles.reduce((a, x) => a + Number(x.energy_pj), 0)).toBeCloseTo(Number(tot!.e), 3);
-    expect(tiles.filter((x) => Number(x.sensor_pj) !== 0).map((x) => [x.tile_x, x.tile_y])).toEqual([[0, 0]]);
+    // The sensor's share, from its own messages (src_core −1, from tile (0,0)) at loihi's
+    // prices: 1.7 pJ a message, 3.0 a hop east-west, 4.0 north-south.
+    const [sensor] = await queryTrace(t, `SELECT COUNT(*) AS n, SUM(1.7 + 3.0 * c.tile_x + 4.0 * c.tile_y) AS pj, SUM(e.hops - c.tile_x - c.tile_y) AS off
+      FROM events e JOIN cores c ON c.run_id = e.run_id AND c.core_id = e.dst_core WHERE e.run_id = 1 AND e.src_core = -1`);
+    expect(Number(sensor!.n)).toBeGreaterThan(0);
+    expect(Number(sensor!.off)).toBe(0);
+    const home = tiles.find((x) => Number(x.tile_x) === 0 && Number(x.tile_y) === 0)!;
+    expect(Number(home.sensor_pj)).toBeCloseTo(Number(sensor!.pj), 6);
+    expect(tiles.filter((x) => Number(x.sensor_pj) !== 0)).toEqual([home]);
     const out = join(tmp, 'ideal.html');
     expect((await evsim('report', t, '--run', '2', '--html', out)).status).toBe(0);
     const html = readFileSync(out, 'utf8');

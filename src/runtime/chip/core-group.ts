@@ -975,6 +975,8 @@ export class CoreGroup {
     const tileX1 = this.tileX1;
     const tileY1 = this.tileY1;
     const st = this.stats;
+    const relay = rt.seg.relay;
+    const spikeLat = relay ? 0 : chip.costs.spike.latencyNs;
     for (let q = 0; q < rt.cores.length; q++) {
       const c = rt.cores[q]!;
       const i = slot[c]!;
@@ -993,7 +995,7 @@ export class CoreGroup {
       mergeBySource(msg, this.order, m0, m1, ups, this.srcRank);
       const res = runCoreFrameArrays(
         chip, this.tCore[i]!, msg, this.order, m0, m1, lastToken, extraSynops[i]!, extraDendrites[i]!,
-        upd.list, upd.start[i]!, upd.start[i + 1]!, sp.trigSorted, sp.start[i]!, sp.start[i + 1]!, sp.sendSorted,
+        upd.list, upd.start[i]!, upd.start[i + 1]!, sp.trigSorted, sp.start[i]!, sp.start[i + 1]!, sp.sendSorted, spikeLat,
       );
       this.tCore[i] = res.endNs;
       let syn = extraSynops[i]!;
@@ -1011,7 +1013,8 @@ export class CoreGroup {
       const haloUpd = rt.halo ? this.scratch.floats('halo.upd', this.cores.length)[i]! : 0;
       st.neuronUpdates[i] = upd.start[i + 1]! - upd.start[i]! - haloUpd;
       st.haloUpdates[i] = haloUpd;
-      st.spikes[i] = sp.start[i + 1]! - sp.start[i]!;
+      // A relay's sends are messages, not spikes (nor transmissions): README, relays.
+      st.spikes[i] = relay ? 0 : sp.start[i + 1]! - sp.start[i]!;
       st.busyNs[i] = res.busyNs;
       st.stallNs[i] = res.stallNs;
       st.queueMax[i] = res.queueMax;

@@ -4,6 +4,7 @@
  * they leave at the frame's entry time, and its frame.end token follows them.
  */
 import { SENSOR, type ChipSetup } from '../../chip/setup.js';
+import { coreEnergyPj } from '../../chip/timing.js';
 import { createGate, gateOverride, type EvnetOptions } from '../../model/evnet/engine.js';
 import type { Gate } from '../../model/evnet/gate.js';
 import { DeltaList, IndexList } from '../../model/evnet/sparse.js';
@@ -89,10 +90,8 @@ export class Sensor {
     this.entryNs = entryNs;
     const out: Outbound[] = objects([]);
     fanOut(frame, inputGate.out, COORDINATOR, s, fan, this.dests, this.own, this.sendNs, this.tokenNs, this.count, out);
-    const c = chip.costs;
-    return {
-      out, transmissions: this.gate.transmissions, gateUpdates: this.gate.updates, messages, hopsEw, hopsNs,
-      energyPj: messages * c.message_out.energyPj + hopsEw * c.hop_ew.energyPj + hopsNs * c.hop_ns.energyPj,
-    };
+    // DESIGN §5: the sensor costs nothing but its messages (priced as a core's are).
+    const energyPj = coreEnergyPj(chip, { synops: 0, dendriteAdds: 0, neuronUpdates: 0, spikes: 0, messagesOut: messages, messagesIn: 0, hopsEw, hopsNs, busyNs: 0 });
+    return { out, transmissions: this.gate.transmissions, gateUpdates: this.gate.updates, messages, hopsEw, hopsNs, energyPj };
   }
 }
