@@ -15,8 +15,7 @@ export type ErrorCode =
   | 'DOES_NOT_FIT'
   | 'BAD_SQL'
   | 'BAD_TRACE'
-  | 'RUN_FAILED'
-  | 'INTERRUPTED';
+  | 'RUN_FAILED';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BAD_USAGE',
@@ -39,11 +38,12 @@ export class EvsimError extends Error {
     this.name = 'EvsimError';
     this.code = code;
   }
-  /** Process exit code of DESIGN §8: 2 bad input, 130 interrupted, 1 otherwise. */
+  /**
+   * Process exit code of DESIGN §8: 2 bad input, 1 otherwise. (An interrupted run is no
+   * error: it returns what it did, and the CLI exits 130.)
+   */
   get exitCode(): number {
-    if (BAD_INPUT.has(this.code)) return 2;
-    if (this.code === 'INTERRUPTED') return 130;
-    return 1;
+    return BAD_INPUT.has(this.code) ? 2 : 1;
   }
 }
 

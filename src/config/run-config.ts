@@ -69,9 +69,7 @@ export interface RunSettings {
 
 export const DEFAULT_THRESHOLD = 0.05;
 
-/** Formats zod issues as one line: `where: path message; path message`. */
-/** What a union accepts, from its members' type errors: "a string or false". */
-/** What a union accepts, in words (nested unions included). */
+/** What a union accepts, in words from its members' type errors (nested unions included): "a string or false". */
 function unionExpected(i: z.ZodInvalidUnionIssue): string {
   const words: string[] = [];
   const article = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
@@ -96,6 +94,7 @@ function unionGotNaN(i: z.ZodInvalidUnionIssue): boolean {
   return i.unionErrors.some((e) => e.issues.some((v) => (v.code === 'invalid_type' && v.received === 'nan') || (v.code === 'invalid_union' && unionGotNaN(v))));
 }
 
+/** Formats zod issues as one line: `where: path message; path message`. */
 export function formatIssues(where: string, issues: z.ZodIssue[]): string {
   const parts = issues.map((i) => {
     const path = i.path.join('.');

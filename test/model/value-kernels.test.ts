@@ -61,6 +61,17 @@ describe('value kernels on special float32 values', () => {
     }
   });
 
+  it('maxWindow on hand-written windows: NaN never wins (an all-NaN window is −∞), the first of ±0 stays', () => {
+    const op: MaxPoolOp = { kind: 'maxpool', kh: 1, kw: 2, strideH: 1, strideW: 2, padT: 0, padL: 0, padB: 0, padR: 0, dilH: 1, dilW: 1 };
+    const max2 = (a: number, b: number): number => maxWindow(op, Float32Array.of(a, b), 0, 1, 2, 0, 0);
+    expect(max2(NaN, 1)).toBe(1);
+    expect(max2(1, NaN)).toBe(1);
+    expect(max2(NaN, NaN)).toBe(-Infinity);
+    expect(Object.is(max2(-0, 0), -0)).toBe(true);
+    expect(Object.is(max2(0, -0), 0)).toBe(true);
+    expect(max2(-Infinity, -3)).toBe(-3);
+  });
+
   it.each([
     ['2×2 stride 2', { kh: 2, kw: 2, strideH: 2, strideW: 2, padT: 0, padL: 0, padB: 0, padR: 0, dilH: 1, dilW: 1 }],
     ['3×3 stride 1 padded', { kh: 3, kw: 3, strideH: 1, strideW: 1, padT: 1, padL: 1, padB: 1, padR: 1, dilH: 1, dilW: 1 }],
