@@ -1,6 +1,6 @@
 /** `evsim run`: parse flags and config, call `simulate`, print a summary or JSON. */
 import { holdCtrlC } from './interrupt.js';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
 import { isChipFile, resolveChip } from '../config/chip-config.js';
@@ -82,6 +82,19 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chip
 }
 
 /** Runs and returns the process exit code (0, or 130 when interrupted). */
+/**
+ * What the trace records of a CLI run (runs.config_json): its settings with every file as
+ * an absolute path, and the chip as resolved (`chip_spec`: mesh, capacities and costs), so
+ * the trace still says what ran after the chip file is edited or the trace is moved.
+ */
+function recordedConfig(s: ReturnType<typeof resolveSettings>): Record<string, unknown> {
+  const abs = (p: string | null | undefined): string | null => (p ? resolve(p) : null);
+  return {
+    ...s, model: abs(s.model), frames: abs(s.frames), labels: abs(s.labels), outputs: abs(s.outputs), trace: abs(s.trace || null),
+    chip: isChipFile(s.chip) ? abs(s.chip) : s.chip, chip_spec: resolveChip(s.chip),
+  };
+}
+
 export async function runCommand(a: RunArgs): Promise<number> {
   if (a.config?.endsWith('.onnx')) {
     throw new EvsimError('BAD_USAGE', `${a.config} is an ONNX model, not a YAML run config: pass it as --model ${a.config}${a.model ? ' (once)' : ''}`);
@@ -133,7 +146,7 @@ export async function runCommand(a: RunArgs): Promise<number> {
       signal: stop.signal,
       trace: s.trace || null,
       traceLevel: s.traceLevel,
-      config: s,
+      config: recordedConfig(s),
       onFrame: showProgress
         ? (done, total) => {
             const now = performance.now();

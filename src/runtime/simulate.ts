@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkWritable } from '../files.js';
 import type { LayerOverride } from '../model/evnet/engine.js';
@@ -147,13 +147,14 @@ function checkOptions(opts: SimulateOptions): void {
 }
 
 /** What a run started from the library records as its configuration (the CLI passes its resolved config). */
-function apiConfig(opts: SimulateOptions, chip: unknown, threshold: number): Record<string, unknown> {
-  const file = (v: unknown): unknown => (typeof v === 'string' || v == null ? (v ?? null) : '(in memory)');
+function apiConfig(opts: SimulateOptions, chip: unknown, chipSpec: ChipSpec, threshold: number): Record<string, unknown> {
+  const file = (v: unknown): unknown => (typeof v === 'string' ? resolve(v) : v == null ? null : '(in memory)');
   // The CLI's spelling (its resolved settings), so one query reads runs from either.
   return {
     model: file(opts.model), modelOutput: opts.modelOutput ?? null, frames: file(opts.frames), labels: file(opts.labels), maxFrames: opts.maxFrames ?? null,
     threshold, policy: opts.policy ?? 'threshold', bnGamma: opts.bnGamma ?? false, layers: opts.layers ?? {}, chip,
     mesh: opts.mesh ?? 'auto', placement: opts.placement ?? 'snake', dense: opts.dense ?? false, compareDense: opts.compareDense ?? false,
+    chip_spec: chipSpec,
   };
 }
 
@@ -205,7 +206,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   const trace = sink
-    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, opts.chip ?? 'loihi', threshold), frames: count } }
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, opts.chip ?? 'loihi', chip, threshold), frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,

@@ -292,6 +292,17 @@ describe('evsim query', () => {
     expect((await evsim('report', t, '--run', '7', '--html', out)).status).toBe(2);
   });
 
+  it('a CLI run records its files as absolute paths and the chip as resolved (was: the chip file name only, paths relative to the cwd)', async () => {
+    const dir = join(tmp, 'relative');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'mine.yaml'), 'preset: loihi\ncosts: { synop: { energy_pj: 50, latency_ns: 1 } }\n');
+    const r = await cliIn(dir)('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'mine.yaml', '--trace', 'rel.sqlite', '--quiet');
+    expect(r.code).toBe(0);
+    const [c] = await queryTrace(join(dir, 'rel.sqlite'), `SELECT json_extract(config_json, '$.chip') AS chip, json_extract(config_json, '$.chip_spec.costs.synop.energyPj') AS synop,
+      json_extract(config_json, '$.chip_spec.costs.hop_ns.energyPj') AS hop, json_extract(config_json, '$.model') AS model, json_extract(config_json, '$.trace') AS trace FROM runs`);
+    expect(c).toEqual({ chip: join(dir, 'mine.yaml'), synop: 50, hop: 4, model: join(FIX, 'mlp.onnx'), trace: join(dir, 'rel.sqlite') });
+  });
+
   it("the report puts the sensor's messages (priced from its events) on tile (0,0); a run without costs or frames shows n/a, not zeros", async () => {
     const t = join(tmp, 'report2.sqlite');
     const args = ['--model', join(FIX, 'resnet_block.onnx'), '--frames', join(FIX, 'resnet_block.input.npy'), '--trace', t, '--quiet'];
