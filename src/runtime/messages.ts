@@ -85,11 +85,16 @@ export interface InputsDone {
   endNs: number;
 }
 
-/** The coordinator starting a frame at an actor (posted as it is, not encoded). */
+/** The coordinator starting a frame at an actor. */
 export interface FrameStart {
   type: 'frame.start';
   frame: number;
   flush: boolean;
+}
+
+/** The coordinator ending an actor's task (the run is over, or failed). */
+export interface CtlClose {
+  type: 'ctl.close';
 }
 
 export interface CtlError {
@@ -100,4 +105,8 @@ export interface CtlError {
   code: ErrorCode | null;
 }
 
+/** What actors send: batches to their peers, the rest to the coordinator. */
 export type ActorMessage = DeltaBatch | FrameReport | InputsDone | CtlError;
+
+/** What the coordinator sends an actor: frame starts, the sensor's batches, and close. */
+export type CoordinatorMessage = FrameStart | DeltaBatch | CtlClose;

@@ -1,6 +1,6 @@
 /** The message codec (msgpackr with typed arrays): a delta batch crosses threads intact. */
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../../src/runtime/codec.js';
+import { decode, decodeCoordinator, encode } from '../../src/runtime/codec.js';
 import type { DeltaBatch } from '../../src/runtime/messages.js';
 
 describe('codec', () => {
@@ -34,5 +34,10 @@ describe('codec', () => {
     expect(Array.from(back.val)).toEqual(val.map((v) => Math.fround(v)));
     expect(Array.from(back.tokenNs)).toEqual([12.5, 1e300]);
     expect({ ...back, sendNs: 0, idx: 0, srcCore: 0, val: 0, tokenCore: 0, tokenNs: 0 }).toEqual({ ...batch, sendNs: 0, idx: 0, srcCore: 0, val: 0, tokenCore: 0, tokenNs: 0 });
+  });
+
+  it("the coordinator's frame starts and close go through the codec too (one vocabulary, any transport)", () => {
+    expect(decodeCoordinator(encode({ type: 'frame.start', frame: 12, flush: true }))).toEqual({ type: 'frame.start', frame: 12, flush: true });
+    expect(decodeCoordinator(encode({ type: 'ctl.close' }))).toEqual({ type: 'ctl.close' });
   });
 });

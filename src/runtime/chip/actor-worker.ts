@@ -8,8 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ChipSetup } from '../../chip/setup.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { EvsimError } from '../../errors.js';
-import { decode, encode } from '../codec.js';
-import type { ActorMessage, DeltaBatch, FrameStart } from '../messages.js';
+import { decode, decodeCoordinator, encode } from '../codec.js';
+import type { ActorMessage, DeltaBatch } from '../messages.js';
 import { CoreGroup } from './core-group.js';
 
 export interface ActorTask {
@@ -26,9 +26,6 @@ export interface ActorTask {
   /** Record received messages for the `events` trace level. */
   events: boolean;
 }
-
-/** Control messages from the coordinator besides encoded batches. */
-export type Control = FrameStart | { type: 'close' };
 
 function post(port: MessagePort, msg: ActorMessage): void {
   const own = encode(msg);
@@ -80,24 +77,30 @@ export default function runActor(task: ActorTask): Promise<string> {
       }
     };
     for (const p of peers) p?.on('message', onBatch);
-    coordinator.on('message', (data: Uint8Array | Control) => {
+    coordinator.on('message', (data: Uint8Array) => {
       try {
-        if (data instanceof Uint8Array) {
-          onBatch(data);
-          return;
+        const msg = decodeCoordinator(data);
+        switch (msg.type) {
+          case 'delta.batch':
+            group.receive(msg);
+            pump();
+            return;
+          case 'ctl.close':
+            for (const p of peers) p?.close();
+            coordinator.close();
+            resolve(`actor ${actor} done`);
+            return;
+          case 'frame.start':
+            if (task.failAtFrame !== null && msg.frame === task.failAtFrame) {
+              fail(new Error('injected fault'), msg.frame);
+              return;
+            }
+            group.startFrame(msg.frame, msg.flush);
+            pump();
+            return;
+          default:
+            throw new Error(`unknown message ${(msg as { type: string }).type}`);
         }
-        if (data.type === 'close') {
-          for (const p of peers) p?.close();
-          coordinator.close();
-          resolve(`actor ${actor} done`);
-          return;
-        }
-        if (task.failAtFrame !== null && data.frame === task.failAtFrame) {
-          fail(new Error('injected fault'), data.frame);
-          return;
-        }
-        group.startFrame(data.frame, data.flush);
-        pump();
       } catch (e) {
         fail(e);
       }

@@ -12,8 +12,8 @@ import { EvsimError, type ErrorCode } from '../../errors.js';
 import { compiledScript } from '../../files.js';
 import type { EvnetOptions } from '../../model/evnet/engine.js';
 import { decode, encode } from '../codec.js';
-import type { DeltaBatch, FrameReport } from '../messages.js';
-import type { ActorTask, Control } from './actor-worker.js';
+import type { CoordinatorMessage, DeltaBatch, FrameReport, FrameStart } from '../messages.js';
+import type { ActorTask } from './actor-worker.js';
 import type { ActorPool } from './run-chip.js';
 import { shareLargeArrays } from '../shared.js';
 
@@ -22,7 +22,7 @@ export class WorkerPool implements ActorPool {
   private readonly waiting = new Map<number, FrameReport[]>();
   /** Per actor: the last frame it reported, and frame starts held back until it is near. */
   private readonly reported: number[];
-  private readonly held: Control[][];
+  private readonly held: FrameStart[][];
   /** Per frame: input-core cues received (count, latest frame.end). */
   private readonly inputs = new Map<number, { n: number; endNs: number }>();
   private wake: (() => void) | null = null;
@@ -104,11 +104,15 @@ export class WorkerPool implements ActorPool {
 
   private release(a: number): void {
     const q = this.held[a]!;
-    while (q.length > 0 && q[0]!.type === 'frame.start' && q[0]!.frame <= this.reported[a]! + 2) this.coord[a]!.postMessage(q.shift()!);
+    while (q.length > 0 && q[0]!.frame <= this.reported[a]! + 2) this.post(a, q.shift()!);
   }
 
   deliver(to: number, batch: DeltaBatch): void {
-    const own = encode(batch);
+    this.post(to, batch);
+  }
+
+  private post(to: number, msg: CoordinatorMessage): void {
+    const own = encode(msg);
     this.coord[to]!.postMessage(own, [own.buffer]);
   }
 
@@ -145,10 +149,9 @@ export class WorkerPool implements ActorPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const ctl: Control = { type: 'close' };
-    for (const p of this.coord) {
-      p.postMessage(ctl);
-      p.close();
+    for (let a = 0; a < this.size; a++) {
+      this.post(a, { type: 'ctl.close' });
+      this.coord[a]!.close();
     }
     if (this.error) {
       await this.piscina.destroy();
