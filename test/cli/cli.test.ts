@@ -182,43 +182,40 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expect(JSON.parse(r.out).chip).toBe('loihi');
   });
 
-  it('config errors name the key', async () => {
-    const cfg = join(tmp, 'bad.yaml');
-    writeFileSync(cfg, `model: ${mlp}\nframes: [1\nx: 2\n`);
-    expectBadInput(await evsim('run', cfg), /invalid YAML: .* \(line 3, column 1\)$/);
+  // One rule a case: [what, the config's YAML (null: none), the arguments (CFG: the config), the one line expected].
+  const configCases: [string, string | null, string[], RegExp][] = [
+    ['invalid YAML names its line', `model: ${mlp}\nframes: [1\nx: 2\n`, ['CFG'], /invalid YAML: .* \(line 3, column 1\)$/],
     // An unknown tag was a 4-line parser warning, then a run of the untagged value.
-    writeFileSync(cfg, `model: !foo ${mlp}\nframes: ${frames}\n`);
-    expectBadInput(await evsim('run', cfg, '--no-trace'), /bad\.yaml: invalid YAML: Unresolved tag: !foo \(line 1, column 8\)$/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\ntrace: true\n`);
-    expectBadInput(await evsim('run', cfg), /bad\.yaml: trace must be a string or false$/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\npolicy: rounding\n`);
-    expectBadInput(await evsim('run', cfg), /memory_loss: true conflicts with policy: rounding \(config\)/);
-    expectBadInput(await evsim('run', cfg, '--policy', 'rounding', '--memory-loss'), /--memory-loss conflicts with --policy rounding/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`);
-    expectBadInput(await evsim('run', cfg, '--no-trace'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
-    // On a chip too (its chunks are read before any gate is built), and a config's mesh by its key.
-    expectBadInput(await evsim('run', cfg, '--no-trace', '--chip', 'loihi'), /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nmesh: '0x0'\n`);
-    expectBadInput(await evsim('run', cfg, '--no-trace'), /bad\.yaml: mesh must be 'auto' or WxH with W, H ≥ 1/);
-    expectBadInput(await evsim('run', '--model', mlp, mlp), /is an ONNX model, not a YAML run config: pass it as --model/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`);
-    expectBadInput(await evsim('run', cfg), /unknown key 'threshhold'/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nthreshold: -0.5\n`);
-    expectBadInput(await evsim('run', cfg), /threshold must be greater than or equal to 0/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  no_such_gate: { threshold: 0.1 }\n`);
-    expectBadInput(await evsim('run', cfg), /layers\.no_such_gate: no gate of that name/);
-    // A bad per-gate setting is caught before the chip's workers start (exit 2, not 1).
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { policy: rounding, threshold: 0 }\n`);
-    expectBadInput(await evsim('run', cfg, '--chip', 'loihi', '--no-trace'), /rounding policy needs a threshold > 0/);
+    ['an unknown YAML tag', `model: !foo ${mlp}\nframes: ${frames}\n`, ['CFG', '--no-trace'], /bad\.yaml: invalid YAML: Unresolved tag: !foo \(line 1, column 8\)$/],
+    ['trace: true', `model: ${mlp}\nframes: ${frames}\ntrace: true\n`, ['CFG'], /bad\.yaml: trace must be a string or false$/],
+    ['memory_loss with another policy, in the config', `model: ${mlp}\nframes: ${frames}\nmemory_loss: true\npolicy: rounding\n`, ['CFG'], /memory_loss: true conflicts with policy: rounding \(config\)/],
+    ['--memory-loss with another --policy', `model: ${mlp}\nframes: ${frames}\n`, ['CFG', '--policy', 'rounding', '--memory-loss'], /--memory-loss conflicts with --policy rounding/],
+    ['a bad per-gate policy', `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`, ['CFG', '--no-trace'], /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/],
+    // On a chip too (its chunks are read before any gate is built).
+    ['a bad per-gate policy, on a chip', `model: ${mlp}\nframes: ${frames}\nlayers:\n  input: { policy: sometimes }\n`, ['CFG', '--no-trace', '--chip', 'loihi'], /^evsim: layers\.input\.policy: policy 'sometimes': unknown part/],
+    ["a config's mesh, by its key", `model: ${mlp}\nframes: ${frames}\nmesh: '0x0'\n`, ['CFG', '--no-trace'], /bad\.yaml: mesh must be 'auto' or WxH with W, H ≥ 1/],
+    ['an ONNX model given as the config', null, ['--model', mlp, mlp], /is an ONNX model, not a YAML run config: pass it as --model/],
+    ['a misspelt key', `model: ${mlp}\nframes: ${frames}\nthreshhold: 0.1\n`, ['CFG'], /unknown key 'threshhold'/],
+    ['a negative threshold', `model: ${mlp}\nframes: ${frames}\nthreshold: -0.5\n`, ['CFG'], /threshold must be greater than or equal to 0/],
+    ['an unknown gate', `model: ${mlp}\nframes: ${frames}\nlayers:\n  no_such_gate: { threshold: 0.1 }\n`, ['CFG'], /layers\.no_such_gate: no gate of that name/],
+    // Caught before the chip's workers start (exit 2, not 1).
+    ['rounding at h = 0 for one gate, on a chip', `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { policy: rounding, threshold: 0 }\n`, ['CFG', '--chip', 'loihi', '--no-trace'], /rounding policy needs a threshold > 0/],
     // Thresholds are float32: beyond its range (an infinity), or 0 once rounded (1/h infinite
-    // under rounding), exit 2 before anything runs and no trace is begun (was: NaN mid-run, blamed on the model).
-    const t = join(tmp, 'f32.sqlite');
-    expectBadInput(await evsim('run', '--model', mlp, '--frames', frames, '--threshold', '1e39', '--trace', t), /^evsim: the run's threshold \(--threshold, or threshold: in a config\) is 1e\+39, beyond float32; give at most 3\.4e38$/);
-    expectBadInput(await evsim('run', '--model', mlp, '--frames', frames, '--policy', 'rounding', '--threshold', '1e-300', '--chip', 'ideal', '--trace', t), /rounding policy needs a threshold > 0 .*\(1e-300 is 0 in float32; give at least 1\.4e-45\)$/);
-    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { threshold: 1.0e+40 }\n`);
-    expectBadInput(await evsim('run', cfg, '--trace', t), /layers\.\/Relu: the threshold is 1e\+40, beyond float32/);
-    expect(existsSync(t)).toBe(false);
-    // 3.4e38 itself is a float32.
+    // under rounding), exit 2 before anything runs (was: NaN mid-run, blamed on the model).
+    ['a threshold beyond float32', null, ['--model', mlp, '--frames', frames, '--threshold', '1e39', '--trace', 'f32.sqlite'], /^evsim: the run's threshold \(--threshold, or threshold: in a config\) is 1e\+39, beyond float32; give at most 3\.4e38$/],
+    ['a rounding threshold that is 0 in float32', null, ['--model', mlp, '--frames', frames, '--policy', 'rounding', '--threshold', '1e-300', '--chip', 'ideal', '--trace', 'f32.sqlite'], /rounding policy needs a threshold > 0 .*\(1e-300 is 0 in float32; give at least 1\.4e-45\)$/],
+    ["a gate's threshold beyond float32", `model: ${mlp}\nframes: ${frames}\nlayers:\n  /Relu: { threshold: 1.0e+40 }\n`, ['CFG', '--trace', 'f32.sqlite'], /layers\.\/Relu: the threshold is 1e\+40, beyond float32/],
+  ];
+  it.each(configCases.map((c, i) => [i, ...c] as const))('config error %i, %s: exit 2 naming the key, no trace begun', async (i, _what, yaml, args, pattern) => {
+    const dir = join(tmp, `config-${i}`);
+    mkdirSync(dir, { recursive: true });
+    const cfg = join(dir, 'bad.yaml');
+    if (yaml !== null) writeFileSync(cfg, yaml);
+    expectBadInput(await cliIn(dir)('run', ...args.map((x) => (x === 'CFG' ? cfg : x))), pattern);
+    expect(existsSync(join(dir, 'f32.sqlite'))).toBe(false);
+  });
+
+  it('3.4e38 itself is a float32 threshold', async () => {
     expect((await evsim('run', '--model', mlp, '--frames', frames, '--threshold', '3.4e38', '--no-trace', '--quiet')).code).toBe(0);
   });
 });
