@@ -15,12 +15,12 @@
  * about half the hidden units, so a row-axpy over the nonzeros does a fraction of a
  * dense GEMM's work.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DenseExecutor } from '../src/model/dense/executor.js';
-import { writeMlpOnnx, type MlpLayer } from '../src/model/onnx/export.js';
+import { mlpToOnnx, type MlpLayer } from '../src/model/onnx/export.js';
 import { loadOnnx } from '../src/model/onnx/import.js';
 import { loadMnist, type MnistData } from '../src/workloads/mnist.js';
 import { mulberry32 } from '../src/workloads/video.js';
@@ -313,11 +313,11 @@ function main(): void {
   }
   const out = values.out;
   mkdirSync(dirname(out), { recursive: true });
-  writeMlpOnnx(out, {
+  writeFileSync(out, mlpToOnnx({
     layers: toOnnxLayers(net),
     name: 'mnist_mlp',
     docString: `784-200-200-10 ReLU MLP, softmax output, trained on the MNIST training set by scripts/train-mnist-mlp.ts (seed ${seed}, ${epochs} epochs)`,
-  });
+  }));
   // The number that matters: evsim's own importer and dense executor on the written file.
   const ex = new DenseExecutor(loadOnnx(out));
   let correct = 0;

@@ -4,9 +4,8 @@
  * opset 13: input [1, in] float, then per layer Gemm(x, W, b; transB = 1) with the
  * PyTorch weight layout [out][in], optionally followed by Relu or Softmax(axis = 1).
  * The bytes depend only on the arguments (no timestamps), so equal weights give equal
- * files.
+ * files. Returns the bytes: model/ writes no files (DESIGN §2); callers do.
  */
-import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { EvsimError } from '../../errors.js';
 
@@ -111,14 +110,4 @@ export function mlpToOnnx(spec: MlpSpec): Uint8Array {
     },
   });
   return onnx.ModelProto.encode(model).finish();
-}
-
-/** Writes {@link mlpToOnnx} bytes to `path`. @throws EvsimError RUN_FAILED if the file cannot be written. */
-export function writeMlpOnnx(path: string, spec: MlpSpec): void {
-  const bytes = mlpToOnnx(spec);
-  try {
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new EvsimError('RUN_FAILED', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }
