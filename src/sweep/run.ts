@@ -195,7 +195,10 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
           return null;
         }
       };
-      const pool = new Piscina({ filename: compiledScript(import.meta.url, 'sweep/worker.js'), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000 });
+      // stricterFIFO: without it piscina 5 sends a task it took from the queue but found no
+      // free worker for to the queue's tail, so points ran out of file order even on one
+      // worker (and an interrupted sweep left gaps rather than a finished prefix).
+      const pool = new Piscina({ filename: compiledScript(import.meta.url, 'sweep/worker.js'), minThreads: n, maxThreads: n, atomics: 'disabled', idleTimeout: 60_000, stricterFIFO: true });
       // One writer: results are stored one after another on this chain.
       let chain: Promise<void> = Promise.resolve();
       let writeError: unknown = null;
