@@ -24,11 +24,18 @@ function objectOptions(s: z.ZodTypeAny): z.ZodObject<z.ZodRawShape>[] {
   return [];
 }
 
-/** A schema's field `seg`, or an Error naming what exists there. */
+/**
+ * Names that are never a field or a map key of a point: set through a plain object they
+ * would reach Object.prototype (`policy.layers.__proto__.threshold` set `threshold` on
+ * every object of the process), and read through one they find inherited members.
+ */
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A schema's own field `seg` (not one inherited from Object.prototype, such as toString), or an Error naming what exists there. */
 function fieldOf(s: z.ZodTypeAny, seg: string, path: string, here: string): z.ZodTypeAny | Error {
   const opts = objectOptions(s);
   if (opts.length === 0) return new Error(`unknown path '${path}': ${here} is a single value, it has no field '${seg}'`);
-  const found = opts.map((o) => o.shape[seg]).find((x) => x !== undefined);
+  const found = opts.map((o) => (Object.hasOwn(o.shape, seg) ? o.shape[seg] : undefined)).find((x) => x !== undefined);
   if (found) return found;
   const keys = [...new Set(opts.flatMap((o) => Object.keys(o.shape)))];
   return new Error(`unknown path '${path}': ${here} has no field '${seg}' (it has ${keys.join(', ')})`);
@@ -55,7 +62,7 @@ function walk(s: z.ZodTypeAny, segs: readonly string[], i: number, path: string,
       errors.push(r);
     }
     // Where it went wrong: past a one-part key when a field follows it, else at the last part.
-    const fieldNext = i + 1 < segs.length && objectOptions(u.valueSchema).some((o) => segs[i + 1]! in o.shape);
+    const fieldNext = i + 1 < segs.length && objectOptions(u.valueSchema).some((o) => Object.hasOwn(o.shape, segs[i + 1]!));
     return fieldNext ? errors[0]! : errors[errors.length - 1]!;
   }
   const f = fieldOf(s, segs[i]!, path, here);
@@ -66,6 +73,8 @@ function walk(s: z.ZodTypeAny, segs: readonly string[], i: number, path: string,
 export function pathNames(root: z.ZodTypeAny, path: string): string[] {
   const segs = path.split('.');
   if (segs.some((s) => s === '')) throw new Error(`'${path}' is not a path (use dots between names, e.g. chip.core.neurons)`);
+  const bad = segs.find((s) => FORBIDDEN.has(s));
+  if (bad !== undefined) throw new Error(`unknown path '${path}': '${bad}' is not a field or a name a sweep can set (${[...FORBIDDEN].join(', ')} are refused)`);
   const r = walk(root, segs, 0, path, []);
   if (r instanceof Error) throw r;
   return r;
@@ -79,15 +88,29 @@ export function canonicalPath(path: string, v: unknown): string {
 }
 
 
-/** Sets the field at `names` (from pathNames) in a document, making the objects on the way. */
+/** Sets `o[k]` as an own data property (a `__proto__` key stays a key, it never sets the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Sets the field at `names` (from pathNames) in a document, making the objects on the way.
+ * Reads and writes own properties only, so no name reaches an object's prototype.
+ */
 export function setPath(doc: Record<string, unknown>, names: readonly string[], v: unknown): void {
-  const segs = names;
+  const bad = names.find((n) => FORBIDDEN.has(n));
+  if (bad !== undefined) throw new Error(`'${bad}' is not a name a sweep can set`);
   let o = doc;
-  for (const seg of segs.slice(0, -1)) {
-    if (!isPlainObject(o[seg])) o[seg] = {};
-    o = o[seg] as Record<string, unknown>;
+  for (const seg of names.slice(0, -1)) {
+    const next = Object.hasOwn(o, seg) ? o[seg] : undefined;
+    if (isPlainObject(next)) o = next;
+    else {
+      const made: Record<string, unknown> = {};
+      setOwn(o, seg, made);
+      o = made;
+    }
   }
-  o[segs[segs.length - 1]!] = structuredClone(v);
+  setOwn(o, names[names.length - 1]!, structuredClone(v));
 }
 
 /** JSON with sorted keys, so equal configurations hash equally. */

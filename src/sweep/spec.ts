@@ -186,7 +186,7 @@ const RUN_CONFIG_KEYS: Readonly<Record<string, string>> = {
 /** For unknown top-level keys of a point that a run config has: where they go in a sweep. */
 function runConfigHints(issues: readonly z.ZodIssue[]): string {
   const hints = issues.flatMap((i) =>
-    i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys.filter((k) => k in RUN_CONFIG_KEYS).map((k) => `${k} → ${RUN_CONFIG_KEYS[k]}`) : []);
+    i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys.filter((k) => Object.hasOwn(RUN_CONFIG_KEYS, k)).map((k) => `${k} → ${RUN_CONFIG_KEYS[k]}`) : []);
   return hints.length > 0 ? ` (run-config keys; in a sweep: ${hints.join(', ')})` : '';
 }
 
@@ -246,7 +246,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const base: Record<string, unknown> = structuredClone(spec.base);
   if (typeof base.chip === 'string') base.chip = { preset: base.chip };
   if (typeof base.policy === 'string') base.policy = { name: base.policy };
-  const baseSetsMesh = isPlainObject(base.chip) && 'mesh' in base.chip;
+  const baseSetsMesh = isPlainObject(base.chip) && Object.hasOwn(base.chip, 'mesh');
   const isMeshPath = (p: string): boolean => p === 'chip.mesh' || p.startsWith('chip.mesh.');
 
   const inputs = new SweepInputs();
