@@ -15,7 +15,7 @@ import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/c
 import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError } from '../errors.js';
-import { parsePolicy } from '../model/evnet/policy.js';
+import { formatPolicy, parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
@@ -190,6 +190,11 @@ function runConfigHints(issues: readonly z.ZodIssue[]): string {
   return hints.length > 0 ? ` (run-config keys; in a sweep: ${hints.join(', ')})` : '';
 }
 
+/** A policy string in its one written form (the parser's own formatter), for point keys. */
+function normalPolicy(text: string): string {
+  return formatPolicy(parsePolicy(text));
+}
+
 /** True when path `a` equals `b` or is one of its ancestors. */
 function isPrefix(a: readonly string[], b: readonly string[]): boolean {
   return a.length <= b.length && a.every((n, i) => n === b[i]);
@@ -351,9 +356,13 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
     // model, frames and labels by content (not path), and what the run records.
     // (framesHash stands in for frames; left out as a field of its own, so keys stay as they were.)
     // (modelOutput likewise: the model's id below holds it.)
+    // Policies by what they mean, not how they are written: 'reset:4,memory-loss',
+    // ' memory-loss , reset:4' and 'memory-loss,reset:4' are one configuration, as are
+    // 'threshold' and 'threshold,chunk:1' (each was checked above, so each parses).
     const { framesHash: _framesHash, modelOutput: _modelOutput, ...keyed } = resolved;
+    const keyedLayers = Object.fromEntries(Object.entries(layers).map(([n, o]) => [n, o.policy === undefined ? o : { ...o, policy: normalPolicy(o.policy) }]));
     const key = createHash('sha256')
-      .update(canonical({ ...keyed, chip: chipRaw, model: modelId(m.hash, modelOutput), modelHash: undefined, frames: framesHash, labels: labelsHash }))
+      .update(canonical({ ...keyed, policy: normalPolicy(d.policy.name), layers: keyedLayers, chip: chipRaw, model: modelId(m.hash, modelOutput), modelHash: undefined, frames: framesHash, labels: labelsHash }))
       .digest('hex')
       .slice(0, 24);
     return { index, key, params, label, ...resolved };

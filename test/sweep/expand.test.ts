@@ -69,6 +69,22 @@ describe('equal configurations', () => {
     ]);
   });
 
+  it('policies written differently but meaning the same are one configuration (run-wide and per layer)', () => {
+    const ex = expand({
+      name: 'pol',
+      base: { model: GEMM, frames: f3, chip: 'loihi' },
+      grid: { 'policy.name': ['memory-loss,reset:4', 'reset:4,memory-loss', ' memory-loss , reset:4', 'chunk:2', 'threshold,chunk:2', 'threshold', 'threshold,chunk:1'] },
+      // Per layer, on the gemm's input gate: memory-loss,chunk:2 in either order, written with spaces.
+      points: [{ 'policy.layers.input.policy': 'memory-loss,chunk:2' }, { 'policy.layers.input.policy': 'chunk:2, memory-loss' }],
+    });
+    // Parts in any order, spaces around them, the default base (threshold) named or not and
+    // chunk:1 (each neuron on its own, the default) said or not: 3 + 1 distinct configurations.
+    expect(ex.points.map((p) => p.index)).toEqual([0, 3, 5, 7]);
+    expect(ex.duplicates.map((d) => [d.from, d.sameAs])).toEqual([['grid', 0], ['grid', 0], ['grid', 3], ['grid', 5], ['points[1]', 7]]);
+    // What runs is what the first of them says.
+    expect(ex.points.map((p) => p.policy)).toEqual(['memory-loss,reset:4', 'chunk:2', 'threshold', 'threshold']);
+  });
+
   it('such a sweep runs every distinct point once and exits 0 with a note', async () => {
     const out = join(tmp, 'dup.sqlite');
     let notes: unknown[] = [];
