@@ -158,7 +158,24 @@ export interface ExpandedSweep {
   duplicates: { label: string; from: string; sameAs: number }[];
 }
 
-const fmtValue = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+/**
+ * Whether a string, printed bare in a label, would read as another value: a number
+ * ('0.1', '1e3', ' 2', 'Infinity', '', which Number() reads as 0), true, false, null, or
+ * JSON ('[1]', '{}', '"x"').
+ */
+function readsAsOther(s: string): boolean {
+  if (!Number.isNaN(Number(s))) return true;
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A value in a point's label: strings bare (policy.name=memory-loss) unless they would read as another value, then quoted (policy.threshold="0.1" is not policy.threshold=0.1). */
+const fmtValue = (v: unknown): string =>
+  typeof v === 'string' ? (readsAsOther(v) ? JSON.stringify(v) : v) : typeof v === 'number' ? String(v) : JSON.stringify(v);
 
 // ---------------------------------------------------------------------------------
 // Loading and expansion

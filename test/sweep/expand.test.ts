@@ -221,7 +221,19 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     const good = frames('thr-frames.npy', 2);
     expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.threshold': [Infinity] } }).message).toMatch(/point 1 \(policy\.threshold=Infinity\): policy\.threshold must be finite/);
     expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.threshold': [0.1, null] } }).message).toMatch(/point 2 \(policy\.threshold=null\): policy\.threshold expected number, received null/);
-    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'mapping.mesh': ['0x4'] } }).message).toMatch(/point 1 \(mapping\.mesh=0x4\): mapping\.mesh must be 'auto', 'chip' or WxH of positive integers/);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'mapping.mesh': ['0x4'] } }).message).toMatch(/point 1 \(mapping\.mesh="0x4"\): mapping\.mesh must be 'auto', 'chip' or WxH of positive integers/);
+  });
+
+  it("labels quote a string that would read as another value ('0.1' is not 0.1), and only such strings", () => {
+    const good = frames('label-frames.npy', 2);
+    // A string threshold is refused; its label must not claim the number 0.1 was given.
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.threshold': [0.1, '0.1'] } }).message)
+      .toMatch(/point 2 \(policy\.threshold="0\.1"\): policy\.threshold expected number, received string/);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.bn_gamma': ['true'] } }).message).toMatch(/point 1 \(policy\.bn_gamma="true"\)/);
+    expect(expansionError({ base: { model: GEMM, frames: good }, grid: { 'policy.name': ['null'] } }).message).toMatch(/point 1 \(policy\.name="null"\)/);
+    // Ordinary strings stay bare, numbers and booleans too.
+    const ex = expand({ base: { model: GEMM, frames: good }, grid: { 'policy.name': ['memory-loss,reset:4'], 'mapping.mesh': ['8x4'], 'policy.bn_gamma': [true], 'policy.threshold': [0.1] } });
+    expect(ex.points[0]!.label).toBe('policy.name=memory-loss,reset:4 mapping.mesh=8x4 policy.bn_gamma=true policy.threshold=0.1');
   });
 
   it('a grid larger than a sweep runs exits 2 with its size', () => {
