@@ -12,7 +12,7 @@ export { readNpy, readFloat32Npy, readLabelsNpy, writeNpy, encodeNpy, parseNpy }
 export { EvsimError, type ErrorCode } from './errors.js';
 export { sweep, type SweepOptions, type SweepResult, type SweepPoint, type SweepProgress } from './sweep/run.js';
 export { expandSweep, loadSweepFile, type SweepSpec, type SweepBase, type PointDoc, type ResolvedPoint, type ExpandedSweep } from './sweep/spec.js';
-export { paretoFront, parseObjectives, OBJECTIVES, type Objective } from './sweep/pareto.js';
+export { paretoFront, parseObjectives, isObjectiveName, OBJECTIVES, type Objective, type ObjectiveName } from './sweep/pareto.js';
 export type { PointMetrics, PointOutcome } from './sweep/point.js';
 export { makeWorkload, type WorkloadSpec, type Workload } from './workloads/workload.js';
 export { syntheticVideo, type Motion, type VideoOptions } from './workloads/video.js';

@@ -2,7 +2,7 @@
 import { holdCtrlC } from './interrupt.js';
 import { SingleBar } from 'cli-progress';
 import { EvsimError } from '../errors.js';
-import { OBJECTIVES, objectiveValue, type Objective } from '../sweep/pareto.js';
+import { OBJECTIVES, objectiveValue, parseObjectives, type Objective } from '../sweep/pareto.js';
 import { sweep, type SweepPoint, type SweepResult } from '../sweep/run.js';
 import { distinctDigits, fmtDuration, fmtSi, table, workersNote } from './format.js';
 import { refuseOverwrite } from '../files.js';
@@ -55,7 +55,8 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
     const r = await sweep(a.file, {
       workers: a.workers,
       out: a.out,
-      pareto: a.pareto?.split(','),
+      // Checked here to give sweep() objective names (the same check and message it would give).
+      pareto: a.pareto === undefined ? undefined : parseObjectives(a.pareto.split(',')).map((o) => o.key),
       svg: a.svg === false ? null : typeof a.svg === 'string' ? a.svg : undefined,
       retryFailed: a.retryFailed,
       signal: stop.signal,

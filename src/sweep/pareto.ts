@@ -6,7 +6,7 @@
 import { EvsimError } from '../errors.js';
 
 export interface Objective {
-  key: string;
+  key: ObjectiveName;
   /** The sweep_points column it reads. */
   column: string;
   direction: 'min' | 'max';
@@ -16,40 +16,50 @@ export interface Objective {
   /** A total over the point's frames: points of different lengths do not compare on it. */
   total?: boolean;
   /** For a total, the objective to rank on per frame instead, if there is one. */
-  instead?: string;
+  instead?: ObjectiveName;
 }
 
-/** The objectives `--pareto` accepts. */
-export const OBJECTIVES: Record<string, Objective> = Object.fromEntries(
-  (
-    [
-      ['energy_pj', 'energy_pj', 'min', 'energy (pJ)', 'total', 'energy_pj_per_frame'],
-      ['energy_pj_per_frame', 'energy_pj', 'min', 'energy per frame (pJ)', 'perFrame'],
-      ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)', 'total', 'mean_latency_ns'],
-      ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)', ''],
-      ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)', ''],
-      ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense', ''],
-      ['max_abs', 'max_abs', 'min', 'max abs error vs dense', ''],
-      ['accuracy', 'accuracy', 'max', 'accuracy', ''],
-      ['macs', 'macs', 'min', 'MACs', 'total', 'macs_per_frame'],
-      ['macs_per_frame', 'macs', 'min', 'MACs per frame', 'perFrame'],
-      ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)', ''],
-      ['transmissions', 'transmissions', 'min', 'transmissions', 'total', 'transmissions_per_frame'],
-      ['transmissions_per_frame', 'transmissions', 'min', 'transmissions per frame', 'perFrame'],
-      ['messages', 'messages', 'min', 'messages', 'total', 'messages_per_frame'],
-      ['messages_per_frame', 'messages', 'min', 'messages per frame', 'perFrame'],
-      ['hops', 'hops', 'min', 'hops', 'total'],
-      ['stall_ns', 'stall_ns', 'min', 'stall (ns)', 'total'],
-      ['throughput_fps', 'throughput_fps', 'max', 'throughput (frames/s)', ''],
-      ['cores', 'cores', 'min', 'cores used', ''],
-      ['wall_s', 'wall_s', 'min', 'simulation wall time (s)', 'total'],
-    ] as const
-  ).map((row) => {
-    const [key, column, direction, label, kind] = row;
-    const instead = (row as readonly string[])[5];
-    return [key, { key, column, direction, label, ...(kind === '' ? {} : { [kind]: true }), ...(instead ? { instead } : {}) }];
-  }),
-);
+/** key, column, direction, label, kind ('' for neither), and for a total the per-frame objective to rank on instead. */
+type ObjectiveRow = readonly [string, string, 'min' | 'max', string, '' | 'total' | 'perFrame', string?];
+
+const ROWS = [
+  ['energy_pj', 'energy_pj', 'min', 'energy (pJ)', 'total', 'energy_pj_per_frame'],
+  ['energy_pj_per_frame', 'energy_pj', 'min', 'energy per frame (pJ)', 'perFrame'],
+  ['latency_ns', 'latency_ns', 'min', 'latency, first frame in to last out (ns)', 'total', 'mean_latency_ns'],
+  ['mean_latency_ns', 'mean_latency_ns', 'min', 'mean frame latency (ns)', ''],
+  ['error', 'output_error', 'min', 'error (1 − accuracy, or rel. RMSE vs dense)', ''],
+  ['rel_rmse', 'rel_rmse', 'min', 'relative RMSE vs dense', ''],
+  ['max_abs', 'max_abs', 'min', 'max abs error vs dense', ''],
+  ['accuracy', 'accuracy', 'max', 'accuracy', ''],
+  ['macs', 'macs', 'min', 'MACs', 'total', 'macs_per_frame'],
+  ['macs_per_frame', 'macs', 'min', 'MACs per frame', 'perFrame'],
+  ['ops_reduction', 'ops_reduction', 'max', 'ops reduction (×)', ''],
+  ['transmissions', 'transmissions', 'min', 'transmissions', 'total', 'transmissions_per_frame'],
+  ['transmissions_per_frame', 'transmissions', 'min', 'transmissions per frame', 'perFrame'],
+  ['messages', 'messages', 'min', 'messages', 'total', 'messages_per_frame'],
+  ['messages_per_frame', 'messages', 'min', 'messages per frame', 'perFrame'],
+  ['hops', 'hops', 'min', 'hops', 'total'],
+  ['stall_ns', 'stall_ns', 'min', 'stall (ns)', 'total'],
+  ['throughput_fps', 'throughput_fps', 'max', 'throughput (frames/s)', ''],
+  ['cores', 'cores', 'min', 'cores used', ''],
+  ['wall_s', 'wall_s', 'min', 'simulation wall time (s)', 'total'],
+] as const satisfies readonly ObjectiveRow[];
+
+/** The name of an objective `--pareto` and `pareto:` accept (`energy_pj`, `error`, `macs_per_frame`, …). */
+export type ObjectiveName = (typeof ROWS)[number][0];
+
+/** The objectives `--pareto` accepts, by name. */
+export const OBJECTIVES: Readonly<Record<ObjectiveName, Objective>> = Object.fromEntries(
+  (ROWS as readonly ObjectiveRow[]).map(([key, column, direction, label, kind, instead]) => [
+    key,
+    { key, column, direction, label, ...(kind === '' ? {} : { [kind]: true }), ...(instead ? { instead } : {}) },
+  ]),
+) as Record<ObjectiveName, Objective>;
+
+/** Whether `k` names an objective (an own key of the table: 'toString' is not one). */
+export function isObjectiveName(k: string): k is ObjectiveName {
+  return Object.hasOwn(OBJECTIVES, k);
+}
 
 /** An objective's value in a sweep_points row (or a point): null when missing or not finite. */
 export function objectiveValue(o: Objective, r: Readonly<Record<string, unknown>>): number | null {
@@ -60,9 +70,9 @@ export function objectiveValue(o: Objective, r: Readonly<Record<string, unknown>
   return typeof f === 'number' && f > 0 ? v / f : null;
 }
 
-export const DEFAULT_OBJECTIVES = ['energy_pj', 'latency_ns', 'error'];
+export const DEFAULT_OBJECTIVES: readonly ObjectiveName[] = ['energy_pj', 'latency_ns', 'error'];
 /** The default when every point runs on `ideal` (no energy or time): operations against error. */
-export const FREE_CHIP_OBJECTIVES = ['macs', 'error'];
+export const FREE_CHIP_OBJECTIVES: readonly ObjectiveName[] = ['macs', 'error'];
 
 /**
  * Parses `energy_pj,latency_ns,error`; an unknown key exits 2 listing the known ones.
@@ -72,7 +82,7 @@ export function parseObjectives(keys: readonly string[], where = '--pareto'): Ob
   const list = keys.map((k) => k.trim()).filter((k) => k !== '');
   if (list.length < 2) throw new EvsimError('BAD_USAGE', `${where} needs at least two objectives, e.g. energy_pj,latency_ns,error; got '${keys.join(',')}'`);
   return list.map((k, i) => {
-    const o = OBJECTIVES[k];
+    const o = isObjectiveName(k) ? OBJECTIVES[k] : undefined;
     if (!o) throw new EvsimError('BAD_USAGE', `${where}: unknown objective '${k}'; use ${Object.keys(OBJECTIVES).join(', ')}`);
     if (list.indexOf(k) !== i) throw new EvsimError('BAD_USAGE', `${where}: objective '${k}' is given twice; name each objective once`);
     return o;

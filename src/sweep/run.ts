@@ -13,7 +13,8 @@ import { replayRecording } from '../runtime/recording-sink.js';
 import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
-import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective } from './pareto.js';
+import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective, type ObjectiveName } from './pareto.js';
+import { checkSweepArgs } from './options.js';
 import { isFree } from '../chip/spec.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
@@ -27,7 +28,7 @@ export interface SweepOptions {
   /** Points run in parallel (default min(2, available cores)). */
   workers?: number;
   /** Pareto objectives (default: the sweep's `pareto:`, else energy_pj, latency_ns, error). */
-  pareto?: string[];
+  pareto?: readonly ObjectiveName[];
   /** Run again the points that failed last time (default: keep their failure). */
   retryFailed?: boolean;
   /** Sweep name for an in-memory spec without `name:` (default 'sweep'). */
@@ -88,7 +89,7 @@ export interface SweepResult {
   /** Points left out because an earlier point has the same configuration. */
   duplicates: ExpandedSweep['duplicates'];
   interrupted: boolean;
-  objectives: string[];
+  objectives: ObjectiveName[];
   points: SweepPoint[];
   front: SweepPoint[];
   /** Why the front is empty (no point completed, or an objective missing for all), else null. */
@@ -133,6 +134,7 @@ function checkedName(name: string | undefined): string | undefined {
 
 /** Runs a sweep: a sweep YAML path or a spec object. */
 export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): Promise<SweepResult> {
+  checkSweepArgs(spec, opts);
   const loaded = typeof spec === 'string'
     ? { ...loadSweepFile(spec), where: spec }
     : { spec, baseDir: resolve(opts.baseDir ?? '.'), name: spec.name ?? checkedName(opts.name) ?? 'sweep', where: `sweep '${spec.name ?? opts.name ?? 'sweep'}'` };
@@ -147,7 +149,6 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     throw new EvsimError('BAD_USAGE', `${loaded.where}: every point runs on a chip without costs or limits (ideal), which has no ${chipOnly.map((o) => o.key).join(' or ')}; rank on others, e.g. --pareto macs,error, or sweep a chip such as loihi`);
   }
   const workers = opts.workers ?? Math.min(2, availableParallelism());
-  if (!Number.isInteger(workers) || workers < 1) throw new EvsimError('BAD_USAGE', `workers (--workers) must be a positive integer, got ${workers}`);
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
   if (opts.out === undefined) makeDirs(dirname(out));
   const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);

@@ -21,6 +21,7 @@ import { MAX_SEED } from '../workloads/video.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
 import { SweepInputs } from './check.js';
 import { modelId, modelKey } from './models.js';
+import type { ObjectiveName } from './pareto.js';
 import { canonical, canonicalPath, pathNames, setPath } from './paths.js';
 
 const layerOverride = z
@@ -110,7 +111,7 @@ export const sweepSchema = z
 export type SweepBase = Omit<PointDoc, 'chip' | 'policy' | 'model'> & { model?: string; chip?: PointDoc['chip'] | string; policy?: PointDoc['policy'] | string };
 
 /** A sweep as a file holds it, typed for TypeScript callers (the file is checked the same way at run time). */
-export type SweepSpec = Omit<z.input<typeof sweepSchema>, 'base'> & { base: SweepBase };
+export type SweepSpec = Omit<z.input<typeof sweepSchema>, 'base' | 'pareto'> & { base: SweepBase; pareto?: readonly ObjectiveName[] };
 
 /** Everything a worker needs to simulate one point (structured-clone safe). */
 export interface ResolvedPoint {
