@@ -4,7 +4,7 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -15,6 +15,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective, type ObjectiveName } from './pareto.js';
 import { checkSweepArgs } from './options.js';
+import { defaultPlotPath, markPlot, removeOwnPlot, type PlotOwner } from './plot-file.js';
 import { isFree } from '../chip/spec.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
@@ -35,7 +36,10 @@ export interface SweepOptions {
   name?: string;
   /** Where relative paths of an in-memory spec resolve (default: the working folder). */
   baseDir?: string;
-  /** Write the Pareto scatter here; default <out without .sqlite>.pareto.svg; null: none. */
+  /**
+   * Write the Pareto scatter here; null: none. Default beside the file: <out without
+   * .sqlite>.pareto.svg, or <…>.<name>.pareto.svg when the file holds other sweeps too.
+   */
   svg?: string | null;
   /** Called once the points to run are known, before any runs. */
   onStart?: (s: { total: number; todo: number; skipped: number; duplicates: ExpandedSweep['duplicates'] }) => void;
@@ -151,19 +155,23 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   const out = resolve(opts.out ?? join('traces', `sweep-${ex.name}.sqlite`));
   if (opts.out === undefined) makeDirs(dirname(out));
-  const svgPath = opts.svg === null ? null : resolve(opts.svg ?? `${out.replace(/\.sqlite$|\.db$/, '')}.pareto.svg`);
+  // The default plot path depends on whether the file holds other sweeps (known once it
+  // is open); both candidates are checked now.
+  const svgPaths = opts.svg === null ? [] : opts.svg ? [resolve(opts.svg)] : [false, true].map((shared) => defaultPlotPath(out, ex.name, shared));
   // Checked now: outputs that cannot be written must not wait for every point to run first.
   const inputs = new Map<string, string>();
   for (const p of ex.points) for (const [what, f] of [['model', p.model], ['frames', p.frames], ['labels', p.labels]] as const) if (f && !inputs.has(f)) inputs.set(f, `${what} of point ${p.index + 1}`);
   for (const f of ex.chipFiles) if (!inputs.has(f)) inputs.set(f, 'chip file of the sweep');
-  refuseOverwrite([['the sweep file (--out)', out], ['the Pareto plot (--svg)', svgPath]], [...inputs].map(([f, what]) => [what, f] as const));
+  refuseOverwrite([['the sweep file (--out)', out], ...svgPaths.map((f) => ['the Pareto plot (--svg)', f] as const)], [...inputs].map(([f, what]) => [what, f] as const));
   SweepStore.checkPath(out);
-  if (svgPath) assertWritable(svgPath, opts.svg ? '--svg' : 'the Pareto plot', 'pareto.svg');
+  for (const f of svgPaths) assertWritable(f, opts.svg ? '--svg' : 'the Pareto plot', 'pareto.svg');
   if (opts.svg && extname(opts.svg) !== '' && extname(opts.svg).toLowerCase() !== '.svg') {
     throw new EvsimError('BAD_USAGE', `--svg ${opts.svg}: the Pareto plot is an SVG drawing; give a .svg path`);
   }
 
   const store = await SweepStore.open(out);
+  let svgPath: string | null = null;
+  const owner: PlotOwner = { sweep: ex.name, file: out };
   let interrupted = false;
   let ran = 0;
   let failedNow = 0;
@@ -171,6 +179,8 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
   try {
     await store.ensureParamColumns(ex.paths);
     const existing = await store.sync(ex.name, ex.points);
+    const othersInFile = (await store.sweepNames()).some((n) => n !== ex.name);
+    svgPath = opts.svg === null ? null : opts.svg ? resolve(opts.svg) : defaultPlotPath(out, ex.name, othersInFile);
     const todo: { point: ResolvedPoint; id: number }[] = [];
     for (const p of ex.points) {
       const had = existing.get(p.key)!;
@@ -285,12 +295,17 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     if (svgPath && front.size > 0) {
       // Vega loads only when a plot is drawn (importing evsim stays light).
       const { paretoSvg } = await import('./plot.js');
-      writeFileSync(svgPath, await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives));
+      const drawing = await paretoSvg(`${ex.name}: ${objectives[1]!.key} vs ${objectives[0]!.key}`, rows.map((r) => (r.status === 'completed' ? r : {})), front, objectives);
+      writeFileSync(svgPath, markPlot(drawing, owner));
       svg = svgPath;
     } else if (svgPath) {
-      // Nothing to draw: an earlier run's plot would show a front this one does not have.
-      rmSync(svgPath, { force: true });
+      // Nothing to draw: this sweep's earlier plot would show a front it does not have.
+      // Any other file there (another sweep's plot, the user's own) stays.
+      removeOwnPlot(svgPath, owner);
     }
+    // Drawn while the file held this sweep alone, its plot went to the unnamed path; it
+    // has moved to the named one now.
+    if (svgPath && opts.svg === undefined && othersInFile) removeOwnPlot(defaultPlotPath(out, ex.name, false), owner);
     const ranKeys = new Set(todo.map((t) => t.point.key));
     const failed = points.filter((p) => p.status === 'failed').length;
     return {

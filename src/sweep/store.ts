@@ -315,6 +315,11 @@ export class SweepStore {
     }
   }
 
+  /** The names of the sweeps the file holds (this one included once synced). */
+  async sweepNames(): Promise<string[]> {
+    return (await all(this.db, 'SELECT DISTINCT sweep FROM sweep_points ORDER BY sweep')).map((r) => String(r.sweep));
+  }
+
   /** The rows of the given points, in expansion order. */
   async rows(sweep: string, keys: readonly string[]): Promise<Record<string, unknown>[]> {
     const rows = await all(this.db, 'SELECT * FROM sweep_points WHERE sweep = ? ORDER BY idx, point_id', [sweep]);

@@ -80,9 +80,13 @@ describe('a sweep that ranks nothing', () => {
   it('exits 1 when no point completed', async () => {
     // 4 neurons per core on one 1×1 tile (4 cores): the gemm's 4 + 4 neurons and its input need more.
     const file = sweepFile('none', 'grid:\n  chip.core.neurons: [1, 2]\n', '{ preset: loihi, mesh: { width: 1, height: 1 } }');
-    // A plot of an earlier front there goes: this run has none to show.
+    // This sweep's plot of an earlier front (a point that fits, 1024 neurons a core) goes:
+    // this run has none to show. (A file there that is not its plot would stay: plot-file.test.ts.)
+    const earlier = join(tmp, 'none-earlier.yaml');
+    writeFileSync(earlier, readFileSync(file, 'utf8').replace(/chip\.core\.neurons: \[1, 2\]/, 'chip.core.neurons: [1024]'));
     const plot = join(tmp, 'none.pareto.svg');
-    writeFileSync(plot, '<svg/>');
+    expect((await evsim('sweep', earlier, '--out', join(tmp, 'none.sqlite'))).code).toBe(0);
+    expect(readFileSync(plot, 'utf8')).toMatch(/^<svg data-evsim-sweep="none" /);
     const r = await evsim('sweep', file, '--out', join(tmp, 'none.sqlite'));
     expect(r.code).toBe(1);
     expect(existsSync(plot)).toBe(false);
