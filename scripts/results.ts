@@ -15,7 +15,7 @@ import { createEngine } from '../src/model/evnet/engine.js';
 import { parsePolicy } from '../src/model/evnet/policy.js';
 import type { Graph } from '../src/model/ir.js';
 import { loadOnnx } from '../src/model/onnx/import.js';
-import { simulate } from '../src/runtime/simulate.js';
+import { simulate } from '../src/simulate.js';
 import { svgOf } from '../src/trace/report.js';
 import { temporalMnist } from '../src/workloads/temporal-mnist.js';
 import { syntheticVideo, type Motion } from '../src/workloads/video.js';

@@ -5,7 +5,8 @@
  * paths (under /proc it retries forever), so folders are made one level at a time from
  * the nearest one that exists, each failure reported with its code.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { EvsimError, type ErrorCode } from './errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,4 +119,14 @@ export function compiledScript(moduleUrl: string, rel: string): string {
   const built = join(root, 'dist', 'src', rel);
   if (!existsSync(built)) throw new EvsimError('RUN_FAILED', `worker script ${built} is missing; run npm run build`);
   return built;
+}
+
+/** Fails with exit 2 before any simulation when an output file (written aside, then renamed) could not be written. */
+export function assertWritable(path: string, what: string, example = 'outputs.npy'): void {
+  checkWritable(path, { what, code: 'BAD_USAGE', example, elsewhere: 'choose another path', inPlace: false });
+}
+
+/** A short content hash of a file's bytes (models in traces, sweep point keys). */
+export function fileHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
 }

@@ -1,7 +1,7 @@
 /**
  * evsim's library surface: `import { simulate } from 'evsim'`.
  */
-export { simulate, type SimulateOptions, type SimulateResult } from './runtime/simulate.js';
+export { simulate, type SimulateOptions, type SimulateResult } from './simulate.js';
 export type { RunResult, FrameRecord, Totals, ErrorVsDense, LayerTotals } from './runtime/result.js';
 export { loadOnnx, importOnnx } from './model/onnx/import.js';
 export { DenseExecutor } from './model/dense/executor.js';

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRunConfig, resolveSettings } from '../config/run-config.js';
-import { simulate } from '../runtime/simulate.js';
+import { simulate } from '../simulate.js';
 import { writeNpy } from '../workloads/npy.js';
 import { temporalMnist } from '../workloads/temporal-mnist.js';
 import { syntheticVideo } from '../workloads/video.js';

@@ -5,7 +5,7 @@ import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
 import { isChipFile, resolveChip } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
-import { simulate, type SimulateResult } from '../runtime/simulate.js';
+import { simulate, type SimulateResult } from '../simulate.js';
 import { parseMesh } from './inspect.js';
 import { fmtBytes, fmtInt, fmtPct, fmtSi, workersNote } from './format.js';
 import { makeDirs, refuseOverwrite } from '../files.js';

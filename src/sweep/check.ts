@@ -14,7 +14,7 @@ import { buildPlan, type EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
 import type { Graph } from '../model/ir.js';
 import { loadFrames, loadLabels } from '../runtime/inputs.js';
-import { fileHash } from '../runtime/simulate.js';
+import { fileHash } from '../files.js';
 import { checkVideoSize, makeWorkload, type WorkloadSpec } from '../workloads/workload.js';
 import { graphOf, modelKey } from './models.js';
 

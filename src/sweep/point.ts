@@ -13,7 +13,7 @@ import { RecordingSink, type Recording } from '../runtime/recording-sink.js';
 import type { Totals } from '../runtime/result.js';
 import { toShared } from '../runtime/shared.js';
 import { RecentCache } from '../recent-cache.js';
-import { simulate } from '../runtime/simulate.js';
+import { simulate } from '../simulate.js';
 import { makeWorkload } from '../workloads/workload.js';
 import { sweepWording } from './check.js';
 import { graphOf, modelId } from './models.js';

@@ -10,7 +10,6 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { EvsimError } from '../errors.js';
 import { replayRecording } from '../runtime/recording-sink.js';
-import { assertWritable } from '../runtime/simulate.js';
 import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective, type ObjectiveName } from './pareto.js';
@@ -21,7 +20,7 @@ import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, 
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
 import type { SweepTask } from './worker.js';
 import { METRIC_COLUMNS, SweepStore } from './store.js';
-import { compiledScript, makeDirs, refuseOverwrite } from '../files.js';
+import { assertWritable, compiledScript, makeDirs, refuseOverwrite } from '../files.js';
 
 export interface SweepOptions {
   /** The SQLite file (default traces/sweep-<name>.sqlite). Re-running into it resumes. */

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, type FrameCounts } from '../../src/model/evnet/engine.js';
 import { parsePolicy } from '../../src/model/evnet/policy.js';
-import { simulate } from '../../src/runtime/simulate.js';
+import { simulate } from '../../src/simulate.js';
 import type { ConvOp, Graph } from '../../src/model/ir.js';
 import { GraphBuilder, convOp, denseOp, numelOf, relu } from '../helpers/graph.js';
 import { naiveOutLen } from '../helpers/naive.js';

@@ -14,7 +14,7 @@ import { loadOnnx } from '../../src/model/onnx/import.js';
 import { runChip } from '../../src/runtime/chip/run-chip.js';
 import { runFunctional } from '../../src/runtime/functional.js';
 import { checkFrames } from '../../src/runtime/inputs.js';
-import { simulate } from '../../src/runtime/simulate.js';
+import { simulate } from '../../src/simulate.js';
 import { queryTrace } from '../../src/trace/query.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
 import { EvsimError } from '../../src/errors.js';
-import { simulate, type SimulateOptions } from '../../src/runtime/simulate.js';
+import { simulate, type SimulateOptions } from '../../src/simulate.js';
 import { queryTrace } from '../../src/trace/query.js';
 import { readFloat32Npy } from '../../src/workloads/npy.js';
 

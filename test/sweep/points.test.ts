@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simulate } from '../../src/runtime/simulate.js';
+import { simulate } from '../../src/simulate.js';
 import { sweep } from '../../src/sweep/run.js';
 import { encodeNpy } from '../../src/workloads/npy.js';
 import { temporalMnist } from '../../src/workloads/temporal-mnist.js';

@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
-import { simulate } from '../../src/runtime/simulate.js';
+import { simulate } from '../../src/simulate.js';
 import { SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';

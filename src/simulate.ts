@@ -1,26 +1,26 @@
 /**
  * `simulate()`: the library entry point behind `evsim run`. Loads and checks every
- * input first (bad input throws EvsimError before any work), then runs.
+ * input first (bad input throws EvsimError before any work), then runs. It sits above
+ * runtime/ and trace/: given a trace path it makes the SQLite sink that the runtime
+ * takes as a TraceSink (DESIGN §6: the runtime never imports trace/).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { EvsimError } from '../errors.js';
-import { checkWritable } from '../files.js';
-import type { LayerOverride } from '../model/evnet/engine.js';
-import { parsePolicy } from '../model/evnet/policy.js';
-import type { Graph } from '../model/ir.js';
-import { loadOnnx } from '../model/onnx/import.js';
-import { writeNpy } from '../workloads/npy.js';
+import { EvsimError } from './errors.js';
+import { assertWritable, fileHash } from './files.js';
+import type { LayerOverride } from './model/evnet/engine.js';
+import { parsePolicy } from './model/evnet/policy.js';
+import type { Graph } from './model/ir.js';
+import { loadOnnx } from './model/onnx/import.js';
+import { writeNpy } from './workloads/npy.js';
 import { availableParallelism } from 'node:os';
-import { parseMeshSize, type PlacementStrategy } from '../chip/mapper.js';
-import { isFree, type ChipSpec } from '../chip/spec.js';
-import type { ChipDoc } from '../config/chip-config.js';
-import { runChip } from './chip/run-chip.js';
-import { runFunctional } from './functional.js';
-import type { TraceSink } from './trace-sink.js';
-import { checkFrames, checkLabels, loadFrames, loadLabels, type Frames } from './inputs.js';
-import type { RunResult } from './result.js';
+import { parseMeshSize, type PlacementStrategy } from './chip/mapper.js';
+import { isFree, type ChipSpec } from './chip/spec.js';
+import type { ChipDoc } from './config/chip-config.js';
+import { runChip } from './runtime/chip/run-chip.js';
+import { runFunctional } from './runtime/functional.js';
+import type { TraceSink } from './runtime/trace-sink.js';
+import { checkFrames, checkLabels, loadFrames, loadLabels, type Frames } from './runtime/inputs.js';
+import type { RunResult } from './runtime/result.js';
 
 export interface SimulateOptions {
   /** An .onnx path or an imported graph. */
@@ -171,7 +171,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
   // Chip files are YAML: the parser is loaded only for a chip given by name or path.
-  const chip = (await import('../config/chip-config.js')).resolveChip(opts.chip);
+  const chip = (await import('./config/chip-config.js')).resolveChip(opts.chip);
   if (opts.dense) {
     // The conventional network on the same chip (DESIGN §5): every frame re-flushes, so
     // every neuron updates, and every neuron transmits, zeros included.
@@ -193,7 +193,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   let sink: TraceSink | null = null;
   if (typeof opts.trace === 'string') {
     const [{ checkTracePath }, { SqliteTraceSink }, { evsimVersion }] = await Promise.all([
-      import('../trace/paths.js'), import('../trace/sqlite-sink.js'), import('../version.js'),
+      import('./trace/paths.js'), import('./trace/sqlite-sink.js'), import('./version.js'),
     ]);
     checkTracePath(opts.trace, 'trace', 'give another trace path (or none)');
     sink = new SqliteTraceSink(opts.trace, opts.traceLevel ?? 'cores', evsimVersion());
@@ -239,16 +239,6 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   run.result.chip = chip.name;
   if (typeof opts.model === 'string') run.result.model = basename(opts.model, '.onnx');
   return { ...run.result, interrupted: run.interrupted, outputs: run.outputs, outputShape: run.outputShape };
-}
-
-/** Fails with exit 2 before any simulation when an output file (written aside, then renamed) could not be written. */
-export function assertWritable(path: string, what: string, example = 'outputs.npy'): void {
-  checkWritable(path, { what, code: 'BAD_USAGE', example, elsewhere: 'choose another path', inPlace: false });
-}
-
-/** A short content hash of a file's bytes (models in traces, sweep point keys). */
-export function fileHash(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
 }
 
 /** The model file's hash for the trace ('unknown' when it cannot be read). */
