@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { COST_KEYS, type ChipSpec, type CostKey } from '../chip/spec.js';
+import { COST_KEYS, type ChipSpec, type CostKey } from './chip-spec.js';
 import { EvsimError } from '../errors.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { formatIssues } from './run-config.js';
