@@ -12,7 +12,8 @@ import { runCommand, type RunArgs } from './run.js';
 import { refuseOverwrite } from '../files.js';
 import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
-import { formatRows, listNamed, namedQuery, queryTrace } from '../trace/query.js';
+import { listNamed, namedQuery, traceRun } from '../trace/query.js';
+import { printQuery } from './query.js';
 import { writeReport } from '../trace/report.js';
 import { evsimVersion } from '../version.js';
 
@@ -259,9 +260,10 @@ export async function main(argv: string[]): Promise<void> {
         if (!a.sql && !a.named) throw new EvsimError('BAD_USAGE', 'give a SQL statement or --named NAME (see --list)');
         if (a.sql && a.named) throw new EvsimError('BAD_USAGE', 'give either a SQL statement or --named NAME, not both');
         if (a.run !== undefined && !a.named) throw new EvsimError('BAD_USAGE', '--run applies to --named queries; in SQL, filter on run_id');
-        const rows = await queryTrace(a.trace as string, a.named ? namedQuery(a.named, a.run) : (a.sql as string));
-        const text = formatRows(rows, a.format);
-        if (text) process.stdout.write(`${text}\n`);
+        const sql = a.named ? namedQuery(a.named, a.run) : (a.sql as string);
+        // A run that is not there exits 2, as report --run does, rather than printing no rows.
+        if (a.run !== undefined) await traceRun(a.trace as string, a.run);
+        await printQuery(a.trace as string, sql, a.format);
       },
     )
     .command(

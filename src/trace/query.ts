@@ -1,7 +1,8 @@
 /**
  * Read-only SQL over traces (`evsim query`): one reading statement (checked before it
  * runs), on a file opened with SQLITE_OPEN_READONLY so any write fails and changes
- * nothing. Results print as an aligned table, CSV or JSON.
+ * nothing. Results are read at once (queryTrace) or streamed a batch at a time
+ * (streamQuery); format-rows.ts prints them as an aligned table, CSV or JSON.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isWritable } from '../files.js';
@@ -12,7 +13,7 @@ import { EvsimError } from '../errors.js';
 import { all, assertTraceFile, close, exec, openDb } from './sqlite-sink.js';
 import { NAMED_QUERIES } from './schema.js';
 
-export type QueryFormat = 'table' | 'csv' | 'json';
+export { formatRows, type QueryFormat } from './format-rows.js';
 
 /** The SQL's keywords and names: comments, string literals and quoted names blanked out. */
 function sqlWords(sql: string): string {
@@ -73,7 +74,7 @@ async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] 
  * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
  * over two tables): rows come back keyed by column name, so the later column silently
  * replaced the earlier. Seen as rows with fewer keys than the result has columns.
- * (The check runs on the rows read, so a huge refused result is read first.)
+ * (queryTrace checks the rows it has read; streamQuery the first row, before any is printed.)
  */
 function checkColumnNames(rows: Record<string, unknown>[], columnsOf: string[] | null): void {
   if (columnsOf === null || rows.length === 0) return;
@@ -85,7 +86,13 @@ function checkColumnNames(rows: Record<string, unknown>[], columnsOf: string[] |
   throw new EvsimError('BAD_SQL', `the result has ${columns} columns but only ${names.length === 1 ? 'one name' : `${names.length} distinct names`} (${names.join(', ')}): columns of one name would overwrite each other; give each its own name with AS (e.g. l.macs AS layer_macs), listing the columns instead of *`);
 }
 
-export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
+/**
+ * Runs `read` on the trace opened read-only for one reading statement: checked, the file
+ * found, opened immutable in a folder evsim cannot write, SQLite's errors said as
+ * evsim's. `read` gets the statement's columns as a temporary view lists them (null when
+ * it cannot say) and `check`, which throws once an immutable file has changed since.
+ */
+async function readTrace<T>(path: string, sql: string, read: (db: sqlite3.Database, columns: string[] | null, check: () => void) => Promise<T>): Promise<T> {
   const kind = checkReadOnly(sql);
   if (!existsSync(path)) throw new EvsimError('BAD_TRACE', `trace ${path} does not exist; run 'evsim run' first or check the path`);
   if (statSync(path).isDirectory()) throw new EvsimError('BAD_TRACE', `trace ${path} is a folder; give a trace file (e.g. ${join(path, 'demo.sqlite')})`);
@@ -97,7 +104,8 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
     throw new EvsimError('BAD_TRACE', `trace ${path} has writes in ${path}-wal (a run writing it, or one that was killed) in a folder evsim cannot write, where SQLite cannot read them; copy both files to a writable folder`);
   }
   // Immutable, SQLite takes no locks: a run appending meanwhile (as a user who can write
-  // the folder) would be read half-written. The file is compared before and after.
+  // the folder) would be read half-written. The file is compared before and after (and,
+  // streamed, before each batch of rows is handed on).
   const stamp = (): string => [path, `${path}-wal`].map((f) => {
     const st = statSync(f, { throwIfNoEntry: false });
     return st ? `${st.size}:${st.mtimeMs}` : '-';
@@ -106,6 +114,10 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   const changed = (): EvsimError | null => (immutable && stamp() !== before
     ? new EvsimError('RUN_FAILED', `trace ${path} was written while being read (a run appended to it); query again once the run is done`)
     : null);
+  const check = (): void => {
+    const moved = changed();
+    if (moved) throw moved;
+  };
   let db: sqlite3.Database;
   try {
     db = immutable
@@ -116,15 +128,12 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   }
   try {
     const columns = kind !== 'pragma' && kind !== 'explain' ? await columnNames(db, sql) : null;
-    const rows = await all(db, sql);
-    const moved = changed();
-    if (moved) throw moved;
-    checkColumnNames(rows, columns);
-    return rows;
+    const result = await read(db, columns, check);
+    check();
+    return result;
   } catch (e) {
     if (e instanceof EvsimError) throw e;
-    const moved = changed();
-    if (moved) throw moved;
+    check();
     const msg = (e as Error).message.replace(/^SQLITE_\w+: /, '');
     // Another program's database, or no database at all, is said so, not as an SQL error.
     if (/no such table|not a database/i.test(msg)) {
@@ -137,6 +146,115 @@ export async function queryTrace(path: string, sql: string): Promise<Record<stri
   } finally {
     await close(db).catch(() => undefined);
   }
+}
+
+/**
+ * Every row of one reading statement over a trace, read at once (for results that fit in
+ * memory; `evsim query` streams with {@link streamQuery}). Keyed by column name.
+ */
+export async function queryTrace(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  let columns: string[] | null = null;
+  const rows = await readTrace(path, sql, (db, cols) => {
+    columns = cols;
+    return all(db, sql);
+  });
+  checkColumnNames(rows, columns);
+  return rows;
+}
+
+/** Where {@link streamQuery} hands a result. */
+export interface RowReader {
+  /** The result's columns in the statement's order: once, before any row. */
+  columns(names: string[]): void;
+  /**
+   * The next rows, in order, each its values in column order. No more is read until the
+   * promise settles; false (a reader that has gone, such as a closed pipe) stops reading.
+   */
+  rows(batch: unknown[][]): boolean | Promise<boolean>;
+}
+
+/**
+ * One reading statement over a trace, its rows handed to `reader` in batches as SQLite
+ * steps to them, so a result of any size is read in bounded memory, at the reader's pace.
+ * Rows are pulled one step at a time (Statement#get): sqlite3's `each` cannot be paused,
+ * and holds every row the reader has not taken yet.
+ */
+export async function streamQuery(path: string, sql: string, reader: RowReader, batchRows = 1000): Promise<void> {
+  await readTrace(path, sql, async (db, view, check) => {
+    const st = await prepare(db, sql);
+    try {
+      let order: string[] | null = null;
+      let batch: unknown[][] = [];
+      for (let row = await step(st); row !== undefined; row = await step(st)) {
+        if (order === null) {
+          checkColumnNames([row], view);
+          order = columnOrder(row, view);
+          reader.columns(order);
+        }
+        const r = row;
+        batch.push(order.map((c) => r[c]));
+        if (batch.length >= batchRows) {
+          // Rows read while an immutable file was being written are not handed on.
+          check();
+          if (!(await reader.rows(batch))) return;
+          batch = [];
+        }
+      }
+      if (order === null) reader.columns(view ?? []);
+      check();
+      if (batch.length > 0) await reader.rows(batch);
+    } finally {
+      await new Promise<void>((res) => st.finalize(() => res()));
+    }
+  });
+}
+
+function prepare(db: sqlite3.Database, sql: string): Promise<sqlite3.Statement> {
+  return new Promise((res, rej) => {
+    const st: sqlite3.Statement = db.prepare(sql, (e: Error | null) => (e ? rej(e) : res(st)));
+  });
+}
+
+/** The statement's next row, or undefined after its last. */
+function step(st: sqlite3.Statement): Promise<Record<string, unknown> | undefined> {
+  return new Promise((res, rej) => st.get((e: Error | null, row: unknown) => (e ? rej(e) : res(row as Record<string, unknown> | undefined))));
+}
+
+/** True for a key JavaScript lists before the others in an object: an array index ("0", "100"). */
+const isIndexKey = (k: string): boolean => /^(0|[1-9]\d{0,9})$/.test(k) && Number(k) < 2 ** 32 - 1;
+
+/**
+ * A row's column names in the statement's order. The row object lists them in that
+ * order but for integer-like names, which come first ("100" before "run_id"): those go
+ * where the view of the statement has them. (A name the view changed, a:1 for a second
+ * `A`, is never integer-like.) Without the view, or if it does not match, the row's order.
+ */
+function columnOrder(row: Record<string, unknown>, view: string[] | null): string[] {
+  const keys = Object.keys(row);
+  if (view === null || view.length !== keys.length) return keys;
+  const named = keys.filter((k) => !isIndexKey(k));
+  let next = 0;
+  const order = view.map((v) => (isIndexKey(v) && Object.hasOwn(row, v) ? v : named[next++]));
+  return next === named.length && new Set(order).size === keys.length && order.every((k) => k !== undefined) ? (order as string[]) : keys;
+}
+
+/**
+ * A trace's runs (run_status, by run_id), and run `id` among them: a trace without runs,
+ * or without that one, exits 2 naming the runs it has. What report --run and query
+ * --named --run check.
+ */
+export async function traceRun(trace: string, id?: number): Promise<{ runs: Record<string, unknown>[]; run: Record<string, unknown> | null }> {
+  const runs = await queryTrace(trace, 'SELECT * FROM run_status ORDER BY run_id');
+  if (runs.length === 0) throw new EvsimError('BAD_TRACE', `trace ${trace} holds no runs`);
+  if (id === undefined) return { runs, run: null };
+  return { runs, run: runOf(trace, runs, id) };
+}
+
+/** Run `id` among a trace's runs, or exit 2 naming those there are. */
+export function runOf(trace: string, runs: readonly Record<string, unknown>[], id: number): Record<string, unknown> {
+  const run = runs.find((r) => Number(r.run_id) === id);
+  if (!run) throw new EvsimError('BAD_USAGE', `trace ${trace} has no run ${id}; runs: ${runs.map((r) => r.run_id).join(', ')}`);
+  return run;
 }
 
 /** True when the file is an SQLite database in WAL mode (header bytes 18 and 19 are 2). */
@@ -168,40 +286,4 @@ export function listNamed(json = false): string | { name: string; description: s
   if (json) return Object.entries(NAMED_QUERIES).map(([name, q]) => ({ name, description: q.description, sql: namedQuery(name) }));
   const w = Math.max(...Object.keys(NAMED_QUERIES).map((k) => k.length));
   return Object.entries(NAMED_QUERIES).map(([k, q]) => `${k.padEnd(w)}  ${q.description}`).join('\n');
-}
-
-/**
- * Table cells show reals with 6 significant digits, but never fewer than their integer
- * part (29345622.7 stays 29345622.7, not 29345600); CSV and JSON keep every digit.
- */
-function rounded(v: number): string {
-  const intDigits = Math.abs(v) >= 1 ? Math.floor(Math.log10(Math.abs(v))) + 1 : 0;
-  return String(Number(v.toPrecision(Math.max(6, Math.min(intDigits + 1, 17)))));
-}
-
-/** A Buffer as JSON.stringify hands it to a replacer (its toJSON runs first). */
-function isBufferJson(v: unknown): v is { type: 'Buffer'; data: number[] } {
-  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data);
-}
-
-/** A BLOB as SQL writes it, x'0a1b…' (not its raw bytes, nor a JSON dump of a Buffer). */
-const blob = (v: Uint8Array): string => `x'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`;
-
-const cell = (v: unknown, round = true): string =>
-  v === null || v === undefined ? '' : v instanceof Uint8Array ? blob(v) : round && typeof v === 'number' && !Number.isInteger(v) ? rounded(v) : String(v);
-
-export function formatRows(rows: Record<string, unknown>[], format: QueryFormat): string {
-  if (format === 'json') return JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? blob(v) : isBufferJson(v) ? blob(Uint8Array.from(v.data)) : v), 2);
-  if (rows.length === 0) return format === 'csv' ? '' : '(no rows)';
-  const cols = Object.keys(rows[0]!);
-  if (format === 'csv') {
-    const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    return [cols.map(esc).join(','), ...rows.map((r) => cols.map((c) => esc(cell(r[c], false))).join(','))].join('\n');
-  }
-  const text = rows.map((r) => cols.map((c) => cell(r[c])));
-  // A loop, not Math.max(...): a spread of 10⁵ rows overflows the call stack.
-  const widths = cols.map((c, i) => text.reduce((w, t) => Math.max(w, t[i]!.length), c.length));
-  const numeric = cols.map((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'));
-  const line = (vals: string[]): string => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 }

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { EvsimError } from '../errors.js';
-import { queryTrace } from './query.js';
+import { queryTrace, runOf, traceRun } from './query.js';
 
 type Rows = Record<string, unknown>[];
 
@@ -34,13 +34,11 @@ function lineChart(values: Rows, y: string, title: string, yTitle: string): TopL
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 async function buildReport(trace: string, runId?: number): Promise<string> {
-  const runs = await queryTrace(trace, 'SELECT * FROM run_status ORDER BY run_id');
-  if (runs.length === 0) throw new EvsimError('BAD_TRACE', `trace ${trace} holds no runs`);
+  const { runs } = await traceRun(trace);
   // By default the last run with frames, as the named queries read (a run stopped at once has none).
   const withFrames = (await queryTrace(trace, 'SELECT MAX(run_id) AS id FROM frames'))[0]?.id;
   const id = runId ?? (typeof withFrames === 'number' ? withFrames : Number(runs[runs.length - 1]!.run_id));
-  const run = runs.find((r) => Number(r.run_id) === id);
-  if (!run) throw new EvsimError('BAD_USAGE', `trace ${trace} has no run ${id}; runs: ${runs.map((r) => r.run_id).join(', ')}`);
+  const run = runOf(trace, runs, id);
   const frames = await queryTrace(trace, `SELECT frame, macs, dense_macs, transmissions, messages, energy_pj, latency_ns FROM frames WHERE run_id = ${id} ORDER BY frame`);
   const layers = await queryTrace(trace, `SELECT name, macs_fraction FROM layer_sparsity WHERE run_id = ${id} AND dense_macs > 0 ORDER BY layer_id`);
   const totals = (await queryTrace(trace, `SELECT COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns FROM frames WHERE run_id = ${id}`))[0]!;
