@@ -3,6 +3,7 @@
  * (a full pipe holds the reading back), so a result of millions of rows prints in
  * bounded memory, and a reader that stops early (`| head`) stops the query.
  */
+import { fstatSync } from 'node:fs';
 import { streamQuery } from '../trace/query.js';
 import { rowFormatter, type QueryFormat, type RowFormatter } from '../trace/format-rows.js';
 
@@ -34,6 +35,16 @@ export function pacedWriter(out: NodeJS.WritableStream): (text: string) => Promi
   };
 }
 
+/** Whether `out` is a regular file (read to the end anyway, so a result may be materialized first; see streamQuery). */
+function toFile(out: NodeJS.WritableStream): boolean {
+  const fd = (out as { fd?: unknown }).fd;
+  try {
+    return typeof fd === 'number' && fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Prints one reading statement's result over a trace to `out`, as it is read. */
 export async function printQuery(trace: string, sql: string, format: QueryFormat, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const put = pacedWriter(out);
@@ -44,6 +55,6 @@ export async function printQuery(trace: string, sql: string, format: QueryFormat
       text = rowFormatter(format, names);
     },
     rows: async (batch) => (open = await put(text!.push(batch))),
-  });
+  }, { materialize: toFile(out) });
   if (open && text) await put((text as RowFormatter).end());
 }

@@ -4,7 +4,7 @@
  * `| head`, columns keep the statement's order, and --run names a run the trace has.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,32 @@ describe('evsim query output', () => {
     expect((await evsim('query', trace, 'SELECT run_id, frame FROM frames WHERE 0', '--format', 'csv')).out).toBe('run_id,frame\n');
     expect((await evsim('query', trace, 'SELECT run_id FROM runs WHERE 0', '--format', 'json')).out).toBe('[]\n');
     expect((await evsim('query', trace, "SELECT 'x' || char(10) || 'y' AS v")).out).toBe('v\n----\nx\\ny\n');
+  });
+
+  it('into a file (run into a temporary table, then read back in pages) prints what a pipe gets, and refuses the same', async () => {
+    const sql = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 2500)
+      SELECT x AS "7", x * 0.5 AS half, CASE WHEN x % 3 = 0 THEN NULL WHEN x % 3 = 1 THEN 'a,"b"' ELSE x'00ff' END AS v, 1e300 * x AS big FROM c`;
+    const toFile = (args: string[]): { code: number | null; text: string; err: string } => {
+      const out = join(tmp, `file-${args.length}-${Math.random().toString(36).slice(2)}.txt`);
+      const fd = openSync(out, 'w');
+      const r = spawnSync(process.execPath, [CLI, 'query', trace, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+      closeSync(fd);
+      return { code: r.status, text: readFileSync(out, 'utf8'), err: r.stderr };
+    };
+    for (const format of ['csv', 'json', 'table']) {
+      const piped = await evsim('query', trace, sql, '--format', format);
+      const filed = toFile([sql, '--format', format]);
+      expect(filed.code).toBe(0);
+      expect(filed.text).toBe(piped.out);
+    }
+    const rows = parseCsv(toFile([sql, '--format', 'csv']).text);
+    expect(rows.length).toBe(2501);
+    expect(rows[0]).toEqual(['7', 'half', 'v', 'big']);
+    expect(rows[3]).toEqual(['3', '1.5', '', '3e+300']);
+    expect(rows[2500]![0]).toBe('2500');
+    const dup = toFile(['SELECT 1 AS a, 2 AS a', '--format', 'csv']);
+    expect([dup.code, dup.text]).toEqual([2, '']);
+    expect(dup.err).toMatch(/the result has 2 columns but only one name/);
   });
 
   it('refuses columns of one name before printing any row', async () => {
