@@ -71,7 +71,8 @@ describe('a large result', () => {
   it('an endless result prints its first rows and ends, quietly, when head does (csv, table, json)', () => {
     // No LIMIT: read to the end, it would never finish.
     const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c';
-    const head = (format: string): { stdout: string; stderr: string } => spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" query "${trace}" "${endless}" --format ${format} | head -3`], { encoding: 'utf8', timeout: 30_000 });
+    // timeout(1) ends the query itself should it not stop (spawnSync's timeout kills only sh).
+    const head = (format: string): { stdout: string; stderr: string } => spawnSync('sh', ['-c', `timeout 25 "${process.execPath}" "${CLI}" query "${trace}" "${endless}" --format ${format} | head -3`], { encoding: 'utf8', timeout: 30_000 });
     expect(head('csv')).toMatchObject({ stdout: 'x\n1\n2\n', stderr: '' });
     // Widths from the first 1000 rows: x up to 1000, 4 digits, right-aligned.
     expect(head('table')).toMatchObject({ stdout: '   x\n----\n   1\n', stderr: '' });
