@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { objectiveValue, paretoFront, parseObjectives, type Objective } from '../../src/sweep/pareto.js';
-import { mulberry32 } from '../../src/workloads/video.js';
+import { mulberry32 } from '../helpers/rng.js';
 import { bruteForceFront } from '../helpers/pareto.js';
 
 /** Two objectives, both minimised: sort by x (then y), keep each point lower than all before it. */
