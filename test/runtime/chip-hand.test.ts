@@ -32,14 +32,16 @@ const cost = (energy_pj: number, latency_ns: number) => ({ energy_pj, latency_ns
 // One neuron per core and one core per tile: fc1's two neurons land on cores 0 and 1,
 // fc2's on core 2. Auto mesh for 3 tiles is 2×2; snake order puts cores 0, 1, 2 on
 // tiles (0,0), (1,0), (1,1). The sensor sits on tile (0,0).
-const chip = chipFromObject({
+/** One-neuron cores, one a tile, loihi's costs but for `spike`. */
+const handChip = (spike: { energy_pj: number; latency_ns: number }): ReturnType<typeof chipFromObject> => chipFromObject({
   name: 'hand', mesh: 'auto', cores_per_tile: 1,
   core: { neurons: 1, synapse_bytes: 'unlimited', weight_bits: 8, queue_depth: 64 },
   costs: {
-    synop: cost(23.6, 3.5), dendrite_add: cost(23.6, 3.5), neuron_update: cost(81, 8.4), spike: cost(0, 0),
+    synop: cost(23.6, 3.5), dendrite_add: cost(23.6, 3.5), neuron_update: cost(81, 8.4), spike,
     message_out: cost(1.7, 2.1), message_in: cost(0, 0), hop_ew: cost(3.0, 4.1), hop_ns: cost(4.0, 6.5),
   },
 }, 'hand chip');
+const chip = handChip(cost(0, 0));
 
 const video = { data: Float32Array.of(1, 1, 1, 1.25, 1, 2), count: 3, frameSize: 2, source: 'hand' };
 const opts = { threshold: 0.5, policy: parsePolicy('threshold') };
@@ -127,14 +129,7 @@ const relayGraph: Graph = {
 };
 
 describe('hand-worked relay (a Gemm with no activation) on a chip whose spikes cost 69.3 pJ / 30 ns', async () => {
-  const spiky = chipFromObject({
-    name: 'hand-spiky', mesh: 'auto', cores_per_tile: 1,
-    core: { neurons: 1, synapse_bytes: 'unlimited', weight_bits: 8, queue_depth: 64 },
-    costs: {
-      synop: cost(23.6, 3.5), dendrite_add: cost(23.6, 3.5), neuron_update: cost(81, 8.4), spike: cost(69.3, 30),
-      message_out: cost(1.7, 2.1), message_in: cost(0, 0), hop_ew: cost(3.0, 4.1), hop_ns: cost(4.0, 6.5),
-    },
-  }, 'hand spiky chip');
+  const spiky = handChip(cost(69.3, 30));
   const run = await runChip(relayGraph, { data: Float32Array.of(1, 1), count: 1, frameSize: 2, source: 'hand' }, 1, { ...opts, chip: spiky, workers: 1, inProcess: true, keepOutputs: true });
 
   it('frame 0 (x = [1, 1]): the relay sends its sums as messages, with no spike and no transmission', () => {
