@@ -58,17 +58,22 @@ function checkReadOnly(sql: string): string {
  * SQLite's own names for duplicates (`macs:1`, …).
  */
 async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] | null> {
-  const view = 'evsim_query_columns';
   try {
-    await exec(db, `CREATE TEMP VIEW ${view} AS ${sql}\n;`);
+    await exec(db, `CREATE TEMP VIEW ${VIEW} AS ${sql}\n;`);
   } catch {
     // Not as a view (a bound parameter, say): the statement itself runs and says what is wrong.
     return null;
   }
-  const names = (await all(db, `PRAGMA temp.table_info(${view})`)).map((r) => String(r.name));
-  await exec(db, `DROP VIEW temp.${view}`);
-  return names;
+  // The view stays (with the connection) for streamQuery to read the statement through.
+  return (await all(db, `PRAGMA temp.table_info(${VIEW})`)).map((r) => String(r.name));
 }
+
+/** The temporary view of the statement (columnNames), and the table a streamed result is run into. */
+const VIEW = 'evsim_query_columns';
+const ROWS_TABLE = 'evsim_query_rows';
+
+/** Into a pipe or terminal, results up to this many rows are run into the table and paged (fast); longer ones are stepped. */
+const PROBE_ROWS = 100_000;
 
 /**
  * Refuses a result with two columns of one name (a join's `f.macs, l.macs`, or `SELECT *`
@@ -175,24 +180,28 @@ export interface RowReader {
 
 /**
  * One reading statement over a trace, its rows handed to `reader` in batches, at the
- * reader's pace, so a result of any size is read in bounded memory. sqlite3's `each`
- * cannot be paused (it holds every row the reader has not taken yet), so rows are
- * stepped one at a time (Statement#get), which costs a thread-pool round trip a row
- * (about 30 µs, 10× reading at once) but stops as soon as the reader does (`| head`, an
- * endless recursive query). With `materialize` (output to a file, which reads to the
- * end anyway) a statement whose columns are known is instead run into a temporary table
- * (SQLite's temp store, on disk) and read back a page at a time by rowid, as fast as
- * reading at once; its columns of one name print as SQLite names them (`a`, `a:1`).
+ * reader's pace, so a result of any size is read in bounded memory. A statement whose
+ * columns are known is run into a temporary table (SQLite's temp store, on disk) and read
+ * back a page at a time by rowid, as fast as reading it at once: into a file
+ * (`materialize`) whatever its length; into a pipe or terminal up to PROBE_ROWS rows.
+ * Beyond that (or for PRAGMA and EXPLAIN) it is run again and stepped a row at a time
+ * (Statement#get, a thread-pool round trip a row, about 20 µs), which stops as soon as
+ * the reader does (`| head`, an endless recursive query). sqlite3's `each` cannot be
+ * paused: it would hold every row the reader has not taken yet.
  */
 export async function streamQuery(path: string, sql: string, reader: RowReader, opts: { materialize?: boolean; batchRows?: number } = {}): Promise<void> {
   const batchRows = opts.batchRows ?? 1000;
   await readTrace(path, sql, async (db, view, check) => {
-    if (view !== null && opts.materialize) await pagedRows(db, sql, view, reader, check, batchRows);
-    else await steppedRows(db, sql, view, reader, check, batchRows);
+    if (view !== null && (await pagedRows(db, view, reader, check, batchRows, opts.materialize ? null : PROBE_ROWS))) return;
+    await steppedRows(db, sql, view, reader, check, batchRows);
   });
 }
 
-async function pagedRows(db: sqlite3.Database, sql: string, view: string[], reader: RowReader, check: () => void, batchRows: number): Promise<void> {
+/**
+ * Runs the statement (through its view) into a temporary table and hands it on a page at
+ * a time. With a `limit`, a result longer than it is dropped unread and false returned.
+ */
+async function pagedRows(db: sqlite3.Database, view: string[], reader: RowReader, check: () => void, batchRows: number, limit: number | null): Promise<boolean> {
   // Columns of one name are refused here too, as stepped and whole reads refuse them
   // (their rows are keyed by name): the view calls the second `a` `a:1`.
   const names = [...new Set(view.map((v) => {
@@ -202,16 +211,23 @@ async function pagedRows(db: sqlite3.Database, sql: string, view: string[], read
   checkColumnNames([Object.fromEntries(names.map((n) => [n, null]))], view);
   // Untyped columns (no affinity): every value keeps its own type.
   const cols = view.map((_, i) => `c${i}`);
-  await exec(db, `CREATE TEMP TABLE evsim_query_rows (${cols.join(', ')})`);
-  await exec(db, `INSERT INTO temp.evsim_query_rows ${sql}\n;`);
+  await exec(db, `CREATE TEMP TABLE ${ROWS_TABLE} (${cols.join(', ')})`);
+  await exec(db, `INSERT INTO temp.${ROWS_TABLE} SELECT * FROM temp.${VIEW}${limit !== null ? ` LIMIT ${limit + 1}` : ''}`);
+  if (limit !== null) {
+    const [n] = await all(db, `SELECT COUNT(*) AS n FROM temp.${ROWS_TABLE}`);
+    if (Number(n!.n) > limit) {
+      await exec(db, `DROP TABLE temp.${ROWS_TABLE}`);
+      return false;
+    }
+  }
   check();
   reader.columns(view);
   for (let last = 0; ;) {
-    const page = await all(db, `SELECT rowid AS evsim_rowid, * FROM temp.evsim_query_rows WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
-    if (page.length === 0) return;
+    const page = await all(db, `SELECT rowid AS evsim_rowid, * FROM temp.${ROWS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
+    if (page.length === 0) return true;
     last = Number(page[page.length - 1]!.evsim_rowid);
-    if (!(await reader.rows(page.map((r) => cols.map((c) => r[c]))))) return;
-    if (page.length < batchRows) return;
+    if (!(await reader.rows(page.map((r) => cols.map((c) => r[c]))))) return true;
+    if (page.length < batchRows) return true;
   }
 }
 

@@ -118,6 +118,9 @@ describe('evsim query output', () => {
     expect(rows[0]).toEqual(['7', 'half', 'v', 'big']);
     expect(rows[3]).toEqual(['3', '1.5', '', '3e+300']);
     expect(rows[2500]![0]).toBe('2500');
+    // The statement's own ORDER BY holds through the temporary table, and a trailing ; and comment are fine.
+    const desc = parseCsv(toFile([`${sql} ORDER BY x DESC; -- last first`, '--format', 'csv']).text);
+    expect([desc[1]![0], desc[2500]![0]]).toEqual(['2500', '1']);
     const dup = toFile(['SELECT 1 AS a, 2 AS a', '--format', 'csv']);
     expect([dup.code, dup.text]).toEqual([2, '']);
     expect(dup.err).toMatch(/the result has 2 columns but only one name/);
