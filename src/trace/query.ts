@@ -64,11 +64,34 @@ async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] 
     // Not as a view (a bound parameter, say): the statement itself runs and says what is wrong.
     return null;
   }
-  // The view stays (with the connection) for streamQuery to read the statement through.
-  return (await all(db, `PRAGMA temp.table_info(${VIEW})`)).map((r) => String(r.name));
+  const names = (await all(db, `PRAGMA temp.table_info(${VIEW})`)).map((r) => String(r.name));
+  await exec(db, `DROP VIEW temp.${VIEW}`);
+  return names;
 }
 
-/** The temporary view of the statement (columnNames), and the table a streamed result is run into. */
+/**
+ * The statement's own column names from its view's: a view renames a name that repeats
+ * an earlier one, ignoring case, by appending `:N` (`x`, `X:1`), which the statement's
+ * rows do not. ('a:1' written as such, before any `a`, stays.)
+ */
+function statementNames(view: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of view) {
+    const m = /^(.*):\d+$/.exec(v);
+    out.push(m && out.some((p) => p.toLowerCase() === m[1]!.toLowerCase()) ? m[1]! : v);
+  }
+  return out;
+}
+
+/**
+ * SQL that looks at the connection itself (its temporary schema, pragma functions, the
+ * last insert): run through a temporary table it would see that table, so it is stepped.
+ */
+function introspects(sql: string): boolean {
+  return /\b(temp|sqlite_temp_master|sqlite_temp_schema|pragma_\w+|last_insert_rowid|changes|total_changes)\b/i.test(sqlWords(sql));
+}
+
+/** The temporary view of the statement (columnNames, pagedRows), and the table a streamed result is run into. */
 const VIEW = 'evsim_query_columns';
 const ROWS_TABLE = 'evsim_query_rows';
 
@@ -192,7 +215,7 @@ export interface RowReader {
 export async function streamQuery(path: string, sql: string, reader: RowReader, opts: { materialize?: boolean; batchRows?: number } = {}): Promise<void> {
   const batchRows = opts.batchRows ?? 1000;
   await readTrace(path, sql, async (db, view, check) => {
-    if (view !== null && (await pagedRows(db, view, reader, check, batchRows, opts.materialize ? null : PROBE_ROWS))) return;
+    if (view !== null && !introspects(sql) && (await pagedRows(db, sql, view, reader, check, batchRows, opts.materialize ? null : PROBE_ROWS))) return;
     await steppedRows(db, sql, view, reader, check, batchRows);
   });
 }
@@ -201,18 +224,18 @@ export async function streamQuery(path: string, sql: string, reader: RowReader, 
  * Runs the statement (through its view) into a temporary table and hands it on a page at
  * a time. With a `limit`, a result longer than it is dropped unread and false returned.
  */
-async function pagedRows(db: sqlite3.Database, view: string[], reader: RowReader, check: () => void, batchRows: number, limit: number | null): Promise<boolean> {
+async function pagedRows(db: sqlite3.Database, sql: string, view: string[], reader: RowReader, check: () => void, batchRows: number, limit: number | null): Promise<boolean> {
   // Columns of one name are refused here too, as stepped and whole reads refuse them
-  // (their rows are keyed by name): the view calls the second `a` `a:1`.
-  const names = [...new Set(view.map((v) => {
-    const m = /^(.*):\d+$/.exec(v);
-    return m && view.includes(m[1]!) ? m[1]! : v;
-  }))];
-  checkColumnNames([Object.fromEntries(names.map((n) => [n, null]))], view);
-  // Untyped columns (no affinity): every value keeps its own type.
+  // (their rows are keyed by name).
+  const names = statementNames(view);
+  checkColumnNames([Object.fromEntries(names.map((n) => [n, null]))], names);
+  // Untyped columns (no affinity): every value keeps its own type. Through a view, so a
+  // LIMIT can be put on any statement (WITH, VALUES, a trailing ; or comment).
   const cols = view.map((_, i) => `c${i}`);
+  await exec(db, `CREATE TEMP VIEW ${VIEW} AS ${sql}\n;`);
   await exec(db, `CREATE TEMP TABLE ${ROWS_TABLE} (${cols.join(', ')})`);
   await exec(db, `INSERT INTO temp.${ROWS_TABLE} SELECT * FROM temp.${VIEW}${limit !== null ? ` LIMIT ${limit + 1}` : ''}`);
+  await exec(db, `DROP VIEW temp.${VIEW}`);
   if (limit !== null) {
     const [n] = await all(db, `SELECT COUNT(*) AS n FROM temp.${ROWS_TABLE}`);
     if (Number(n!.n) > limit) {
@@ -221,7 +244,7 @@ async function pagedRows(db: sqlite3.Database, view: string[], reader: RowReader
     }
   }
   check();
-  reader.columns(view);
+  reader.columns(names);
   for (let last = 0; ;) {
     const page = await all(db, `SELECT rowid AS evsim_rowid, * FROM temp.${ROWS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
     if (page.length === 0) return true;

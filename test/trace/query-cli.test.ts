@@ -121,6 +121,16 @@ describe('evsim query output', () => {
     // The statement's own ORDER BY holds through the temporary table, and a trailing ; and comment are fine.
     const desc = parseCsv(toFile([`${sql} ORDER BY x DESC; -- last first`, '--format', 'csv']).text);
     expect([desc[1]![0], desc[2500]![0]]).toEqual(['2500', '1']);
+    // Names as the statement gives them (a view would say X:1), and nothing of the temporary table shows.
+    for (const [q, want] of [
+      ['SELECT 1 AS x, 2 AS X', 'x,X\n1,2\n'],
+      ['SELECT 1 AS "a:1", 2 AS a', 'a:1,a\n1,2\n'],
+      ['SELECT COUNT(*) AS n FROM sqlite_temp_master', 'n\n0\n'],
+      ['SELECT last_insert_rowid() AS li', 'li\n0\n'],
+    ] as const) {
+      expect(toFile([q, '--format', 'csv']).text).toBe(want);
+      expect((await evsim('query', trace, q, '--format', 'csv')).out).toBe(want);
+    }
     const dup = toFile(['SELECT 1 AS a, 2 AS a', '--format', 'csv']);
     expect([dup.code, dup.text]).toEqual([2, '']);
     expect(dup.err).toMatch(/the result has 2 columns but only one name/);
