@@ -147,7 +147,7 @@ function checkOptions(opts: SimulateOptions): void {
 }
 
 /** What a run started from the library records as its configuration (the CLI passes its resolved config). */
-function apiConfig(opts: SimulateOptions, chip: unknown, chipSpec: ChipSpec, threshold: number): Record<string, unknown> {
+function apiConfig(opts: SimulateOptions, chip: unknown, chipSpec: unknown, threshold: number): Record<string, unknown> {
   const file = (v: unknown): unknown => (typeof v === 'string' ? resolve(v) : v == null ? null : '(in memory)');
   // The CLI's spelling (its resolved settings), so one query reads runs from either.
   return {
@@ -171,7 +171,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
   // Chip files are YAML: the parser is loaded only for a chip given by name or path.
-  const chip = (await import('./config/chip-config.js')).resolveChip(opts.chip);
+  const chipConfig = await import('./config/chip-config.js');
+  const chip = chipConfig.resolveChip(opts.chip);
   if (opts.dense) {
     // The conventional network on the same chip (DESIGN §5): every frame re-flushes, so
     // every neuron updates, and every neuron transmits, zeros included.
@@ -205,8 +206,10 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     throw new EvsimError('BAD_USAGE', `trace must be a file path, a TraceSink or null, got ${typeof opts.trace}`);
   }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
+  // A chip file by its absolute path, like the other files; a preset by its name.
+  const chipNamed = typeof opts.chip === 'string' && chipConfig.isChipFile(opts.chip) ? resolve(opts.chip) : opts.chip ?? 'loihi';
   const trace = sink
-    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, opts.chip ?? 'loihi', chip, threshold), frames: count } }
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, chipNamed, chipConfig.chipForTrace(chip), threshold), frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,

@@ -3,7 +3,7 @@ import { holdCtrlC } from './interrupt.js';
 import { basename, join, resolve } from 'node:path';
 import { EvsimError } from '../errors.js';
 import { checkTracePath } from '../trace/paths.js';
-import { isChipFile, resolveChip } from '../config/chip-config.js';
+import { chipForTrace, isChipFile, resolveChip } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings, type RunConfigFile } from '../config/run-config.js';
 import { simulate, type SimulateResult } from '../simulate.js';
 import { parseMesh } from './inspect.js';
@@ -91,7 +91,7 @@ function recordedConfig(s: ReturnType<typeof resolveSettings>): Record<string, u
   const abs = (p: string | null | undefined): string | null => (p ? resolve(p) : null);
   return {
     ...s, model: abs(s.model), frames: abs(s.frames), labels: abs(s.labels), outputs: abs(s.outputs), trace: abs(s.trace || null),
-    chip: isChipFile(s.chip) ? abs(s.chip) : s.chip, chip_spec: resolveChip(s.chip),
+    chip: isChipFile(s.chip) ? abs(s.chip) : s.chip, chip_spec: chipForTrace(resolveChip(s.chip)),
   };
 }
 

@@ -154,3 +154,8 @@ export function loadChip(nameOrPath: string): ChipSpec {
   const { raw, where } = loadChipRaw(nameOrPath);
   return chipFromObject(raw, where);
 }
+
+/** A chip as a trace records it (runs.config_json): JSON, with unlimited capacities as 'unlimited' (JSON has no Infinity; it would read as null). */
+export function chipForTrace(spec: ChipSpec): unknown {
+  return JSON.parse(JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? 'unlimited' : v)));
+}

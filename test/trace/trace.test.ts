@@ -12,6 +12,7 @@ import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
+import { simulate } from '../../src/simulate.js';
 import { cliIn } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
@@ -299,8 +300,20 @@ describe('evsim query', () => {
     const r = await cliIn(dir)('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'mine.yaml', '--trace', 'rel.sqlite', '--quiet');
     expect(r.code).toBe(0);
     const [c] = await queryTrace(join(dir, 'rel.sqlite'), `SELECT json_extract(config_json, '$.chip') AS chip, json_extract(config_json, '$.chip_spec.costs.synop.energyPj') AS synop,
-      json_extract(config_json, '$.chip_spec.costs.hop_ns.energyPj') AS hop, json_extract(config_json, '$.model') AS model, json_extract(config_json, '$.trace') AS trace FROM runs`);
-    expect(c).toEqual({ chip: join(dir, 'mine.yaml'), synop: 50, hop: 4, model: join(FIX, 'mlp.onnx'), trace: join(dir, 'rel.sqlite') });
+      json_extract(config_json, '$.chip_spec.costs.hop_ns.energyPj') AS hop, json_extract(config_json, '$.chip_spec.core.fanIn') AS fan_in,
+      json_extract(config_json, '$.model') AS model, json_extract(config_json, '$.trace') AS trace FROM runs`);
+    // loihi has no fan-in limit: recorded as 'unlimited' (JSON has no Infinity; it read as null).
+    expect(c).toEqual({ chip: join(dir, 'mine.yaml'), synop: 50, hop: 4, fan_in: 'unlimited', model: join(FIX, 'mlp.onnx'), trace: join(dir, 'rel.sqlite') });
+    // So does a library run, its relative chip file resolved like its other files.
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await simulate({ model: join(FIX, 'mlp.onnx'), frames: join(FIX, 'mlp.input.npy'), chip: 'mine.yaml', trace: 'api.sqlite', workers: 1 });
+    } finally {
+      process.chdir(cwd);
+    }
+    const [a] = await queryTrace(join(dir, 'api.sqlite'), `SELECT json_extract(config_json, '$.chip') AS chip, json_extract(config_json, '$.chip_spec.core.fanIn') AS fan_in FROM runs`);
+    expect(a).toEqual({ chip: join(dir, 'mine.yaml'), fan_in: 'unlimited' });
   });
 
   it("the report puts the sensor's messages (priced from its events) on tile (0,0); a run without costs or frames shows n/a, not zeros", async () => {
