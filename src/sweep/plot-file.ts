@@ -45,3 +45,19 @@ export function isPlotOf(path: string, owner: PlotOwner): boolean {
 export function removeOwnPlot(path: string, owner: PlotOwner): void {
   if (isPlotOf(path, owner)) rmSync(path, { force: true });
 }
+
+/**
+ * Whether the file at `path` is a plot an evsim from before owner marks drew for sweep
+ * `name`: unmarked, with the sweep's title (`name: y vs x`). Such a plot at the unnamed
+ * default path of a file holding this sweep alone can only be this sweep's.
+ */
+export function isUnmarkedPlotOf(path: string, name: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false;
+  }
+  const root = /^<svg\b[^>]*>/.exec(text)?.[0];
+  return root !== undefined && !root.includes(' data-evsim-sweep=') && text.includes(`>${attr(name)}: `);
+}

@@ -80,3 +80,21 @@ describe('two sweeps in one file', () => {
     expect(readFileSync(join(tmp, 'shared.a.pareto.svg'), 'utf8')).toMatch(/Pareto front/);
   });
 });
+
+describe('a plot drawn before owner marks', () => {
+  it("is removed as this sweep's when the file holds it alone and it has nothing to draw; an unmarked file of another title stays", async () => {
+    const out = join(tmp, 'legacy.sqlite');
+    const plot = join(tmp, 'legacy.pareto.svg');
+    expect((await sweep(good('c'), { out, workers: 1 })).svg).toBe(plot);
+    const unmark = (): void => writeFileSync(plot, readFileSync(plot, 'utf8').replace(/ data-evsim-sweep="[^"]*" data-evsim-file="[^"]*"/, ''));
+    unmark();
+    expect(readFileSync(plot, 'utf8')).not.toMatch(/data-evsim/);
+    // No labels, so no accuracy: nothing to draw.
+    const again = await sweep(good('c'), { out, workers: 1, pareto: ['accuracy', 'macs'] });
+    expect(again.svg).toBeNull();
+    expect(existsSync(plot)).toBe(false);
+    writeFileSync(plot, '<svg xmlns="http://www.w3.org/2000/svg"><text>mine: my own drawing</text></svg>');
+    await sweep(good('c'), { out, workers: 1, pareto: ['accuracy', 'macs'] });
+    expect(existsSync(plot)).toBe(true);
+  });
+});
