@@ -31,13 +31,7 @@ export function markPlot(svg: string, owner: PlotOwner): string {
 
 /** Whether the file at `path` is a plot drawn for `owner` (false when it is missing, unreadable or anyone else's). */
 export function isPlotOf(path: string, owner: PlotOwner): boolean {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return false;
-  }
-  const root = /^<svg\b[^>]*>/.exec(text)?.[0] ?? '';
+  const root = rootOf(textOf(path));
   return root.includes(` data-evsim-sweep="${attr(owner.sweep)}" `) && root.includes(` data-evsim-file="${attr(owner.file)}"`);
 }
 
@@ -52,12 +46,19 @@ export function removeOwnPlot(path: string, owner: PlotOwner): void {
  * default path of a file holding this sweep alone can only be this sweep's.
  */
 export function isUnmarkedPlotOf(path: string, name: string): boolean {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return false;
-  }
-  const root = /^<svg\b[^>]*>/.exec(text)?.[0];
-  return root !== undefined && !root.includes(' data-evsim-sweep=') && text.includes(`>${attr(name)}: `);
+  const text = textOf(path);
+  const root = rootOf(text);
+  return root !== '' && !root.includes(' data-evsim-sweep=') && text.includes(`>${attr(name)}: `);
 }
+
+/** A file's text ('' when it is missing or unreadable). */
+function textOf(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** An SVG's root tag ('' when the text is no SVG). */
+const rootOf = (text: string): string => /^<svg\b[^>]*>/.exec(text)?.[0] ?? '';
