@@ -207,7 +207,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   }
   const modelPath = typeof opts.model === 'string' ? opts.model : null;
   // A chip file by its absolute path, like the other files; a preset by its name.
-  const chipNamed = typeof opts.chip === 'string' && chipConfig.isChipFile(opts.chip) ? resolve(opts.chip) : opts.chip ?? 'loihi';
+  const chipNamed = typeof opts.chip === 'string' ? (chipConfig.isChipFile(opts.chip) ? resolve(opts.chip) : opts.chip) : chipConfig.chipForTrace(opts.chip ?? 'loihi');
   const trace = sink
     ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, chipNamed, chipConfig.chipForTrace(chip), threshold), frames: count } }
     : null;

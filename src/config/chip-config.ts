@@ -155,7 +155,7 @@ export function loadChip(nameOrPath: string): ChipSpec {
   return chipFromObject(raw, where);
 }
 
-/** A chip as a trace records it (runs.config_json): JSON, with unlimited capacities as 'unlimited' (JSON has no Infinity; it would read as null). */
-export function chipForTrace(spec: ChipSpec): unknown {
-  return JSON.parse(JSON.stringify(spec, (_k, v: unknown) => (v === Infinity ? 'unlimited' : v)));
+/** A chip (a ChipSpec, or a chip object as written) as a trace records it (runs.config_json): JSON, with unlimited capacities as 'unlimited' (JSON has no Infinity; it would read as null). */
+export function chipForTrace(chip: unknown): unknown {
+  return JSON.parse(JSON.stringify(chip, (_k, v: unknown) => (v === Infinity ? 'unlimited' : v)));
 }

@@ -70,25 +70,17 @@ async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] 
 }
 
 /**
- * The statement's own column names from its view's: a view renames a name that repeats
- * an earlier one, ignoring case, by appending `:N` (`x`, `X:1`), which the statement's
- * rows do not. ('a:1' written as such, before any `a`, stays.)
+ * Whether a statement is stepped rather than paged through a temporary table: SQL that
+ * looks at the connection itself (its temporary schema, pragma functions, the last
+ * insert; matched in the raw text, quoted names included, so a string that merely
+ * mentions them is stepped too), and a result whose view renamed a column (a name
+ * ending in `:N`: SQLite renames a repeat of an earlier name, ignoring case, `x, X` →
+ * `x, X:1`, and the view cannot tell that from a name written so). Only the statement's
+ * own rows give its names then; and only 1999 columns leave room for the page's rowid.
  */
-function statementNames(view: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const v of view) {
-    const m = /^(.*):\d+$/.exec(v);
-    out.push(m && out.some((p) => p.toLowerCase() === m[1]!.toLowerCase()) ? m[1]! : v);
-  }
-  return out;
-}
-
-/**
- * SQL that looks at the connection itself (its temporary schema, pragma functions, the
- * last insert): run through a temporary table it would see that table, so it is stepped.
- */
-function introspects(sql: string): boolean {
-  return /\b(temp|sqlite_temp_master|sqlite_temp_schema|pragma_\w+|last_insert_rowid|changes|total_changes)\b/i.test(sqlWords(sql));
+function stepped(sql: string, view: readonly string[]): boolean {
+  return /\b(temp|sqlite_temp_master|sqlite_temp_schema|pragma_\w+|last_insert_rowid|changes|total_changes)\b/i.test(sql)
+    || view.some((v) => /:\d+$/.test(v)) || view.length > 1999;
 }
 
 /** The temporary view of the statement (columnNames, pagedRows), and the table a streamed result is run into. */
@@ -215,7 +207,7 @@ export interface RowReader {
 export async function streamQuery(path: string, sql: string, reader: RowReader, opts: { materialize?: boolean; batchRows?: number } = {}): Promise<void> {
   const batchRows = opts.batchRows ?? 1000;
   await readTrace(path, sql, async (db, view, check) => {
-    if (view !== null && !introspects(sql) && (await pagedRows(db, sql, view, reader, check, batchRows, opts.materialize ? null : PROBE_ROWS))) return;
+    if (view !== null && !stepped(sql, view) && (await pagedRows(db, sql, view, reader, check, batchRows, opts.materialize ? null : PROBE_ROWS))) return;
     await steppedRows(db, sql, view, reader, check, batchRows);
   });
 }
@@ -225,10 +217,7 @@ export async function streamQuery(path: string, sql: string, reader: RowReader, 
  * a time. With a `limit`, a result longer than it is dropped unread and false returned.
  */
 async function pagedRows(db: sqlite3.Database, sql: string, view: string[], reader: RowReader, check: () => void, batchRows: number, limit: number | null): Promise<boolean> {
-  // Columns of one name are refused here too, as stepped and whole reads refuse them
-  // (their rows are keyed by name).
-  const names = statementNames(view);
-  checkColumnNames([Object.fromEntries(names.map((n) => [n, null]))], names);
+  // The view renamed no column (see stepped): its names are the statement's, all distinct.
   // Untyped columns (no affinity): every value keeps its own type. Through a view, so a
   // LIMIT can be put on any statement (WITH, VALUES, a trailing ; or comment).
   const cols = view.map((_, i) => `c${i}`);
@@ -244,11 +233,12 @@ async function pagedRows(db: sqlite3.Database, sql: string, view: string[], read
     }
   }
   check();
-  reader.columns(names);
+  reader.columns(view);
+  // A fresh table filled by one INSERT numbers its rows 1, 2, 3, …
   for (let last = 0; ;) {
-    const page = await all(db, `SELECT rowid AS evsim_rowid, * FROM temp.${ROWS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
+    const page = await all(db, `SELECT * FROM temp.${ROWS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
     if (page.length === 0) return true;
-    last = Number(page[page.length - 1]!.evsim_rowid);
+    last += page.length;
     if (!(await reader.rows(page.map((r) => cols.map((c) => r[c]))))) return true;
     if (page.length < batchRows) return true;
   }

@@ -125,8 +125,14 @@ describe('evsim query output', () => {
     for (const [q, want] of [
       ['SELECT 1 AS x, 2 AS X', 'x,X\n1,2\n'],
       ['SELECT 1 AS "a:1", 2 AS a', 'a:1,a\n1,2\n'],
+      ['SELECT 1 AS a, 2 AS "a:1"', 'a,a:1\n1,2\n'],
+      ['SELECT 1 AS k, 2 AS "K:3"', 'k,K:3\n1,2\n'],
       ['SELECT COUNT(*) AS n FROM sqlite_temp_master', 'n\n0\n'],
+      ['SELECT COUNT(*) AS n FROM "sqlite_temp_master"', 'n\n0\n'],
       ['SELECT last_insert_rowid() AS li', 'li\n0\n'],
+      ['SELECT "last_insert_rowid"() AS li FROM (VALUES (1), (2))', 'li\n0\n0\n'],
+      // SQLite's 2000 columns, all of them (the pages read no column of their own).
+      [`SELECT ${Array.from({ length: 2000 }, (_, i) => `${i} AS k${i}`).join(', ')}`, `${Array.from({ length: 2000 }, (_, i) => `k${i}`).join(',')}\n${Array.from({ length: 2000 }, (_, i) => i).join(',')}\n`],
     ] as const) {
       expect(toFile([q, '--format', 'csv']).text).toBe(want);
       expect((await evsim('query', trace, q, '--format', 'csv')).out).toBe(want);

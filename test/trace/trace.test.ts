@@ -12,6 +12,7 @@ import { formatRows, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
+import { resolveChip } from '../../src/config/chip-config.js';
 import { simulate } from '../../src/simulate.js';
 import { cliIn } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
@@ -314,6 +315,10 @@ describe('evsim query', () => {
     }
     const [a] = await queryTrace(join(dir, 'api.sqlite'), `SELECT json_extract(config_json, '$.chip') AS chip, json_extract(config_json, '$.chip_spec.core.fanIn') AS fan_in FROM runs`);
     expect(a).toEqual({ chip: join(dir, 'mine.yaml'), fan_in: 'unlimited' });
+    // A chip given as an object keeps its unlimited capacities as such too (was: null).
+    await simulate({ model: join(FIX, 'mlp.onnx'), frames: join(FIX, 'mlp.input.npy'), chip: resolveChip('loihi'), trace: join(dir, 'api.sqlite'), workers: 1 });
+    const [o] = await queryTrace(join(dir, 'api.sqlite'), `SELECT json_extract(config_json, '$.chip.core.fanIn') AS fan_in FROM runs WHERE run_id = 2`);
+    expect(o).toEqual({ fan_in: 'unlimited' });
   });
 
   it("the report puts the sensor's messages (priced from its events) on tile (0,0); a run without costs or frames shows n/a, not zeros", async () => {
