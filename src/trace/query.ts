@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
-import { all, assertTraceFile, close, exec, openDb } from './sqlite-sink.js';
+import { all, assertTraceFile, close, exec, openDb, run } from './sqlite-sink.js';
 import { NAMED_QUERIES } from './schema.js';
 
 export { formatRows, type QueryFormat } from './format-rows.js';
@@ -76,11 +76,11 @@ async function columnNames(db: sqlite3.Database, sql: string): Promise<string[] 
  * mentions them is stepped too), and a result whose view renamed a column (a name
  * ending in `:N`: SQLite renames a repeat of an earlier name, ignoring case, `x, X` →
  * `x, X:1`, and the view cannot tell that from a name written so). Only the statement's
- * own rows give its names then; and only 1999 columns leave room for the page's rowid.
+ * own rows give its names then.
  */
 function stepped(sql: string, view: readonly string[]): boolean {
   return /\b(temp|sqlite_temp_master|sqlite_temp_schema|pragma_\w+|last_insert_rowid|changes|total_changes)\b/i.test(sql)
-    || view.some((v) => /:\d+$/.test(v)) || view.length > 1999;
+    || view.some((v) => /:\d+$/.test(v));
 }
 
 /** The temporary view of the statement (columnNames, pagedRows), and the table a streamed result is run into. */
@@ -223,18 +223,15 @@ async function pagedRows(db: sqlite3.Database, sql: string, view: string[], read
   const cols = view.map((_, i) => `c${i}`);
   await exec(db, `CREATE TEMP VIEW ${VIEW} AS ${sql}\n;`);
   await exec(db, `CREATE TEMP TABLE ${ROWS_TABLE} (${cols.join(', ')})`);
-  await exec(db, `INSERT INTO temp.${ROWS_TABLE} SELECT * FROM temp.${VIEW}${limit !== null ? ` LIMIT ${limit + 1}` : ''}`);
+  // A fresh table filled by one INSERT numbers its rows 1, 2, 3, …: the last rowid is the count.
+  const { lastID: count } = await run(db, `INSERT INTO temp.${ROWS_TABLE} SELECT * FROM temp.${VIEW}${limit !== null ? ` LIMIT ${limit + 1}` : ''}`);
   await exec(db, `DROP VIEW temp.${VIEW}`);
-  if (limit !== null) {
-    const [n] = await all(db, `SELECT COUNT(*) AS n FROM temp.${ROWS_TABLE}`);
-    if (Number(n!.n) > limit) {
-      await exec(db, `DROP TABLE temp.${ROWS_TABLE}`);
-      return false;
-    }
+  if (limit !== null && count > limit) {
+    await exec(db, `DROP TABLE temp.${ROWS_TABLE}`);
+    return false;
   }
   check();
   reader.columns(view);
-  // A fresh table filled by one INSERT numbers its rows 1, 2, 3, …
   for (let last = 0; ;) {
     const page = await all(db, `SELECT * FROM temp.${ROWS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [last, batchRows]);
     if (page.length === 0) return true;
