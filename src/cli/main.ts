@@ -44,6 +44,9 @@ function runOptions(y: Argv): Argv<RunArgs> {
 /** Valued flags whose --no- form means something: no trace file, no Pareto plot. */
 const NEGATABLE: ReadonlySet<string> = new Set(['trace', 'svg']);
 
+/** What --no-NAME of any other valued flag gets (yargs makes one of every option). */
+const notNegatable = (name: string): string => `--no-${name} is not an option: --${name} takes a value, and leaving it out gives the default`;
+
 /** How a command's valued flags must look (numbers are checked as typed, see checkFlags). */
 type FlagKind = 'value' | 'flag' | 'number' | 'positive-int' | 'int';
 
@@ -79,7 +82,7 @@ function checkFlags(a: Record<string, unknown>, argv: readonly string[], kinds: 
     // and --no-svg mean something.
     if (argv.includes(`--no-${name}`) || v === false) {
       if (NEGATABLE.has(name)) continue;
-      throw new EvsimError('BAD_USAGE', `--no-${name} is not an option: --${name} takes a value, and leaving it out gives the default`);
+      throw new EvsimError('BAD_USAGE', notNegatable(name));
     }
     if (kind === 'value') {
       if (v === '') throw new EvsimError('BAD_USAGE', `--${name} needs a value`);
@@ -132,7 +135,7 @@ function usageMessage(msg: string, argv: readonly string[]): string {
   const missing = /^Not enough arguments following: (\S+)$/.exec(text);
   if (missing) text = `--${missing[1]} needs a value`;
   const choice = /^Invalid values: Argument: ([\w-]+), Given: (.*), Choices: (.*)$/.exec(text);
-  if (choice && choice[2] === 'false' && argv.includes(`--no-${choice[1]}`)) text = `--no-${choice[1]} is not an option: --${choice[1]} takes a value, and leaving it out gives the default`;
+  if (choice && choice[2] === 'false' && argv.includes(`--no-${choice[1]}`)) text = notNegatable(choice[1]!);
   else if (choice) text = `${choice[1] === 'kind' ? 'the workload' : `--${choice[1]}`} must be one of ${choice[3]!.replace(/"/g, '')}, got ${choice[2] === 'true' ? 'no value' : choice[2]!.replace(/"/g, "'")}`;
   const unknown = /^Unknown arguments?: (.*)$/.exec(text);
   if (unknown) {
