@@ -31,24 +31,23 @@ export function markPlot(svg: string, owner: PlotOwner): string {
 
 /** Whether the file at `path` is a plot drawn for `owner` (false when it is missing, unreadable or anyone else's). */
 export function isPlotOf(path: string, owner: PlotOwner): boolean {
-  const root = rootOf(textOf(path));
-  return root.includes(` data-evsim-sweep="${attr(owner.sweep)}" `) && root.includes(` data-evsim-file="${attr(owner.file)}"`);
+  return isMarkedFor(rootOf(textOf(path)), owner);
 }
 
-/** Removes the plot at `path` if it is `owner`'s; any other file there is left alone. */
-export function removeOwnPlot(path: string, owner: PlotOwner): void {
-  if (isPlotOf(path, owner)) rmSync(path, { force: true });
-}
+const isMarkedFor = (root: string, owner: PlotOwner): boolean =>
+  root.includes(` data-evsim-sweep="${attr(owner.sweep)}" `) && root.includes(` data-evsim-file="${attr(owner.file)}"`);
 
 /**
- * Whether the file at `path` is a plot an evsim from before owner marks drew for sweep
- * `name`: unmarked, with the sweep's title (`name: y vs x`). Such a plot at the unnamed
- * default path of a file holding this sweep alone can only be this sweep's.
+ * Removes the plot at `path` if it is `owner`'s; any other file there is left alone. With
+ * `unmarked`, also a plot an evsim from before owner marks drew for the sweep (no marks,
+ * the sweep's title `name: y vs x`): at the unnamed default path of a file holding this
+ * sweep alone, such a plot can only be this sweep's.
  */
-export function isUnmarkedPlotOf(path: string, name: string): boolean {
+export function removeOwnPlot(path: string, owner: PlotOwner, unmarked = false): void {
   const text = textOf(path);
   const root = rootOf(text);
-  return root !== '' && !root.includes(' data-evsim-sweep=') && text.includes(`>${attr(name)}: `);
+  const legacy = unmarked && root !== '' && !root.includes(' data-evsim-sweep=') && text.includes(`>${attr(owner.sweep)}: `);
+  if (isMarkedFor(root, owner) || legacy) rmSync(path, { force: true });
 }
 
 /** A file's text ('' when it is missing or unreadable). */

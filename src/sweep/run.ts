@@ -4,7 +4,7 @@
  * store every point's run and figures in one SQLite file, and rank the points on a
  * Pareto front. Behind `evsim sweep`; importable as `import { sweep } from 'evsim'`.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -14,7 +14,7 @@ import { SqliteTraceSink } from '../trace/sqlite-sink.js';
 import { evsimVersion } from '../version.js';
 import { DEFAULT_OBJECTIVES, FREE_CHIP_OBJECTIVES, objectiveValue, paretoFront, parseObjectives, type Objective, type ObjectiveName } from './pareto.js';
 import { checkSweepArgs } from './options.js';
-import { defaultPlotPath, isUnmarkedPlotOf, markPlot, removeOwnPlot, type PlotOwner } from './plot-file.js';
+import { defaultPlotPath, markPlot, removeOwnPlot, type PlotOwner } from './plot-file.js';
 import { isFree } from '../chip/spec.js';
 import { sharedInputsOf, sharedReferenceOf, UNTIMED_COLUMNS, type PointMetrics, type PointOutcome, type SharedInputs, type SharedReference } from './point.js';
 import { expandSweep, loadSweepFile, SWEEP_NAME, type ExpandedSweep, type ResolvedPoint, type SweepSpec } from './spec.js';
@@ -300,9 +300,8 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
     } else if (svgPath) {
       // Nothing to draw: this sweep's earlier plot would show a front it does not have.
       // Any other file there (another sweep's plot, the user's own) stays.
-      removeOwnPlot(svgPath, owner);
-      // A plot from before owner marks, at the unnamed default path of a file holding this sweep alone.
-      if (opts.svg === undefined && !othersInFile && isUnmarkedPlotOf(svgPath, ex.name)) rmSync(svgPath, { force: true });
+      // So is a plot from before owner marks, at the unnamed default path of a file holding this sweep alone.
+      removeOwnPlot(svgPath, owner, opts.svg === undefined && !othersInFile);
     }
     // Drawn while the file held this sweep alone, its plot went to the unnamed path; it
     // has moved to the named one now.
