@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument, YAMLError } from 'yaml';
 import { EvsimError, type ErrorCode } from '../errors.js';
+import { protoKeyPath } from './merge.js';
 
 /** `what` names the file's role in messages ("config", "sweep", "chip"). Empty files read as {}. */
 export function readYamlFile(path: string, what: string, code: ErrorCode, shownAs: string = path): unknown {
@@ -22,8 +23,12 @@ export function readYamlFile(path: string, what: string, code: ErrorCode, shownA
     // A warning (an unknown tag such as !foo) is refused too: the value would be read as something else.
     const bad = doc.errors[0] ?? doc.warnings[0];
     if (bad) throw bad;
-    return doc.toJS() ?? {};
+    const js: unknown = doc.toJS() ?? {};
+    const proto = protoKeyPath(js);
+    if (proto !== null) throw new EvsimError(code, `${shownAs}: ${proto}: '__proto__' is not a key evsim reads; remove it`);
+    return js;
   } catch (e) {
+    if (e instanceof EvsimError) throw e;
     const msg = e instanceof YAMLError ? firstLine(e) : (e as Error).message;
     throw new EvsimError(code, `${shownAs}: invalid YAML: ${msg}`);
   }

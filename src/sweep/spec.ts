@@ -18,7 +18,7 @@ import { EvsimError } from '../errors.js';
 import { formatPolicy, parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
-import { deepMerge, isPlainObject } from '../config/merge.js';
+import { deepMerge, isPlainObject, protoKeyPath } from '../config/merge.js';
 import { SweepInputs } from './check.js';
 import { modelId, modelKey } from './models.js';
 import type { ObjectiveName } from './pareto.js';
@@ -224,6 +224,9 @@ function isPrefix(a: readonly string[], b: readonly string[]): boolean {
  */
 export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: string; where?: string }): ExpandedSweep {
   const where = opts.where ?? `sweep '${opts.name}'`;
+  // An object built by JSON.parse may hold a `__proto__` key that the schema would drop.
+  const proto = protoKeyPath(input);
+  if (proto !== null) throw new EvsimError('BAD_CONFIG', `${where}: ${proto}: '__proto__' is not a key a sweep can hold; remove it`);
   const parsed = sweepSchema.safeParse(input);
   if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(where, parsed.error.issues));
   const spec = parsed.data;
