@@ -22,5 +22,5 @@ export { loadChip, resolveChip, type ChipDoc } from './config/chip-config.js';
 export type { ChipSpec } from './chip/spec.js';
 export type { PlacementStrategy } from './chip/mapper.js';
 // A custom trace writer for simulate({ trace }): what it is handed.
-export type { TraceSink, TraceRunInfo, TraceLayer, TraceCore, TraceLayerFrame, TraceCoreFrame, RunStatus } from './runtime/trace-sink.js';
+export type { TraceSink, TraceRunInfo, TraceLayer, TraceCore, TraceLayerFrame, TraceCoreFrame, RunStatus, RunScores } from './runtime/trace-sink.js';
 export type { FrameEvents } from './runtime/messages.js';

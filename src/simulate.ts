@@ -237,7 +237,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       throw e;
     }
   }
-  await sink?.end(run.interrupted ? 'interrupted' : 'completed');
+  const err = run.result.error_vs_dense;
+  await sink?.end(run.interrupted ? 'interrupted' : 'completed', undefined, { accuracy: run.result.accuracy, rel_rmse: err?.rel_rmse ?? null, max_abs: err?.max_abs ?? null });
   run.result.trace = sink ? sink.path : null;
   run.result.chip = chip.name;
   if (typeof opts.model === 'string') run.result.model = basename(opts.model, '.onnx');

@@ -10,7 +10,7 @@
  */
 import { Growable } from '../growable.js';
 import type { FrameRecord } from './result.js';
-import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from './trace-sink.js';
+import type { RunScores, RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from './trace-sink.js';
 
 /** The FrameRecord fields, in column order. */
 const FRAME_KEYS = ['frame', 'macs', 'dense_macs', 'adds', 'transmissions', 'synops', 'messages', 'hops', 'energy_pj', 'latency_ns'] as const;
@@ -37,6 +37,7 @@ export interface Recording {
   cores: Float64Array;
   status: RunStatus | null;
   error: string | null;
+  scores: RunScores | null;
   /** When the run began and ended where it ran (ISO 8601), for the replayed row. */
   createdAt: string | null;
   endedAt: string | null;
@@ -54,6 +55,7 @@ export class RecordingSink implements TraceSink {
   private nCores = -1;
   private status: RunStatus | null = null;
   private error: string | null = null;
+  private scores: RunScores | null = null;
   private createdAt: string | null = null;
   private endedAt: string | null = null;
 
@@ -81,9 +83,10 @@ export class RecordingSink implements TraceSink {
     this.frames++;
   }
 
-  async end(status: RunStatus, error?: string): Promise<void> {
+  async end(status: RunStatus, error?: string, scores?: RunScores): Promise<void> {
     this.status = status;
     this.error = error ?? null;
+    this.scores = scores ?? null;
     this.endedAt = new Date().toISOString();
   }
 
@@ -98,7 +101,7 @@ export class RecordingSink implements TraceSink {
       level: this.level, info: this.info, frames: this.frames, records: this.records.take(),
       hasLayers: Uint8Array.from(this.hasLayers), nLayers: Math.max(0, this.nLayers), layers: this.layers.take(),
       hasCores: Uint8Array.from(this.hasCores), nCores: Math.max(0, this.nCores), cores: this.cores.take(),
-      status: this.status, error: this.error, createdAt: this.createdAt, endedAt: this.endedAt,
+      status: this.status, error: this.error, scores: this.scores, createdAt: this.createdAt, endedAt: this.endedAt,
     };
   }
 }
@@ -140,6 +143,6 @@ export async function replayRecording(rec: Recording, sink: TraceSink): Promise<
     }
     sink.frame(r as FrameRecord, layers, cores);
   }
-  await sink.end(rec.status ?? 'failed', rec.error ?? undefined);
+  await sink.end(rec.status ?? 'failed', rec.error ?? undefined, rec.scores ?? undefined);
   return true;
 }

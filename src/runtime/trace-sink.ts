@@ -74,5 +74,13 @@ export interface TraceSink {
    * every frame, so a slow writer slows the run instead of filling the memory.
    */
   backlog?(): Promise<void> | null;
-  end(status: RunStatus, error?: string): Promise<void>;
+  /** `scores`: the run's accuracy and error against the dense network, where computed (over the frames run). */
+  end(status: RunStatus, error?: string, scores?: RunScores): Promise<void>;
+}
+
+/** What a run scored, stored with it (null: not computed, e.g. no labels or no dense comparison). */
+export interface RunScores {
+  accuracy: number | null;
+  rel_rmse: number | null;
+  max_abs: number | null;
 }

@@ -43,7 +43,10 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
   const layers = await queryTrace(trace, `SELECT name, macs_fraction FROM layer_sparsity WHERE run_id = ${id} AND dense_macs > 0 ORDER BY layer_id`);
   const totals = (await queryTrace(trace, `SELECT COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns FROM frames WHERE run_id = ${id}`))[0]!;
   const tiles = await tileEnergy(trace, id, Number(totals.energy_pj));
-  const setting = settingsOf((await queryTrace(trace, `SELECT config_json FROM runs WHERE run_id = ${id}`))[0]?.config_json);
+  // SELECT *: a file last written by an evsim before scores were stored has no score columns.
+  const row = (await queryTrace(trace, `SELECT * FROM runs WHERE run_id = ${id}`))[0] ?? {};
+  const setting = settingsOf(row.config_json);
+  const score = (k: string): number | null => (typeof row[k] === 'number' ? (row[k] as number) : null);
 
   const ops = frames.flatMap((f) => [
     { frame: f.frame, kind: setting.dense ? 'MACs done (dense run)' : 'EvNet MACs', value: f.macs },
@@ -87,6 +90,11 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
     ['model', esc(run.model)], ['chip', esc(run.chip)], ['run', esc(setting.what)],
     ...(setting.point ? [['sweep point', esc(setting.point)] as [string, string]] : []),
     ['status', esc(run.status)], ['frames', esc(totals.frames)],
+    // As `evsim run` prints them.
+    ...(score('accuracy') !== null ? [['accuracy', `${(100 * score('accuracy')!).toFixed(2)} %`] as [string, string]] : []),
+    ...(score('max_abs') !== null
+      ? [['error vs dense', `max |Δ| ${score('max_abs')!.toExponential(3)}, rel rmse ${score('rel_rmse') === null ? 'n/a (the dense outputs are all 0)' : `${(100 * score('rel_rmse')!).toFixed(2)} %`}`] as [string, string]]
+      : []),
     ['ops reduction', reduction], ['energy, all frames', costed ? `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ` : na('energy costs')],
     ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na('latencies')], ['started', esc(run.created_at)],
     ...(run.error ? [['error', esc(run.error)] as [string, string]] : []),

@@ -3,7 +3,7 @@
  * for the common questions. Bump SCHEMA_VERSION with any change.
  */
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A run whose heartbeat is older than this while `running` is shown as stale. */
 const STALE_AFTER_S = 30;
@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS runs (
   chip TEXT NOT NULL,
   trace_level TEXT NOT NULL,
   frames_planned INTEGER NOT NULL,
-  config_json TEXT NOT NULL
+  config_json TEXT NOT NULL,
+  accuracy REAL,
+  rel_rmse REAL,
+  max_abs REAL
 );
 CREATE TABLE IF NOT EXISTS layers (
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
@@ -137,14 +140,15 @@ CREATE VIEW IF NOT EXISTS layer_sparsity AS
  */
 export const NAMED_QUERIES: Record<string, { description: string; sql: string; last?: string }> = {
   runs: {
-    description: 'every run in the file with its status (stale = died while running), policy and threshold or dense',
+    description: 'every run in the file with its status (stale = died while running), policy and threshold or dense, accuracy and error vs dense',
     // A run config holds policy and threshold flat, a sweep point under policy.
     sql: `SELECT s.*,
             CASE WHEN json_extract(r.config_json, '$.dense') THEN 'dense'
                  WHEN json_type(r.config_json, '$.policy') = 'object' THEN json_extract(r.config_json, '$.policy.name')
                  ELSE json_extract(r.config_json, '$.policy') END AS policy,
             CASE WHEN json_extract(r.config_json, '$.dense') THEN NULL
-                 ELSE COALESCE(json_extract(r.config_json, '$.threshold'), json_extract(r.config_json, '$.policy.threshold')) END AS threshold
+                 ELSE COALESCE(json_extract(r.config_json, '$.threshold'), json_extract(r.config_json, '$.policy.threshold')) END AS threshold,
+            r.accuracy, r.rel_rmse
           FROM run_status s JOIN runs r USING (run_id) ORDER BY run_id`,
   },
   frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = {run} ORDER BY frame', last: 'frames' },

@@ -7,7 +7,7 @@ import sqlite3 from 'sqlite3';
 import { EvsimError } from '../errors.js';
 import type { FrameRecord } from '../runtime/result.js';
 import type { FrameEvents } from '../runtime/messages.js';
-import type { RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../runtime/trace-sink.js';
+import type { RunScores, RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../runtime/trace-sink.js';
 import { checkTracePath } from './paths.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
@@ -84,10 +84,12 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     await exec(db, SCHEMA_SQL);
     const v = await all(db, 'SELECT version FROM schema_version');
     if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
-    else if (v[0]!.version === 1) {
-      // Version 1 lacked core_frames' shadow-row columns (0 for its runs). The version moves
-      // on, so an older evsim refuses the file instead of writing rows one column short.
+    else if (v[0]!.version === 1 || v[0]!.version === 2) {
+      // Version 1 lacked core_frames' shadow-row columns (0 for its runs), version 2 the
+      // runs' scores (null for its runs). The version moves on, so an older evsim refuses
+      // the file instead of writing rows columns short.
       await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
+      await addMissingColumns(db, 'runs', ['accuracy REAL', 'rel_rmse REAL', 'max_abs REAL']);
       // Views as this version defines them (CREATE VIEW IF NOT EXISTS kept the file's own).
       const views = [...SCHEMA_SQL.matchAll(/CREATE VIEW IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
       await exec(db, `${views.map((v) => `DROP VIEW IF EXISTS ${v};`).join(' ')} ${SCHEMA_SQL}`);
@@ -100,6 +102,11 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     await close(db).catch(() => undefined);
     throw e;
   }
+}
+
+/** A score for a REAL column: non-finite numbers (NaN, ±Infinity) and missing ones as NULL. */
+function finiteOrNull(v: number | null | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 /** Rows per INSERT statement. */
@@ -295,7 +302,7 @@ export class SqliteTraceSink implements TraceSink {
     });
   }
 
-  async end(status: RunStatus, error?: string): Promise<void> {
+  async end(status: RunStatus, error?: string, scores?: RunScores): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (!this.db) return;
@@ -317,7 +324,9 @@ export class SqliteTraceSink implements TraceSink {
       throw new EvsimError('RUN_FAILED', `trace ${this.path}: ${this.failure.message}`);
     }
     try {
-      await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ? WHERE run_id = ?', [status, t, t, error ?? null, this.runId]);
+      await run(db, 'UPDATE runs SET status = ?, ended_at = ?, heartbeat_at = ?, error = ?, accuracy = ?, rel_rmse = ?, max_abs = ? WHERE run_id = ?', [
+        status, t, t, error ?? null, finiteOrNull(scores?.accuracy), finiteOrNull(scores?.rel_rmse), finiteOrNull(scores?.max_abs), this.runId,
+      ]);
       if (replay) return;
       await exec(db, 'COMMIT');
       await exec(db, 'PRAGMA wal_checkpoint(TRUNCATE)');

@@ -73,6 +73,10 @@ describe('sweep grid', () => {
     const runs = await query(out, 'SELECT r.status, COUNT(f.frame) AS n FROM runs r JOIN frames f USING (run_id) GROUP BY r.run_id');
     expect(runs).toHaveLength(12);
     expect(runs.every((r) => r.status === 'completed' && r.n === 4)).toBe(true);
+    // Each point's run carries the scores its row has (replayed from the worker's recording).
+    const scored = await query(out, 'SELECT p.rel_rmse AS p_rel, r.rel_rmse AS r_rel, p.max_abs AS p_max, r.max_abs AS r_max, r.accuracy FROM sweep_points p JOIN runs r USING (run_id)');
+    expect(scored).toHaveLength(12);
+    for (const r of scored) expect([r.r_rel, r.r_max, r.accuracy]).toEqual([r.p_rel, r.p_max, null]);
   });
 
   it('the front is the brute-force front of the stored rows (energy, latency, error)', async () => {

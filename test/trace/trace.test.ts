@@ -18,7 +18,9 @@ import { cliIn } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
-import { encodeNpy } from '../../src/workloads/npy.js';
+import { encodeNpy, parseNpy } from '../../src/workloads/npy.js';
+import { DenseExecutor } from '../../src/model/dense/executor.js';
+import { loadOnnx } from '../../src/model/onnx/import.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
 
 const ROOT = join(__dirname, '..', '..');
@@ -383,8 +385,91 @@ describe('evsim query', () => {
   });
 });
 
+describe("a run's scores in runs", () => {
+  it('accuracy, rel_rmse and max_abs are those of the outputs written, recomputed here from the labels and a dense run', async () => {
+    const data = join(tmp, 'scores');
+    expect((await evsim('workload', 'temporal-mnist', '--frames', '12', '--out', data)).status).toBe(0);
+    const io = ['--model', join(ROOT, 'sim-configs', 'models', 'mnist-mlp.onnx'), '--frames', join(data, 'frames.npy')];
+    const t = join(tmp, 'scores.sqlite');
+    const ev = await evsim('run', ...io, '--labels', join(data, 'labels.npy'), '--compare-dense', '--threshold', '0.2', '--outputs', join(data, 'ev.npy'), '--trace', t, '--quiet');
+    expect(ev.status, ev.stderr).toBe(0);
+    const got = parseNpy(readFileSync(join(data, 'ev.npy')));
+    // The dense network's outputs as --compare-dense computes them, the dense executor (a
+    // --dense run gets the same values to within float32 rounding, summing in another order).
+    const ex = new DenseExecutor(loadOnnx(io[1]!));
+    const frames = parseNpy(readFileSync(join(data, 'frames.npy'))).data as Float32Array;
+    const ref = { data: new Float32Array(120) };
+    for (let f = 0; f < 12; f++) ref.data.set(ex.run(frames.subarray(f * 784, (f + 1) * 784)), f * 10);
+    const labels = parseNpy(readFileSync(join(data, 'labels.npy'))).data;
+    expect(got.shape).toEqual([12, 10]);
+    let correct = 0;
+    let sumSq = 0;
+    let refSq = 0;
+    let maxAbs = 0;
+    for (let f = 0; f < 12; f++) {
+      const row = Array.from(got.data.subarray(f * 10, f * 10 + 10) as Float32Array);
+      if (row.indexOf(Math.max(...row)) === labels[f]) correct++;
+      for (let i = f * 10; i < f * 10 + 10; i++) {
+        const e = Number(got.data[i]) - ref.data[i]!;
+        sumSq += e * e;
+        refSq += ref.data[i]! * ref.data[i]!;
+        maxAbs = Math.max(maxAbs, Math.abs(e));
+      }
+    }
+    // h = 0.2 leaves an error (not 0 = 0 passing by accident).
+    expect(maxAbs).toBeGreaterThan(0);
+    const [r] = await queryTrace(t, 'SELECT accuracy, rel_rmse, max_abs FROM runs');
+    expect(r!.accuracy).toBe(correct / 12);
+    expect(r!.max_abs).toBe(maxAbs);
+    expect(r!.rel_rmse as number).toBeCloseTo(Math.sqrt(sumSq / 120) / Math.sqrt(refSq / 120), 12);
+    // …and the runs query shows them.
+    const [q] = await queryTrace(t, NAMED_QUERIES.runs!.sql);
+    expect([q!.accuracy, q!.rel_rmse]).toEqual([r!.accuracy, r!.rel_rmse]);
+  });
+
+  it('are NULL when not computed (no labels, no dense comparison)', async () => {
+    const t = join(tmp, 'noscores.sqlite');
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    expect(await queryTrace(t, 'SELECT accuracy, rel_rmse, max_abs FROM runs')).toEqual([{ accuracy: null, rel_rmse: null, max_abs: null }]);
+  });
+});
+
+describe('a trace written by version 2 of the schema (no scores in runs)', () => {
+  it('takes new runs: runs gains accuracy, rel_rmse and max_abs (NULL for old runs), the version moves to 3', async () => {
+    const t = join(tmp, 'v2.sqlite');
+    const v2 = SCHEMA_SQL.replace(/,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n');
+    expect(v2).not.toMatch(/max_abs/);
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, `${v2}; INSERT INTO schema_version (version) VALUES (2);
+      INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
+      VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'completed', '0.1.0', 'old', 'h', 'loihi', 'cores', 1, '{}');`);
+    await close(db);
+    // Read by this evsim before any write: the report works without the columns.
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--compare-dense', '--trace', t, '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    const rows = await queryTrace(t, 'SELECT run_id, accuracy, max_abs IS NOT NULL AS scored FROM runs ORDER BY run_id');
+    expect(rows).toEqual([{ run_id: 1, accuracy: null, scored: 0 }, { run_id: 2, accuracy: null, scored: 1 }]);
+  });
+
+  it('an evsim report of a run in a version-2 file (not written since) has no score rows and no error', async () => {
+    const t = join(tmp, 'v2-read.sqlite');
+    const v2 = SCHEMA_SQL.replace(/,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, `${v2}; INSERT INTO schema_version (version) VALUES (2);
+      INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
+      VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'completed', '0.1.0', 'old', 'h', 'loihi', 'cores', 1, '{}');`);
+    await close(db);
+    const html = join(tmp, 'v2.html');
+    const r = await evsim('report', t, '--html', html);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(html, 'utf8')).not.toMatch(/accuracy|error vs dense/);
+  });
+});
+
 describe('a trace written by the previous schema (version 1, no shadow-row columns)', () => {
-  it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 2', async () => {
+  it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 3', async () => {
     const t = join(tmp, 'v1.sqlite');
     const v1 = SCHEMA_SQL.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
     expect(v1).not.toMatch(/halo_/);
@@ -395,7 +480,7 @@ describe('a trace written by the previous schema (version 1, no shadow-row colum
     await close(db);
     const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
-    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
     const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
     expect(n!.n).toBeGreaterThan(0);
     expect(n!.h).toBe(0);
