@@ -243,6 +243,8 @@ export function runResult(
   const totals = fin.totals;
   return {
     frames: acc.frames, totals, per_frame: acc.perFrame, accuracy: fin.accuracy, error_vs_dense: fin.error_vs_dense, trace: null,
-    ops_reduction: totals.macs > 0 ? totals.dense_macs / totals.macs : 0, ...run,
+    // A --dense run is the baseline itself: no reduction, although its MACs (exact, §4)
+    // skip the taps on zero padding that dense_macs counts.
+    ops_reduction: run.policy === 'dense' ? 1 : totals.macs > 0 ? totals.dense_macs / totals.macs : 0, ...run,
   };
 }

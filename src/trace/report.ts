@@ -85,7 +85,9 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
   // No frames (a run that failed or was stopped at once): no figures, not zeros.
   const none = Number(totals.frames) === 0;
   const na = (what: string): string => (none ? 'n/a (no frames)' : `n/a (the chip has no ${what})`);
-  const reduction = Number(totals.macs) > 0 ? `${(Number(totals.dense_macs) / Number(totals.macs)).toFixed(2)}×` : none ? 'n/a (no frames)' : 'n/a (no MACs)';
+  const reduction = setting.dense
+    ? 'none (the conventional network itself)'
+    : Number(totals.macs) > 0 ? `${(Number(totals.dense_macs) / Number(totals.macs)).toFixed(2)}×` : none ? 'n/a (no frames)' : 'n/a (no MACs)';
   const facts: [string, string][] = [
     ['model', esc(run.model)], ['chip', esc(run.chip)], ['run', esc(setting.what)],
     ...(setting.point ? [['sweep point', esc(setting.point)] as [string, string]] : []),

@@ -111,10 +111,11 @@ CREATE VIEW IF NOT EXISTS run_status AS
          (SELECT COUNT(*) FROM frames f WHERE f.run_id = runs.run_id) AS frames_done, frames_planned, error
   FROM runs;
 CREATE VIEW IF NOT EXISTS frame_summary AS
-  SELECT run_id, frame, macs, dense_macs,
-         CASE WHEN macs > 0 THEN CAST(dense_macs AS REAL) / macs ELSE NULL END AS ops_reduction,
-         transmissions, messages, hops, synops, energy_pj, latency_ns
-  FROM frames;
+  SELECT f.run_id, f.frame, f.macs, f.dense_macs,
+         CASE WHEN json_extract(r.config_json, '$.dense') THEN 1.0
+              WHEN f.macs > 0 THEN CAST(f.dense_macs AS REAL) / f.macs ELSE NULL END AS ops_reduction,
+         f.transmissions, f.messages, f.hops, f.synops, f.energy_pj, f.latency_ns
+  FROM frames f LEFT JOIN runs r USING (run_id);
 CREATE VIEW IF NOT EXISTS core_hotspots AS
   SELECT cf.run_id, cf.core_id, c.tile_x, c.tile_y, l.name AS layer,
          SUM(cf.synops) AS synops, SUM(cf.messages_in) AS messages_in, SUM(cf.messages_out) AS messages_out,
@@ -168,8 +169,11 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string; l
   },
   totals: {
     description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',
-    sql: `SELECT run_id, COUNT(*) AS frames, SUM(macs) AS macs, SUM(dense_macs) AS dense_macs,
-          CASE WHEN SUM(macs) > 0 THEN CAST(SUM(dense_macs) AS REAL) / SUM(macs) ELSE NULL END AS ops_reduction, SUM(energy_pj) AS energy_pj, AVG(latency_ns) AS mean_latency_ns
-          FROM frames GROUP BY run_id ORDER BY run_id`,
+    // A --dense run is the baseline: no reduction (its exact MACs skip padding taps that dense_macs counts).
+    sql: `SELECT f.run_id, COUNT(*) AS frames, SUM(f.macs) AS macs, SUM(f.dense_macs) AS dense_macs,
+          CASE WHEN json_extract(r.config_json, '$.dense') THEN 1.0
+               WHEN SUM(f.macs) > 0 THEN CAST(SUM(f.dense_macs) AS REAL) / SUM(f.macs) ELSE NULL END AS ops_reduction,
+          SUM(f.energy_pj) AS energy_pj, AVG(f.latency_ns) AS mean_latency_ns
+          FROM frames f LEFT JOIN runs r USING (run_id) GROUP BY f.run_id ORDER BY f.run_id`,
   },
 };

@@ -109,4 +109,11 @@ describe('simulate() results', () => {
       expect(f.transmissions).toBe(1184);
     }
   });
+
+  it('dense: the baseline has no ops reduction, also where its exact MACs skip padding taps that dense_macs counts', async () => {
+    const cnn = readFloat32Npy(join(FIX, 'cnn_basic.input.npy'));
+    const r = await simulate({ model: join(FIX, 'cnn_basic.onnx'), frames: cnn, dense: true, workers: 1 });
+    expect(r.totals.dense_macs).toBeGreaterThan(r.totals.macs);
+    expect(r.ops_reduction).toBe(1);
+  });
 });

@@ -131,6 +131,21 @@ describe('named queries on hand-written rows', () => {
     const perFrame = await queryTrace(t, 'SELECT run_id, frame, ops_reduction FROM frame_summary ORDER BY run_id, frame');
     expect(perFrame.map((r) => r.ops_reduction)).toEqual([3, 6, null]);
   });
+
+  it('a --dense run is the baseline: ops reduction 1, though its exact MACs skip padding taps that dense_macs counts', async () => {
+    const t = join(tmp, 'named-dense.sqlite');
+    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    await exec(db, SCHEMA_SQL);
+    const run = (id: number, config: string): string => `INSERT INTO runs (run_id, created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
+      VALUES (${id}, 't', 't', 'completed', 'v', 'm', 'h', 'loihi', 'cores', 1, '${config}');`;
+    await exec(db, `${run(1, '{"dense":true}')} ${run(2, '{"dense":false}')}`);
+    // Both runs: 450 MACs done of 600 dense (a padded conv); run 1 is the conventional network.
+    const frames = [[1, 0, 450, 600, 0, 0, 0, 0, 450, 0, 0], [2, 0, 450, 600, 0, 0, 0, 0, 450, 0, 0]];
+    await exec(db, insertSql('frames', frames, 0, frames.length));
+    await close(db);
+    expect((await queryTrace(t, NAMED_QUERIES.totals!.sql)).map((r) => r.ops_reduction)).toEqual([1, 600 / 450]);
+    expect((await queryTrace(t, 'SELECT ops_reduction FROM frame_summary ORDER BY run_id')).map((r) => r.ops_reduction)).toEqual([1, 600 / 450]);
+  });
 });
 
 describe('trace rows as SQL literals', () => {
@@ -358,6 +373,10 @@ describe('evsim query', () => {
     };
     expect(await head('1')).toBe('evsim run 1: resnet_block on loihi, EvNet, policy rounding, h = 0.2');
     expect(await head('2')).toBe('evsim run 2: resnet_block on loihi, the conventional network (--dense)');
+    // The baseline claims no reduction over itself (its MACs skip padding taps that dense_macs counts: was "1.34×").
+    const [padded] = await queryTrace(t, 'SELECT SUM(dense_macs) > SUM(macs) AS p FROM frames WHERE run_id = 2');
+    expect(padded!.p).toBe(1);
+    expect(readFileSync(join(tmp, 'r3-2.html'), 'utf8')).toMatch(/<td>ops reduction<\/td><td>none \(the conventional network itself\)<\/td>/);
     // So does `--named runs` (was: two runs alike but for their numbers).
     const runs = JSON.parse((await evsim('query', t, '--named', 'runs', '--format', 'json')).stdout) as Record<string, unknown>[];
     expect(runs.map((r) => [r.policy, r.threshold])).toEqual([['rounding', 0.2], ['dense', null]]);
