@@ -50,3 +50,13 @@ export class EvsimError extends Error {
 export function isEvsimError(e: unknown): e is EvsimError {
   return e instanceof EvsimError;
 }
+
+/**
+ * A wrong value as an error message shows it: strings quoted (so '2' is not taken for
+ * 2), numbers as JavaScript prints them (NaN, Infinity), other values as JSON, else by
+ * their type (a function, undefined).
+ */
+export function shownValue(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return (typeof v === 'function' ? undefined : JSON.stringify(v)) ?? typeof v;
+}

@@ -5,7 +5,7 @@
  * takes as a TraceSink (DESIGN §6: the runtime never imports trace/).
  */
 import { basename, resolve } from 'node:path';
-import { EvsimError } from './errors.js';
+import { EvsimError, shownValue } from './errors.js';
 import { assertWritable, fileHash } from './files.js';
 import type { LayerOverride } from './model/evnet/engine.js';
 import { parsePolicy } from './model/evnet/policy.js';
@@ -129,15 +129,25 @@ function checkOptions(opts: SimulateOptions): void {
     }
   }
   const positiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
-  if (opts.workers !== undefined && !positiveInt(opts.workers)) throw new EvsimError('BAD_USAGE', `workers must be a positive integer, got ${opts.workers}`);
-  if (opts.maxFrames != null && !positiveInt(opts.maxFrames)) throw new EvsimError('BAD_USAGE', `maxFrames must be a positive integer, got ${opts.maxFrames}`);
+  if (opts.workers !== undefined && !positiveInt(opts.workers)) throw new EvsimError('BAD_USAGE', `workers must be a positive integer, got ${shownValue(opts.workers)}`);
+  if (opts.maxFrames != null && !positiveInt(opts.maxFrames)) throw new EvsimError('BAD_USAGE', `maxFrames must be a positive integer, got ${shownValue(opts.maxFrames)}`);
+  if (opts.threshold !== undefined && typeof opts.threshold !== 'number') throw new EvsimError('BAD_USAGE', `threshold must be a number ≥ 0, got ${shownValue(opts.threshold)}`);
+  if (opts.outputs != null && (typeof opts.outputs !== 'string' || opts.outputs === '')) {
+    throw new EvsimError('BAD_USAGE', `outputs must be the path of an .npy file to write (or absent for none), got ${shownValue(opts.outputs)}`);
+  }
+  if (opts.trace === '') throw new EvsimError('BAD_USAGE', 'trace must be a file path, a TraceSink or null for none, got ""');
+  const signal = opts.signal as Partial<AbortSignal> | null | undefined;
+  if (signal !== undefined && !(signal !== null && typeof signal === 'object' && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+    throw new EvsimError('BAD_USAGE', `signal must be an AbortSignal, got ${shownValue(signal)}`);
+  }
   if (opts.placement !== undefined && opts.placement !== 'snake' && opts.placement !== 'hilbert') {
     throw new EvsimError('BAD_USAGE', `placement must be 'snake' or 'hilbert', got ${JSON.stringify(opts.placement)}`);
   }
   if (opts.traceLevel !== undefined && !['summary', 'cores', 'events'].includes(opts.traceLevel)) {
     throw new EvsimError('BAD_USAGE', `traceLevel must be 'summary', 'cores' or 'events', got ${JSON.stringify(opts.traceLevel)}`);
   }
-  if (typeof opts.model === 'object' && !(Array.isArray((opts.model as Partial<Graph>).tensors) && Array.isArray((opts.model as Partial<Graph>).nodes))) {
+  const g = opts.model as Partial<Graph>;
+  if (typeof opts.model === 'object' && !(Array.isArray(g.tensors) && Array.isArray(g.nodes) && g.tensors[g.input as number] !== undefined && g.tensors[g.output as number] !== undefined)) {
     throw new EvsimError('BAD_USAGE', 'model must be an ONNX file path or a graph from loadOnnx(), got another object');
   }
   for (const k of ['dense', 'compareDense', 'keepOutputs', 'bnGamma', 'inProcess'] as const) {

@@ -7,7 +7,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { COST_KEYS, type ChipSpec, type CostKey } from './chip-spec.js';
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { formatIssues } from './run-config.js';
 import { readYamlFile } from './yaml-file.js';
@@ -151,6 +151,9 @@ export function resolveChip(chip: string | ChipSpec | ChipDoc | undefined): Chip
 
 /** Loads `--chip PRESET|FILE.yaml`. */
 export function loadChip(nameOrPath: string): ChipSpec {
+  if (typeof nameOrPath !== 'string' || nameOrPath === '') {
+    throw new EvsimError('BAD_USAGE', `loadChip() takes a preset name (${presetNames().join(', ')}) or a chip YAML path, got ${shownValue(nameOrPath)}`);
+  }
   const { raw, where } = loadChipRaw(nameOrPath);
   return chipFromObject(raw, where);
 }

@@ -3,13 +3,8 @@
  * values computed at run time) get an EvsimError naming the option, exit 2, not a
  * TypeError from deep inside (`Cannot read properties of null`, `keys.map is not a function`).
  */
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue as shown } from '../errors.js';
 import type { SweepOptions } from './run.js';
-
-/** A value as a message shows it: JSON where there is some, else its type (a function). */
-function shown(v: unknown): string {
-  return (typeof v === 'function' ? undefined : JSON.stringify(v)) ?? typeof v;
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -54,7 +54,10 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
-/** A point of the sweep: its figures are null until it completed (failed or pending points have none). */
+/**
+ * A point of the sweep. Failed and pending points have no figures (null); an interrupted
+ * one has those of the frames it completed, so keep `status === 'completed'` for whole runs.
+ */
 export type SweepPoint = { [K in keyof PointMetrics]: PointMetrics[K] | null } & {
   index: number;
   label: string;

@@ -8,7 +8,7 @@
  */
 import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 
 /** Element type of an `.npy` array, named after the NumPy dtype. */
 export type NpyDtype =
@@ -207,6 +207,8 @@ export function parseNpy(buf: Uint8Array, name = 'array.npy'): NpyArray {
 
 /** Reads and parses an `.npy` file. @throws EvsimError BAD_NPY (also if unreadable). */
 export function readNpy(path: string): NpyArray {
+  // A number would be read as an open file descriptor (fs takes both).
+  if (typeof path !== 'string' || path === '') throw new EvsimError('BAD_USAGE', `readNpy() takes the path of an .npy file, got ${shownValue(path)}`);
   let buf: Buffer;
   try {
     buf = readFileSync(path);

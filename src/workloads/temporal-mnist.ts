@@ -5,7 +5,7 @@
  * (L1 on pixels scaled x/255) to the current one, ties going to the lowest buffer slot,
  * and refill that slot with the next unseen image (or leave it empty at the end).
  */
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 import { loadMnist, type MnistData, type MnistSet } from './mnist.js';
 
 /** Look-ahead buffer size of the published ordering. */
@@ -155,11 +155,11 @@ export function temporalMnist(o: TemporalMnistOptions = {}): TemporalMnist {
   const data = loadMnist(set);
   const offset = o.offset ?? 0;
   if (!Number.isInteger(offset) || offset < 0 || offset >= data.count) {
-    throw new EvsimError('BAD_USAGE', `temporal MNIST offset must be an integer in 0…${data.count - 1}, got ${o.offset}`);
+    throw new EvsimError('BAD_USAGE', `temporal MNIST offset must be an integer in 0…${data.count - 1}, got ${shownValue(o.offset)}`);
   }
   const T = o.frames ?? data.count - offset;
   if (!Number.isInteger(T) || T < 1 || offset + T > data.count) {
-    throw new EvsimError('BAD_USAGE', `temporal MNIST frames must be an integer in 1…${data.count - offset} (the ${set} set has ${data.count} images), got ${o.frames}`);
+    throw new EvsimError('BAD_USAGE', `temporal MNIST frames must be an integer in 1…${data.count - offset} (the ${set} set has ${data.count} images), got ${shownValue(o.frames)}`);
   }
   const order = temporalMnistOrder(set, offset + T).subarray(offset);
   const px = data.rows * data.cols;

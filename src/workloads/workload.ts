@@ -2,7 +2,7 @@
  * Named workloads generated in memory (no .npy step): the synthetic camera-motion
  * video sized to the model's input, or a slice of Temporal MNIST with its labels.
  */
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 import { temporalMnist } from './temporal-mnist.js';
 import { syntheticVideo, type Motion } from './video.js';
 
@@ -29,6 +29,8 @@ export function checkVideoSize(frames: number, inputShape: readonly number[]): v
 
 /** Builds the workload for a model whose input (batch dimension included) is `inputShape`. */
 export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]): Workload {
+  if (spec === null || typeof spec !== 'object') throw new EvsimError('BAD_USAGE', `makeWorkload() takes a workload { kind: 'video' | 'temporal-mnist', frames, … }, got ${shownValue(spec)}`);
+  if (!Array.isArray(inputShape)) throw new EvsimError('BAD_USAGE', `makeWorkload() takes the model's input shape as an array, got ${shownValue(inputShape)}`);
   if (spec.kind === 'video') {
     if (inputShape.length !== 4) {
       throw new EvsimError('BAD_FRAMES', `the video workload needs an image model (input [1, C, H, W]); this model's input is [${inputShape.join(', ')}]`);

@@ -2,7 +2,7 @@
  * Transmission policies of DESIGN §3, parsed from strings such as `threshold`,
  * `memory-loss`, `memory-loss,reset:8`, `rounding`, `chunk:4`.
  */
-import { EvsimError } from '../../errors.js';
+import { EvsimError, shownValue } from '../../errors.js';
 
 export interface Policy {
   /** `threshold` (EvNet gate) or `rounding` (Sigma-Delta). */
@@ -31,6 +31,7 @@ function positiveInt(s: string, what: string, text: string): number {
 }
 
 export function parsePolicy(text: string): PolicySpec {
+  if (typeof text !== 'string') throw new EvsimError('BAD_POLICY', `policy must be a string such as 'threshold' or 'memory-loss,reset:8', got ${shownValue(text)}`);
   const spec: PolicySpec = { mode: 'threshold', memoryLoss: false, chunk: 1, resetEvery: 0 };
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   if (parts.length === 0) throw new EvsimError('BAD_POLICY', `policy is empty; use ${POLICY_HELP}`);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { EvsimError } from '../../errors.js';
+import { EvsimError, shownValue } from '../../errors.js';
 import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
 import { broadcastIndex, broadcastShapes, foldConstant, quantParams } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
@@ -19,6 +19,8 @@ const MAX_OPSET = 21;
 /** Loads an ONNX file into the graph IR. Bad files throw EvsimError('BAD_MODEL' | 'UNSUPPORTED_OP'). */
 /** Reads an ONNX file; `output` names the graph output to simulate when it has several. */
 export function loadOnnx(path: string, output?: string): Graph {
+  // A number would be read as an open file descriptor (fs takes both).
+  if (typeof path !== 'string' || path === '') throw new EvsimError('BAD_USAGE', `loadOnnx() takes the path of an .onnx file, got ${shownValue(path)}`);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
