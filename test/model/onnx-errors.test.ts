@@ -171,6 +171,29 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(encode({ nodes: [relu4()], opset: 5 }), 'old.onnx'), 'BAD_MODEL', /old\.onnx/, /opset 5/);
   });
 
+  it('a NaN or infinite weight, bias or constant is refused naming the node (was: NaN outputs, or 0 behind a ReLU, with accuracy and error read as numbers)', () => {
+    const gemm = (w: number[], b: number[], after: 'Relu' | null = null): Uint8Array => encode({
+      nodes: [
+        { name: 'fc', opType: 'Gemm', input: ['x', 'w', 'b'], output: [after ? 'h' : 'y'], attribute: [intAttr('transB', 1)] },
+        ...(after ? [{ name: 'act', opType: after, input: ['h'], output: ['y'] }] : []),
+      ],
+      init: [floats('w', [3, 4], w), floats('b', [3], b)],
+      outputs: [valueInfo('y', [1, 3])],
+    });
+    const w = Array.from({ length: 12 }, (_, i) => i / 10);
+    expect(importOnnx(gemm(w, [0, 0, 0])).nodes).toHaveLength(1);
+    expectError(() => importOnnx(gemm([Number.NaN, ...w.slice(1)], [0, 0, 0]), 'nan.onnx'), 'BAD_MODEL', /^nan\.onnx: node 'fc' \(Gemm\): its weight holds NaN at element 0; evsim runs finite weights only/);
+    expectError(() => importOnnx(gemm(w, [0, Number.POSITIVE_INFINITY, 0], 'Relu')), 'BAD_MODEL', /node 'fc' \(Gemm\): its bias holds Infinity at element 1/);
+    // A constant Mul (an affine node) too.
+    const mul = encode({ nodes: [{ name: 'scale', opType: 'Mul', input: ['x', 'k'], output: ['y'] }], init: [floats('k', [4], [1, 2, Number.NEGATIVE_INFINITY, 4])] });
+    expectError(() => importOnnx(mul), 'BAD_MODEL', /node 'scale' \(Mul\): its scale holds -Infinity at element 2/);
+  });
+
+  it("an output no node produces is named as such (was: called a constant)", () => {
+    const bytes = encode({ nodes: [{ name: 'a', opType: 'Relu', input: ['x'], output: ['h'] }], outputs: [valueInfo('nothere', [1, 4])] });
+    expectError(() => importOnnx(bytes, 'dangling.onnx'), 'BAD_MODEL', /^dangling\.onnx: no node produces the output 'nothere'; check the graph's output name$/);
+  });
+
   it('two non-constant inputs', () => {
     const bytes = encode({ nodes: [{ name: 'a', opType: 'Add', input: ['x', 'x2'], output: ['y'] }], inputs: [valueInfo('x', [1, 4]), valueInfo('x2', [1, 4])] });
     expectError(() => importOnnx(bytes), 'BAD_MODEL', /2 non-constant inputs/, /x2/);

@@ -286,11 +286,41 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
 
   const outName = outNames[0]!;
   const output = acts.get(outName);
-  if (output === undefined) throw new EvsimError('BAD_MODEL', `${file}: the output '${outName}' is a constant; nothing to simulate`);
+  if (output === undefined) {
+    throw new EvsimError('BAD_MODEL', consts.has(outName)
+      ? `${file}: the output '${outName}' is a constant; nothing to simulate`
+      : `${file}: no node produces the output '${outName}'; check the graph's output name`);
+  }
   if (output === inputId) throw new EvsimError('BAD_MODEL', `${file}: the output is the input; nothing to simulate`);
   const g: Graph = { name: graph.name || basename(file, '.onnx'), tensors, nodes, input: inputId, output, opset };
   fuseGelu(g);
-  return prune(g);
+  const pruned = prune(g);
+  checkFinite(pruned, file);
+  return pruned;
+}
+
+/**
+ * Refuses a NaN or infinite weight, bias or other constant a node computes with: it
+ * would turn outputs into NaN (or, behind a ReLU, silently into 0) while the run's
+ * accuracy and error read as numbers. Frames and thresholds are refused the same way.
+ */
+function checkFinite(g: Graph, file: string): void {
+  const arrays = (v: unknown, path: string, out: [string, Float32Array][]): void => {
+    if (v instanceof Float32Array) out.push([path, v]);
+    else if (Array.isArray(v)) v.forEach((x, i) => arrays(x, `${path}[${i}]`, out));
+    else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const [k, x] of Object.entries(v)) arrays(x, path ? `${path}.${k}` : k, out);
+  };
+  for (const n of g.nodes) {
+    const found: [string, Float32Array][] = [];
+    arrays(n.op, '', found);
+    for (const [field, a] of found) {
+      for (let i = 0; i < a.length; i++) {
+        if (!Number.isFinite(a[i]!)) {
+          throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${field} holds ${a[i]} at element ${i}; evsim runs finite weights only: fix the model's initializers`);
+        }
+      }
+    }
+  }
 }
 
 /** BN after a Conv/Gemm: W' = W·s, b' = b·s + t, per output channel. */
