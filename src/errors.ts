@@ -60,3 +60,12 @@ export function shownValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   return (typeof v === 'function' ? undefined : JSON.stringify(v)) ?? typeof v;
 }
+
+/** Why a file could not be read, in words ('no such file', not ENOENT); the code or message otherwise. */
+export function whyUnreadable(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return code ?? (e as Error).message;
+}

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument, YAMLError } from 'yaml';
-import { EvsimError, type ErrorCode } from '../errors.js';
+import { EvsimError, whyUnreadable, type ErrorCode } from '../errors.js';
 import { protoKeyPath } from './merge.js';
 
 /** `what` names the file's role in messages ("config", "sweep", "chip"). Empty files read as {}. */
@@ -13,7 +13,7 @@ export function readYamlFile(path: string, what: string, code: ErrorCode, shownA
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new EvsimError(code, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new EvsimError(code, `cannot read ${what} ${path}: ${whyUnreadable(e)}; check the path`);
   }
   const firstLine = (e: Error): string =>
     // The parser's first line ends "at line 3, column 1:" before a code excerpt.

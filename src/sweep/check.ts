@@ -8,7 +8,7 @@
  * not fit the chip) are left for the points.
  */
 import { buildSegments } from '../chip/segments.js';
-import { EvsimError } from '../errors.js';
+import { EvsimError, whyUnreadable } from '../errors.js';
 import { checkOverrides, createGate, gateOverride, type LayerOverride } from '../model/evnet/engine.js';
 import { buildPlan, type EvPlan } from '../model/evnet/plan.js';
 import { parsePolicy } from '../model/evnet/policy.js';
@@ -179,7 +179,7 @@ export class SweepInputs {
       try {
         h = fileHash(path);
       } catch (e) {
-        throw at(ctx, field, new EvsimError('BAD_CONFIG', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+        throw at(ctx, field, new EvsimError('BAD_CONFIG', `cannot read ${path}: ${whyUnreadable(e)}; check the path`));
       }
       this.files.set(path, h);
     }

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { EvsimError } from '../errors.js';
+import { assertWritable } from '../files.js';
 import { queryTrace, runOf, traceRun } from './query.js';
 
 type Rows = Record<string, unknown>[];
@@ -158,6 +159,8 @@ export async function tileEnergy(trace: string, id: number, totalPj: number): Pr
 }
 
 export async function writeReport(trace: string, out: string, runId?: number): Promise<string> {
+  // Named before the trace is read: a missing folder, a folder given as the file.
+  assertWritable(out, '--html', 'report.html');
   const html = await buildReport(trace, runId);
   try {
     writeFileSync(out, html);

@@ -8,7 +8,7 @@
  */
 import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { EvsimError, shownValue } from '../errors.js';
+import { EvsimError, shownValue, whyUnreadable } from '../errors.js';
 
 /** Element type of an `.npy` array, named after the NumPy dtype. */
 export type NpyDtype =
@@ -213,9 +213,7 @@ export function readNpy(path: string): NpyArray {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? String(e));
-    throw new EvsimError('BAD_NPY', `cannot read ${path}: ${why}; check the path`);
+    throw new EvsimError('BAD_NPY', `cannot read ${path}: ${whyUnreadable(e)}; check the path`);
   }
   return parseNpy(buf, path);
 }

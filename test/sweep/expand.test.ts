@@ -185,7 +185,7 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.code).toBe('BAD_MODEL');
     expect(bad.message).toMatch(/point 2 \(model=bad\.onnx\): model: \S*\/bad\.onnx: not a valid ONNX model/);
-    expect(expansionError({ base, points: [{ model: 'missing.onnx' }] }).message).toMatch(/point 1 .*: model: cannot read model .*missing\.onnx: ENOENT/);
+    expect(expansionError({ base, points: [{ model: 'missing.onnx' }] }).message).toMatch(/point 1 .*: model: cannot read model .*missing\.onnx: no such file; check the path$/);
   });
 
   it('frames whose shape is not the model input', () => {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { EvsimError, shownValue } from '../../errors.js';
+import { EvsimError, shownValue, whyUnreadable } from '../../errors.js';
 import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
 import { broadcastIndex, broadcastShapes, foldConstant, quantParams } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
@@ -25,7 +25,7 @@ export function loadOnnx(path: string, output?: string): Graph {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new EvsimError('BAD_MODEL', `cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new EvsimError('BAD_MODEL', `cannot read model ${path}: ${whyUnreadable(e)}; check the path`);
   }
   return importOnnx(bytes, path, output);
 }
