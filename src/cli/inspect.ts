@@ -65,7 +65,7 @@ function mappingReport(plan: EvPlan, a: InspectArgs, flags: { mesh: ReturnType<t
   };
   const pct = (x: number | null): string => (x !== null && Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
   const text = [
-    `mapping on ${chip.name}: ${m.cores.length} cores on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
+    `mapping on ${chip.name}: ${m.cores.length} core${m.cores.length === 1 ? '' : 's'} on a ${m.width}×${m.height} mesh (${chip.coresPerTile} cores/tile), ${m.strategy} placement; input sensor on tile (0,0)`,
     table(
       ['layer', 'cores', 'neurons', 'neuron use', 'synapses', 'max synapse fill', `actor (${workers} worker${workers > 1 ? 's' : ''})`],
       rows.map((r) => [r.layer, r.cores, `${fmtInt(r.neurons)}${r.shadow_neurons > 0 ? ` + ${fmtInt(r.shadow_neurons)} shadow` : ''}`, pct(r.utilisation), fmtBytes(r.synapse_bytes), pct(r.max_synapse_fill), actorsCell(r.actors)]),

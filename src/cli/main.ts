@@ -275,7 +275,7 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('trace', { type: 'string', demandOption: true, describe: 'trace file (.sqlite)' })
-          .option('run', { type: 'number', requiresArg: true, describe: 'run id (default: the last run)' })
+          .option('run', { type: 'number', requiresArg: true, describe: 'run id (default: the last run with frames)' })
           .option('html', { type: 'string', requiresArg: true, demandOption: true, describe: 'output .html file' }),
       async (a) => {
         checkFlags(a as unknown as Record<string, unknown>, argv, { run: 'positive-int', html: 'value' });

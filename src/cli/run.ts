@@ -70,7 +70,7 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chip
     if (r.mesh) {
       const own = meshAuto && chipMesh && (chipMesh.width !== r.mesh.width || chipMesh.height !== r.mesh.height)
         ? `; ${r.chip}'s own mesh is ${chipMesh.width}×${chipMesh.height}, --mesh ${chipMesh.width}x${chipMesh.height} holds a run to it` : '';
-      lines.push(`  chip             ${r.cores} cores on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ` (--mesh auto, the default: sized to fit${own})` : ''}`);
+      lines.push(`  chip             ${r.cores} core${r.cores === 1 ? '' : 's'} on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ` (--mesh auto, the default: sized to fit${own})` : ''}`);
     }
     lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
     lines.push(`  latency          ${(r.totals.mean_latency_ns / 1000).toFixed(2)} µs / frame mean; ${(r.totals.latency_ns / 1000).toFixed(2)} µs first frame in → last frame done`);

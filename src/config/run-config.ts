@@ -37,7 +37,7 @@ export const runConfigSchema = z
     compare_dense: z.boolean().optional(),
     workers: z.number().int().positive().optional(),
     trace: z.union([z.string().min(1), z.literal(false)]).optional(),
-    trace_level: z.enum(['summary', 'cores', 'events']).optional(),
+    trace_level: z.enum(['summary', 'cores', 'events'], { errorMap: (_issue, ctx) => ({ message: `must be 'summary', 'cores' or 'events', got ${JSON.stringify(ctx.data)}` }) }).optional(),
     outputs: z.string().min(1).optional(),
   })
   .strict();

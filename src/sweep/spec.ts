@@ -98,7 +98,7 @@ export const sweepSchema = z
     base: z.record(z.unknown()),
     grid: z.record(z.array(value).min(1, 'needs at least one value')).optional(),
     points: z.array(z.record(value)).optional(),
-    pareto: z.array(z.string()).min(2).optional(),
+    pareto: z.array(z.string()).min(2, 'needs at least two objectives to rank on, e.g. [energy_pj, latency_ns]').optional(),
     trace_level: z.enum(['summary', 'cores']).optional(),
   })
   .strict();

@@ -47,7 +47,7 @@ function checkReadOnly(sql: string): string {
     return first;
   }
   if (!['select', 'with', 'values', 'explain'].includes(first)) {
-    throw new EvsimError('BAD_SQL', `evsim query only reads: a ${first.toUpperCase() || 'statement'} statement is refused; the trace is opened read-only, use SELECT`);
+    throw new EvsimError('BAD_SQL', `evsim query only reads: ${first ? `${/^[AEIOU]/i.test(first) ? 'an' : 'a'} ${first.toUpperCase()}` : 'a'} statement is refused; the trace is opened read-only, use SELECT`);
   }
   return first;
 }

@@ -173,6 +173,10 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(kind.message).toMatch(/point 1 \(workload\.frames=3\): workload\.kind must be 'video' or 'temporal-mnist'$/);
   });
 
+  it("pareto with one objective says what it needs (was: the validator's 'Array must contain at least 2 element(s)')", () => {
+    expect(expansionError({ base, pareto: ['macs'] as never }).message).toMatch(/pareto needs at least two objectives to rank on, e\.g\. \[energy_pj, latency_ns\]$/);
+  });
+
   it('a missing frames file names the point and the path', () => {
     const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
     expect(e.exitCode).toBe(2);

@@ -287,6 +287,7 @@ describe('evsim query', () => {
     // write to a temporary table, a PRAGMA that sets.
     expect((await evsim('query', t, 'SELECT 1; DELETE FROM runs')).stderr).toMatch(/one statement at a time \(got 2\)/);
     expect((await evsim('query', t, 'CREATE TEMP TABLE x(a)')).stderr).toMatch(/a CREATE statement is refused/);
+    expect((await evsim('query', t, "ATTACH 'x.db' AS y")).stderr).toMatch(/: an ATTACH statement is refused/);
     expect((await evsim('query', t, 'PRAGMA journal_mode=DELETE')).stderr).toMatch(/PRAGMA journal_mode is refused/);
     expect((await evsim('query', t, 'PRAGMA table_info(runs)', '--format', 'json')).status).toBe(0);
     // The word inside a string literal or a quoted name is data, not a statement.
