@@ -25,7 +25,7 @@ describe('loadRunConfig', () => {
     ['a mesh that is no size', "model: m.onnx\nmesh: '0x0'\n", /mesh must be 'auto' or WxH with W, H ≥ 1/],
     ['a per-gate key misspelt', 'model: m.onnx\nlayers:\n  relu: { treshold: 0.1 }\n', /unknown key 'layers\.relu\.treshold'/],
     ['invalid YAML', 'model: [1\nx: 2\n', /invalid YAML: .*\(line 2, column 1\)$/],
-    ['an unknown trace level (was: the validator's "Invalid enum value")', 'model: m.onnx\ntrace_level: verbose\n', /c\d+\.yaml: trace_level must be 'summary', 'cores' or 'events', got "verbose"$/],
+    ["an unknown trace level (was: the validator's 'Invalid enum value')", 'model: m.onnx\ntrace_level: verbose\n', /c\d+\.yaml: trace_level must be 'summary', 'cores' or 'events', got "verbose"$/],
     // A schema rebuilds the layers map by assignment: the key would become its prototype, the gate's settings dropped.
     ['a __proto__ key', 'model: m.onnx\nlayers:\n  __proto__: { threshold: 0.1 }\n', /c\d+\.yaml: layers\.__proto__: '__proto__' is not a key evsim reads; remove it$/],
   ])('%s is BAD_CONFIG naming it', (_what, yaml, pattern) => {
