@@ -118,7 +118,6 @@ export async function runCommand(a: RunArgs): Promise<number> {
     }
     checkTracePath(s.trace);
   }
-  if (a.trace === false && a.traceLevel !== undefined) throw new EvsimError('BAD_USAGE', `--trace-level ${a.traceLevel} with --no-trace: no trace is written; drop one of them`);
   const many = workersNote(s.workers);
   if (many && !a.quiet) process.stderr.write(`${many}\n`);
   const stop = holdCtrlC('run');

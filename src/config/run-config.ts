@@ -151,6 +151,14 @@ export function resolveSettings(file: RunConfigFile, flags: RunConfigFile & { tr
     policy = parts.join(',');
   }
   const trace = pick('trace');
+  // A level for a trace that is off: refused as --trace-level with --no-trace is, unless
+  // --no-trace overrides a config's trace (its level goes with it).
+  const level = pick('trace_level');
+  if (trace === false && level !== undefined && !(flags.trace === false && flags.trace_level === undefined)) {
+    const off = flags.trace === false ? '--no-trace' : 'trace: false in the config';
+    const lvl = flags.trace_level !== undefined ? `--trace-level ${level}` : `trace_level: ${level}`;
+    throw new EvsimError('BAD_USAGE', `${lvl} with ${off}: no trace is written; drop one of them${flags.trace === false ? '' : ' (or pass --trace PATH)'}`);
+  }
   const layers: RunSettings['layers'] = {};
   for (const [name, o] of Object.entries(pick('layers') ?? {})) {
     layers[name] = { threshold: o.threshold, policy: o.policy, channelThresholds: o.channel_thresholds };

@@ -46,6 +46,16 @@ describe('resolveSettings', () => {
     expectError(() => resolveSettings({ model: 'm' }, { memory_loss: true, policy: 'rounding' }, trace), 'BAD_USAGE', /^--memory-loss conflicts with --policy rounding/);
   });
 
+  it('a trace level for a trace that is off is refused wherever the two come from, unless --no-trace overrides the config (was: accepted from a config)', () => {
+    const off = /no trace is written; drop one of them/;
+    expectError(() => resolveSettings({ model: 'm', trace: false, trace_level: 'events' }, {}, trace), 'BAD_USAGE', /^trace_level: events with trace: false in the config: /, off);
+    expectError(() => resolveSettings({ model: 'm', trace: false }, { trace_level: 'events' }, trace), 'BAD_USAGE', /^--trace-level events with trace: false in the config: .*or pass --trace PATH/);
+    expectError(() => resolveSettings({ model: 'm' }, { trace: false, trace_level: 'events' }, trace), 'BAD_USAGE', /^--trace-level events with --no-trace: /, off);
+    // --no-trace drops the config's trace, its level with it.
+    const s = resolveSettings({ model: 'm', trace_level: 'events' }, { trace: false }, trace);
+    expect([s.trace, s.traceLevel]).toEqual([null, 'events']);
+  });
+
   it('no model is BAD_USAGE naming the flag and the key', () => {
     expectError(() => resolveSettings({}, {}, trace), 'BAD_USAGE', /--model M\.onnx or set model: in the config/);
   });
