@@ -12,7 +12,7 @@ import { runCommand, type RunArgs } from './run.js';
 import { refuseOverwrite } from '../files.js';
 import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
-import { listNamed, namedQuery, traceRun } from '../trace/query.js';
+import { listNamed, namedQuery, namedQueryNote, traceRun } from '../trace/query.js';
 import { printQuery } from './query.js';
 import { writeReport } from '../trace/report.js';
 import { evsimVersion } from '../version.js';
@@ -267,6 +267,8 @@ export async function main(argv: string[]): Promise<void> {
         // A run that is not there exits 2, as report --run does, rather than printing no rows.
         if (a.run !== undefined) await traceRun(a.trace as string, a.run);
         await printQuery(a.trace as string, sql, a.format);
+        const note = a.named ? await namedQueryNote(a.trace as string, a.named, a.run) : null;
+        if (note) process.stderr.write(`${note}\n`);
       },
     )
     .command(

@@ -340,6 +340,22 @@ export function namedQuery(name: string, run?: number): string {
   return q.sql.replace(/\{run\}/g, run !== undefined ? String(run) : `(SELECT MAX(run_id) FROM ${q.last})`);
 }
 
+/**
+ * Why a named query that reads one run's rows of a table will print none, or null: no
+ * run (or not run `run`) has rows there, e.g. per-core rows in a trace recorded at level
+ * summary, which sweeps write by default.
+ */
+export async function namedQueryNote(trace: string, name: string, run?: number): Promise<string | null> {
+  const table = NAMED_QUERIES[name]?.last;
+  if (!table) return null;
+  const where = run !== undefined ? ` WHERE run_id = ${run}` : '';
+  const [r] = await queryTrace(trace, `SELECT EXISTS (SELECT 1 FROM ${table}${where}) AS any`);
+  if (r?.any) return null;
+  const who = run !== undefined ? `run ${run} has` : 'no run in this trace has';
+  const fix = table === 'core_frames' ? ' (per-core rows come from a chip run recorded at trace level cores or events: --trace-level cores, trace_level: cores in a sweep file; --chip ideal has no cores)' : '';
+  return `note: ${run !== undefined ? `${who} no` : who} rows in ${table}, which '${name}' reads${fix}`;
+}
+
 export function listNamed(): string;
 export function listNamed(json: true): { name: string; description: string; sql: string }[];
 export function listNamed(json = false): string | { name: string; description: string; sql: string }[] {

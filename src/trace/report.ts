@@ -99,7 +99,10 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
       ? [['error vs dense', `max |Δ| ${score('max_abs')!.toExponential(3)}, rel rmse ${score('rel_rmse') === null ? 'n/a (the dense outputs are all 0)' : `${(100 * score('rel_rmse')!).toFixed(2)} %`}`] as [string, string]]
       : []),
     ['ops reduction', reduction], ['energy, all frames', costed ? `${(Number(totals.energy_pj) / 1e6).toFixed(3)} µJ` : na('energy costs')],
-    ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na('latencies')], ['started', esc(run.created_at)],
+    ['mean latency', timed ? `${(Number(totals.mean_latency_ns) / 1000).toFixed(2)} µs` : na('latencies')],
+    // The tile chart needs per-core rows, which a summary-level trace (a sweep's default) has not.
+    ...(costed && tiles.length === 0 && row.trace_level === 'summary' ? [['energy per tile', 'n/a (trace level summary: no per-core rows; record them with --trace-level cores)'] as [string, string]] : []),
+    ['started', esc(run.created_at)],
     ...(run.error ? [['error', esc(run.error)] as [string, string]] : []),
   ];
   return `<!doctype html>

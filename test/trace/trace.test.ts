@@ -405,6 +405,24 @@ describe('evsim query', () => {
   });
 });
 
+describe('named queries that find no rows of their kind', () => {
+  it('say why on stderr (per-core rows need level cores), still exit 0 with (no rows)', async () => {
+    const t = join(tmp, 'summary-only.sqlite');
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--trace-level', 'summary', '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    const q = await evsim('query', t, '--named', 'hot-cores');
+    expect([q.status, q.stdout.trim()]).toEqual([0, '(no rows)']);
+    expect(q.stderr).toMatch(/^note: no run in this trace has rows in core_frames, which 'hot-cores' reads \(per-core rows come from a chip run recorded at trace level cores/);
+    expect((await evsim('query', t, '--named', 'energy-by-layer', '--run', '1')).stderr).toMatch(/^note: run 1 has no rows in core_frames, which 'energy-by-layer' reads/);
+    // A query with rows says nothing more.
+    expect((await evsim('query', t, '--named', 'frames')).stderr).toBe('');
+    // The report says why it has no tile chart.
+    const html = join(tmp, 'summary-only.html');
+    expect((await evsim('report', t, '--html', html)).status).toBe(0);
+    expect(readFileSync(html, 'utf8')).toMatch(/<td>energy per tile<\/td><td>n\/a \(trace level summary: no per-core rows; record them with --trace-level cores\)<\/td>/);
+  });
+});
+
 describe("a run's scores in runs", () => {
   it('accuracy, rel_rmse and max_abs are those of the outputs written, recomputed here from the labels and a dense run', async () => {
     const data = join(tmp, 'scores');
