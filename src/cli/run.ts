@@ -159,6 +159,11 @@ export async function runCommand(a: RunArgs): Promise<number> {
         : undefined,
     });
     const wall = performance.now() - started;
+    // A functional run (no cores, no messages) has no use for chip-only settings: said, not silently dropped.
+    const unused = r.mesh === null
+      ? [s.mesh !== 'auto' ? 'mesh' : null, (a.placement ?? file.placement) !== undefined ? 'placement' : null, s.trace && s.traceLevel === 'events' ? 'trace level events (no messages to record)' : null].filter((x) => x !== null)
+      : [];
+    if (unused.length > 0 && !a.quiet) process.stderr.write(`note: chip ${r.chip} runs the functional EvNet, without cores or messages: ${unused.join(', ')} had no effect\n`);
     if (a.json) {
       const { outputs: _o, outputShape: _s, interrupted: _i, ...json } = r;
       process.stdout.write(`${JSON.stringify({ ...json, interrupted: r.interrupted, wall_ms: wall })}\n`);

@@ -229,6 +229,18 @@ describe('evsim run: bad input exits 2 with one line', () => {
   });
 });
 
+describe('chip-only settings on a functional run', () => {
+  it('are named as having had no effect (was: silently dropped), and no note when none was given', async () => {
+    const io = ['--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--json'];
+    const r = await evsim('run', ...io, '--mesh', '2x2', '--placement', 'hilbert', '--no-trace');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('note: chip ideal runs the functional EvNet, without cores or messages: mesh, placement had no effect\n');
+    const ev = await evsim('run', ...io, '--trace', join(tmp, 'ideal-events.sqlite'), '--trace-level', 'events');
+    expect(ev.err).toMatch(/: trace level events \(no messages to record\) had no effect\n$/);
+    expect((await evsim('run', ...io, '--no-trace')).err).toBe('');
+  });
+});
+
 describe('evsim run --json', () => {
   it('prints every §8 field, and outputs/labels agree with an independent argmax', async () => {
     const out = join(tmp, 'out.npy');
