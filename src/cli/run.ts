@@ -104,7 +104,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
   const s = resolveSettings(file, flagsAsConfig(a), defaultTrace);
   if (!s.frames) throw new EvsimError('BAD_USAGE', 'no frames given: pass --frames F.npy (float32 [T, ...input shape]) or set frames: in the config');
   refuseOverwrite(
-    [['--outputs', s.outputs], ['--trace', s.trace || null]],
+    // Named as they were given: a flag, or the config's key.
+    [[a.outputs !== undefined ? '--outputs' : 'outputs:', s.outputs], [a.trace !== undefined && a.trace !== false ? '--trace' : 'trace:', s.trace || null]],
     [['model', s.model], ['frames', s.frames], ['labels', s.labels], ['config', a.config], ['chip file', typeof s.chip === 'string' && isChipFile(s.chip) ? s.chip : null]],
   );
   if (s.trace) {

@@ -173,6 +173,10 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expect(readFileSync(model).equals(readFileSync(mlp))).toBe(true);
     expectBadInput(await evsim('run', '--model', mlp, '--frames', frames, '--trace', join(tmp, 'same.npy'), '--outputs', join(tmp, 'same.npy')), /--trace .*same\.npy is also the --outputs/);
     expectBadInput(await evsim('report', model, '--html', model), /--html .* is also the trace/);
+    // Set in a config, the output is named by its key (was: as the flag --outputs, which was not given).
+    const cfg = join(tmp, 'outputs-onto-frames.yaml');
+    writeFileSync(cfg, `model: ${mlp}\nframes: ${frames}\noutputs: ${frames}\n`);
+    expectBadInput(await evsim('run', cfg, '--no-trace'), /^evsim: outputs: .*mlp\.input\.npy is also the frames; writing it would overwrite that file/);
   });
 
   it('labels must name a class of the output, one per frame', async () => {
