@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { EvsimError, shownValue } from './errors.js';
 import { assertWritable, fileHash } from './files.js';
 import type { LayerOverride } from './model/evnet/engine.js';
-import { parsePolicy } from './model/evnet/policy.js';
+import { formatPolicy, parsePolicy } from './model/evnet/policy.js';
 import type { Graph } from './model/ir.js';
 import { loadOnnx } from './model/onnx/import.js';
 import { writeNpy } from './workloads/npy.js';
@@ -180,6 +180,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     throw new EvsimError('BAD_POLICY', `threshold must be a number ≥ 0, got ${threshold}`);
   }
   const policy = parsePolicy(opts.policy ?? 'threshold');
+  // What the trace records as the run's policy (before a dense run's settings change it).
+  const policyName = opts.dense ? 'dense' : formatPolicy(policy);
   // Chip files are YAML: the parser is loaded only for a chip given by name or path.
   const chipConfig = await import('./config/chip-config.js');
   const chip = chipConfig.resolveChip(opts.chip);
@@ -219,7 +221,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   // A chip file by its absolute path, like the other files; a preset by its name.
   const chipNamed = typeof opts.chip === 'string' ? (chipConfig.isChipFile(opts.chip) ? resolve(opts.chip) : opts.chip) : chipConfig.chipForTrace(opts.chip ?? 'loihi');
   const trace = sink
-    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, config: opts.config ?? apiConfig(opts, chipNamed, chipConfig.chipForTrace(chip), threshold), frames: count } }
+    ? { sink, info: { model: modelPath ? basename(modelPath, '.onnx') : graph.name, modelHash: opts.modelHash ?? (modelPath ? hashModel(modelPath) : 'in-memory'), chip: chip.name, policy: policyName, threshold: opts.dense ? null : threshold, config: opts.config ?? apiConfig(opts, chipNamed, chipConfig.chipForTrace(chip), threshold), frames: count } }
     : null;
   const common = {
     threshold, policy, bnGamma: opts.bnGamma, layers: opts.layers, labels,

@@ -12,7 +12,7 @@ import { runCommand, type RunArgs } from './run.js';
 import { refuseOverwrite } from '../files.js';
 import { sweepCommand, type SweepArgs } from './sweep.js';
 import { workloadCommand } from './workload.js';
-import { listNamed, namedQuery, namedQueryNote, traceRun } from '../trace/query.js';
+import { listNamed, namedQuery, namedQueryNote, runsColumnsOf, traceRun } from '../trace/query.js';
 import { printQuery } from './query.js';
 import { writeReport } from '../trace/report.js';
 import { evsimVersion } from '../version.js';
@@ -263,7 +263,7 @@ export async function main(argv: string[]): Promise<void> {
         if (!a.sql && !a.named) throw new EvsimError('BAD_USAGE', 'give a SQL statement or --named NAME (see --list)');
         if (a.sql && a.named) throw new EvsimError('BAD_USAGE', 'give either a SQL statement or --named NAME, not both');
         if (a.run !== undefined && !a.named) throw new EvsimError('BAD_USAGE', '--run applies to --named queries; in SQL, filter on run_id');
-        const sql = a.named ? namedQuery(a.named, a.run) : (a.sql as string);
+        const sql = a.named ? namedQuery(a.named, a.run, await runsColumnsOf(a.trace as string)) : (a.sql as string);
         // A run that is not there exits 2, as report --run does, rather than printing no rows.
         if (a.run !== undefined) await traceRun(a.trace as string, a.run);
         await printQuery(a.trace as string, sql, a.format);

@@ -32,6 +32,10 @@ export interface TraceRunInfo {
   model: string;
   modelHash: string;
   chip: string;
+  /** What ran: the policy as written ('memory-loss,reset:8'), or 'dense' for the conventional network. */
+  policy?: string;
+  /** The global gate threshold h (null for a dense run). */
+  threshold?: number | null;
   config: unknown;
   frames: number;
   layers: TraceLayer[];

@@ -332,12 +332,23 @@ function isWal(path: string): boolean {
   }
 }
 
-/** A named query's SQL, reading run `run` (default: the last run with rows of its kind). */
-export function namedQuery(name: string, run?: number): string {
+/**
+ * A named query's SQL, reading run `run` (default: the last run with rows of its kind).
+ * `runsColumns`: the columns the file's runs table has (see runsColumnsOf); one it lacks
+ * (a file last written by an older evsim) reads as NULL. Absent: this version's.
+ */
+export function namedQuery(name: string, run?: number, runsColumns?: ReadonlySet<string>): string {
   const q = NAMED_QUERIES[name];
   if (!q) throw new EvsimError('BAD_USAGE', `no named query '${name}'; available: ${Object.keys(NAMED_QUERIES).join(', ')} (see --list)`);
   if (run !== undefined && !q.last) throw new EvsimError('BAD_USAGE', `--run does not apply to '${name}', which reads every run`);
-  return q.sql.replace(/\{run\}/g, run !== undefined ? String(run) : `(SELECT MAX(run_id) FROM ${q.last})`);
+  return q.sql
+    .replace(/\{runs\.(\w+)\}/g, (_m, c: string) => (!runsColumns || runsColumns.has(c) ? `r.${c}` : 'NULL'))
+    .replace(/\{run\}/g, run !== undefined ? String(run) : `(SELECT MAX(run_id) FROM ${q.last})`);
+}
+
+/** The columns of a trace's runs table (a file written by an older evsim has fewer). */
+export async function runsColumnsOf(trace: string): Promise<Set<string>> {
+  return new Set((await queryTrace(trace, "SELECT name FROM pragma_table_info('runs')")).map((r) => String(r.name)));
 }
 
 /**

@@ -46,7 +46,7 @@ async function buildReport(trace: string, runId?: number): Promise<string> {
   const tiles = await tileEnergy(trace, id, Number(totals.energy_pj));
   // SELECT *: a file last written by an evsim before scores were stored has no score columns.
   const row = (await queryTrace(trace, `SELECT * FROM runs WHERE run_id = ${id}`))[0] ?? {};
-  const setting = settingsOf(row.config_json);
+  const setting = settingsOf(row);
   const score = (k: string): number | null => (typeof row[k] === 'number' ? (row[k] as number) : null);
 
   const ops = frames.flatMap((f) => [
@@ -128,18 +128,23 @@ ${charts.map(([cap, svg]) => `<figure><figcaption>${esc(cap)}</figcaption>${svg}
  * with its threshold (a run config's flat keys, or a sweep point's policy object), and a
  * sweep point's number and label.
  */
-function settingsOf(json: unknown): { what: string; dense: boolean; point: string | null } {
+/**
+ * What a run was, from its runs row: the policy and threshold columns (version 3), else
+ * (an older run) its recorded config, which also names a sweep point.
+ */
+function settingsOf(row: Record<string, unknown>): { what: string; dense: boolean; point: string | null } {
   let c: Record<string, unknown> = {};
   try {
-    const v: unknown = typeof json === 'string' ? JSON.parse(json) : null;
+    const v: unknown = typeof row.config_json === 'string' ? JSON.parse(row.config_json) : null;
     if (v && typeof v === 'object') c = v as Record<string, unknown>;
   } catch {
     // An unreadable config says nothing.
   }
   const p = (c.policy && typeof c.policy === 'object' ? c.policy : {}) as Record<string, unknown>;
-  const policy = typeof c.policy === 'string' ? c.policy : typeof p.name === 'string' ? p.name : null;
-  const h = typeof c.threshold === 'number' ? c.threshold : typeof p.threshold === 'number' ? p.threshold : null;
-  const dense = c.dense === true;
+  const own = typeof row.policy === 'string' ? row.policy : null;
+  const dense = own !== null ? own === 'dense' : c.dense === true;
+  const policy = own ?? (typeof c.policy === 'string' ? c.policy : typeof p.name === 'string' ? p.name : null);
+  const h = typeof row.threshold === 'number' ? row.threshold : typeof c.threshold === 'number' ? c.threshold : typeof p.threshold === 'number' ? p.threshold : null;
   const what = dense ? 'the conventional network (--dense)' : policy ? `EvNet, policy ${policy}${h !== null ? `, h = ${h}` : ''}` : 'EvNet';
   const point = typeof c.sweep_point === 'number' ? `${c.sweep_point + 1}${typeof c.label === 'string' ? ` (${c.label})` : ''}` : null;
   return { what, dense, point };

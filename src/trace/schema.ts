@@ -8,6 +8,13 @@ export const SCHEMA_VERSION = 3;
 /** A run whose heartbeat is older than this while `running` is shown as stale. */
 const STALE_AFTER_S = 30;
 
+/**
+ * Whether run `r` is a dense run: its policy column (`policy`: r.policy, or the
+ * {runs.policy} placeholder of a named query), else what its recorded config says (a
+ * run written before version 3; a CLI or sweep config has `dense`).
+ */
+const denseRun = (policy: string): string => `COALESCE(${policy} = 'dense', json_extract(r.config_json, '$.dense'))`;
+
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -24,6 +31,8 @@ CREATE TABLE IF NOT EXISTS runs (
   trace_level TEXT NOT NULL,
   frames_planned INTEGER NOT NULL,
   config_json TEXT NOT NULL,
+  policy TEXT,
+  threshold REAL,
   accuracy REAL,
   rel_rmse REAL,
   max_abs REAL
@@ -112,7 +121,7 @@ CREATE VIEW IF NOT EXISTS run_status AS
   FROM runs;
 CREATE VIEW IF NOT EXISTS frame_summary AS
   SELECT f.run_id, f.frame, f.macs, f.dense_macs,
-         CASE WHEN json_extract(r.config_json, '$.dense') THEN 1.0
+         CASE WHEN ${denseRun('r.policy')} THEN 1.0
               WHEN f.macs > 0 THEN CAST(f.dense_macs AS REAL) / f.macs ELSE NULL END AS ops_reduction,
          f.transmissions, f.messages, f.hops, f.synops, f.energy_pj, f.latency_ns
   FROM frames f LEFT JOIN runs r USING (run_id);
@@ -135,7 +144,9 @@ CREATE VIEW IF NOT EXISTS layer_sparsity AS
 `;
 
 /**
- * Ready-made queries for `evsim query --named`. `{run}` stands for the run they read:
+ * Ready-made queries for `evsim query --named`. `{runs.X}` stands for column X of runs
+ * (as r), which a file last written by an older evsim may lack (see namedQuery).
+ * `{run}` stands for the run they read:
  * `--run N`, else the last run with rows in `last` (a trace holding a dense baseline at
  * level summary after a traced EvNet run still answers per-core queries for the EvNet).
  */
@@ -143,13 +154,15 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string; l
   runs: {
     description: 'every run in the file with its status (stale = died while running), policy and threshold or dense, accuracy and error vs dense',
     // A run config holds policy and threshold flat, a sweep point under policy.
+    // Older runs have no policy column: their config says it.
     sql: `SELECT s.*,
-            CASE WHEN json_extract(r.config_json, '$.dense') THEN 'dense'
+            CASE WHEN ${denseRun('{runs.policy}')} THEN 'dense'
+                 WHEN {runs.policy} IS NOT NULL THEN {runs.policy}
                  WHEN json_type(r.config_json, '$.policy') = 'object' THEN json_extract(r.config_json, '$.policy.name')
                  ELSE json_extract(r.config_json, '$.policy') END AS policy,
-            CASE WHEN json_extract(r.config_json, '$.dense') THEN NULL
-                 ELSE COALESCE(json_extract(r.config_json, '$.threshold'), json_extract(r.config_json, '$.policy.threshold')) END AS threshold,
-            r.accuracy, r.rel_rmse
+            CASE WHEN ${denseRun('{runs.policy}')} THEN NULL
+                 ELSE COALESCE({runs.threshold}, json_extract(r.config_json, '$.threshold'), json_extract(r.config_json, '$.policy.threshold')) END AS threshold,
+            {runs.accuracy} AS accuracy, {runs.rel_rmse} AS rel_rmse
           FROM run_status s JOIN runs r USING (run_id) ORDER BY run_id`,
   },
   frames: { description: 'per-frame ops, ops reduction, energy and latency of the last run', sql: 'SELECT * FROM frame_summary WHERE run_id = {run} ORDER BY frame', last: 'frames' },
@@ -171,7 +184,7 @@ export const NAMED_QUERIES: Record<string, { description: string; sql: string; l
     description: 'totals per run: frames, MACs, ops reduction, energy, mean latency',
     // A --dense run is the baseline: no reduction (its exact MACs skip padding taps that dense_macs counts).
     sql: `SELECT f.run_id, COUNT(*) AS frames, SUM(f.macs) AS macs, SUM(f.dense_macs) AS dense_macs,
-          CASE WHEN json_extract(r.config_json, '$.dense') THEN 1.0
+          CASE WHEN ${denseRun('{runs.policy}')} THEN 1.0
                WHEN SUM(f.macs) > 0 THEN CAST(SUM(f.dense_macs) AS REAL) / SUM(f.macs) ELSE NULL END AS ops_reduction,
           SUM(f.energy_pj) AS energy_pj, AVG(f.latency_ns) AS mean_latency_ns
           FROM frames f LEFT JOIN runs r USING (run_id) GROUP BY f.run_id ORDER BY f.run_id`,

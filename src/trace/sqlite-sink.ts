@@ -72,6 +72,9 @@ export async function addMissingColumns(db: sqlite3.Database, table: string, dec
   }
 }
 
+/** The runs columns version 3 added (written by this evsim, NULL in older files' runs). */
+export const RUNS_V3_COLUMNS = ['policy TEXT', 'threshold REAL', 'accuracy REAL', 'rel_rmse REAL', 'max_abs REAL'] as const;
+
 /**
  * Opens (creating) a trace file for writing: refuses another program's database, then
  * WAL, the schema, and the schema version check. Shared by the run writer and the sweep store.
@@ -79,17 +82,47 @@ export async function addMissingColumns(db: sqlite3.Database, table: string, dec
 export async function openTraceForWriting(path: string, what: string, elsewhere: string, busyMs: number): Promise<sqlite3.Database> {
   const db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
   try {
+    // The wait first: reading the file, switching it to WAL and the setup below all may
+    // meet another writer.
+    await exec(db, `PRAGMA busy_timeout = ${busyMs};`);
     await assertTraceFile(db, path, what, elsewhere);
-    await exec(db, `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyMs};`);
+    // SQLite answers BUSY at once, without waiting, where waiting could deadlock (two
+    // connections setting up a file not yet in WAL mode): tried again until busyMs.
+    const until = Date.now() + busyMs;
+    for (;;) {
+      try {
+        await setUpTrace(db, path, what);
+        return db;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
+        await new Promise((res) => setTimeout(res, 20 + Math.random() * 30));
+      }
+    }
+  } catch (e) {
+    await close(db).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * WAL, then the schema and its version in one write transaction taken before the version
+ * is read: two writers opening the same new or older file at once (DESIGN §7: runs may
+ * share one) set it up or upgrade it one after the other, and a reader sees the file
+ * before or after, never half done.
+ */
+async function setUpTrace(db: sqlite3.Database, path: string, what: string): Promise<void> {
+  await exec(db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  await exec(db, 'BEGIN IMMEDIATE');
+  try {
     await exec(db, SCHEMA_SQL);
     const v = await all(db, 'SELECT version FROM schema_version');
     if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
     else if (v[0]!.version === 1 || v[0]!.version === 2) {
       // Version 1 lacked core_frames' shadow-row columns (0 for its runs), version 2 the
-      // runs' scores (null for its runs). The version moves on, so an older evsim refuses
-      // the file instead of writing rows columns short.
+      // runs' policy, threshold and scores (null for its runs). The version moves on, so
+      // an older evsim refuses the file instead of writing rows columns short.
       await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
-      await addMissingColumns(db, 'runs', ['accuracy REAL', 'rel_rmse REAL', 'max_abs REAL']);
+      await addMissingColumns(db, 'runs', RUNS_V3_COLUMNS);
       // Views as this version defines them (CREATE VIEW IF NOT EXISTS kept the file's own).
       const views = [...SCHEMA_SQL.matchAll(/CREATE VIEW IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
       await exec(db, `${views.map((v) => `DROP VIEW IF EXISTS ${v};`).join(' ')} ${SCHEMA_SQL}`);
@@ -97,9 +130,9 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     } else if (v[0]!.version !== SCHEMA_VERSION) {
       throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
     }
-    return db;
+    await exec(db, 'COMMIT');
   } catch (e) {
-    await close(db).catch(() => undefined);
+    await exec(db, 'ROLLBACK').catch(() => undefined);
     throw e;
   }
 }
@@ -187,9 +220,9 @@ export class SqliteTraceSink implements TraceSink {
       const t = this.opts.replay?.createdAt ?? now();
       const r = await run(
         this.db,
-        `INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
-         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-        [t, t, this.version, info.model, info.modelHash, info.chip, this.level, info.frames, JSON.stringify(info.config)],
+        `INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json, policy, threshold)
+         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [t, t, this.version, info.model, info.modelHash, info.chip, this.level, info.frames, JSON.stringify(info.config), info.policy ?? null, finiteOrNull(info.threshold)],
       );
       this.runId = r.lastID;
       await this.tx('BEGIN');

@@ -8,17 +8,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatRows, queryTrace } from '../../src/trace/query.js';
+import { formatRows, namedQuery, queryTrace } from '../../src/trace/query.js';
 import { tileEnergy } from '../../src/trace/report.js';
 import { exec, openDb, openTraceForWriting, close, insertSql, SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
-import { NAMED_QUERIES, SCHEMA_SQL } from '../../src/trace/schema.js';
+import { SCHEMA_SQL } from '../../src/trace/schema.js';
 import { resolveChip } from '../../src/config/chip-config.js';
 import { simulate } from '../../src/simulate.js';
 import { cliIn } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
 import { RecordingSink, replayRecording } from '../../src/runtime/recording-sink.js';
 import sqlite3 from 'sqlite3';
-import { encodeNpy, parseNpy } from '../../src/workloads/npy.js';
+import { encodeNpy, parseNpy, readFloat32Npy } from '../../src/workloads/npy.js';
 import { DenseExecutor } from '../../src/model/dense/executor.js';
 import { loadOnnx } from '../../src/model/onnx/import.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
@@ -126,7 +126,7 @@ describe('named queries on hand-written rows', () => {
     const frames = [[1, 0, 200, 600, 0, 0, 0, 0, 200, 0, 0], [1, 1, 100, 600, 0, 0, 0, 0, 100, 0, 0], [2, 0, 0, 600, 0, 0, 0, 0, 0, 0, 0]];
     await exec(db, insertSql('frames', frames, 0, frames.length));
     await close(db);
-    const totals = await queryTrace(t, NAMED_QUERIES.totals!.sql);
+    const totals = await queryTrace(t, namedQuery('totals'));
     expect(totals.map((r) => [r.run_id, r.macs, r.ops_reduction])).toEqual([[1, 300, 4], [2, 0, null]]);
     const perFrame = await queryTrace(t, 'SELECT run_id, frame, ops_reduction FROM frame_summary ORDER BY run_id, frame');
     expect(perFrame.map((r) => r.ops_reduction)).toEqual([3, 6, null]);
@@ -143,7 +143,7 @@ describe('named queries on hand-written rows', () => {
     const frames = [[1, 0, 450, 600, 0, 0, 0, 0, 450, 0, 0], [2, 0, 450, 600, 0, 0, 0, 0, 450, 0, 0]];
     await exec(db, insertSql('frames', frames, 0, frames.length));
     await close(db);
-    expect((await queryTrace(t, NAMED_QUERIES.totals!.sql)).map((r) => r.ops_reduction)).toEqual([1, 600 / 450]);
+    expect((await queryTrace(t, namedQuery('totals'))).map((r) => r.ops_reduction)).toEqual([1, 600 / 450]);
     expect((await queryTrace(t, 'SELECT ops_reduction FROM frame_summary ORDER BY run_id')).map((r) => r.ops_reduction)).toEqual([1, 600 / 450]);
   });
 });
@@ -461,7 +461,7 @@ describe("a run's scores in runs", () => {
     expect(r!.max_abs).toBe(maxAbs);
     expect(r!.rel_rmse as number).toBeCloseTo(Math.sqrt(sumSq / 120) / Math.sqrt(refSq / 120), 12);
     // …and the runs query shows them.
-    const [q] = await queryTrace(t, NAMED_QUERIES.runs!.sql);
+    const [q] = await queryTrace(t, namedQuery('runs'));
     expect([q!.accuracy, q!.rel_rmse]).toEqual([r!.accuracy, r!.rel_rmse]);
   });
 
@@ -473,57 +473,106 @@ describe("a run's scores in runs", () => {
   });
 });
 
-describe('a trace written by version 2 of the schema (no scores in runs)', () => {
-  it('takes new runs: runs gains accuracy, rel_rmse and max_abs (NULL for old runs), the version moves to 3', async () => {
-    const t = join(tmp, 'v2.sqlite');
-    const v2 = SCHEMA_SQL.replace(/,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n');
-    expect(v2).not.toMatch(/max_abs/);
-    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-    await exec(db, `${v2}; INSERT INTO schema_version (version) VALUES (2);
-      INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
-      VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'completed', '0.1.0', 'old', 'h', 'loihi', 'cores', 1, '{}');`);
-    await close(db);
-    // Read by this evsim before any write: the report works without the columns.
-    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--compare-dense', '--trace', t, '--quiet');
-    expect(r.status, r.stderr).toBe(0);
-    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
-    const rows = await queryTrace(t, 'SELECT run_id, accuracy, max_abs IS NOT NULL AS scored FROM runs ORDER BY run_id');
-    expect(rows).toEqual([{ run_id: 1, accuracy: null, scored: 0 }, { run_id: 2, accuracy: null, scored: 1 }]);
-  });
+/**
+ * The schema an older evsim wrote: version 2 lacked runs' policy, threshold and scores,
+ * and its frame_summary read frames alone; version 1 also lacked core_frames' shadow-row
+ * columns.
+ */
+function olderSchema(version: 1 | 2): string {
+  let sql = SCHEMA_SQL.replace(/,\n\s*policy TEXT,\n\s*threshold REAL,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n')
+    .replace(/CREATE VIEW IF NOT EXISTS frame_summary AS[\s\S]*?;\n/, `CREATE VIEW IF NOT EXISTS frame_summary AS
+  SELECT run_id, frame, macs, dense_macs, CASE WHEN macs > 0 THEN CAST(dense_macs AS REAL) / macs ELSE NULL END AS ops_reduction,
+         transmissions, messages, hops, synops, energy_pj, latency_ns
+  FROM frames;\n`);
+  if (version === 1) sql = sql.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
+  expect(sql).not.toMatch(/max_abs|accuracy REAL|r\.policy/);
+  if (version === 1) expect(sql).not.toMatch(/halo_/);
+  return sql;
+}
 
-  it('an evsim report of a run in a version-2 file (not written since) has no score rows and no error', async () => {
+/** A file as an older evsim left it: its schema, its version, one completed run of its own. */
+async function olderTrace(path: string, version: 1 | 2, config = '{"policy":"memory-loss","threshold":0.2}'): Promise<void> {
+  const db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+  await exec(db, `${olderSchema(version)}; INSERT INTO schema_version (version) VALUES (${version});
+    INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
+    VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'completed', '0.1.0', 'old', 'h', 'loihi', 'cores', 1, '${config}');
+    INSERT INTO frames (run_id, frame, macs, dense_macs, adds, transmissions, messages, hops, synops, energy_pj, latency_ns) VALUES (1, 0, 100, 400, 0, 0, 0, 0, 100, 0, 0);`);
+  await close(db);
+}
+
+describe('a trace written by version 2 of the schema (no policy, threshold or scores in runs)', () => {
+  it('is read as it is: the runs and totals queries and the report work, the missing columns read NULL (was: no such column: r.accuracy)', async () => {
     const t = join(tmp, 'v2-read.sqlite');
-    const v2 = SCHEMA_SQL.replace(/,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n');
-    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-    await exec(db, `${v2}; INSERT INTO schema_version (version) VALUES (2);
-      INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
-      VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'completed', '0.1.0', 'old', 'h', 'loihi', 'cores', 1, '{}');`);
-    await close(db);
+    await olderTrace(t, 2);
+    const runs = await evsim('query', t, '--named', 'runs', '--format', 'json');
+    expect(runs.status, runs.stderr).toBe(0);
+    // Policy and threshold from the run's recorded config, as before.
+    expect((JSON.parse(runs.stdout) as Record<string, unknown>[]).map((r) => [r.policy, r.threshold, r.accuracy, r.rel_rmse])).toEqual([['memory-loss', 0.2, null, null]]);
+    const totals = await evsim('query', t, '--named', 'totals', '--format', 'json');
+    expect((JSON.parse(totals.stdout) as Record<string, unknown>[])[0]!.ops_reduction).toBe(4);
     const html = join(tmp, 'v2.html');
     const r = await evsim('report', t, '--html', html);
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(html, 'utf8')).not.toMatch(/accuracy|error vs dense/);
+    expect(readFileSync(html, 'utf8')).not.toMatch(/<td>accuracy|error vs dense/);
+    expect(readFileSync(html, 'utf8')).toMatch(/EvNet, policy memory-loss, h = 0\.2/);
+    // Nothing was written to it.
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
+  });
+
+  it('takes new runs: runs gains policy, threshold and the scores (NULL for old runs), views are this version\'s, the version moves to 3', async () => {
+    const t = join(tmp, 'v2.sqlite');
+    await olderTrace(t, 2);
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--compare-dense', '--trace', t, '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    const rows = await queryTrace(t, 'SELECT run_id, policy, threshold, accuracy, max_abs IS NOT NULL AS scored FROM runs ORDER BY run_id');
+    expect(rows).toEqual([{ run_id: 1, policy: null, threshold: null, accuracy: null, scored: 0 }, { run_id: 2, policy: 'threshold', threshold: 0.05, accuracy: null, scored: 1 }]);
+    expect(await queryTrace(t, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'frame_summary' AND sql LIKE '%r.policy%'")).toEqual([{ n: 1 }]);
+  });
+
+  it('two writers opening it at once both write their runs (was: duplicate column name from the second upgrade)', async () => {
+    const t = join(tmp, 'v2-race.sqlite');
+    await olderTrace(t, 2);
+    const input = readFloat32Npy(join(FIX, 'mlp.input.npy'));
+    const one = (): Promise<unknown> => simulate({ model: join(FIX, 'mlp.onnx'), frames: input, chip: 'ideal', trace: t });
+    await Promise.all([one(), one(), one()]);
+    expect(await queryTrace(t, "SELECT COUNT(*) AS n, SUM(status = 'completed') AS done FROM runs")).toEqual([{ n: 4, done: 4 }]);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    // A new file set up by several at once holds one version row.
+    const fresh = join(tmp, 'fresh-race.sqlite');
+    const onto = (): Promise<unknown> => simulate({ model: join(FIX, 'mlp.onnx'), frames: input, chip: 'ideal', trace: fresh });
+    await Promise.all([onto(), onto(), onto()]);
+    expect(await queryTrace(fresh, 'SELECT COUNT(*) AS n FROM schema_version')).toEqual([{ n: 1 }]);
+    expect(await queryTrace(fresh, 'SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: 3 }]);
   });
 });
 
-describe('a trace written by the previous schema (version 1, no shadow-row columns)', () => {
+describe('what a run was is stored with it', () => {
+  it("a library dense run with the caller's own config is a dense run in the views, queries and report (was: an EvNet with 1.34×)", async () => {
+    const t = join(tmp, 'libdense.sqlite');
+    const cnn = readFloat32Npy(join(FIX, 'cnn_basic.input.npy'));
+    await simulate({ model: join(FIX, 'cnn_basic.onnx'), frames: cnn, dense: true, trace: t, config: { experiment: 'baseline' } });
+    expect(await queryTrace(t, 'SELECT policy, threshold FROM runs')).toEqual([{ policy: 'dense', threshold: null }]);
+    expect((await queryTrace(t, 'SELECT DISTINCT ops_reduction FROM frame_summary')).map((r) => r.ops_reduction)).toEqual([1]);
+    expect((await queryTrace(t, namedQuery('totals')))[0]!.ops_reduction).toBe(1);
+    expect((await queryTrace(t, namedQuery('runs')))[0]!.policy).toBe('dense');
+    const html = join(tmp, 'libdense.html');
+    expect((await evsim('report', t, '--html', html)).status).toBe(0);
+    expect(readFileSync(html, 'utf8')).toMatch(/the conventional network \(--dense\)/);
+  });
+});
+
+describe('a trace written by version 1 of the schema (no shadow-row columns)', () => {
   it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 3', async () => {
     const t = join(tmp, 'v1.sqlite');
-    const v1 = SCHEMA_SQL.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
-    expect(v1).not.toMatch(/halo_/);
-    const db = await openDb(t, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
-    // …and a view of its own time (here: frame_summary without ops_reduction).
-    const oldView = 'DROP VIEW frame_summary; CREATE VIEW frame_summary AS SELECT run_id, frame, macs FROM frames;';
-    await exec(db, `${v1}; ${oldView} INSERT INTO schema_version (version) VALUES (1);`);
-    await close(db);
+    await olderTrace(t, 1);
     const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
     expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
     const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
     expect(n!.n).toBeGreaterThan(0);
     expect(n!.h).toBe(0);
-    // The views are this version's.
-    expect((await queryTrace(t, 'SELECT * FROM frame_summary LIMIT 1'))[0]).toHaveProperty('ops_reduction');
+    expect((await queryTrace(t, 'SELECT policy FROM runs ORDER BY run_id')).map((x) => x.policy)).toEqual([null, 'threshold']);
   });
 });
 
