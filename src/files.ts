@@ -93,6 +93,10 @@ export function checkWritable(path: string, f: WritableFile): void {
   // Written in place (SQLite), the file must be writable, and its folder too: SQLite
   // makes its journal files beside it.
   if (f.inPlace && exists && !isWritable(abs)) fail(': not writable');
+  // SQLite keeps a file's journal (-wal, -shm) and evsim a sweep's lock beside its name:
+  // writers through two hard links of one file would each have their own, and corrupt it.
+  const links = exists && f.inPlace ? statSync(abs).nlink : 1;
+  if (links > 1) fail(` has ${links} names (hard links): SQLite keeps a journal beside each name, so writers through two of them would corrupt it`, `copy it to a file of its own, or ${f.elsewhere}`);
   if (!isWritable(dir)) fail(`: folder ${dir} is not writable`);
 }
 

@@ -5,11 +5,12 @@
  * and the TypeScript example.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChip } from '../../src/config/chip-config.js';
+import type { EvsimError } from '../../src/errors.js';
 import { simulate } from '../../src/simulate.js';
 import { SqliteTraceSink } from '../../src/trace/sqlite-sink.js';
 import { expandSweep } from '../../src/sweep/spec.js';
@@ -210,6 +211,26 @@ describe('one sweep per file', () => {
     writeFileSync(`${out}.lock`, '');
     await expect(sweep(file, { out, workers: 1, svg: null })).rejects.toThrow(/has a lock evsim did not write/);
     expect(existsSync(`${out}.lock`)).toBe(true);
+  });
+
+  it('a file with a second hard link is not written through either name (was: two sweeps through the names both ran and corrupted it)', async () => {
+    const file = join(tmp, 'hard.yaml');
+    writeFileSync(file, grid3x4.replace('name: grid', 'name: hard'));
+    const out = join(tmp, 'hard.sqlite');
+    expect((await sweep(file, { out, workers: 1, svg: null })).failed).toBe(0);
+    const other = join(tmp, 'hard-link.sqlite');
+    linkSync(out, other);
+    const before = readFileSync(out);
+    for (const name of [out, other]) {
+      const e = await sweep(file, { out: name, workers: 1, svg: null }).then(() => null, (x: unknown) => x as EvsimError);
+      expect(e?.code).toBe('BAD_TRACE');
+      expect(e?.message).toMatch(/has 2 names \(hard links\): SQLite keeps a journal beside each name/);
+    }
+    // Runs too: a trace is a SQLite file the same way.
+    const fix = join(ROOT, 'test', 'fixtures', 'onnx');
+    const run = await simulate({ model: join(fix, 'mlp.onnx'), frames: join(fix, 'mlp.input.npy'), chip: 'ideal', trace: other }).then(() => null, (x: unknown) => x as EvsimError);
+    expect(run?.message).toMatch(/has 2 names \(hard links\)/);
+    expect(readFileSync(out).equals(before)).toBe(true);
   });
 });
 
