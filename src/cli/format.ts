@@ -22,13 +22,14 @@ export function fmtSi(n: number, digits = 3): string {
 }
 
 /**
- * The fewest significant digits (3 to 12) at which `format` writes distinct values
+ * The fewest significant digits (3 to 10) at which `format` writes distinct values
  * distinctly, so a table never shows two different figures as the same one.
  */
 export function distinctDigits(values: readonly number[], format: (v: number, digits: number) => string): number {
-  const distinct = new Set(values).size;
-  for (let d = 3; d < 12; d++) if (new Set(values.map((v) => format(v, d))).size === distinct) return d;
-  return 12;
+  // Values alike to 10 digits are the same but for rounding (as the Pareto front takes them).
+  const distinct = new Set(values.map((v) => Number(v.toPrecision(10)))).size;
+  for (let d = 3; d < 10; d++) if (new Set(values.map((v) => format(v, d))).size === distinct) return d;
+  return 10;
 }
 
 /** A duration in seconds as 42 s, 3 min 05 s or 2 h 07 min. */

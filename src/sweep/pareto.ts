@@ -90,9 +90,21 @@ export function parseObjectives(keys: readonly string[], where = '--pareto'): Ob
 }
 
 /**
+ * Values closer than this (relative) are equal for the front: energies of two runs that
+ * did the same work, summed in another order, differ in their last bits, and such noise
+ * must not make one point better than the other (and keep a dominated one on the front).
+ */
+const SAME_REL = 1e-9;
+
+/** Whether two objective values are the same but for floating-point rounding. */
+function same(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= SAME_REL * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/**
  * Indices of the non-dominated rows. Rows with a missing (null) objective take no part.
- * Values are compared as given; `direction` says which way is better. O(n²·k), fine for
- * the hundreds of points a sweep has.
+ * Values equal but for rounding (SAME_REL) count as equal; `direction` says which way is
+ * better. O(n²·k), fine for the hundreds of points a sweep has.
  */
 export function paretoFront(rows: readonly (readonly (number | null)[])[], directions: readonly ('min' | 'max')[]): number[] {
   const k = directions.length;
@@ -109,6 +121,7 @@ export function paretoFront(rows: readonly (readonly (number | null)[])[], direc
       for (let o = 0; o < k; o++) {
         const a = sign[o]! * rows[j]![o]!;
         const b = sign[o]! * rows[i]![o]!;
+        if (same(a, b)) continue;
         if (a > b) {
           noWorse = false;
           break;

@@ -15,8 +15,15 @@ describe('distinctDigits', () => {
     expect(distinctDigits([], fmtSi)).toBe(3);
   });
 
-  it('stops at 12 digits for values no shorter form separates', () => {
-    expect(distinctDigits([1, 1 + 1e-15], (v, d) => v.toPrecision(d))).toBe(12);
+  it('values alike to 10 digits are one value (rounding noise), written in 3 digits (was: 2.01354800000 M, 12 digits)', () => {
+    // Two runs of the same work, energies summed in another order: 2013548 and 2013547.9999999998 pJ.
+    expect(distinctDigits([2013548, 2013547.9999999998], fmtSi)).toBe(3);
+    expect(distinctDigits([1, 1 + 1e-15], (v, d) => v.toPrecision(d))).toBe(3);
+  });
+
+  it('stops at 10 digits', () => {
+    // 1 and 1 + 1e-9 differ at the 10th digit: still told apart, by 10.
+    expect(distinctDigits([1, 1 + 1e-9], (v, d) => v.toPrecision(d))).toBe(10);
   });
 });
 

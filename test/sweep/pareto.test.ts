@@ -67,6 +67,16 @@ describe('paretoFront', () => {
     expect(paretoFront([], ['min', 'min'])).toEqual([]);
   });
 
+  it('values equal but for rounding are equal: a point as good in one and worse in the other is dominated (was: on the front)', () => {
+    // Same work on two core sizes: energies 2013548 and 2013547.9999999998 pJ (the same
+    // sums in another order), latency 110 k vs 113 k ns. Only the first is on the front.
+    expect(paretoFront([[2013548, 110_000], [2013547.9999999998, 113_000]], ['min', 'min'])).toEqual([0]);
+    // Equal in every objective: neither dominates.
+    expect(paretoFront([[2013548, 110_000], [2013547.9999999998, 110_000]], ['min', 'min'])).toEqual([0, 1]);
+    // A real difference, however small against the value, still counts (1e-6 relative).
+    expect(paretoFront([[1_000_000, 5], [999_999, 6]], ['min', 'min'])).toEqual([0, 1]);
+  });
+
   it('objective names map to columns and directions', () => {
     expect(parseObjectives(['energy_pj', 'error', 'accuracy']).map((o) => [o.column, o.direction])).toEqual([
       ['energy_pj', 'min'], ['output_error', 'min'], ['accuracy', 'max'],
