@@ -100,6 +100,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       if (failed.length > 6) lines.push(`  … and ${failed.length - 4} more failed points: evsim query ${r.out} "SELECT idx + 1 AS point, label, error FROM sweep_points WHERE sweep = '${r.name}' AND current = 1 AND status = 'failed'"`);
       if (r.keptFailed > 0) lines.push(`  ${r.keptFailed === 1 ? '1 point' : `${r.keptFailed} points`} failed in an earlier run and ${r.keptFailed === 1 ? 'was' : 'were'} kept; --retry-failed runs ${r.keptFailed === 1 ? 'it' : 'them'} again`);
       if (r.lengthNote) lines.push(`note: ${r.lengthNote}`);
+      if (r.errorNote) lines.push(`note: ${r.errorNote}`);
       if (r.front.length > 0) {
         lines.push('', `Pareto front over ${r.objectives.join(', ')} (${r.front.length} of ${r.points.filter((p) => p.status === 'completed').length} completed points):`, frontTable(r));
       }

@@ -102,7 +102,19 @@ export interface SweepResult {
   frontNote: string | null;
   /** When points of different lengths are ranked on totals over their frames: which, and what to rank on instead; else null. */
   lengthNote: string | null;
+  /** When `error` ranks points with labels (1 − accuracy) against points without (relative RMSE), which do not compare; else null. */
+  errorNote: string | null;
   svg: string | null;
+}
+
+/** `error` is 1 − accuracy where a point has labels, else its relative RMSE: a note when the front mixes the two. */
+function errorNote(rows: readonly Record<string, unknown>[], objectives: readonly Objective[]): string | null {
+  if (!objectives.some((o) => o.key === 'error')) return null;
+  const done = rows.filter((r) => r.status === 'completed');
+  const labelled = done.filter((r) => typeof r.accuracy === 'number').length;
+  if (labelled === 0 || labelled === done.length) return null;
+  const pts = (n: number): string => `${n} point${n === 1 ? '' : 's'}`;
+  return `error is 1 − accuracy for the ${pts(labelled)} with labels and the relative RMSE against the dense network for the other ${done.length - labelled}, which do not compare; rank on rel_rmse (every point) or accuracy (labelled points) instead`;
 }
 
 /** Totals over a point's frames ranked across points that ran different numbers of frames: a note naming them, else null. */
@@ -315,7 +327,7 @@ export async function sweep(spec: string | SweepSpec, opts: SweepOptions = {}): 
       name: ex.name, out, total: ex.points.length, ran, skipped,
       failed, keptFailed: rows.filter((r) => r.status === 'failed' && !ranKeys.has(String(r.point_key))).length,
       duplicates: ex.duplicates, interrupted, objectives: objectives.map((o) => o.key),
-      points, front: points.filter((p) => p.pareto), frontNote: front.size > 0 ? null : emptyFrontNote(rows, objectives), lengthNote: lengthNote(rows, objectives), svg,
+      points, front: points.filter((p) => p.pareto), frontNote: front.size > 0 ? null : emptyFrontNote(rows, objectives), lengthNote: lengthNote(rows, objectives), errorNote: errorNote(rows, objectives), svg,
     };
   } finally {
     await store.close();

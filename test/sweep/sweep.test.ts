@@ -17,6 +17,7 @@ import { expandSweep } from '../../src/sweep/spec.js';
 import { sweep, type SweepPoint } from '../../src/sweep/run.js';
 import { writeNpy } from '../../src/workloads/npy.js';
 import { syntheticVideo } from '../../src/workloads/video.js';
+import { temporalMnist } from '../../src/workloads/temporal-mnist.js';
 import { bruteForceFront } from '../helpers/pareto.js';
 import { cliIn, expectBadInput, ROOT } from '../helpers/cli.js';
 import { query } from '../helpers/sqlite.js';
@@ -268,6 +269,23 @@ describe('points of different lengths', () => {
     const want = bruteForceFront(vectors).map((i) => perFrame.points[i]!.index);
     expect(perFrame.front.map((p) => p.index)).toEqual(want);
     expect(new Set(perFrame.points.map((p) => p.frames))).toEqual(new Set([2, 4]));
+  });
+});
+
+describe('error across points with and without labels', () => {
+  it('ranked on error, a note says 1 − accuracy and relative RMSE do not compare; on rel_rmse, none', async () => {
+    const tm = temporalMnist({ frames: 3 });
+    const frames = join(tmp, 'err-frames.npy');
+    const labels = join(tmp, 'err-labels.npy');
+    writeNpy(frames, tm.frames);
+    writeNpy(labels, { shape: [3], data: tm.labels });
+    const file = join(tmp, 'err.yaml');
+    writeFileSync(file, `name: err\nbase: { model: ${join(ROOT, 'sim-configs', 'models', 'mnist-mlp.onnx')}, frames: ${frames}, chip: ideal }\ngrid: { policy.threshold: [0.1, 0.2] }\npoints:\n  - { policy.threshold: 0.1, labels: ${labels} }\n`);
+    const out = join(tmp, 'err.sqlite');
+    const mixed = await sweep(file, { out, workers: 1, svg: null, pareto: ['macs', 'error'] });
+    expect(mixed.points.map((p) => p.accuracy === null)).toEqual([true, true, false]);
+    expect(mixed.errorNote).toMatch(/^error is 1 − accuracy for the 1 point with labels and the relative RMSE .* for the other 2, which do not compare; rank on rel_rmse/);
+    expect((await sweep(file, { out, workers: 1, svg: null, pareto: ['macs', 'rel_rmse'] })).errorNote).toBeNull();
   });
 });
 
