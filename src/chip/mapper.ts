@@ -130,6 +130,11 @@ function partitionSegment(seg: Segment, chip: ChipSpec, chunk: number): { rows: 
   if (seg.channelsWhole && G < channels) {
     throw noFit(`layer '${name}': its ${channels} channels must share a core (${seg.wholeBecause}) but a core fits ${G}`);
   }
+  // Fewer channels than the strip height was chosen for (synapse memory or chunks bound
+  // them): taller strips, whose neurons share their channels' weights, use the neurons
+  // (was: strips sized for all channels, up to twice the cores a network needed).
+  const splitRows = !seg.rowsWhole && !(seg.halo && rows * cols * Math.min(channels, Math.max(1, chunk)) > N);
+  if (splitRows && G < channels) R = Math.max(R, Math.min(rows, Math.floor(Math.floor(N / (G * cols)) / rowAlign) * rowAlign));
   return { rows: R, chans: Math.min(G, channels) };
 }
 

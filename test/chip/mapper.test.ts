@@ -135,6 +135,23 @@ describe('partitioning', () => {
     expect(() => mapNetwork(plan('mlp'), mid, { chunks: { '/Relu': 1000 } })).toThrow(/chunk:1000 policy keeps all 200 channels of a position on one core, whose weights need 156800 bytes/);
   });
 
+  it('strips grow taller when synapse memory, not neurons, limits a core\'s channels (was: 70 cores where 46 do)', () => {
+    // cnn_basic on 64-neuron cores with 512 B of 8-bit synapses. conv2 ([16, 4, 4], 8 × 3 × 3
+    // = 72 weights a channel): 512 / 72 → 7 channels a core, then 64 / (7 × 4) → 2 rows:
+    // 2 row strips × 3 channel groups (7, 7, 2) = 6 cores. conv3 (16 × 3 × 3 = 144 a channel):
+    // 3 channels, 64 / (3 × 4) = 5 → all 4 rows: 6 channel groups = 6 cores.
+    const small = chipFromObject({ ...(loadChipRaw('loihi').raw as object), cores_per_tile: 1, core: { neurons: 64, synapse_bytes: 512, weight_bits: 8, queue_depth: 64 } }, 'small.yaml');
+    const m = mapNetwork(plan('cnn_basic'), small, { mesh: 'auto' });
+    // Each layer's partitions as (rows, channels), sorted.
+    const shapes = (layer: string): number[][] => m.partitions.filter((p) => m.segments[p.segment]!.acc.name === layer)
+      .map((p) => [p.r1 - p.r0, p.c1 - p.c0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    expect(shapes('/conv2/Conv')).toEqual([[2, 2], [2, 2], [2, 7], [2, 7], [2, 7], [2, 7]]);
+    expect(shapes('/conv3/Conv')).toEqual([[4, 1], [4, 3], [4, 3], [4, 3], [4, 3], [4, 3]]);
+    expect(m.cores.length).toBe(46);
+    // Each within both limits.
+    for (const p of m.partitions) expect([p.neurons <= 64, p.synapseBytes <= 512]).toEqual([true, true]);
+  });
+
   it('networks the chip cannot take exit naming the limit and the way out', () => {
     // input → Relu → Gemm: the sensor sends the input itself, so no core would run the Relu.
     const b = new GraphBuilder([1, 3], 'relu-first');
