@@ -29,7 +29,10 @@ export interface CoreCapacity {
   neurons: number;
   /** Synapse memory per core in bytes; Infinity = unlimited. */
   synapseBytes: number;
-  /** Distinct inputs a neuron may read (TrueNorth axons); Infinity = no limit. */
+  /**
+   * Distinct inputs a neuron may read; Infinity = no limit. Checked per neuron: TrueNorth's
+   * 256 axons bound the inputs of a whole core, which evsim does not check.
+   */
   fanIn: number;
   /** Messages a core buffers before later ones wait in the network; Infinity = unlimited. */
   queueDepth: number;
