@@ -22,7 +22,9 @@ function presetDir(): string {
   return join(here, '..', '..', 'sim-configs', 'chips');
 }
 
-const capacity = z.union([z.number().int().positive(), z.literal('unlimited')]);
+// One message for every wrong capacity (zod's union would say 'expected integer, received float' of .inf).
+const CAPACITY = "must be a positive integer, or 'unlimited' for no limit";
+const capacity = z.union([z.number().int(CAPACITY).positive(CAPACITY), z.literal('unlimited')], { errorMap: (i, ctx) => ({ message: i.code === 'invalid_union' ? CAPACITY : ctx.defaultError }) });
 /**
  * Costs and times far beyond any hardware's (1e15 pJ is a kilojoule a synop) would overflow
  * a run's totals to infinity: capped so a typo fails here, naming the field.
