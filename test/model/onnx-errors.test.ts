@@ -80,6 +80,12 @@ describe('malformed files → BAD_MODEL', () => {
   it('a missing file names the path', () => {
     expectError(() => loadOnnx('/nonexistent/dir/model.onnx'), 'BAD_MODEL', /\/nonexistent\/dir\/model\.onnx/);
   });
+
+  it("the file's bytes passed for its path are named by their size (was: every byte in a 4.5 MB message)", () => {
+    const bytes = readFileSync(join(FIX, 'mlp.onnx'));
+    const e = expectError(() => loadOnnx(bytes as never), 'BAD_USAGE', new RegExp(`^loadOnnx\\(\\) takes the path of an \\.onnx file, got a Buffer of ${bytes.length} bytes$`));
+    expect(e.message.length).toBeLessThan(100);
+  });
 });
 
 describe('unsupported ops and attributes → UNSUPPORTED_OP naming the node', () => {

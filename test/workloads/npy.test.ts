@@ -259,6 +259,11 @@ describe('errors (BAD_NPY)', () => {
     expectError(() => parseNpy(b), /unsupported \.npy format version 4\.0/);
   });
 
+  it("the file's bytes passed for its path are named by their size (was: every byte in the message, 21 MB for a large array)", () => {
+    const bytes = readFileSync(join(FIXTURES, 'ref_f4_2x3.npy'));
+    expectError(() => readNpy(bytes as never), new RegExp(`^readNpy\\(\\) takes the path of an \\.npy file, got a Buffer of ${bytes.length} bytes$`), 'BAD_USAGE');
+  });
+
   it('missing file', () => {
     const p = join(tmpdir(), 'evsim-definitely-missing.npy');
     expectError(() => readNpy(p), /^cannot read .*evsim-definitely-missing\.npy: no such file/);
