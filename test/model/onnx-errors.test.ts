@@ -12,6 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { DenseExecutor } from '../../src/model/dense/executor.js';
 import { importOnnx, loadOnnx } from '../../src/model/onnx/import.js';
 import { AT, FLOAT, encode, expectError, floats, int64s, intAttr, strAttr, valueInfo } from '../helpers/onnx.js';
+
+const UINT8 = onnxProto.onnx.TensorProto.DataType.UINT8;
+const floatAttr = (name: string, f: number): onnxProto.onnx.IAttributeProto => ({ name, type: AT.FLOAT, f });
 import { mulberry32 } from '../helpers/rng.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'onnx');
@@ -193,6 +196,44 @@ describe('other model rules → BAD_MODEL', () => {
     // A constant Mul (an affine node) too.
     const mul = encode({ nodes: [{ name: 'scale', opType: 'Mul', input: ['x', 'k'], output: ['y'] }], init: [floats('k', [4], [1, 2, Number.NEGATIVE_INFINITY, 4])] });
     expectError(() => importOnnx(mul), 'BAD_MODEL', /node 'scale' \(Mul\): its scale holds -Infinity at element 2/);
+  });
+
+  it('a NaN scalar constant is refused naming the node and the field (was: a Clip bound dropped silently, NaN outputs from Pad and LeakyRelu)', () => {
+    const clip = (lo: number): Uint8Array => encode({ nodes: [{ name: 'clamp', opType: 'Clip', input: ['x', 'lo', 'hi'], output: ['y'] }], init: [floats('lo', [], [lo]), floats('hi', [], [6])] });
+    expect(importOnnx(clip(0)).nodes).toHaveLength(1);
+    expectError(() => importOnnx(clip(Number.NaN), 'nan.onnx'), 'BAD_MODEL', /^nan\.onnx: node 'clamp' \(Clip\): its min is NaN; .*fix the model's attribute or initializer$/);
+    // ±Infinity is a scalar's "no bound", and a Pad value of −Infinity feeds a MaxPool.
+    expect(importOnnx(clip(Number.NEGATIVE_INFINITY)).nodes).toHaveLength(1);
+    // Before opset 11 the bounds are attributes.
+    const clip7 = encode({ nodes: [{ name: 'c6', opType: 'Clip', input: ['x'], output: ['y'], attribute: [floatAttr('min', 0), floatAttr('max', Number.NaN)] }], opset: 7 });
+    expectError(() => importOnnx(clip7), 'BAD_MODEL', /node 'c6' \(Clip\): its max is NaN/);
+    const pad = (value: number): Uint8Array => encode({
+      nodes: [{ name: 'p', opType: 'Pad', input: ['x', 'pads', 'v'], output: ['y'] }],
+      init: [int64s('pads', [0, 1, 0, 1]), floats('v', [], [value])],
+      outputs: [valueInfo('y', [1, 6])],
+    });
+    expect(Array.from(new DenseExecutor(importOnnx(pad(Number.NEGATIVE_INFINITY))).run(Float32Array.of(1, 2, 3, 4)))).toEqual([-Infinity, 1, 2, 3, 4, -Infinity]);
+    expectError(() => importOnnx(pad(Number.NaN)), 'BAD_MODEL', /node 'p' \(Pad\): its value is NaN/);
+    const leaky = encode({ nodes: [{ name: 'lr', opType: 'LeakyRelu', input: ['x'], output: ['y'], attribute: [floatAttr('alpha', Number.NaN)] }] });
+    expectError(() => importOnnx(leaky), 'BAD_MODEL', /node 'lr' \(LeakyRelu\): its alpha is NaN/);
+    // A NaN exponent was called "a different exponent per element" (NaN ≠ NaN).
+    const pow = encode({ nodes: [{ name: 'sq', opType: 'Pow', input: ['x', 'e'], output: ['y'] }], init: [floats('e', [], [Number.NaN])] });
+    expectError(() => importOnnx(pow), 'BAD_MODEL', /node 'sq' \(Pow\): its exponent is NaN/);
+  });
+
+  it("a NaN bound of a Clip on quantized integers is refused naming the Clip (was: the QuantizeLinear's range turned NaN)", () => {
+    // Opset 10: QuantizeLinear exists and Clip's bounds are float attributes.
+    const qdq = (lo: number): Uint8Array => encode({
+      nodes: [
+        { name: 'q', opType: 'QuantizeLinear', input: ['x', 's', 'z'], output: ['xq'] },
+        { name: 'clamp', opType: 'Clip', input: ['xq'], output: ['xc'], attribute: [floatAttr('min', lo)] },
+        { name: 'dq', opType: 'DequantizeLinear', input: ['xc', 's', 'z'], output: ['y'] },
+      ],
+      init: [floats('s', [], [0.1]), { name: 'z', dims: [], dataType: UINT8, int32Data: [0] }],
+      opset: 10,
+    });
+    expect(importOnnx(qdq(2)).nodes).toHaveLength(1);
+    expectError(() => importOnnx(qdq(Number.NaN)), 'BAD_MODEL', /^model\.onnx: node 'clamp' \(Clip\): its min is NaN/);
   });
 
   it("an output no node produces is named as such (was: called a constant)", () => {

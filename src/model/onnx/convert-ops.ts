@@ -702,7 +702,8 @@ export function convertNode(opType: string, ins: Operand[], a: Attrs, opset: num
       const e = konst(ins[1], where, 'the exponent (input 1)');
       expandTo(e, x.shape, where);
       const p = e.data[0]!;
-      if (e.data.length === 0 || e.data.some((v) => v !== p)) throw unsupported(where, 'Pow with a different exponent per element is not supported; use one exponent');
+      // NaN ≠ NaN: a NaN exponent is one exponent (refused as NaN by the import's check).
+      if (e.data.length === 0 || e.data.some((v) => v !== p && !(Number.isNaN(v) && Number.isNaN(p)))) throw unsupported(where, 'Pow with a different exponent per element is not supported; use one exponent');
       return same(unaryOp('pow', p));
     }
     case 'QuantizeLinear': {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EvsimError, shownValue, whyUnreadable } from '../../errors.js';
-import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo } from '../ir.js';
+import { normalizeInts, numel, type Graph, type GraphNode, type Op, type TensorInfo, type UnaryKind } from '../ir.js';
 import { broadcastIndex, broadcastShapes, foldConstant, quantParams } from './const-fold.js';
 import { bnScaleShift, convertNode, type Operand } from './convert-ops.js';
 import { fuseGelu } from './fuse.js';
@@ -228,6 +228,9 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
           return o?.kind === 'const' ? o.t.data[0] : undefined;
         });
         if (readers(tensors[x0]!.name) !== 1 || aliased.has(x0)) throw new EvsimError('UNSUPPORTED_OP', `${where}: quantized integers read by a Clip and by other nodes are not supported`);
+        // Folded into the QuantizeLinear, a NaN bound would be reported there.
+        const nan = bounds.findIndex((b) => Number.isNaN(b));
+        if (nan >= 0) throw new EvsimError('BAD_MODEL', `${file}: ${where}: its ${nan === 0 ? 'min' : 'max'} is NaN; evsim runs numeric constants only (±Infinity where it means no bound): fix the model's attribute or initializer`);
         prev.op.a = Math.max(prev.op.a, bounds[0] ?? -Infinity);
         prev.op.b = Math.min(prev.op.b, bounds[1] ?? Infinity);
         acts.set(outs[0]!, x0);
@@ -299,21 +302,44 @@ export function importOnnx(bytes: Uint8Array, file = 'model.onnx', chosenOutput?
   return pruned;
 }
 
+/** What a unary node's `a` and `b` hold, by their ONNX names (see UnaryOp in ir.ts). */
+const UNARY_FIELDS: Partial<Record<UnaryKind, readonly [string, string?]>> = {
+  leakyrelu: ['alpha'], hardsigmoid: ['alpha', 'beta'], elu: ['alpha'], selu: ['alpha', 'gamma'], celu: ['alpha'],
+  thresholdedrelu: ['alpha'], clip: ['min', 'max'], pow: ['exponent'], fakequant: ['integer range minimum', 'integer range maximum'],
+};
+
+/** A field of a node's op as messages name it: a unary node's `a` is its alpha, min or exponent. */
+function fieldName(n: GraphNode, path: string): string {
+  if (n.op.kind !== 'unary' || (path !== 'a' && path !== 'b')) return path;
+  // A PRelu with one slope for all is a LeakyRelu.
+  if (n.op.fn === 'leakyrelu' && n.onnxOp === 'PRelu') return 'slope';
+  return UNARY_FIELDS[n.op.fn]?.[path === 'a' ? 0 : 1] ?? path;
+}
+
 /**
  * Refuses a NaN or infinite weight, bias or other constant a node computes with: it
  * would turn outputs into NaN (or, behind a ReLU, silently into 0) while the run's
  * accuracy and error read as numbers. Frames and thresholds are refused the same way.
+ * A scalar (a Clip bound, a Pad value, a LeakyRelu alpha) may be ±Infinity — a Clip
+ * without a bound holds one, and a Pad of −Infinity before a MaxPool is exported as
+ * such — but not NaN: a NaN Clip bound drops the bound silently (every comparison with
+ * it is false), a NaN Pad value or alpha makes outputs NaN.
  */
 function checkFinite(g: Graph, file: string): void {
-  const arrays = (v: unknown, path: string, out: [string, Float32Array][]): void => {
-    if (v instanceof Float32Array) out.push([path, v]);
-    else if (Array.isArray(v)) v.forEach((x, i) => arrays(x, `${path}[${i}]`, out));
-    else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const [k, x] of Object.entries(v)) arrays(x, path ? `${path}.${k}` : k, out);
+  const walk = (v: unknown, path: string, arrays: [string, Float32Array][], nans: string[]): void => {
+    if (v instanceof Float32Array) arrays.push([path, v]);
+    else if (typeof v === 'number' && Number.isNaN(v)) nans.push(path);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`, arrays, nans));
+    else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k, arrays, nans);
   };
   for (const n of g.nodes) {
-    const found: [string, Float32Array][] = [];
-    arrays(n.op, '', found);
-    for (const [field, a] of found) {
+    const arrays: [string, Float32Array][] = [];
+    const nans: string[] = [];
+    walk(n.op, '', arrays, nans);
+    if (nans.length > 0) {
+      throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${fieldName(n, nans[0]!)} is NaN; evsim runs numeric constants only (±Infinity where it means no bound): fix the model's attribute or initializer`);
+    }
+    for (const [field, a] of arrays) {
       for (let i = 0; i < a.length; i++) {
         if (!Number.isFinite(a[i]!)) {
           throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${field} holds ${a[i]} at element ${i}; evsim runs finite weights only: fix the model's initializers`);
