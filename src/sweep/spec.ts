@@ -14,7 +14,7 @@ import { isFree, type ChipSpec } from '../chip/spec.js';
 import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/chip-config.js';
 import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
 import { readYamlFile } from '../config/yaml-file.js';
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 import { formatPolicy, parsePolicy } from '../model/evnet/policy.js';
 import type { WorkloadSpec } from '../workloads/workload.js';
 import { MAX_SEED } from '../workloads/video.js';
@@ -183,6 +183,8 @@ const fmtValue = (v: unknown): string =>
 
 /** Reads a sweep YAML file (relative paths in it resolve against its folder). */
 export function loadSweepFile(path: string): { spec: SweepSpec; baseDir: string; name: string } {
+  // A number would be read as an open file descriptor (fs takes both).
+  if (typeof path !== 'string' || path === '') throw new EvsimError('BAD_USAGE', `loadSweepFile() takes the path of a sweep YAML file, got ${shownValue(path)}`);
   const raw = readYamlFile(path, 'sweep', 'BAD_CONFIG');
   const parsed = sweepSchema.safeParse(raw);
   if (!parsed.success) throw new EvsimError('BAD_CONFIG', formatIssues(path, parsed.error.issues));

@@ -3,7 +3,7 @@
  * motion (`none`, `minor`, `major`) and faint sensor noise. Seeded, so the same
  * arguments always give the same bytes.
  */
-import { EvsimError } from '../errors.js';
+import { EvsimError, shownValue } from '../errors.js';
 
 export type Motion = 'none' | 'minor' | 'major';
 
@@ -48,12 +48,12 @@ export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float3
   const C = o.channels ?? 3;
   const motion = o.motion ?? 'minor';
   for (const [k, v] of [['frames', T], ['height', H], ['width', W], ['channels', C]] as const) {
-    if (!(Number.isInteger(v) && v > 0)) throw new EvsimError('BAD_USAGE', `video ${k} must be a positive integer, got ${String(v)}`);
+    if (!(Number.isInteger(v) && v > 0)) throw new EvsimError('BAD_USAGE', `video ${k} must be a positive integer, got ${shownValue(v)}`);
   }
-  if (!['none', 'minor', 'major'].includes(motion)) throw new EvsimError('BAD_USAGE', `video motion must be none, minor or major, got '${String(motion)}'`);
+  if (!['none', 'minor', 'major'].includes(motion)) throw new EvsimError('BAD_USAGE', `video motion must be none, minor or major, got ${shownValue(motion)}`);
   const seed = o.seed ?? 1;
   // The generator takes 32 bits: a larger seed would silently repeat a smaller one's video.
-  if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) throw new EvsimError('BAD_USAGE', `video seed must be an integer in 0…${MAX_SEED}, got ${String(seed)}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) throw new EvsimError('BAD_USAGE', `video seed must be an integer in 0…${MAX_SEED}, got ${shownValue(seed)}`);
   const rand = mulberry32(seed);
   const noise = o.noise ?? 0.004;
   // The scene is larger than the view so the camera can pan across it. Its values are

@@ -78,10 +78,16 @@ describe('syntheticVideo called from TypeScript', () => {
   it('refuses what the CLI refuses, as EvsimErrors naming the option', async () => {
     const { syntheticVideo } = await import('../../src/workloads/video.js');
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ motion: 'bogus' }, /motion must be none, minor or major, got 'bogus'/],
+      [{ motion: 'bogus' }, /motion must be none, minor or major, got "bogus"$/],
       [{ frames: 2.5 }, /frames must be a positive integer, got 2\.5/],
       [{ channels: 1.5 }, /channels must be a positive integer/],
       [{ seed: 2 ** 32 + 1 }, /seed must be an integer in 0…4294967295/],
+      // A string is shown quoted: '3' was shown as 3, the very value the message asks for.
+      [{ frames: '3' }, /^video frames must be a positive integer, got "3"$/],
+      [{ height: Number.NaN }, /^video height must be a positive integer, got NaN$/],
+      [{ channels: '1' }, /^video channels must be a positive integer, got "1"$/],
+      [{ motion: 5 }, /^video motion must be none, minor or major, got 5$/],
+      [{ seed: '7' }, /^video seed must be an integer in 0…4294967295, got "7"$/],
     ];
     for (const [o, want] of bad) {
       expect(() => syntheticVideo({ frames: 2, height: 4, width: 4, ...o } as never)).toThrow(expect.objectContaining({ code: 'BAD_USAGE', message: expect.stringMatching(want) }));

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { EvsimError } from '../../src/errors.js';
 import { OBJECTIVES, parseObjectives, type ObjectiveName } from '../../src/sweep/pareto.js';
 import { sweep, type SweepOptions } from '../../src/sweep/run.js';
-import type { SweepSpec } from '../../src/sweep/spec.js';
+import { loadSweepFile, type SweepSpec } from '../../src/sweep/spec.js';
 import { writeNpy } from '../../src/workloads/npy.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -77,5 +77,22 @@ describe('sweep() arguments', () => {
     const wrongSpec: SweepSpec = { ...spec, pareto: ['speed', 'macs'] };
     await expect(sweep(wrongSpec, { out })).rejects.toThrow(/pareto: unknown objective 'speed'/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('loadSweepFile() arguments', () => {
+  // A number was read as an open file descriptor (fs takes both), then failed on its
+  // path with a raw TypeError; a closed one said "cannot read sweep 5: EBADF". (The fd
+  // here is one no test has open: reading an open pipe would block the test.)
+  it.each([[987654], [null], [''], [Buffer.from('name: x')]])('%o is refused naming what it takes', (bad) => {
+    let err: unknown = null;
+    try {
+      loadSweepFile(bad as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EvsimError);
+    expect((err as EvsimError).code).toBe('BAD_USAGE');
+    expect((err as EvsimError).message).toMatch(/^loadSweepFile\(\) takes the path of a sweep YAML file, got (987654|null|""|a Buffer of 7 bytes)$/);
   });
 });
