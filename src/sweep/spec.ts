@@ -99,7 +99,14 @@ export const sweepSchema = z
     grid: z.record(z.array(value).min(1, 'needs at least one value')).optional(),
     points: z.array(z.record(value)).optional(),
     pareto: z.array(z.string()).min(2, 'needs at least two objectives to rank on, e.g. [energy_pj, latency_ns]').optional(),
-    trace_level: z.enum(['summary', 'cores']).optional(),
+    // No 'events': a sweep stores per-point summaries (and per-core rows at 'cores');
+    // one run's messages are traced by evsim run --trace-level events.
+    trace_level: z.enum(['summary', 'cores'], {
+      errorMap: (_issue, ctx) => ({
+        message: `must be 'summary' or 'cores', got ${shownValue(ctx.data)}${ctx.data === 'events'
+          ? " (a sweep does not record per-message events; trace one point's events with evsim run --trace-level events)" : ''}`,
+      }),
+    }).optional(),
   })
   .strict();
 

@@ -177,6 +177,14 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(expansionError({ base, pareto: ['macs'] as never }).message).toMatch(/pareto needs at least two objectives to rank on, e\.g\. \[energy_pj, latency_ns\]$/);
   });
 
+  it("trace_level says the levels a sweep records, and why not events (was: the validator's 'Invalid enum value. Expected …')", () => {
+    const events = expansionError({ base, trace_level: 'events' as never });
+    expect([events.code, events.exitCode]).toEqual(['BAD_CONFIG', 2]);
+    expect(events.message).toMatch(/: trace_level must be 'summary' or 'cores', got "events" \(a sweep does not record per-message events; .*evsim run --trace-level events\)$/);
+    expect(expansionError({ base, trace_level: 'verbose' as never }).message).toMatch(/: trace_level must be 'summary' or 'cores', got "verbose"$/);
+    expect(expansionError({ base, trace_level: 2 as never }).message).toMatch(/: trace_level must be 'summary' or 'cores', got 2$/);
+  });
+
   it('a missing frames file names the point and the path', () => {
     const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
     expect(e.exitCode).toBe(2);
