@@ -162,5 +162,9 @@ export function whyUnreadable(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  // mlp.onnx/x.onnx: a folder of the path is a file.
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder';
+  if (code === 'ENAMETOOLONG') return 'the path or one of its names is too long';
+  if (code === 'ELOOP') return 'the path goes round a loop of symbolic links';
   return code ?? (e as Error).message;
 }

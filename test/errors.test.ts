@@ -1,9 +1,13 @@
 /**
  * How error messages show what they were given (shownValue): as given, short, and
- * without ever throwing inside the error being built.
+ * without ever throwing inside the error being built; and why a file could not be read
+ * (whyUnreadable), in words rather than an errno code.
  */
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHOWN_MAX, shownValue } from '../src/errors.js';
+import { SHOWN_MAX, shownValue, whyUnreadable } from '../src/errors.js';
 
 describe('shownValue', () => {
   it.each<[unknown, string]>([
@@ -65,5 +69,37 @@ describe('shownValue', () => {
     const getter = { get x(): number { throw new Error('no'); } };
     expect(shownValue(getter)).toBe('an object');
     expect(shownValue(new Proxy({}, { ownKeys: () => { throw new Error('no'); } }))).toBe('an object');
+  });
+});
+
+describe('whyUnreadable', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'evsim-errors-'));
+  const file = join(tmp, 'model.onnx');
+  writeFileSync(file, 'x');
+  symlinkSync(join(tmp, 'loop'), join(tmp, 'loop'));
+  /** Why reading `path` fails, as a message says it. */
+  const why = (path: string): string => {
+    try {
+      readFileSync(path);
+    } catch (e) {
+      return whyUnreadable(e);
+    }
+    throw new Error(`${path} was read`);
+  };
+
+  it.each([
+    ['a missing file', join(tmp, 'nope.onnx'), /^no such file$/],
+    ['a folder', tmp, /^it is a folder$/],
+    // Was the bare code: "cannot read model mlp.onnx/x.onnx: ENOTDIR; check the path".
+    ['a file used as a folder', join(file, 'x.onnx'), /^a part of the path is a file, not a folder$/],
+    ['a name longer than the file system takes', join(tmp, 'x'.repeat(300)), /^the path or one of its names is too long$/],
+    ['a symbolic link to itself', join(tmp, 'loop'), /^the path goes round a loop of symbolic links$/],
+  ])('%s is said in words', (_what, path, re) => {
+    expect(why(path)).toMatch(re);
+  });
+
+  it('another error is said by its code, else its message', () => {
+    expect(whyUnreadable(Object.assign(new Error('x'), { code: 'EIO' }))).toBe('EIO');
+    expect(whyUnreadable(new Error('disk on fire'))).toBe('disk on fire');
   });
 });

@@ -48,10 +48,12 @@ describe('evsim run: bad input exits 2 with one line', () => {
     expectBadInput(await evsim('run', '--model', bad, '--frames', frames), /bad\.onnx: not a valid ONNX model/);
   });
 
-  it('a missing or folder path says so in words, with the fix (was: ENOENT, EISDIR)', async () => {
+  it('a missing or folder path, or a file used as a folder, says so in words, with the fix (was: ENOENT, EISDIR, ENOTDIR)', async () => {
     const nope = join(tmp, 'nope');
     expectBadInput(await evsim('run', '--model', `${nope}.onnx`, '--frames', frames), new RegExp(`^evsim: cannot read model ${nope}\\.onnx: no such file; check the path$`));
     expectBadInput(await evsim('run', '--model', tmp, '--frames', frames), new RegExp(`^evsim: cannot read model ${tmp}: it is a folder; check the path$`));
+    // A file used as a folder (was: ENOTDIR).
+    expectBadInput(await evsim('run', '--model', `${mlp}/x.onnx`, '--frames', frames), new RegExp(`^evsim: cannot read model ${mlp}/x\\.onnx: a part of the path is a file, not a folder; check the path$`));
     expectBadInput(await evsim('run', `${nope}.yaml`), new RegExp(`^evsim: cannot read config ${nope}\\.yaml: no such file; check the path$`));
     expectBadInput(await evsim('run', '--model', mlp, '--frames', frames, '--chip', `${nope}.yaml`), new RegExp(`^evsim: cannot read chip ${nope}\\.yaml: no such file; check the path$`));
     expectBadInput(await evsim('report', join(tmp, 'none.sqlite'), '--html', join(nope, 'r.html')), new RegExp(`^evsim: --html ${nope}/r\\.html: folder ${nope} does not exist; create it or choose another path$`));
