@@ -85,13 +85,13 @@ describe('__proto__ keys inside values', () => {
   // The schema rebuilds objects by assignment, which made such a key the value's
   // prototype: its settings were dropped without a word (the point ran with 256 neurons).
   it.each([
-    ['a grid value', { name: 'p', base, grid: { 'chip.core': JSON.parse('[{"neurons": 256, "__proto__": {"neurons": 5}}]') as unknown[] } }, 'grid.chip.core[0].__proto__'],
-    ['a point', { name: 'p', base, points: [JSON.parse('{"__proto__": {"policy.threshold": 1}}') as Record<string, unknown>] }, 'points[0].__proto__'],
-    ['the base', { name: 'p', base: { ...base, policy: JSON.parse('{"layers": {"__proto__": {"threshold": 1}}}') as object } }, 'base.policy.layers.__proto__'],
-  ])('in %s exits 2 naming where it is', (_what, spec, where) => {
+    ['a grid value', { name: 'p', base, grid: { 'chip.core': JSON.parse('[{"neurons": 256, "__proto__": {"neurons": 5}}]') as unknown[] } }, /^sweep 'p': grid\.chip\.core\[0\]\.__proto__: '__proto__' is not a key a sweep can hold; remove it/],
+    ['a point', { name: 'p', base, points: [JSON.parse('{"__proto__": {"policy.threshold": 1}}') as Record<string, unknown>] }, /^sweep 'p': points\[0\]\.__proto__: '__proto__' is not a key/],
+    ['the base', { name: 'p', base: { ...base, policy: JSON.parse('{"layers": {"__proto__": {"threshold": 1}}}') as object } }, /^sweep 'p': base\.policy\.layers\.__proto__: '__proto__' is not a key/],
+  ])('in %s exits 2 naming where it is', (_what, spec, re) => {
     const e = expansionError(spec as SweepSpec);
     expect([e.code, e.exitCode]).toEqual(['BAD_CONFIG', 2]);
-    expect(e.message).toBe(`sweep 'p': ${where}: '__proto__' is not a key a sweep can hold; remove it`);
+    expect(e.message).toMatch(re);
   });
 
   it('in a sweep file exits 2 in one line', async () => {
