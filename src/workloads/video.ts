@@ -44,6 +44,7 @@ export const MAX_SEED = 4294967295;
 
 /** Returns frames as float32 [T, C, H, W], values roughly in [−1, 1]. */
 export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float32Array } {
+  if (o === null || typeof o !== 'object') throw new EvsimError('BAD_USAGE', `syntheticVideo() takes options { frames, height, width, … }, got ${shownValue(o)}`);
   const { frames: T, height: H, width: W } = o;
   const C = o.channels ?? 3;
   const motion = o.motion ?? 'minor';
@@ -56,6 +57,8 @@ export function syntheticVideo(o: VideoOptions): { shape: number[]; data: Float3
   if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) throw new EvsimError('BAD_USAGE', `video seed must be an integer in 0…${MAX_SEED}, got ${shownValue(seed)}`);
   const rand = mulberry32(seed);
   const noise = o.noise ?? 0.004;
+  // NaN or infinite noise would make every frame NaN (refused later as frames, far from here).
+  if (typeof noise !== 'number' || !(noise >= 0 && noise < Infinity)) throw new EvsimError('BAD_USAGE', `video noise must be a number ≥ 0 (a standard deviation), got ${shownValue(noise)}`);
   // The scene is larger than the view so the camera can pan across it. Its values are
   // computed when first viewed, 64 columns at a time (float32, as stored before): a pan
   // views a band of it, and the whole (H + T) × (W + 2T) scene grew with T².

@@ -88,10 +88,17 @@ describe('syntheticVideo called from TypeScript', () => {
       [{ channels: '1' }, /^video channels must be a positive integer, got "1"$/],
       [{ motion: 5 }, /^video motion must be none, minor or major, got 5$/],
       [{ seed: '7' }, /^video seed must be an integer in 0…4294967295, got "7"$/],
+      // NaN noise made every frame NaN (was accepted); negative, infinite or a string too.
+      [{ noise: Number.NaN }, /^video noise must be a number ≥ 0 \(a standard deviation\), got NaN$/],
+      [{ noise: -0.1 }, /noise must be a number ≥ 0 .*got -0\.1$/],
+      [{ noise: Infinity }, /noise must be a number ≥ 0 .*got Infinity$/],
+      [{ noise: '0.1' }, /noise must be a number ≥ 0 .*got "0\.1"$/],
     ];
     for (const [o, want] of bad) {
       expect(() => syntheticVideo({ frames: 2, height: 4, width: 4, ...o } as never)).toThrow(expect.objectContaining({ code: 'BAD_USAGE', message: expect.stringMatching(want) }));
     }
+    // No options at all: named, not a raw TypeError.
+    expect(() => syntheticVideo(undefined as never)).toThrow(expect.objectContaining({ code: 'BAD_USAGE', message: expect.stringMatching(/^syntheticVideo\(\) takes options \{ frames, height, width, … \}, got undefined$/) }));
   });
 });
 
