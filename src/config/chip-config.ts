@@ -24,7 +24,9 @@ function presetDir(): string {
 
 // One message for every wrong capacity (zod's union would say 'expected integer, received float' of .inf).
 const CAPACITY = "must be a positive integer, or 'unlimited' for no limit";
-const capacity = z.union([z.number().int(CAPACITY).positive(CAPACITY), z.literal('unlimited')], { errorMap: (i, ctx) => ({ message: i.code === 'invalid_union' ? CAPACITY : ctx.defaultError }) });
+const capacity = z.union([z.number().refine((v) => Number.isInteger(v) && v > 0, CAPACITY), z.literal('unlimited')], { errorMap: (i, ctx) => ({ message: i.code === 'invalid_union' ? CAPACITY : ctx.defaultError }) });
+/** A count (mesh size, cores per tile): one message whatever is wrong with it. */
+const count = z.number().refine((v) => Number.isInteger(v) && v > 0, 'must be a positive integer');
 /**
  * Costs and times far beyond any hardware's (1e15 pJ is a kilojoule a synop) would overflow
  * a run's totals to infinity: capped so a typo fails here, naming the field.
@@ -36,8 +38,8 @@ const cost = z.object({ energy_pj: figure, latency_ns: figure }).strict();
 export const chipSchema = z
   .object({
     name: z.string().min(1),
-    mesh: z.union([z.literal('auto'), z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).strict()]),
-    cores_per_tile: z.number().int().positive(),
+    mesh: z.union([z.literal('auto'), z.object({ width: count, height: count }).strict()]),
+    cores_per_tile: count,
     core: z
       .object({
         neurons: capacity,

@@ -90,26 +90,26 @@ export function parseObjectives(keys: readonly string[], where = '--pareto'): Ob
 }
 
 /**
- * Values closer than this (relative) are equal for the front: energies of two runs that
- * did the same work, summed in another order, differ in their last bits, and such noise
- * must not make one point better than the other (and keep a dominated one on the front).
+ * An objective value as the front compares it: to 10 significant digits. Energies of two
+ * runs that did the same work, summed in another order, differ in their last bits; such
+ * noise must not make one point better than the other (and keep a dominated one on the
+ * front). Rounding, not a tolerance between pairs, keeps "at least as good" transitive,
+ * so some point is always on the front.
  */
-const SAME_REL = 1e-9;
-
-/** Whether two objective values are the same but for floating-point rounding. */
-function same(a: number, b: number): boolean {
-  return a === b || Math.abs(a - b) <= SAME_REL * Math.max(Math.abs(a), Math.abs(b));
+function compared(v: number): number {
+  return Number(v.toPrecision(10));
 }
 
 /**
  * Indices of the non-dominated rows. Rows with a missing (null) objective take no part.
- * Values equal but for rounding (SAME_REL) count as equal; `direction` says which way is
- * better. O(n²·k), fine for the hundreds of points a sweep has.
+ * Values are compared to 10 significant digits (see compared); `direction` says which
+ * way is better. O(n²·k), fine for the hundreds of points a sweep has.
  */
 export function paretoFront(rows: readonly (readonly (number | null)[])[], directions: readonly ('min' | 'max')[]): number[] {
   const k = directions.length;
   const sign = directions.map((d) => (d === 'min' ? 1 : -1));
   const valid = rows.map((r) => r.length === k && r.every((v) => v !== null && Number.isFinite(v)));
+  const vals = rows.map((r, i) => (valid[i] ? r.map((v, o) => sign[o]! * compared(v!)) : []));
   const front: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (!valid[i]) continue;
@@ -119,9 +119,8 @@ export function paretoFront(rows: readonly (readonly (number | null)[])[], direc
       let noWorse = true;
       let better = false;
       for (let o = 0; o < k; o++) {
-        const a = sign[o]! * rows[j]![o]!;
-        const b = sign[o]! * rows[i]![o]!;
-        if (same(a, b)) continue;
+        const a = vals[j]![o]!;
+        const b = vals[i]![o]!;
         if (a > b) {
           noWorse = false;
           break;

@@ -3,7 +3,7 @@
  * for the common questions. Bump SCHEMA_VERSION with any change.
  */
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A run whose heartbeat is older than this while `running` is shown as stale. */
 const STALE_AFTER_S = 30;

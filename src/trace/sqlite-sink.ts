@@ -72,7 +72,7 @@ export async function addMissingColumns(db: sqlite3.Database, table: string, dec
   }
 }
 
-/** The runs columns version 3 added (written by this evsim, NULL in older files' runs). */
+/** The runs columns versions 3 and 4 added (written by this evsim, NULL in older files' runs). */
 export const RUNS_V3_COLUMNS = ['policy TEXT', 'threshold REAL', 'accuracy REAL', 'rel_rmse REAL', 'max_abs REAL'] as const;
 
 /**
@@ -116,18 +116,20 @@ async function setUpTrace(db: sqlite3.Database, path: string, what: string): Pro
   try {
     await exec(db, SCHEMA_SQL);
     const v = await all(db, 'SELECT version FROM schema_version');
-    if (v.length === 0) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
-    else if (v[0]!.version === 1 || v[0]!.version === 2) {
+    const have = v.length === 0 ? null : Number(v[0]!.version);
+    if (have === null) await run(db, 'INSERT INTO schema_version (version) VALUES (?)', [SCHEMA_VERSION]);
+    else if (have >= 1 && have < SCHEMA_VERSION) {
       // Version 1 lacked core_frames' shadow-row columns (0 for its runs), version 2 the
-      // runs' policy, threshold and scores (null for its runs). The version moves on, so
-      // an older evsim refuses the file instead of writing rows columns short.
+      // runs' scores, version 3 their policy and threshold (null for older runs). The
+      // version moves on, so an older evsim refuses the file instead of writing rows
+      // columns short.
       await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
       await addMissingColumns(db, 'runs', RUNS_V3_COLUMNS);
       // Views as this version defines them (CREATE VIEW IF NOT EXISTS kept the file's own).
       const views = [...SCHEMA_SQL.matchAll(/CREATE VIEW IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
       await exec(db, `${views.map((v) => `DROP VIEW IF EXISTS ${v};`).join(' ')} ${SCHEMA_SQL}`);
       await run(db, 'UPDATE schema_version SET version = ?', [SCHEMA_VERSION]);
-    } else if (v[0]!.version !== SCHEMA_VERSION) {
+    } else if (have !== SCHEMA_VERSION) {
       throw new EvsimError('BAD_TRACE', `${what} ${path} has trace schema version ${v[0]!.version}; this evsim writes ${SCHEMA_VERSION}: use a new file`);
     }
     await exec(db, 'COMMIT');

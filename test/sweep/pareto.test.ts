@@ -75,6 +75,11 @@ describe('paretoFront', () => {
     expect(paretoFront([[2013548, 110_000], [2013547.9999999998, 110_000]], ['min', 'min'])).toEqual([0, 1]);
     // A real difference, however small against the value, still counts (1e-6 relative).
     expect(paretoFront([[1_000_000, 5], [999_999, 6]], ['min', 'min'])).toEqual([0, 1]);
+    // Three points each within rounding of the next in two objectives: a tolerance between
+    // pairs let each dominate the next in a cycle (an empty front); rounded values cannot.
+    const V = 1e6;
+    const t = 6e-4;
+    expect(paretoFront([[V, V + 1.5 * t, V + 3 * t], [V + 3 * t, V, V + 1.5 * t], [V + 1.5 * t, V + 3 * t, V]], ['min', 'min', 'min']).length).toBeGreaterThan(0);
   });
 
   it('objective names map to columns and directions', () => {

@@ -474,24 +474,27 @@ describe("a run's scores in runs", () => {
 });
 
 /**
- * The schema an older evsim wrote: version 2 lacked runs' policy, threshold and scores,
- * and its frame_summary read frames alone; version 1 also lacked core_frames' shadow-row
- * columns.
+ * The schema an older evsim wrote: version 3 lacked runs' policy and threshold, version 2
+ * also their scores, and both read frame_summary from frames alone; version 1 also
+ * lacked core_frames' shadow-row columns.
  */
-function olderSchema(version: 1 | 2): string {
-  let sql = SCHEMA_SQL.replace(/,\n\s*policy TEXT,\n\s*threshold REAL,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n')
-    .replace(/CREATE VIEW IF NOT EXISTS frame_summary AS[\s\S]*?;\n/, `CREATE VIEW IF NOT EXISTS frame_summary AS
+function olderSchema(version: 1 | 2 | 3): string {
+  let sql = version === 3
+    ? SCHEMA_SQL.replace(/\n\s*policy TEXT,\n\s*threshold REAL,/, '')
+    : SCHEMA_SQL.replace(/,\n\s*policy TEXT,\n\s*threshold REAL,\n\s*accuracy REAL,\n\s*rel_rmse REAL,\n\s*max_abs REAL\n/, '\n');
+  sql = sql.replace(/CREATE VIEW IF NOT EXISTS frame_summary AS[\s\S]*?;\n/, `CREATE VIEW IF NOT EXISTS frame_summary AS
   SELECT run_id, frame, macs, dense_macs, CASE WHEN macs > 0 THEN CAST(dense_macs AS REAL) / macs ELSE NULL END AS ops_reduction,
          transmissions, messages, hops, synops, energy_pj, latency_ns
   FROM frames;\n`);
   if (version === 1) sql = sql.replace(/\s*halo_synops INTEGER NOT NULL DEFAULT 0,\n\s*halo_updates INTEGER NOT NULL DEFAULT 0,/, '');
-  expect(sql).not.toMatch(/max_abs|accuracy REAL|r\.policy/);
+  expect(sql).not.toMatch(/policy TEXT|r\.policy/);
+  if (version < 3) expect(sql).not.toMatch(/max_abs|accuracy REAL/);
   if (version === 1) expect(sql).not.toMatch(/halo_/);
   return sql;
 }
 
 /** A file as an older evsim left it: its schema, its version, one completed run of its own. */
-async function olderTrace(path: string, version: 1 | 2, config = '{"policy":"memory-loss","threshold":0.2}'): Promise<void> {
+async function olderTrace(path: string, version: 1 | 2 | 3, config = '{"policy":"memory-loss","threshold":0.2}'): Promise<void> {
   const db = await openDb(path, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
   await exec(db, `${olderSchema(version)}; INSERT INTO schema_version (version) VALUES (${version});
     INSERT INTO runs (created_at, heartbeat_at, status, evsim_version, model, model_hash, chip, trace_level, frames_planned, config_json)
@@ -519,12 +522,12 @@ describe('a trace written by version 2 of the schema (no policy, threshold or sc
     expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
   });
 
-  it('takes new runs: runs gains policy, threshold and the scores (NULL for old runs), views are this version\'s, the version moves to 3', async () => {
+  it('takes new runs: runs gains policy, threshold and the scores (NULL for old runs), views are this version\'s, the version moves to 4', async () => {
     const t = join(tmp, 'v2.sqlite');
     await olderTrace(t, 2);
     const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--compare-dense', '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
-    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
     const rows = await queryTrace(t, 'SELECT run_id, policy, threshold, accuracy, max_abs IS NOT NULL AS scored FROM runs ORDER BY run_id');
     expect(rows).toEqual([{ run_id: 1, policy: null, threshold: null, accuracy: null, scored: 0 }, { run_id: 2, policy: 'threshold', threshold: 0.05, accuracy: null, scored: 1 }]);
     expect(await queryTrace(t, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'frame_summary' AND sql LIKE '%r.policy%'")).toEqual([{ n: 1 }]);
@@ -535,9 +538,11 @@ describe('a trace written by version 2 of the schema (no policy, threshold or sc
     await olderTrace(t, 2);
     const input = readFloat32Npy(join(FIX, 'mlp.input.npy'));
     const one = (): Promise<unknown> => simulate({ model: join(FIX, 'mlp.onnx'), frames: input, chip: 'ideal', trace: t });
+    // Three at once (without the retry, an immediate BUSY failed one in a few such runs;
+    // more than three in one process can wait on each other for libuv's four threads).
     await Promise.all([one(), one(), one()]);
     expect(await queryTrace(t, "SELECT COUNT(*) AS n, SUM(status = 'completed') AS done FROM runs")).toEqual([{ n: 4, done: 4 }]);
-    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
     // A new file set up by several at once holds one version row.
     const fresh = join(tmp, 'fresh-race.sqlite');
     const onto = (): Promise<unknown> => simulate({ model: join(FIX, 'mlp.onnx'), frames: input, chip: 'ideal', trace: fresh });
@@ -562,13 +567,24 @@ describe('what a run was is stored with it', () => {
   });
 });
 
+describe('a trace written by version 3 of the schema (no policy or threshold in runs)', () => {
+  it('takes new runs: runs gains policy and threshold (NULL for old runs), the version moves to 4 (was: no column named policy, exit 1)', async () => {
+    const t = join(tmp, 'v3.sqlite');
+    await olderTrace(t, 3);
+    const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
+    expect(r.status, r.stderr).toBe(0);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
+    expect(await queryTrace(t, 'SELECT run_id, policy, threshold FROM runs ORDER BY run_id')).toEqual([{ run_id: 1, policy: null, threshold: null }, { run_id: 2, policy: 'threshold', threshold: 0.05 }]);
+  });
+});
+
 describe('a trace written by version 1 of the schema (no shadow-row columns)', () => {
-  it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 3', async () => {
+  it('takes new runs: core_frames gains halo_synops and halo_updates (0 for old rows), the version moves to 4', async () => {
     const t = join(tmp, 'v1.sqlite');
     await olderTrace(t, 1);
     const r = await evsim('run', '--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--trace', t, '--quiet');
     expect(r.status, r.stderr).toBe(0);
-    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+    expect(await queryTrace(t, 'SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
     const [n] = await queryTrace(t, 'SELECT COUNT(*) AS n, SUM(halo_synops) AS h FROM core_frames');
     expect(n!.n).toBeGreaterThan(0);
     expect(n!.h).toBe(0);
