@@ -67,10 +67,13 @@ describe('presets', () => {
     expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), static_mw: Infinity }, 'y.yaml')).toThrow(/^y\.yaml: static_mw must be at most 1000000000000000/);
     expect(msg).not.toMatch(/\n/);
     // An infinite or fractional capacity says what a capacity takes (was: "expected integer, received float" of .inf).
-    for (const neurons of [Infinity, 1.5, -3]) {
+    // -1.5 fails two rules, and is still said once (was: the message twice).
+    for (const neurons of [Infinity, 1.5, -3, -1.5]) {
       expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), core: { neurons, synapse_bytes: 1, weight_bits: 8, queue_depth: 1 } }, 'c.yaml'))
         .toThrow(/^c\.yaml: core\.neurons must be a positive integer, or 'unlimited' for no limit$/);
     }
+    expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), mesh: { width: 1.5, height: -2.5 } }, 'm.yaml'))
+      .toThrow(/^m\.yaml: mesh\.width must be a positive integer; mesh\.height must be a positive integer$/);
   });
 
   it('a chip file can start from a preset (or another file) and set only what differs', () => {
