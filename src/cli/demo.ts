@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chipForTrace, resolveChip } from '../config/chip-config.js';
 import { loadRunConfig, resolveSettings } from '../config/run-config.js';
 import { simulate } from '../simulate.js';
 import { writeNpy } from '../workloads/npy.js';
@@ -43,15 +44,17 @@ async function demo(): Promise<void> {
   // are free, and a slower later core makes them queue ever longer (the mean latency then
   // depends on the run's length).
   const chip = { preset: s.chip, frame_period_ns: FRAME_PERIOD_NS };
+  // The resolved chip goes in each run's config, as evsim run records it: the costs that priced the run.
+  const chipSpec = chipForTrace(resolveChip(chip));
   const common = { model: s.model, frames: s.frames!, labels: s.labels, threshold: s.threshold, policy: s.policy, chip };
   // First the conventional network on the same chip (run 1): every neuron updates and
   // transmits every frame. Its config as it ran: dense, summary level, no comparison with
   // itself. The EvNet is then the trace's last run, the one report and named queries read.
-  const d = await simulate({ ...common, dense: true, trace: tracePath, traceLevel: 'summary', config: { ...s, chip, dense: true, compareDense: false, trace: tracePath, traceLevel: 'summary' } });
+  const d = await simulate({ ...common, dense: true, trace: tracePath, traceLevel: 'summary', config: { ...s, chip, chip_spec: chipSpec, dense: true, compareDense: false, trace: tracePath, traceLevel: 'summary' } });
   const t0 = performance.now();
   const r = await simulate({
     ...common, compareDense: s.compareDense,
-    trace: tracePath, traceLevel: 'cores', config: { ...s, chip, trace: tracePath, traceLevel: 'cores' },
+    trace: tracePath, traceLevel: 'cores', config: { ...s, chip, chip_spec: chipSpec, trace: tracePath, traceLevel: 'cores' },
     onFrame: (done, total) => {
       if (process.stderr.isTTY && (done % 50 === 0 || done === total)) process.stderr.write(`\r  frame ${done}/${total}${done === total ? '\n' : ''}`);
     },

@@ -46,7 +46,7 @@ function flagsAsConfig(a: RunArgs): RunConfigFile {
  * `meshAuto`: the run grew the mesh to fit (--mesh auto, the default); `chipMesh`: the
  * chip's own mesh, said beside a grown one so a fixed chip file is not silently resized.
  */
-export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chipMesh: { width: number; height: number } | null = null): string {
+export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chipMesh: { width: number; height: number; cores: number } | null = null): string {
   const f = Math.max(r.frames, 1);
   // A --dense run is the conventional network: no reduction, no EvNet state or overhead, no error against itself.
   const dense = r.policy === 'dense';
@@ -68,8 +68,11 @@ export function summary(r: SimulateResult, wallMs: number, meshAuto = true, chip
   }
   if (r.chip !== 'ideal') {
     if (r.mesh) {
-      const own = meshAuto && chipMesh && (chipMesh.width !== r.mesh.width || chipMesh.height !== r.mesh.height)
-        ? `; ${r.chip}'s own mesh is ${chipMesh.width}×${chipMesh.height}, --mesh ${chipMesh.width}x${chipMesh.height} holds a run to it` : '';
+      // The chip's own mesh, where the grown one differs: a run can be held to it only if the network fits it.
+      const own = !(meshAuto && chipMesh && (chipMesh.width !== r.mesh.width || chipMesh.height !== r.mesh.height)) ? ''
+        : r.cores <= chipMesh.cores
+          ? `; ${r.chip}'s own mesh is ${chipMesh.width}×${chipMesh.height}, --mesh ${chipMesh.width}x${chipMesh.height} holds a run to it`
+          : `; the network does not fit ${r.chip}'s own ${chipMesh.width}×${chipMesh.height} mesh, ${r.cores} > ${chipMesh.cores} cores`;
       lines.push(`  chip             ${r.cores} core${r.cores === 1 ? '' : 's'} on a ${r.mesh.width}×${r.mesh.height} mesh of tiles${meshAuto ? ` (--mesh auto, the default: sized to fit${own})` : ''}`);
     }
     lines.push(`  energy           ${(r.totals.energy_pj / f / 1e6).toFixed(3)} µJ / frame (${(r.totals.energy_pj / 1e6).toFixed(3)} µJ in all)`);
@@ -169,7 +172,8 @@ export async function runCommand(a: RunArgs): Promise<number> {
       const { outputs: _o, outputShape: _s, interrupted: _i, ...json } = r;
       process.stdout.write(`${JSON.stringify({ ...json, interrupted: r.interrupted, wall_ms: wall })}\n`);
     } else if (!a.quiet) {
-      const chipMesh = s.mesh === 'auto' && r.chip !== 'ideal' ? resolveChip(s.chip).mesh : null;
+      const spec = s.mesh === 'auto' && r.chip !== 'ideal' ? resolveChip(s.chip) : null;
+      const chipMesh = spec?.mesh ? { ...spec.mesh, cores: spec.mesh.width * spec.mesh.height * spec.coresPerTile } : null;
       process.stdout.write(`${summary(r, wall, s.mesh === 'auto', chipMesh)}\n`);
     }
     return r.interrupted ? 130 : 0;

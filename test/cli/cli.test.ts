@@ -235,6 +235,20 @@ describe('evsim run: bad input exits 2 with one line', () => {
   });
 });
 
+describe("the run summary and the chip's own mesh", () => {
+  it('offers --mesh WxH only when the network fits that mesh (was: also when it needs more cores)', async () => {
+    // A chip whose own mesh is 1×2 tiles of 4 cores (8 cores): cnn_basic needs 5 cores
+    // (auto: a 2×1 mesh, other than 1×2), resnet_block 9 (a 2×2 mesh).
+    const chip = join(tmp, 'own-mesh.yaml');
+    writeFileSync(chip, 'preset: loihi\nmesh: { width: 1, height: 2 }\n');
+    const run = (m: string): Promise<{ code: number; out: string }> => evsim('run', '--model', join(FIX, `${m}.onnx`), '--frames', join(FIX, `${m}.input.npy`), '--chip', chip, '--no-trace');
+    const fits = await run('cnn_basic');
+    expect(fits.out).toMatch(/5 cores on a 2×1 mesh of tiles \(--mesh auto, the default: sized to fit; own-mesh's own mesh is 1×2, --mesh 1x2 holds a run to it\)/);
+    const big = await run('resnet_block');
+    expect(big.out).toMatch(/9 cores on a 2×2 mesh of tiles \(--mesh auto, the default: sized to fit; the network does not fit own-mesh's own 1×2 mesh, 9 > 8 cores\)/);
+  });
+});
+
 describe('chip-only settings on a functional run', () => {
   it('are named as having had no effect (was: silently dropped), and no note when none was given', async () => {
     const io = ['--model', join(FIX, 'mlp.onnx'), '--frames', join(FIX, 'mlp.input.npy'), '--chip', 'ideal', '--json'];
