@@ -114,7 +114,7 @@ describe('simulate() checks what types cannot', () => {
     const neg = await rejection({ model, frames, chip: { ...loihi, costs: { ...loihi.costs, synop: { energyPj: -23.6, latencyNs: NaN } } } });
     expect(neg.code).toBe('BAD_CHIP');
     expect(neg.message).toMatch(/^chip: costs\.synop\.energy_pj must be greater than or equal to 0/);
-    expect((await rejection({ model, frames, chip: { ...loihi, coresPerTile: 0 } })).message).toMatch(/cores_per_tile must be greater than 0/);
+    expect((await rejection({ model, frames, chip: { ...loihi, coresPerTile: 0 } })).message).toMatch(/cores_per_tile must be a positive integer$/);
     expect((await rejection({ model, frames, chip: { preset: 'loihi', core: { neurons: -1 } } })).message).toMatch(/^chip \(preset loihi\): core\.neurons must be/);
   });
 });
