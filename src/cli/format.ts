@@ -13,7 +13,8 @@ export function fmtInt(n: number): string {
 
 /** A number with an SI prefix, to `digits` significant digits (integers below 1000 in full). */
 export function fmtSi(n: number, digits = 3): string {
-  const a = Math.abs(n);
+  // The prefix of the value as rounded: 999.7 to 3 digits is 1.00 k (was "1.00e+3").
+  const a = Math.abs(Number(n.toPrecision(digits)));
   if (a >= 1e12) return `${(n / 1e12).toPrecision(digits)} T`;
   if (a >= 1e9) return `${(n / 1e9).toPrecision(digits)} G`;
   if (a >= 1e6) return `${(n / 1e6).toPrecision(digits)} M`;
@@ -26,9 +27,24 @@ export function fmtSi(n: number, digits = 3): string {
  * distinctly, so a table never shows two different figures as the same one.
  */
 export function distinctDigits(values: readonly number[], format: (v: number, digits: number) => string): number {
-  // Values alike to 10 digits are the same but for rounding (as the Pareto front takes them).
-  const distinct = new Set(values.map((v) => Number(v.toPrecision(10)))).size;
-  for (let d = 3; d < 10; d++) if (new Set(values.map((v) => format(v, d))).size === distinct) return d;
+  // Values alike to 10 digits are the same but for rounding (as the Pareto front takes
+  // them): at `d` digits, values must read alike exactly when they are alike to 10 (the
+  // groups compared, not only their number: two counts can match with the wrong values
+  // read alike).
+  const key = values.map((v) => Number(v.toPrecision(10)));
+  const fits = (d: number): boolean => {
+    const text = new Map<number, string>();
+    const owner = new Map<string, number>();
+    return values.every((v, i) => {
+      const t = format(v, d);
+      const k = key[i]!;
+      if ((text.get(k) ?? t) !== t || (owner.get(t) ?? k) !== k) return false;
+      text.set(k, t);
+      owner.set(t, k);
+      return true;
+    });
+  };
+  for (let d = 3; d < 10; d++) if (fits(d)) return d;
   return 10;
 }
 

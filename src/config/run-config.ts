@@ -96,8 +96,16 @@ function unionGotNaN(i: z.ZodInvalidUnionIssue): boolean {
 
 /** Formats zod issues as one line: `where: path message; path message`. */
 export function formatIssues(where: string, issues: z.ZodIssue[]): string {
-  const parts = issues.map((i) => {
+  return `${where}: ${issues.map(issueText).join('; ')}`;
+}
+
+/** One zod issue in words, naming its path. */
+function issueText(i: z.ZodIssue): string {
     const path = i.path.join('.');
+    // The value had the form of one member (a mesh object) and failed inside it: what
+    // failed there (mesh.height is missing), not every member's type (was: "must be "auto" or a number").
+    const inner = i.code === 'invalid_union' ? i.unionErrors.find((e) => e.issues.length > 0 && e.issues.every((v) => v.path.length > i.path.length)) : undefined;
+    if (inner) return inner.issues.map(issueText).join('; ');
     if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
     if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
     if (i.code === 'invalid_union') return unionGotNaN(i) ? `${path || '(top level)'} is NaN; give a number` : `${path || '(top level)'} must be ${unionExpected(i)}`;
@@ -106,8 +114,6 @@ export function formatIssues(where: string, issues: z.ZodIssue[]): string {
     // YAML reads 8x4-like typos such as 0x3 (hex) or 1e3 as numbers.
     if (i.code === 'invalid_type' && i.expected === 'string' && i.received === 'number') return `${path} must be a string, got a number${/mesh$/.test(path) ? " (quote it in YAML, e.g. '8x4')" : ''}`;
     return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
-  });
-  return `${where}: ${parts.join('; ')}`;
 }
 
 /** Reads and validates a YAML run config; relative paths resolve against its folder. */

@@ -94,7 +94,8 @@ export function parseObjectives(keys: readonly string[], where = '--pareto'): Ob
  * runs that did the same work, summed in another order, differ in their last bits; such
  * noise must not make one point better than the other (and keep a dominated one on the
  * front). Rounding, not a tolerance between pairs, keeps "at least as good" transitive,
- * so some point is always on the front.
+ * so some point is always on the front; the price is a value whose 11th digit sits on a
+ * rounding boundary, where the last bits can still tip it (rare).
  */
 function compared(v: number): number {
   return Number(v.toPrecision(10));

@@ -21,9 +21,29 @@ describe('distinctDigits', () => {
     expect(distinctDigits([1, 1 + 1e-15], (v, d) => v.toPrecision(d))).toBe(3);
   });
 
+  it('reads values alike exactly when they are alike to 10 digits, not merely as many groups (was: two different values as 5.000 k)', () => {
+    // 1234.5 ± 1e-9 are one value to 10 digits; 5000.0001 and 5000.0002 are two. At 4 digits
+    // the first pair reads 1.234 k / 1.235 k and the second 5.000 k twice: four texts for
+    // four... but the wrong ones. The first digits that group them right: 8 (1.2345000 k
+    // twice, 5.0000001 k, 5.0000002 k).
+    const v = [1234.5 - 1e-9, 1234.5 + 1e-9, 5000.0001, 5000.0002];
+    const d = distinctDigits(v, fmtSi);
+    expect(d).toBe(8);
+    expect(v.map((x) => fmtSi(x, d))).toEqual(['1.2345000 k', '1.2345000 k', '5.0000001 k', '5.0000002 k']);
+  });
+
   it('stops at 10 digits', () => {
     // 1 and 1 + 1e-9 differ at the 10th digit: still told apart, by 10.
     expect(distinctDigits([1, 1 + 1e-9], (v, d) => v.toPrecision(d))).toBe(10);
+  });
+});
+
+describe('fmtSi', () => {
+  it('takes the prefix of the value as rounded (was: 999.7 as 1.00e+3, 999999.7 as 1.00e+3 k)', () => {
+    expect([fmtSi(999.7), fmtSi(-999.7), fmtSi(999_999.7), fmtSi(999.4), fmtSi(1000.2)]).toEqual(['1.00 k', '-1.00 k', '1.00 M', '999', '1.00 k']);
+    // Told apart, they read as what they are.
+    const w = [999.7, 1000.2, 999_999.7];
+    expect(w.map((x) => fmtSi(x, distinctDigits(w, fmtSi)))).toEqual(['999.7', '1.000 k', '1.000 M']);
   });
 });
 

@@ -221,6 +221,19 @@ describe('other model rules → BAD_MODEL', () => {
     expectError(() => importOnnx(pow), 'BAD_MODEL', /node 'sq' \(Pow\): its exponent is NaN/);
   });
 
+  it('an infinite alpha, gamma or exponent is refused (it made outputs NaN: Celu everywhere, Elu at 0, Pow at ±1); a Clip bound may be infinite', () => {
+    const one = (opType: string, attribute: ReturnType<typeof floatAttr>[]): Uint8Array => encode({ nodes: [{ name: 'f', opType, input: ['x'], output: ['y'], attribute }] });
+    expectError(() => importOnnx(one('Celu', [floatAttr('alpha', Number.POSITIVE_INFINITY)])), 'BAD_MODEL', /node 'f' \(Celu\): its alpha is Infinity; it must be finite/);
+    expectError(() => importOnnx(one('Elu', [floatAttr('alpha', Number.NEGATIVE_INFINITY)])), 'BAD_MODEL', /node 'f' \(Elu\): its alpha is -Infinity/);
+    expectError(() => importOnnx(one('Selu', [floatAttr('gamma', Number.POSITIVE_INFINITY)])), 'BAD_MODEL', /node 'f' \(Selu\): its gamma is Infinity/);
+    const pow = encode({ nodes: [{ name: 'p', opType: 'Pow', input: ['x', 'e'], output: ['y'] }], init: [floats('e', [], [Number.POSITIVE_INFINITY])] });
+    expectError(() => importOnnx(pow), 'BAD_MODEL', /node 'p' \(Pow\): its exponent is Infinity/);
+    // Finite ones import; a Clip without an upper bound (Infinity) too.
+    expect(importOnnx(one('Celu', [floatAttr('alpha', 1)])).nodes).toHaveLength(1);
+    const clip = encode({ nodes: [{ name: 'c', opType: 'Clip', input: ['x', 'lo', 'hi'], output: ['y'] }], init: [floats('lo', [], [0]), floats('hi', [], [Number.POSITIVE_INFINITY])] });
+    expect(Array.from(new DenseExecutor(importOnnx(clip)).run(Float32Array.of(-1, 0, 1, 1e30)))).toEqual([0, 0, 1, Math.fround(1e30)]);
+  });
+
   it("a NaN bound of a Clip on quantized integers is refused naming the Clip (was: the QuantizeLinear's range turned NaN)", () => {
     // Opset 10: QuantizeLinear exists and Clip's bounds are float attributes.
     const qdq = (lo: number): Uint8Array => encode({

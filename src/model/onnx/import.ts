@@ -320,10 +320,10 @@ function fieldName(n: GraphNode, path: string): string {
  * Refuses a NaN or infinite weight, bias or other constant a node computes with: it
  * would turn outputs into NaN (or, behind a ReLU, silently into 0) while the run's
  * accuracy and error read as numbers. Frames and thresholds are refused the same way.
- * A scalar (a Clip bound, a Pad value, a LeakyRelu alpha) may be ±Infinity — a Clip
- * without a bound holds one, and a Pad of −Infinity before a MaxPool is exported as
- * such — but not NaN: a NaN Clip bound drops the bound silently (every comparison with
- * it is false), a NaN Pad value or alpha makes outputs NaN.
+ * A Clip bound and a Pad value may be ±Infinity — a Clip without a bound holds one, and
+ * a Pad of −Infinity before a MaxPool is exported as such — but no scalar may be NaN: a
+ * NaN Clip bound drops the bound silently (every comparison with it is false), a NaN
+ * Pad value or alpha makes outputs NaN.
  */
 function checkFinite(g: Graph, file: string): void {
   const walk = (v: unknown, path: string, arrays: [string, Float32Array][], nans: string[]): void => {
@@ -338,6 +338,16 @@ function checkFinite(g: Graph, file: string): void {
     walk(n.op, '', arrays, nans);
     if (nans.length > 0) {
       throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${fieldName(n, nans[0]!)} is NaN; evsim runs numeric constants only (±Infinity where it means no bound): fix the model's attribute or initializer`);
+    }
+    // Only a Clip's bounds mean "none" as ±Infinity: an infinite alpha, gamma or exponent
+    // makes outputs NaN (Celu everywhere, Elu and HardSigmoid at 0, Pow at ±1).
+    if (n.op.kind === 'unary' && n.op.fn !== 'clip' && UNARY_FIELDS[n.op.fn]) {
+      for (const f of ['a', 'b'] as const) {
+        const v = n.op[f];
+        if (!Number.isFinite(v) && UNARY_FIELDS[n.op.fn]![f === 'a' ? 0 : 1] !== undefined) {
+          throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${fieldName(n, f)} is ${v}; it must be finite: fix the model's attribute or initializer`);
+        }
+      }
     }
     for (const [field, a] of arrays) {
       for (let i = 0; i < a.length; i++) {
