@@ -74,6 +74,8 @@ describe('presets', () => {
     }
     expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), mesh: { width: 1.5, height: -2.5 } }, 'm.yaml'))
       .toThrow(/^m\.yaml: mesh\.width must be a positive integer; mesh\.height must be a positive integer$/);
+    // A mesh object with a wrong field names it (was: "mesh must be "auto" or a number", though a number is refused).
+    expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), mesh: { width: '2', height: 1 } }, 'm.yaml')).toThrow(/^m\.yaml: mesh\.width expected number, received string$/);
   });
 
   it('a chip file can start from a preset (or another file) and set only what differs', () => {
