@@ -13,12 +13,14 @@ export function fmtInt(n: number): string {
 
 /** A number with an SI prefix, to `digits` significant digits (integers below 1000 in full). */
 export function fmtSi(n: number, digits = 3): string {
-  // The prefix of the value as rounded: 999.7 to 3 digits is 1.00 k (was "1.00e+3").
-  const a = Math.abs(Number(n.toPrecision(digits)));
-  if (a >= 1e12) return `${(n / 1e12).toPrecision(digits)} T`;
-  if (a >= 1e9) return `${(n / 1e9).toPrecision(digits)} G`;
-  if (a >= 1e6) return `${(n / 1e6).toPrecision(digits)} M`;
-  if (a >= 1e3) return `${(n / 1e3).toPrecision(digits)} k`;
+  // The value as rounded, prefix and digits both (999.7 to 3 digits is 1.00 k, was
+  // "1.00e+3"; rounding the quotient instead could pick another prefix than the value's).
+  const r = Number(n.toPrecision(digits));
+  const a = Math.abs(r);
+  if (a >= 1e12) return `${(r / 1e12).toPrecision(digits)} T`;
+  if (a >= 1e9) return `${(r / 1e9).toPrecision(digits)} G`;
+  if (a >= 1e6) return `${(r / 1e6).toPrecision(digits)} M`;
+  if (a >= 1e3) return `${(r / 1e3).toPrecision(digits)} k`;
   return n === Math.round(n) ? String(n) : n.toPrecision(digits);
 }
 

@@ -95,17 +95,19 @@ function unionGotNaN(i: z.ZodInvalidUnionIssue): boolean {
 }
 
 /** Formats zod issues as one line: `where: path message; path message`. */
-export function formatIssues(where: string, issues: z.ZodIssue[]): string {
-  return `${where}: ${issues.map(issueText).join('; ')}`;
+export function formatIssues(where: string, issues: z.ZodIssue[], prefix: readonly (string | number)[] = []): string {
+  return `${where}: ${issues.map((i) => issueText(i, prefix)).join('; ')}`;
 }
 
-/** One zod issue in words, naming its path. */
-function issueText(i: z.ZodIssue): string {
-    const path = i.path.join('.');
-    // The value had the form of one member (a mesh object) and failed inside it: what
-    // failed there (mesh.height is missing), not every member's type (was: "must be "auto" or a number").
-    const inner = i.code === 'invalid_union' ? i.unionErrors.find((e) => e.issues.length > 0 && e.issues.every((v) => v.path.length > i.path.length)) : undefined;
-    if (inner) return inner.issues.map(issueText).join('; ');
+/** One zod issue in words, naming its path (under `prefix`: a sweep point's chip is checked as a chip file). */
+function issueText(i: z.ZodIssue, prefix: readonly (string | number)[]): string {
+    const path = [...prefix, ...i.path].join('.');
+    // The value had the form of one member (a mesh object) and failed inside it (a field,
+    // or a key it does not have): what failed there (mesh.height is missing), not every
+    // member's type (was: "must be "auto" or a number").
+    const inside = (v: z.ZodIssue): boolean => v.path.length > i.path.length || (v.code === 'unrecognized_keys' && v.path.length === i.path.length);
+    const inner = i.code === 'invalid_union' ? i.unionErrors.find((e) => e.issues.length > 0 && e.issues.every(inside)) : undefined;
+    if (inner) return inner.issues.map((v) => issueText(v, prefix)).join('; ');
     if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
     if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
     if (i.code === 'invalid_union') return unionGotNaN(i) ? `${path || '(top level)'} is NaN; give a number` : `${path || '(top level)'} must be ${unionExpected(i)}`;

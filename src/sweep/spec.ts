@@ -331,7 +331,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
       throw new EvsimError('BAD_CONFIG', `${ctx}: chip.preset: ${(e as Error).message}`);
     }
     const pc = chipSchema.safeParse(chipRaw);
-    if (!pc.success) throw new EvsimError('BAD_CONFIG', formatIssues(ctx, pc.error.issues.map((i) => ({ ...i, path: ['chip', ...i.path] }))));
+    if (!pc.success) throw new EvsimError('BAD_CONFIG', formatIssues(ctx, pc.error.issues, ['chip']));
     const chip: ChipSpec = chipFromObject(chipRaw, 'chip');
     // A point that sets the chip's mesh is placed on it; otherwise the mesh grows to fit.
     const meshSetting = d.mapping.mesh ?? ((baseSetsMesh || Object.keys(params).some(isMeshPath)) && chip.mesh ? 'chip' : 'auto');

@@ -76,6 +76,7 @@ describe('presets', () => {
       .toThrow(/^m\.yaml: mesh\.width must be a positive integer; mesh\.height must be a positive integer$/);
     // A mesh object with a wrong field names it (was: "mesh must be "auto" or a number", though a number is refused).
     expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), mesh: { width: '2', height: 1 } }, 'm.yaml')).toThrow(/^m\.yaml: mesh\.width expected number, received string$/);
+    expect(() => chipFromObject({ ...(loadChipRaw('loihi').raw as object), mesh: { width: 'x', height: 1, extra: 2 } }, 'm.yaml')).toThrow(/^m\.yaml: mesh\.width expected number, received string; unknown key 'mesh\.extra'$/);
   });
 
   it('a chip file can start from a preset (or another file) and set only what differs', () => {

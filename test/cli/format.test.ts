@@ -44,6 +44,10 @@ describe('fmtSi', () => {
     // Told apart, they read as what they are.
     const w = [999.7, 1000.2, 999_999.7];
     expect(w.map((x) => fmtSi(x, distinctDigits(w, fmtSi)))).toEqual(['999.7', '1.000 k', '1.000 M']);
+    // 999995 to 5 digits is 1.0000 M: the quotient 999.995, rounded on its own, read 0.99999 M
+    // (the same figure as 999990's 999.99 k, in another notation).
+    const v = [999_995, 999_990];
+    expect(v.map((x) => fmtSi(x, distinctDigits(v, fmtSi)))).toEqual(['1.0000 M', '999.99 k']);
   });
 });
 

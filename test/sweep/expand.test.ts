@@ -185,6 +185,11 @@ describe('configuration errors inside points exit 2 at expansion', () => {
     expect(expansionError({ base, trace_level: 2 as never }).message).toMatch(/: trace_level must be 'summary' or 'cores', got 2$/);
   });
 
+  it("a point's chip that fails inside its mesh names the field under chip. (was: chip.mesh must be \"auto\" or a number)", () => {
+    const base = { model: GEMM, frames: frames('mesh.npy', 2), chip: 'ideal' };
+    expect(expansionError({ base, grid: { 'chip.mesh.height': [2] } }).message).toMatch(/point 1 \(chip\.mesh\.height=2\): chip\.mesh\.width is missing$/);
+  });
+
   it('a missing frames file names the point and the path', () => {
     const e = expansionError({ base, points: [{}, { frames: 'nope.npy' }] });
     expect(e.exitCode).toBe(2);

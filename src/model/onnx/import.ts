@@ -339,8 +339,10 @@ function checkFinite(g: Graph, file: string): void {
     if (nans.length > 0) {
       throw new EvsimError('BAD_MODEL', `${file}: node '${n.name}' (${n.onnxOp}): its ${fieldName(n, nans[0]!)} is NaN; evsim runs numeric constants only (±Infinity where it means no bound): fix the model's attribute or initializer`);
     }
-    // Only a Clip's bounds mean "none" as ±Infinity: an infinite alpha, gamma or exponent
-    // makes outputs NaN (Celu everywhere, Elu and HardSigmoid at 0, Pow at ±1).
+    // Only a Clip's bounds mean "none" as ±Infinity. An infinite alpha, gamma or exponent
+    // makes outputs NaN (Celu everywhere, Elu and HardSigmoid at 0, Pow at ±1) or infinite
+    // (LeakyRelu, whose deltas then give Inf − Inf); the rest (a ThresholdedRelu alpha, a
+    // HardSigmoid beta) would make a constant layer, refused alike rather than simulated.
     if (n.op.kind === 'unary' && n.op.fn !== 'clip' && UNARY_FIELDS[n.op.fn]) {
       for (const f of ['a', 'b'] as const) {
         const v = n.op[f];
