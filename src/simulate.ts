@@ -10,7 +10,7 @@ import { assertWritable, fileHash } from './files.js';
 import type { LayerOverride } from './model/evnet/engine.js';
 import { formatPolicy, parsePolicy } from './model/evnet/policy.js';
 import type { Graph } from './model/ir.js';
-import { loadOnnx } from './model/onnx/import.js';
+import { checkFinite, loadOnnx } from './model/onnx/import.js';
 import { writeNpy } from './workloads/npy.js';
 import { availableParallelism } from 'node:os';
 import { parseMeshSize, type PlacementStrategy } from './chip/mapper.js';
@@ -175,6 +175,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   if (modelOutput !== undefined && typeof modelOutput !== 'string') throw new EvsimError('BAD_USAGE', `modelOutput must be the name of a model output, got ${JSON.stringify(modelOutput)}`);
   if (modelOutput !== undefined && typeof opts.model !== 'string') throw new EvsimError('BAD_USAGE', 'modelOutput chooses an output of a model file; an imported graph has its one output already');
   const graph = typeof opts.model === 'string' ? loadOnnx(opts.model, modelOutput) : opts.model;
+  // A graph built or edited in code is checked as an imported one is: no NaN or infinite constants.
+  if (typeof opts.model !== 'string') checkFinite(graph, `graph '${graph.name}'`);
   const threshold = opts.threshold ?? 0.05;
   if (!(threshold >= 0) || !Number.isFinite(threshold)) {
     throw new EvsimError('BAD_POLICY', `threshold must be a number ≥ 0, got ${threshold}`);

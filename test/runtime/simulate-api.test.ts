@@ -101,6 +101,15 @@ describe('simulate() checks what types cannot', () => {
     expect((await rejection({ model: { tensors: [], nodes: [] } as never, frames })).message).toMatch(/^model must be an ONNX file path or a graph from loadOnnx\(\)/);
   });
 
+  it('a graph edited in code to hold a NaN weight is refused as an imported one is, naming the node (was: NaN outputs)', async () => {
+    const g = api.loadOnnx(model);
+    const fc = g.nodes.find((n) => n.op.kind === 'dense')!;
+    (fc.op as { weight: Float32Array }).weight[3] = Number.NaN;
+    const e = await rejection({ model: g, frames, chip: 'ideal' });
+    expect(e.code).toBe('BAD_MODEL');
+    expect(e.message).toMatch(new RegExp(`^graph '${g.name}': node '${fc.name}' \\(Gemm\\): its weight holds NaN at element 3`));
+  });
+
   it('a chip object: the file format with a preset, or a ChipSpec, validated field by field', async () => {
     const loihi = loadChip('loihi');
     const viaDoc = await simulate({ model, frames, chip: { preset: 'loihi', core: { neurons: 64 } }, workers: 1 });

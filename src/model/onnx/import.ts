@@ -325,7 +325,7 @@ function fieldName(n: GraphNode, path: string): string {
  * NaN Clip bound drops the bound silently (every comparison with it is false), a NaN
  * Pad value or alpha makes outputs NaN.
  */
-function checkFinite(g: Graph, file: string): void {
+export function checkFinite(g: Graph, file: string): void {
   const walk = (v: unknown, path: string, arrays: [string, Float32Array][], nans: string[]): void => {
     if (v instanceof Float32Array) arrays.push([path, v]);
     else if (typeof v === 'number' && Number.isNaN(v)) nans.push(path);
