@@ -62,7 +62,7 @@ export async function sweepCommand(a: SweepArgs): Promise<number> {
       signal: stop.signal,
       onStart: (s) => {
         if (chatty) {
-          for (const d of s.duplicates) process.stderr.write(`note: ${d.from} (${d.label}) is the same configuration as point ${d.sameAs + 1}; it runs once\n`);
+          for (const d of s.duplicates) process.stderr.write(`note: point ${d.index + 1} (${d.label}, from ${d.from}) is the same configuration as point ${d.sameAs + 1}; it runs once, as point ${d.sameAs + 1}\n`);
         }
         if (chatty && s.skipped > 0) process.stderr.write(`${s.skipped} of ${s.total} points already in the file; running ${s.todo}\n`);
         started = performance.now();

@@ -161,9 +161,10 @@ export interface ExpandedSweep {
   pareto: string[] | null;
   /**
    * Points dropped because an earlier point has the same configuration (same key): their
-   * label, where they came from ('grid' or 'points[i]'), and the index of the point kept.
+   * position in the expansion (the number they leave free), label, where they came from
+   * ('grid' or 'points[i]'), and the index of the point kept.
    */
-  duplicates: { label: string; from: string; sameAs: number }[];
+  duplicates: { index: number; label: string; from: string; sameAs: number }[];
 }
 
 /**
@@ -406,7 +407,7 @@ export function expandSweep(input: SweepSpec, opts: { baseDir: string; name: str
   const points: ResolvedPoint[] = [];
   for (const p of all) {
     const first = byKey.get(p.key);
-    if (first) duplicates.push({ label: p.label, from: origins[p.index]!, sameAs: first.index });
+    if (first) duplicates.push({ index: p.index, label: p.label, from: origins[p.index]!, sameAs: first.index });
     else {
       byKey.set(p.key, p);
       points.push(p);

@@ -64,8 +64,8 @@ describe('equal configurations', () => {
     // Points keep their number in the file's order: the repeats leave gaps.
     expect(ex.points.map((p) => p.index)).toEqual([0, 1, 4]);
     expect(ex.duplicates).toEqual([
-      { label: 'policy.threshold=0.1', from: 'grid', sameAs: 0 },
-      { label: 'policy.threshold=0.2', from: 'points[0]', sameAs: 1 },
+      { index: 2, label: 'policy.threshold=0.1', from: 'grid', sameAs: 0 },
+      { index: 3, label: 'policy.threshold=0.2', from: 'points[0]', sameAs: 1 },
     ]);
   });
 
@@ -96,7 +96,8 @@ describe('equal configurations', () => {
     writeFileSync(file, `name: dup\nbase: { model: ${GEMM}, frames: ${f3} }\ngrid:\n  policy.threshold: [0.1, 0.1]\n`);
     const cli = await evsim('sweep', file, '--out', join(tmp, 'dup-cli.sqlite'), '--no-svg');
     expect(cli.code).toBe(0);
-    expect(cli.err).toMatch(/^note: grid \(policy\.threshold=0\.1\) is the same configuration as point 1; it runs once$/m);
+    // Named by its own number, the one the file's points leave free (was: "grid (…)").
+    expect(cli.err).toMatch(/^note: point 2 \(policy\.threshold=0\.1, from grid\) is the same configuration as point 1; it runs once, as point 1$/m);
     expect(cli.out).toMatch(/dup: 1 points — 1 run now/);
   });
 });
