@@ -124,13 +124,10 @@ ${charts.map(([cap, svg]) => `<figure><figcaption>${esc(cap)}</figcaption>${svg}
 }
 
 /**
- * What a run was, from its recorded configuration: a dense baseline or an EvNet policy
- * with its threshold (a run config's flat keys, or a sweep point's policy object), and a
- * sweep point's number and label.
- */
-/**
- * What a run was, from its runs row: the policy and threshold columns (version 3), else
- * (an older run) its recorded config, which also names a sweep point.
+ * What a run was, from its runs row: a dense baseline or an EvNet policy with its
+ * threshold, from the policy and threshold columns (version 4), else (an older run) its
+ * recorded config (a run config's flat keys, or a sweep point's policy object); and a
+ * sweep point's number and label, from the config.
  */
 function settingsOf(row: Record<string, unknown>): { what: string; dense: boolean; point: string | null } {
   let c: Record<string, unknown> = {};

@@ -15,6 +15,17 @@ const STALE_AFTER_S = 30;
  */
 const denseRun = (policy: string): string => `COALESCE(${policy} = 'dense', json_extract(r.config_json, '$.dense'))`;
 
+/**
+ * Columns later versions added, declared once for the schema below and for upgrading an
+ * older file to it (NULL, or 0, in its existing rows).
+ */
+export const ADDED_COLUMNS = {
+  /** Version 2: shadow-row work. */
+  core_frames: ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0'],
+  /** Version 3: the scores; version 4: what ran. */
+  runs: ['policy TEXT', 'threshold REAL', 'accuracy REAL', 'rel_rmse REAL', 'max_abs REAL'],
+} as const;
+
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -31,11 +42,7 @@ CREATE TABLE IF NOT EXISTS runs (
   trace_level TEXT NOT NULL,
   frames_planned INTEGER NOT NULL,
   config_json TEXT NOT NULL,
-  policy TEXT,
-  threshold REAL,
-  accuracy REAL,
-  rel_rmse REAL,
-  max_abs REAL
+  ${ADDED_COLUMNS.runs.join(',\n  ')}
 );
 CREATE TABLE IF NOT EXISTS layers (
   run_id INTEGER NOT NULL REFERENCES runs(run_id),
@@ -96,8 +103,7 @@ CREATE TABLE IF NOT EXISTS core_frames (
   queue_max INTEGER NOT NULL,
   energy_pj REAL NOT NULL,
   end_ns REAL NOT NULL,
-  halo_synops INTEGER NOT NULL DEFAULT 0,
-  halo_updates INTEGER NOT NULL DEFAULT 0,
+  ${ADDED_COLUMNS.core_frames.join(',\n  ')},
   PRIMARY KEY (run_id, frame, core_id)
 );
 CREATE TABLE IF NOT EXISTS events (

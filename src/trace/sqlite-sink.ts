@@ -9,7 +9,7 @@ import type { FrameRecord } from '../runtime/result.js';
 import type { FrameEvents } from '../runtime/messages.js';
 import type { RunScores, RunStatus, TraceCoreFrame, TraceLayerFrame, TraceRunInfo, TraceSink } from '../runtime/trace-sink.js';
 import { checkTracePath } from './paths.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 
 type Row = (number | string | null)[];
 
@@ -72,9 +72,6 @@ export async function addMissingColumns(db: sqlite3.Database, table: string, dec
   }
 }
 
-/** The runs columns versions 3 and 4 added (written by this evsim, NULL in older files' runs). */
-export const RUNS_V3_COLUMNS = ['policy TEXT', 'threshold REAL', 'accuracy REAL', 'rel_rmse REAL', 'max_abs REAL'] as const;
-
 /**
  * Opens (creating) a trace file for writing: refuses another program's database, then
  * WAL, the schema, and the schema version check. Shared by the run writer and the sweep store.
@@ -88,14 +85,15 @@ export async function openTraceForWriting(path: string, what: string, elsewhere:
     await assertTraceFile(db, path, what, elsewhere);
     // SQLite answers BUSY at once, without waiting, where waiting could deadlock (two
     // connections setting up a file not yet in WAL mode): tried again until busyMs.
+    // The waits differ between processes (by pid, not a random draw) so two do not retry in step.
     const until = Date.now() + busyMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await setUpTrace(db, path, what);
         return db;
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
-        await new Promise((res) => setTimeout(res, 20 + Math.random() * 30));
+        await new Promise((res) => setTimeout(res, 20 + ((process.pid + 7 * attempt) % 31)));
       }
     }
   } catch (e) {
@@ -123,8 +121,7 @@ async function setUpTrace(db: sqlite3.Database, path: string, what: string): Pro
       // runs' scores, version 3 their policy and threshold (null for older runs). The
       // version moves on, so an older evsim refuses the file instead of writing rows
       // columns short.
-      await addMissingColumns(db, 'core_frames', ['halo_synops INTEGER NOT NULL DEFAULT 0', 'halo_updates INTEGER NOT NULL DEFAULT 0']);
-      await addMissingColumns(db, 'runs', RUNS_V3_COLUMNS);
+      for (const [table, columns] of Object.entries(ADDED_COLUMNS)) await addMissingColumns(db, table, columns);
       // Views as this version defines them (CREATE VIEW IF NOT EXISTS kept the file's own).
       const views = [...SCHEMA_SQL.matchAll(/CREATE VIEW IF NOT EXISTS (\w+)/g)].map((m) => m[1]!);
       await exec(db, `${views.map((v) => `DROP VIEW IF EXISTS ${v};`).join(' ')} ${SCHEMA_SQL}`);
