@@ -152,8 +152,9 @@ function binaryData(o: object): string | null {
 }
 
 /** "an Int32Array", "a Uint8Array" (said "you"), "an object". */
-function withArticle(name: string): string {
-  return `${/^[aeio]/i.test(name) ? 'an' : 'a'} ${name}`;
+/** A name with its article, as messages say it: "an UPDATE", "an object", "a Uint8Array". */
+export function withArticle(name: string): string {
+  return `${/^(?!ui)[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** Why a file could not be read, in words ('no such file', not ENOENT); the code or message otherwise. */

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isChipFile } from './chip-config.js';
 import { z } from 'zod';
-import { EvsimError } from '../errors.js';
+import { EvsimError, withArticle } from '../errors.js';
 import { readYamlFile } from './yaml-file.js';
 
 const layerOverride = z
@@ -72,7 +72,6 @@ export const DEFAULT_THRESHOLD = 0.05;
 /** What a union accepts, in words from its members' type errors (nested unions included): "a string or false". */
 function unionExpected(i: z.ZodInvalidUnionIssue): string {
   const words: string[] = [];
-  const article = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
   const walk = (u: z.ZodInvalidUnionIssue): void => {
     for (const e of u.unionErrors) {
       for (const v of e.issues) {
@@ -80,7 +79,7 @@ function unionExpected(i: z.ZodInvalidUnionIssue): string {
           walk(v);
           continue;
         }
-        const w = v.code === 'invalid_type' ? article(v.expected) : v.code === 'invalid_literal' ? JSON.stringify(v.expected) : v.code === 'invalid_enum_value' ? v.options.map((o) => JSON.stringify(o)).join(' or ') : null;
+        const w = v.code === 'invalid_type' ? withArticle(v.expected) : v.code === 'invalid_literal' ? JSON.stringify(v.expected) : v.code === 'invalid_enum_value' ? v.options.map((o) => JSON.stringify(o)).join(' or ') : null;
         if (w && !words.includes(w)) words.push(w);
       }
     }
@@ -101,21 +100,21 @@ export function formatIssues(where: string, issues: z.ZodIssue[], prefix: readon
 
 /** One zod issue in words, naming its path (under `prefix`: a sweep point's chip is checked as a chip file). */
 function issueText(i: z.ZodIssue, prefix: readonly (string | number)[]): string {
-    const path = [...prefix, ...i.path].join('.');
-    // The value had the form of one member (a mesh object) and failed inside it (a field,
-    // or a key it does not have): what failed there (mesh.height is missing), not every
-    // member's type (was: "must be "auto" or a number").
-    const inside = (v: z.ZodIssue): boolean => v.path.length > i.path.length || (v.code === 'unrecognized_keys' && v.path.length === i.path.length);
-    const inner = i.code === 'invalid_union' ? i.unionErrors.find((e) => e.issues.length > 0 && e.issues.every(inside)) : undefined;
-    if (inner) return inner.issues.map((v) => issueText(v, prefix)).join('; ');
-    if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
-    if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
-    if (i.code === 'invalid_union') return unionGotNaN(i) ? `${path || '(top level)'} is NaN; give a number` : `${path || '(top level)'} must be ${unionExpected(i)}`;
-    if (i.code === 'invalid_type' && i.received === 'nan') return `${path} is NaN; give a number`;
-    if (i.code === 'invalid_union_discriminator') return `${path} must be ${i.options.map((o) => `'${String(o)}'`).join(' or ')}`;
-    // YAML reads 8x4-like typos such as 0x3 (hex) or 1e3 as numbers.
-    if (i.code === 'invalid_type' && i.expected === 'string' && i.received === 'number') return `${path} must be a string, got a number${/mesh$/.test(path) ? " (quote it in YAML, e.g. '8x4')" : ''}`;
-    return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
+  const path = [...prefix, ...i.path].join('.');
+  // The value had the form of one member (a mesh object) and failed inside it (a field,
+  // or a key it does not have): what failed there (mesh.height is missing), not every
+  // member's type (was: "must be "auto" or a number").
+  const inside = (v: z.ZodIssue): boolean => v.path.length > i.path.length || (v.code === 'unrecognized_keys' && v.path.length === i.path.length);
+  const inner = i.code === 'invalid_union' ? i.unionErrors.find((e) => e.issues.length > 0 && e.issues.every(inside)) : undefined;
+  if (inner) return inner.issues.map((v) => issueText(v, prefix)).join('; ');
+  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`;
+  if (i.code === 'invalid_type' && i.received === 'undefined') return `${path} is missing`;
+  if (i.code === 'invalid_union') return unionGotNaN(i) ? `${path || '(top level)'} is NaN; give a number` : `${path || '(top level)'} must be ${unionExpected(i)}`;
+  if (i.code === 'invalid_type' && i.received === 'nan') return `${path} is NaN; give a number`;
+  if (i.code === 'invalid_union_discriminator') return `${path} must be ${i.options.map((o) => `'${String(o)}'`).join(' or ')}`;
+  // YAML reads 8x4-like typos such as 0x3 (hex) or 1e3 as numbers.
+  if (i.code === 'invalid_type' && i.expected === 'string' && i.received === 'number') return `${path} must be a string, got a number${/mesh$/.test(path) ? " (quote it in YAML, e.g. '8x4')" : ''}`;
+  return `${path || '(top level)'} ${i.message.replace(/^Number must be/, 'must be').replace(/^Expected/, 'expected')}`;
 }
 
 /** Reads and validates a YAML run config; relative paths resolve against its folder. */

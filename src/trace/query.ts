@@ -9,7 +9,7 @@ import { isWritable } from '../files.js';
 import { pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { EvsimError } from '../errors.js';
+import { EvsimError, withArticle } from '../errors.js';
 import { all, assertTraceFile, close, exec, openDb, run } from './sqlite-sink.js';
 import { NAMED_QUERIES } from './schema.js';
 
@@ -47,7 +47,7 @@ function checkReadOnly(sql: string): string {
     return first;
   }
   if (!['select', 'with', 'values', 'explain'].includes(first)) {
-    throw new EvsimError('BAD_SQL', `evsim query only reads: ${first ? `${/^[AEIOU]/i.test(first) ? 'an' : 'a'} ${first.toUpperCase()}` : 'a'} statement is refused; the trace is opened read-only, use SELECT`);
+    throw new EvsimError('BAD_SQL', `evsim query only reads: ${first ? withArticle(first.toUpperCase()) : 'a'} statement is refused; the trace is opened read-only, use SELECT`);
   }
   return first;
 }
