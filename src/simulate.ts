@@ -101,7 +101,7 @@ function meshOf(mesh: SimulateOptions['mesh']): 'auto' | { width: number; height
   if (mesh === undefined || mesh === 'auto') return 'auto';
   const wh = typeof mesh === 'string' ? parseMeshSize(mesh) : typeof mesh === 'object' && mesh !== null ? mesh : null;
   if (!wh || !Number.isInteger(wh.width) || !Number.isInteger(wh.height) || wh.width < 1 || wh.height < 1) {
-    throw new EvsimError('BAD_USAGE', `mesh must be 'auto', 'WxH' or { width, height } of positive integers, got ${JSON.stringify(mesh)}`);
+    throw new EvsimError('BAD_USAGE', `mesh must be 'auto', 'WxH' or { width, height } of positive integers, got ${shownValue(mesh)}`);
   }
   return { width: wh.width, height: wh.height };
 }
@@ -111,21 +111,21 @@ function checkOptions(opts: SimulateOptions): void {
   // Plain JavaScript callers get an EvsimError naming the option, not a TypeError deep inside.
   if (opts === null || typeof opts !== 'object') throw new EvsimError('BAD_USAGE', 'simulate() takes an options object: { model, frames, … }');
   if (typeof opts.model !== 'string' && (opts.model === null || typeof opts.model !== 'object')) {
-    throw new EvsimError('BAD_USAGE', `no model given: model must be an ONNX file path or an imported graph, got ${JSON.stringify(opts.model) ?? 'undefined'}`);
+    throw new EvsimError('BAD_USAGE', `no model given: model must be an ONNX file path or an imported graph, got ${shownValue(opts.model)}`);
   }
-  if (opts.policy !== undefined && typeof opts.policy !== 'string') throw new EvsimError('BAD_USAGE', `policy must be a string such as 'threshold' or 'memory-loss,reset:8', got ${JSON.stringify(opts.policy)}`);
+  if (opts.policy !== undefined && typeof opts.policy !== 'string') throw new EvsimError('BAD_USAGE', `policy must be a string such as 'threshold' or 'memory-loss,reset:8', got ${shownValue(opts.policy)}`);
   if (opts.layers !== undefined && (opts.layers === null || typeof opts.layers !== 'object' || Array.isArray(opts.layers))) {
-    throw new EvsimError('BAD_USAGE', `layers must be an object of per-gate settings ({ gate: { threshold, policy } }), got ${JSON.stringify(opts.layers)}`);
+    throw new EvsimError('BAD_USAGE', `layers must be an object of per-gate settings ({ gate: { threshold, policy } }), got ${shownValue(opts.layers)}`);
   }
   for (const [gate, ov] of Object.entries(opts.layers ?? {})) {
     const o = ov as unknown as Record<string, unknown>;
-    if (o === null || typeof o !== 'object') throw new EvsimError('BAD_USAGE', `layers.${gate} must be an object { threshold, policy, channelThresholds }, got ${JSON.stringify(ov)}`);
+    if (o === null || typeof o !== 'object') throw new EvsimError('BAD_USAGE', `layers.${gate} must be an object { threshold, policy, channelThresholds }, got ${shownValue(ov)}`);
     const unknown = Object.keys(o).filter((k) => !['threshold', 'policy', 'channelThresholds'].includes(k));
     if (unknown.length > 0) throw new EvsimError('BAD_USAGE', `layers.${gate}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (the library spells them threshold, policy, channelThresholds)`);
-    if (o.threshold !== undefined && typeof o.threshold !== 'number') throw new EvsimError('BAD_USAGE', `layers.${gate}.threshold must be a number, got ${JSON.stringify(o.threshold)}`);
-    if (o.policy !== undefined && typeof o.policy !== 'string') throw new EvsimError('BAD_USAGE', `layers.${gate}.policy must be a string, got ${JSON.stringify(o.policy)}`);
+    if (o.threshold !== undefined && typeof o.threshold !== 'number') throw new EvsimError('BAD_USAGE', `layers.${gate}.threshold must be a number, got ${shownValue(o.threshold)}`);
+    if (o.policy !== undefined && typeof o.policy !== 'string') throw new EvsimError('BAD_USAGE', `layers.${gate}.policy must be a string, got ${shownValue(o.policy)}`);
     if (o.channelThresholds !== undefined && !(Array.isArray(o.channelThresholds) && o.channelThresholds.every((v) => typeof v === 'number'))) {
-      throw new EvsimError('BAD_USAGE', `layers.${gate}.channelThresholds must be an array of numbers, one per channel, got ${JSON.stringify(o.channelThresholds)}`);
+      throw new EvsimError('BAD_USAGE', `layers.${gate}.channelThresholds must be an array of numbers, one per channel, got ${shownValue(o.channelThresholds)}`);
     }
   }
   const positiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
@@ -141,17 +141,17 @@ function checkOptions(opts: SimulateOptions): void {
     throw new EvsimError('BAD_USAGE', `signal must be an AbortSignal, got ${shownValue(signal)}`);
   }
   if (opts.placement !== undefined && opts.placement !== 'snake' && opts.placement !== 'hilbert') {
-    throw new EvsimError('BAD_USAGE', `placement must be 'snake' or 'hilbert', got ${JSON.stringify(opts.placement)}`);
+    throw new EvsimError('BAD_USAGE', `placement must be 'snake' or 'hilbert', got ${shownValue(opts.placement)}`);
   }
   if (opts.traceLevel !== undefined && !['summary', 'cores', 'events'].includes(opts.traceLevel)) {
-    throw new EvsimError('BAD_USAGE', `traceLevel must be 'summary', 'cores' or 'events', got ${JSON.stringify(opts.traceLevel)}`);
+    throw new EvsimError('BAD_USAGE', `traceLevel must be 'summary', 'cores' or 'events', got ${shownValue(opts.traceLevel)}`);
   }
   const g = opts.model as Partial<Graph>;
   if (typeof opts.model === 'object' && !(Array.isArray(g.tensors) && Array.isArray(g.nodes) && g.tensors[g.input as number] !== undefined && g.tensors[g.output as number] !== undefined)) {
     throw new EvsimError('BAD_USAGE', 'model must be an ONNX file path or a graph from loadOnnx(), got another object');
   }
   for (const k of ['dense', 'compareDense', 'keepOutputs', 'bnGamma', 'inProcess'] as const) {
-    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new EvsimError('BAD_USAGE', `${k} must be true or false, got ${JSON.stringify(opts[k])}`);
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new EvsimError('BAD_USAGE', `${k} must be true or false, got ${shownValue(opts[k])}`);
   }
   if (opts.onFrame !== undefined && typeof opts.onFrame !== 'function') throw new EvsimError('BAD_USAGE', `onFrame must be a function (done, total) => void, got ${typeof opts.onFrame}`);
 }
@@ -172,7 +172,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   checkOptions(opts);
   const mesh = meshOf(opts.mesh);
   const modelOutput = opts.modelOutput ?? undefined;
-  if (modelOutput !== undefined && typeof modelOutput !== 'string') throw new EvsimError('BAD_USAGE', `modelOutput must be the name of a model output, got ${JSON.stringify(modelOutput)}`);
+  if (modelOutput !== undefined && typeof modelOutput !== 'string') throw new EvsimError('BAD_USAGE', `modelOutput must be the name of a model output, got ${shownValue(modelOutput)}`);
   if (modelOutput !== undefined && typeof opts.model !== 'string') throw new EvsimError('BAD_USAGE', 'modelOutput chooses an output of a model file; an imported graph has its one output already');
   const graph = typeof opts.model === 'string' ? loadOnnx(opts.model, modelOutput) : opts.model;
   // A graph built or edited in code is checked as an imported one is: no NaN or infinite constants.

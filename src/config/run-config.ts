@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isChipFile } from './chip-config.js';
 import { z } from 'zod';
-import { EvsimError, withArticle } from '../errors.js';
+import { EvsimError, shownValue, withArticle } from '../errors.js';
 import { readYamlFile } from './yaml-file.js';
 
 const layerOverride = z
@@ -37,7 +37,7 @@ export const runConfigSchema = z
     compare_dense: z.boolean().optional(),
     workers: z.number().int().positive().optional(),
     trace: z.union([z.string().min(1), z.literal(false)]).optional(),
-    trace_level: z.enum(['summary', 'cores', 'events'], { errorMap: (_issue, ctx) => ({ message: `must be 'summary', 'cores' or 'events', got ${JSON.stringify(ctx.data)}` }) }).optional(),
+    trace_level: z.enum(['summary', 'cores', 'events'], { errorMap: (_issue, ctx) => ({ message: `must be 'summary', 'cores' or 'events', got ${shownValue(ctx.data)}` }) }).optional(),
     outputs: z.string().min(1).optional(),
   })
   .strict();

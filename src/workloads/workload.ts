@@ -39,7 +39,7 @@ export function makeWorkload(spec: WorkloadSpec, inputShape: readonly number[]):
     checkVideoSize(spec.frames, inputShape);
     return { frames: syntheticVideo({ frames: spec.frames, channels, height, width, motion: spec.motion, seed: spec.seed }), labels: null };
   }
-  if (spec.kind !== 'temporal-mnist') throw new EvsimError('BAD_USAGE', `workload kind must be 'video' or 'temporal-mnist', got ${JSON.stringify((spec as { kind?: unknown }).kind)}`);
+  if (spec.kind !== 'temporal-mnist') throw new EvsimError('BAD_USAGE', `workload kind must be 'video' or 'temporal-mnist', got ${shownValue((spec as { kind?: unknown }).kind)}`);
   const tm = temporalMnist({ frames: spec.frames });
   return { frames: tm.frames, labels: tm.labels };
 }
