@@ -106,6 +106,12 @@ function meshOf(mesh: SimulateOptions['mesh']): 'auto' | { width: number; height
   return { width: wh.width, height: wh.height };
 }
 
+/** Whether `v` works as an AbortSignal (one from another realm or a polyfill too): simulate() and sweep() check their `signal` so. */
+export function isAbortSignal(v: unknown): v is AbortSignal {
+  const s = v as Partial<AbortSignal> | null;
+  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
+}
+
 /** The options a caller can get wrong without a type error (plain JS, computed values). */
 function checkOptions(opts: SimulateOptions): void {
   // Plain JavaScript callers get an EvsimError naming the option, not a TypeError deep inside.
@@ -136,10 +142,7 @@ function checkOptions(opts: SimulateOptions): void {
     throw new EvsimError('BAD_USAGE', `outputs must be the path of an .npy file to write (or absent for none), got ${shownValue(opts.outputs)}`);
   }
   if (opts.trace === '') throw new EvsimError('BAD_USAGE', 'trace must be a file path, a TraceSink or null for none, got ""');
-  const signal = opts.signal as Partial<AbortSignal> | null | undefined;
-  if (signal !== undefined && !(signal !== null && typeof signal === 'object' && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
-    throw new EvsimError('BAD_USAGE', `signal must be an AbortSignal, got ${shownValue(signal)}`);
-  }
+  if (opts.signal !== undefined && !isAbortSignal(opts.signal)) throw new EvsimError('BAD_USAGE', `signal must be an AbortSignal, got ${shownValue(opts.signal)}`);
   if (opts.placement !== undefined && opts.placement !== 'snake' && opts.placement !== 'hilbert') {
     throw new EvsimError('BAD_USAGE', `placement must be 'snake' or 'hilbert', got ${shownValue(opts.placement)}`);
   }

@@ -18,6 +18,17 @@ const layerOverride = z
   })
   .strict();
 
+/**
+ * An enum whose error says the values it takes and the value given ("must be 'summary',
+ * 'cores' or 'events', got "verbose""), not zod's "Invalid enum value"; `why` explains a
+ * value the caller knows to be tempting.
+ */
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, why: (given: unknown) => string = () => ''): z.ZodEnum<[T[number], ...T[number][]]> {
+  const listed = values.map((v) => `'${v}'`);
+  const words = listed.length > 1 ? `${listed.slice(0, -1).join(', ')} or ${listed[listed.length - 1]}` : listed[0];
+  return z.enum(values as unknown as [T[number], ...T[number][]], { errorMap: (_issue, ctx) => ({ message: `must be ${words}, got ${shownValue(ctx.data)}${why(ctx.data)}` }) });
+}
+
 export const runConfigSchema = z
   .object({
     model: z.string().min(1).optional(),
@@ -37,7 +48,7 @@ export const runConfigSchema = z
     compare_dense: z.boolean().optional(),
     workers: z.number().int().positive().optional(),
     trace: z.union([z.string().min(1), z.literal(false)]).optional(),
-    trace_level: z.enum(['summary', 'cores', 'events'], { errorMap: (_issue, ctx) => ({ message: `must be 'summary', 'cores' or 'events', got ${shownValue(ctx.data)}` }) }).optional(),
+    trace_level: oneOf(['summary', 'cores', 'events']).optional(),
     outputs: z.string().min(1).optional(),
   })
   .strict();

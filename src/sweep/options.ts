@@ -4,6 +4,7 @@
  * TypeError from deep inside (`Cannot read properties of null`, `keys.map is not a function`).
  */
 import { EvsimError, shownValue as shown } from '../errors.js';
+import { isAbortSignal } from '../simulate.js';
 import type { SweepOptions } from './run.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -24,6 +25,5 @@ export function checkSweepArgs(spec: unknown, opts: unknown): asserts opts is Sw
   if (o.pareto !== undefined && !(Array.isArray(o.pareto) && o.pareto.every((k) => typeof k === 'string'))) fail('pareto', "an array of objective names such as ['macs', 'error']", o.pareto);
   if (o.retryFailed !== undefined && typeof o.retryFailed !== 'boolean') fail('retryFailed', 'true or false', o.retryFailed);
   for (const k of ['onStart', 'onProgress'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') fail(k, 'a function', o[k]);
-  const signal = o.signal as Partial<AbortSignal> | null | undefined;
-  if (signal !== undefined && !(isObject(signal) && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) fail('signal', 'an AbortSignal', signal);
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) fail('signal', 'an AbortSignal', o.signal);
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { parseMeshSize } from '../chip/mapper.js';
 import { isFree, type ChipSpec } from '../chip/spec.js';
 import { chipFromObject, chipSchema, isChipFile, loadChipRaw } from '../config/chip-config.js';
-import { DEFAULT_THRESHOLD, formatIssues } from '../config/run-config.js';
+import { DEFAULT_THRESHOLD, formatIssues, oneOf } from '../config/run-config.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { EvsimError, shownValue } from '../errors.js';
 import { formatPolicy, parsePolicy } from '../model/evnet/policy.js';
@@ -101,12 +101,8 @@ export const sweepSchema = z
     pareto: z.array(z.string()).min(2, 'needs at least two objectives to rank on, e.g. [energy_pj, latency_ns]').optional(),
     // No 'events': a sweep stores per-point summaries (and per-core rows at 'cores');
     // one run's messages are traced by evsim run --trace-level events.
-    trace_level: z.enum(['summary', 'cores'], {
-      errorMap: (_issue, ctx) => ({
-        message: `must be 'summary' or 'cores', got ${shownValue(ctx.data)}${ctx.data === 'events'
-          ? " (a sweep does not record per-message events; trace one point's events with evsim run --trace-level events)" : ''}`,
-      }),
-    }).optional(),
+    trace_level: oneOf(['summary', 'cores'], (given) => (given === 'events'
+      ? " (a sweep does not record per-message events; trace one point's events with evsim run --trace-level events)" : '')).optional(),
   })
   .strict();
 
